@@ -1,0 +1,1 @@
+//! fastmssql: columnar asyncio SQL Server client (Rust core).
