@@ -1,0 +1,162 @@
+//! One client's byte stream: TCP, optionally wrapped in TLS, read as TDS messages and
+//! written as framed packets. The TLS handshake itself travels inside PRELOGIN packets.
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::packet::{
+    frame_message, Message, MessageAssembler, PacketHeader, PacketType, DEFAULT_PACKET_SIZE, HEADER_LEN,
+};
+
+/// Largest client message accepted (a request with a few big parameters fits easily).
+const MAX_MESSAGE_LEN: usize = 512 * 1024 * 1024;
+
+pub struct Connection {
+    tcp: TcpStream,
+    tls: Option<rustls::ServerConnection>,
+    /// Plaintext TDS bytes received but not yet cut into packets.
+    inbox: Vec<u8>,
+    assembler: MessageAssembler,
+    /// Negotiated packet size for outgoing messages.
+    pub packet_size: usize,
+    /// SPID written into outgoing packet headers.
+    pub spid: u16,
+}
+
+fn protocol_error(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+impl Connection {
+    pub fn new(tcp: TcpStream) -> Connection {
+        Connection {
+            tcp,
+            tls: None,
+            inbox: Vec::new(),
+            assembler: MessageAssembler::default(),
+            packet_size: DEFAULT_PACKET_SIZE,
+            spid: 0,
+        }
+    }
+
+    /// Reads the next complete message. Cancel-safe: partial input stays buffered in `self`,
+    /// so it can race a timer (attention during `WAITFOR DELAY`).
+    pub async fn read_message(&mut self) -> io::Result<Message> {
+        loop {
+            let (header, data) = self.read_packet().await?;
+            if let Some(message) = self.assembler.push(&header, &data, MAX_MESSAGE_LEN).map_err(protocol_error)? {
+                return Ok(message);
+            }
+        }
+    }
+
+    async fn read_packet(&mut self) -> io::Result<(PacketHeader, Vec<u8>)> {
+        loop {
+            if self.inbox.len() >= HEADER_LEN {
+                let header = PacketHeader::parse(&self.inbox).map_err(protocol_error)?;
+                let length = header.length as usize;
+                if self.inbox.len() >= length {
+                    let data = self.inbox[HEADER_LEN..length].to_vec();
+                    self.inbox.drain(..length);
+                    return Ok((header, data));
+                }
+            }
+            self.receive().await?;
+        }
+    }
+
+    /// One socket read; decrypts it when TLS is on.
+    async fn receive(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; 16 * 1024];
+        let n = self.tcp.read(&mut buf).await?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection"));
+        }
+        match &mut self.tls {
+            None => self.inbox.extend_from_slice(&buf[..n]),
+            Some(tls) => decrypt(tls, &buf[..n], &mut self.inbox)?,
+        }
+        Ok(())
+    }
+
+    pub async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match &mut self.tls {
+            None => self.tcp.write_all(bytes).await,
+            Some(tls) => {
+                let mut records = Vec::new();
+                for chunk in bytes.chunks(16 * 1024) {
+                    tls.writer().write_all(chunk)?;
+                    while tls.wants_write() {
+                        tls.write_tls(&mut records)?;
+                    }
+                }
+                self.tcp.write_all(&records).await
+            }
+        }
+    }
+
+    /// Sends a whole message, split at the negotiated packet size.
+    pub async fn send_message(&mut self, ty: PacketType, payload: &[u8]) -> io::Result<()> {
+        let mut out = Vec::with_capacity(payload.len() + HEADER_LEN);
+        frame_message(&mut out, ty, self.spid, self.packet_size, payload);
+        self.write_all(&out).await
+    }
+
+    /// Runs the TLS handshake with both directions wrapped in PRELOGIN (0x12) messages,
+    /// then encrypts everything that follows.
+    pub async fn start_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
+        let mut tls = rustls::ServerConnection::new(config).map_err(|e| protocol_error(format!("TLS setup: {e}")))?;
+        loop {
+            let mut flight = Vec::new();
+            while tls.wants_write() {
+                tls.write_tls(&mut flight)?;
+            }
+            if !flight.is_empty() {
+                self.send_message(PacketType::PreLogin, &flight).await?;
+            }
+            if !tls.is_handshaking() {
+                break;
+            }
+            let (header, data) = self.read_packet().await?;
+            if header.ty != PacketType::PreLogin {
+                return Err(protocol_error(format!("expected a TLS handshake packet (0x12), got {:?}", header.ty)));
+            }
+            let mut plaintext = Vec::new();
+            decrypt(&mut tls, &data, &mut plaintext)?;
+            if !plaintext.is_empty() {
+                return Err(protocol_error("application data during the TLS handshake".into()));
+            }
+        }
+        // Anything already received after the handshake is TLS records, not packets.
+        let received = std::mem::take(&mut self.inbox);
+        decrypt(&mut tls, &received, &mut self.inbox)?;
+        self.tls = Some(tls);
+        Ok(())
+    }
+
+    /// Ends login-only TLS: the login response and everything after it are plaintext.
+    pub fn stop_tls(&mut self) {
+        self.tls = None;
+    }
+}
+
+/// Feeds TLS records to rustls and appends the plaintext they carry.
+fn decrypt(tls: &mut rustls::ServerConnection, mut records: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
+    while !records.is_empty() {
+        tls.read_tls(&mut records)?;
+        let state = tls.process_new_packets().map_err(|e| protocol_error(format!("TLS: {e}")))?;
+        let available = state.plaintext_bytes_to_read();
+        if available > 0 {
+            let start = plaintext.len();
+            plaintext.resize(start + available, 0);
+            tls.reader().read_exact(&mut plaintext[start..])?;
+        }
+        if state.peer_has_closed() {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the TLS session"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,391 @@
+//! One client connection from PRELOGIN to disconnect: encryption, login, then requests
+//! handed to the engine and its `Event`s written back as tokens.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use crate::connection::Connection;
+use crate::engine::{self, Done, DoneKind, EnvChange, Event, Message as TokenMessage, Session};
+use crate::login7::{self, Login7};
+use crate::packet::{negotiate_packet_size, Message, MessageFramer, PacketType, DEFAULT_PACKET_SIZE};
+use crate::prelogin::{self, Encryption};
+use crate::request::{self, AllHeaders, TransactionRequest};
+use crate::server::ServerContext;
+use crate::response::ResponseEncoder;
+use crate::tokens::{self, LoginAck, DEFAULT_COLLATION, DONE_ATTN, DONE_ERROR, DONE_FINAL};
+
+/// TDS 7.4 as LOGINACK writes it.
+pub const TDS_7_4: u32 = 0x7400_0004;
+/// LOGINACK ProgVersion of SQL Server 2022 RTM (16.0.1000).
+pub const PROG_VERSION: [u8; 4] = [16, 0, 0x03, 0xE8];
+pub const PROG_NAME: &str = "Microsoft SQL Server";
+pub const DEFAULT_DATABASE: &str = "master";
+pub const DEFAULT_LANGUAGE: &str = "us_english";
+
+/// Pending response bytes are framed and sent once they exceed this, so big results
+/// stream instead of piling up.
+const STREAM_THRESHOLD: usize = 64 * 1024;
+
+/// Serves one accepted connection; errors end only this connection and are logged.
+pub async fn serve_connection(tcp: TcpStream, context: &ServerContext, spid: u16) {
+    let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    if let Err(e) = serve(tcp, context, spid).await {
+        if e.kind() != io::ErrorKind::UnexpectedEof {
+            eprintln!("tds-server: connection {spid} from {peer}: {e}");
+        }
+    }
+}
+
+async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result<()> {
+    tcp.set_nodelay(true)?;
+    let mut conn = Connection::new(tcp);
+
+    let prelogin_message = conn.read_message().await?;
+    if prelogin_message.ty != PacketType::PreLogin {
+        return Err(invalid(format!("expected PRELOGIN, got a {:?} message", prelogin_message.ty)));
+    }
+    let prelogin_request = prelogin::parse_request(&prelogin_message.payload).map_err(invalid)?;
+    let negotiated = prelogin::negotiate_encryption(context.encrypt, prelogin_request.encryption);
+    let answer = match negotiated {
+        Ok((answer, _)) | Err(answer) => answer,
+    };
+    let mut response = Vec::new();
+    prelogin::write_response(&mut response, &prelogin_request, answer);
+    conn.send_message(PacketType::TabularResult, &response).await?;
+    let encryption = negotiated.map_err(|_| {
+        invalid(format!("client encryption 0x{:02X} is not acceptable to this server", prelogin_request.encryption))
+    })?;
+    if encryption.1 != Encryption::None {
+        conn.start_tls(context.tls.clone()).await?;
+    }
+
+    let login_message = conn.read_message().await?;
+    if encryption.1 == Encryption::LoginOnly {
+        conn.stop_tls();
+    }
+    if login_message.ty != PacketType::Login7 {
+        return Err(invalid(format!("expected LOGIN7, got a {:?} message", login_message.ty)));
+    }
+    let login = login7::parse(&login_message.payload).map_err(invalid)?;
+    conn.spid = spid;
+    if !context.accepts(&login.user_name, &login.password) || !login.sspi.is_empty() {
+        let mut out = Vec::new();
+        write_login_failure(&mut out, &login.user_name, &context.server_name);
+        conn.send_message(PacketType::TabularResult, &out).await?;
+        return Ok(());
+    }
+
+    let database = if login.database.is_empty() { DEFAULT_DATABASE.to_string() } else { login.database.clone() };
+    let session = Session {
+        spid,
+        user: login.user_name.clone(),
+        database,
+        server_name: context.server_name.clone(),
+        transaction: None,
+        next_transaction_descriptor: 1,
+        options: HashMap::new(),
+    };
+    let packet_size = negotiate_packet_size(login.packet_size);
+    let mut out = Vec::new();
+    write_login_response(&mut out, &session, &login, packet_size);
+    conn.send_message(PacketType::TabularResult, &out).await?;
+    conn.packet_size = packet_size;
+
+    let mut handler = RequestLoop { conn, session, login_database: login.database, queued: VecDeque::new() };
+    handler.run().await
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// The TDS version LOGINACK confirms: the client's own for the 7.x versions this server
+/// also speaks, else 7.4.
+fn loginack_version(client: u32) -> u32 {
+    const KNOWN: [u32; 5] = [0x7100_0001, 0x7209_0002, 0x730A_0003, 0x730B_0003, TDS_7_4];
+    if KNOWN.contains(&client) {
+        client
+    } else {
+        TDS_7_4
+    }
+}
+
+fn info(number: i32, state: u8, text: String) -> TokenMessage {
+    TokenMessage { number, state, class: 0, text, procedure: String::new(), line: 1 }
+}
+
+/// The login response in SQL Server's token order.
+pub fn write_login_response(out: &mut Vec<u8>, session: &Session, login: &Login7, packet_size: usize) {
+    let server = &session.server_name;
+    tokens::write_envchange(
+        out,
+        &EnvChange::Database { new: session.database.clone(), old: DEFAULT_DATABASE.to_string() },
+    );
+    tokens::write_info(out, &info(5701, 2, format!("Changed database context to '{}'.", session.database)), server);
+    tokens::write_envchange(out, &EnvChange::Collation { new: DEFAULT_COLLATION });
+    tokens::write_envchange(out, &EnvChange::Language { new: DEFAULT_LANGUAGE.to_string(), old: String::new() });
+    tokens::write_info(out, &info(5703, 1, format!("Changed language setting to {DEFAULT_LANGUAGE}.")), server);
+    tokens::write_loginack(
+        out,
+        &LoginAck {
+            interface: 1,
+            tds_version: loginack_version(login.tds_version),
+            prog_name: PROG_NAME.to_string(),
+            prog_version: PROG_VERSION,
+        },
+    );
+    tokens::write_envchange(
+        out,
+        &EnvChange::PacketSize { new: packet_size as u32, old: DEFAULT_PACKET_SIZE as u32 },
+    );
+    tokens::write_done(out, &done(DONE_FINAL));
+}
+
+/// ERROR 18456 and a DONE with DONE_ERROR, as SQL Server rejects a login.
+pub fn write_login_failure(out: &mut Vec<u8>, user: &str, server_name: &str) {
+    let error = TokenMessage {
+        number: 18456,
+        state: 1,
+        class: 14,
+        text: format!("Login failed for user '{user}'."),
+        procedure: String::new(),
+        line: 1,
+    };
+    tokens::write_error(out, &error, server_name);
+    tokens::write_done(out, &done(DONE_ERROR));
+}
+
+/// A DONE token with `status` and no row count.
+fn done(status: u16) -> Done {
+    Done { kind: DoneKind::Done, status, cur_cmd: 0, row_count: 0 }
+}
+
+fn error_events(number: i32, text: String) -> Vec<Event> {
+    vec![
+        Event::Error(TokenMessage { number, state: 1, class: 16, text, procedure: String::new(), line: 1 }),
+        Event::Done(done(DONE_ERROR)),
+    ]
+}
+
+/// A request that could not be decoded.
+fn malformed_request(detail: String) -> Vec<Event> {
+    error_events(4002, format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {detail}"))
+}
+
+/// Runs engine code so that a bug in it answers this request with an error instead of
+/// dropping the connection.
+fn guarded(run: impl FnOnce() -> Vec<Event>) -> Vec<Event> {
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        error_events(50000, format!("Internal error in the local test server: {detail}"))
+    })
+}
+
+struct RequestLoop {
+    conn: Connection,
+    session: Session,
+    login_database: String,
+    /// Requests that arrived while a `WAITFOR DELAY` was being waited out.
+    queued: VecDeque<Message>,
+}
+
+impl RequestLoop {
+    async fn run(&mut self) -> io::Result<()> {
+        loop {
+            let message = match self.queued.pop_front() {
+                Some(message) => message,
+                None => self.conn.read_message().await?,
+            };
+            let mut prefix = Vec::new();
+            if message.reset_connection() {
+                self.reset(message.reset_keeps_transaction());
+                tokens::write_reset_connection_ack(&mut prefix);
+            }
+            let events = match message.ty {
+                PacketType::SqlBatch => self.sql_batch(&message.payload),
+                PacketType::Rpc => self.rpc(&message.payload),
+                PacketType::TransactionManager => self.transaction_manager(&message.payload),
+                PacketType::Attention => {
+                    vec![Event::Done(done(DONE_ATTN))]
+                }
+                other => error_events(
+                    50000,
+                    format!("{other:?} messages are not supported by the local test server"),
+                ),
+            };
+            self.respond(prefix, &events).await?;
+        }
+    }
+
+    /// RESETCONNECTION: back to the state right after login.
+    fn reset(&mut self, keep_transaction: bool) {
+        self.session.options.clear();
+        self.session.database =
+            if self.login_database.is_empty() { DEFAULT_DATABASE.to_string() } else { self.login_database.clone() };
+        if !keep_transaction {
+            self.session.transaction = None;
+        }
+    }
+
+    /// A nonzero transaction descriptor must name the session's open transaction.
+    fn check_transaction(&self, headers: &AllHeaders) -> Result<(), Vec<Event>> {
+        match headers.transaction_descriptor {
+            Some(descriptor) if descriptor != 0 && Some(descriptor) != self.session.transaction => {
+                Err(error_events(3910, "Transaction context in use by another session.".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn sql_batch(&mut self, payload: &[u8]) -> Vec<Event> {
+        let batch = match request::parse_sql_batch(payload) {
+            Ok(batch) => batch,
+            Err(e) => return malformed_request(e),
+        };
+        if let Err(events) = self.check_transaction(&batch.headers) {
+            return events;
+        }
+        let session = &mut self.session;
+        guarded(|| engine::execute_batch(session, &batch.text))
+    }
+
+    fn rpc(&mut self, payload: &[u8]) -> Vec<Event> {
+        let batch = match request::parse_rpc(payload) {
+            Ok(batch) => batch,
+            Err(e) => return malformed_request(e),
+        };
+        if let Err(events) = self.check_transaction(&batch.headers) {
+            return events;
+        }
+        let mut events = Vec::new();
+        for rpc in &batch.requests {
+            let session = &mut self.session;
+            events.extend(guarded(|| engine::execute_rpc(session, rpc)));
+        }
+        events
+    }
+
+    fn transaction_manager(&mut self, payload: &[u8]) -> Vec<Event> {
+        let request = match request::parse_transaction_manager(payload) {
+            Ok(request) => request,
+            Err(e) => return malformed_request(e),
+        };
+        if let Err(events) = self.check_transaction(&request.headers) {
+            return events;
+        }
+        let mut events = Vec::new();
+        let commit = matches!(request.request, TransactionRequest::Commit { .. });
+        let begin_after = match request.request {
+            TransactionRequest::Begin { .. } => {
+                self.begin_transaction(&mut events);
+                None
+            }
+            TransactionRequest::Commit { begin_after, .. } | TransactionRequest::Rollback { begin_after, .. } => {
+                let Some(descriptor) = self.session.transaction.take() else {
+                    let verb = if commit { (3902, "COMMIT") } else { (3903, "ROLLBACK") };
+                    return error_events(
+                        verb.0,
+                        format!("The {} TRANSACTION request has no corresponding BEGIN TRANSACTION.", verb.1),
+                    );
+                };
+                events.push(Event::EnvChange(if commit {
+                    EnvChange::CommitTransaction { descriptor }
+                } else {
+                    EnvChange::RollbackTransaction { descriptor }
+                }));
+                begin_after
+            }
+            TransactionRequest::Save { .. } if self.session.transaction.is_some() => None,
+            TransactionRequest::Save { .. } => {
+                return error_events(628, "Cannot issue SAVE TRANSACTION when there is no active transaction.".into())
+            }
+            TransactionRequest::Unsupported(ty) => {
+                return error_events(
+                    50000,
+                    format!("Transaction manager request type {ty} is not supported by the local test server"),
+                )
+            }
+        };
+        if begin_after.is_some() {
+            self.begin_transaction(&mut events);
+        }
+        events.push(Event::Done(done(DONE_FINAL)));
+        events
+    }
+
+    /// TM_BEGIN_XACT: a new descriptor unless a transaction is already open (it nests).
+    fn begin_transaction(&mut self, events: &mut Vec<Event>) {
+        if self.session.transaction.is_some() {
+            return;
+        }
+        let descriptor = self.session.next_transaction_descriptor;
+        self.session.next_transaction_descriptor += 1;
+        self.session.transaction = Some(descriptor);
+        events.push(Event::EnvChange(EnvChange::BeginTransaction { descriptor }));
+    }
+
+    /// Writes `events` as one response message. A `Delay` is waited out unless an
+    /// Attention arrives, which ends the response with DONE_ATTN.
+    async fn respond(&mut self, prefix: Vec<u8>, events: &[Event]) -> io::Result<()> {
+        let mut encoder = ResponseEncoder::new(events, &self.session.server_name);
+        let mut framer = MessageFramer::new(PacketType::TabularResult, self.conn.spid, self.conn.packet_size);
+        let mut pending = prefix;
+        let mut ended = false;
+        for (index, event) in events.iter().enumerate() {
+            if let Event::Delay(duration) = event {
+                self.send_full_packets(&mut framer, &mut pending).await?;
+                if self.wait_unless_attention(*duration).await? {
+                    tokens::write_done(&mut pending, &done(DONE_ATTN));
+                    ended = true;
+                    break;
+                }
+            } else if let Err(e) = encoder.encode(&mut pending, index, event) {
+                encoder.encode_failure(&mut pending, &e);
+                ended = true;
+                break;
+            }
+            if pending.len() > STREAM_THRESHOLD {
+                self.send_full_packets(&mut framer, &mut pending).await?;
+            }
+        }
+        if !ended && !encoder.has_done() {
+            // Every response must end with a DONE or the client waits forever.
+            tokens::write_done(&mut pending, &done(DONE_FINAL));
+        }
+        let mut out = Vec::new();
+        framer.finish(&mut out, &pending);
+        self.conn.write_all(&out).await
+    }
+
+    async fn send_full_packets(&mut self, framer: &mut MessageFramer, pending: &mut Vec<u8>) -> io::Result<()> {
+        let mut out = Vec::new();
+        framer.take_full_packets(&mut out, pending);
+        self.conn.write_all(&out).await
+    }
+
+    /// Sleeps for `duration`; returns true as soon as an Attention arrives instead.
+    async fn wait_unless_attention(&mut self, duration: Duration) -> io::Result<bool> {
+        let sleep = tokio::time::sleep(duration);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return Ok(false),
+                message = self.conn.read_message() => {
+                    let message = message?;
+                    if message.ty == PacketType::Attention {
+                        return Ok(true);
+                    }
+                    self.queued.push_back(message);
+                }
+            }
+        }
+    }
+}
