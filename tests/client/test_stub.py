@@ -1,0 +1,47 @@
+"""The type stub: the canonical top-level copy is shipped unchanged, and it matches the built extension."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import fastmssql
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_stub_is_the_canonical_stub() -> None:
+    canonical = (REPO_ROOT / "fastmssql.pyi").read_bytes()
+    shipped = (REPO_ROOT / "python" / "fastmssql" / "__init__.pyi").read_bytes()
+    assert shipped == canonical, "python/fastmssql/__init__.pyi must be a byte-identical copy of fastmssql.pyi"
+
+
+def test_package_is_typed() -> None:
+    assert (REPO_ROOT / "python" / "fastmssql" / "py.typed").is_file()
+
+
+def test_version_is_the_distribution_version() -> None:
+    from importlib.metadata import version
+
+    assert fastmssql.__version__ == version("fastmssql")
+
+
+def test_everything_in_all_is_exported() -> None:
+    for name in fastmssql.__all__:
+        assert hasattr(fastmssql, name), name
+
+
+def test_stubtest_passes(tmp_path: Path) -> None:
+    """`python -m mypy.stubtest fastmssql` against the installed package (its shipped stub and extension)."""
+    pytest.importorskip("mypy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "fastmssql"],
+        cwd=tmp_path,  # not the repo root, so the installed package's stub is the one checked
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
