@@ -1,0 +1,180 @@
+"""Issue 2, acceptance 2-3: independent SQL Server clients accept the local TDS server and decode it exactly.
+
+Every test is parametrized by client (mssql-python = ODBC Driver 18, pymssql = FreeTDS, pytds) and by
+encryption mode ("off": the unencrypted server, "tls": the `--encrypt required` server with full TLS,
+trusting its test certificate). The expected values come from SQL Server's semantics (type_matrix.py)
+and the clients' documented Python conventions (conventions.py); a client that reads a different value
+points at a server bug. These tests always run against the local server: they test the server itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from local_server import LocalServer
+
+from .clients import ADAPTERS, CLIENT_NAMES, ENCRYPTION_MODES, ClientAdapter
+from .conventions import expected_in_client
+from .type_matrix import NON_BMP, TypeCase, type_cases
+
+TYPE_CASES = type_cases()
+CLIENT_MODES = [(client, mode) for client in CLIENT_NAMES for mode in ENCRYPTION_MODES]
+WRONG_PASSWORD = "definitely-not-the-password"
+
+
+def _server_for(mode: str, request: pytest.FixtureRequest) -> LocalServer:
+    return request.getfixturevalue("local_server" if mode == "off" else "tls_server")
+
+
+@pytest.fixture(scope="module", params=CLIENT_MODES, ids=[f"{c}-{m}" for c, m in CLIENT_MODES])
+def session(request: pytest.FixtureRequest):
+    """(adapter, DB-API connection) of one client in one encryption mode, shared by the module's tests."""
+    client, mode = request.param
+    adapter = ADAPTERS[client]
+    conn = adapter.connect(_server_for(mode, request), mode)
+    try:
+        yield adapter, conn
+    finally:
+        conn.close()
+
+
+def _fetch_rows(conn: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    cursor = conn.cursor()
+    try:
+        if params is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _same_value(got: Any, expected: Any) -> bool:
+    if type(got) is not type(expected):
+        return False
+    if isinstance(expected, dt.datetime) and expected.tzinfo is not None:
+        return got == expected and got.utcoffset() == expected.utcoffset()
+    return got == expected
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (str, bytes)) and len(value) > 80:
+        return f"{type(value).__name__} of length {len(value)} starting {value[:40]!r}"
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return f"{value!r} (utcoffset {value.utcoffset()})"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _first_difference(got: Any, expected: Any) -> str:
+    if isinstance(got, type(expected)) and isinstance(expected, (str, bytes)):
+        index = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+        return f"; first difference at index {index}: got {got[index:index + 8]!r}, expected {expected[index:index + 8]!r}"
+    return ""
+
+
+def _assert_row(client: str, sql_label: str, rows: list[tuple[Any, ...]], expected_exact: tuple[Any, ...]) -> None:
+    expected = tuple(expected_in_client(client, value) for value in expected_exact)
+    assert len(rows) == 1, f"{sql_label}: expected one row, got {len(rows)}"
+    (row,) = rows
+    assert len(row) == len(expected), f"{sql_label}: expected {len(expected)} columns, got {len(row)}"
+    mismatches = [
+        f"column {i}: got {_describe(got)}, expected {_describe(want)}{_first_difference(got, want)}"
+        for i, (got, want) in enumerate(zip(row, expected))
+        if not _same_value(got, want)
+    ]
+    assert not mismatches, f"{client} reads {sql_label} wrongly:\n" + "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("case", TYPE_CASES, ids=[case.id for case in TYPE_CASES])
+def test_type_matrix(session: tuple[ClientAdapter, Any], case: TypeCase) -> None:
+    adapter, conn = session
+    rows = _fetch_rows(conn, case.select_sql())
+    _assert_row(adapter.name, case.sql_type, rows, case.expected())
+
+
+def test_parameterized_query(session: tuple[ClientAdapter, Any]) -> None:
+    adapter, conn = session
+    long_text = "ü😀" * 50_000  # 150,000 UTF-16 code units: an nvarchar(max) parameter sent as PLP chunks
+    values = (
+        42,
+        -9_000_000_000,
+        "héllo " + NON_BMP,
+        long_text,
+        None,
+        Decimal("-12345.678"),
+        2.5,
+        b"\x00\x01\xfe\xff",
+        uuid.UUID("6F9619FF-8B86-D011-B42D-00C04FC964FF"),
+    )
+    if adapter.name == "pymssql":
+        # pymssql quotes parameters into the SQL text itself and has no uniqueidentifier literal
+        # (_mssql.pyx _quote_simple_value: uuid.UUID is not among the supported types).
+        values = values[:-1]
+    markers = ", ".join(f"{adapter.positional_marker} AS p{i}" for i in range(len(values)))
+    rows = _fetch_rows(conn, f"SELECT {markers}", values)
+    _assert_row(adapter.name, "SELECT <positional parameters>", rows, values)
+
+
+@pytest.mark.parametrize("client", ["pymssql", "pytds"])
+def test_named_parameters(request: pytest.FixtureRequest, client: str) -> None:
+    """pyformat named parameters (`%(name)s`) of the clients that offer them."""
+    adapter = ADAPTERS[client]
+    conn = adapter.connect(_server_for("off", request), "off")
+    try:
+        rows = _fetch_rows(conn, "SELECT %(num)s AS num, %(text)s AS text, %(num)s AS again", {"num": 7, "text": NON_BMP})
+    finally:
+        conn.close()
+    _assert_row(client, "SELECT <named parameters>", rows, (7, NON_BMP, 7))
+
+
+def test_several_result_sets(session: tuple[ClientAdapter, Any]) -> None:
+    adapter, conn = session
+    cursor = conn.cursor()
+    try:
+        cursor.execute("SELECT CAST(1 AS int) AS a; SELECT N'two' AS b, CAST(NULL AS bigint) AS c; SELECT CAST(3.5 AS float) AS d")
+        sets = [[tuple(row) for row in cursor.fetchall()]]
+        while cursor.nextset():
+            sets.append([tuple(row) for row in cursor.fetchall()])
+    finally:
+        cursor.close()
+    assert sets == [[(1,)], [("two", None)], [(3.5,)]], f"{adapter.name}: {sets!r}"
+
+
+def test_version(session: tuple[ClientAdapter, Any]) -> None:
+    adapter, conn = session
+    rows = _fetch_rows(conn, "SELECT @@VERSION")
+    assert len(rows) == 1 and isinstance(rows[0][0], str), rows
+    assert rows[0][0].startswith("Microsoft SQL Server 2022"), f"{adapter.name}: {rows[0][0]!r}"
+
+
+@pytest.mark.parametrize("client, mode", CLIENT_MODES, ids=[f"{c}-{m}" for c, m in CLIENT_MODES])
+def test_wrong_password_is_rejected_with_18456(request: pytest.FixtureRequest, client: str, mode: str) -> None:
+    adapter = ADAPTERS[client]
+    server = _server_for(mode, request)
+    with pytest.raises(adapter.login_error_types()) as caught:
+        adapter.connect(server, mode, password=WRONG_PASSWORD).close()
+    exc = caught.value
+    message = str(exc)
+    assert f"Login failed for user '{server.user}'" in message, message
+    if client == "mssql_python":
+        # No native error number in mssql-python exceptions (see clients.MssqlPythonAdapter.login_error_number):
+        # SQL Server's 18456 reaches it as ODBC SQLSTATE 28000.
+        assert exc.driver_error == "Invalid authorization specification", message
+    else:
+        assert adapter.login_error_number(exc) == 18456, message
+
+
+def test_server_stops_cleanly_on_sigterm() -> None:
+    """The process contract: a port on the first stdout line, a working login, exit code 0 on SIGTERM."""
+    with LocalServer(encrypt="off") as server:
+        conn = ADAPTERS["pytds"].connect(server, "off")
+        try:
+            assert _fetch_rows(conn, "SELECT CAST(1 AS int)") == [(1,)]
+        finally:
+            conn.close()
+    assert server.returncode == 0, f"tds-server exited with {server.returncode} on SIGTERM"
