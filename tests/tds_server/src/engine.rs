@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::sql::convert::convert;
+use crate::sql::eval::{eval, Scope};
+use crate::sql::parser::{parse_batch, parse_param_declarations, SqlError, Statement};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
 
@@ -19,6 +22,8 @@ pub struct Session {
     pub next_transaction_descriptor: u64,
     /// `SET` options as given, upper-cased name -> value text (tracked no-ops).
     pub options: HashMap<String, String>,
+    /// Handles of sp_prepare / sp_prepexec.
+    pub prepared: PreparedStatements,
 }
 
 /// One RPC parameter as decoded from the request.
@@ -101,14 +106,459 @@ pub enum Event {
     Delay(Duration),
 }
 
+
+/// Statements prepared by sp_prepare / sp_prepexec, by handle.
+#[derive(Debug, Default)]
+pub struct PreparedStatements {
+    statements: HashMap<i32, Prepared>,
+    next_handle: i32,
+}
+
+#[derive(Clone, Debug)]
+struct Prepared {
+    declarations: String,
+    statement: String,
+}
+
+impl PreparedStatements {
+    fn insert(&mut self, prepared: Prepared) -> i32 {
+        self.next_handle += 1;
+        self.statements.insert(self.next_handle, prepared);
+        self.next_handle
+    }
+}
+
+/// DONE status bits set by the engine (2.2.7.6).
+pub const DONE_ERROR: u16 = 0x0002;
+pub const DONE_COUNT: u16 = 0x0010;
+
+/// CurCmd values SQL Server reports (seen in its traffic).
+const CMD_SELECT: u16 = 0xC1;
+const CMD_SET: u16 = 0xBA;
+const CMD_SET_TRANSACTION: u16 = 0xF9;
+const CMD_USE: u16 = 0xC5;
+const CMD_WAITFOR: u16 = 0xBF;
+const CMD_EXECUTE: u16 = 0xE0;
+
+const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
+
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
-    let _ = (session, sql);
-    todo!("engine helper")
+    let mut events = Vec::new();
+    let variables = HashMap::new();
+    run_batch(session, sql, &variables, DoneKind::Done, &mut events);
+    events
+}
+
+fn message(e: &SqlError) -> Message {
+    Message { number: e.number, state: 1, class: e.class, text: e.text.clone(), procedure: String::new(), line: 1 }
+}
+
+fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
+    Event::Done(Done { kind, status, cur_cmd, row_count })
+}
+
+/// Runs statements, appending their events; returns false when one failed (which ends the batch).
+fn run_batch(
+    session: &mut Session,
+    sql: &str,
+    variables: &HashMap<String, (SqlType, Value)>,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    let statements = match parse_batch(sql) {
+        Ok(s) => s,
+        Err(e) => {
+            events.push(Event::Error(message(&e)));
+            events.push(done(kind, DONE_ERROR, 0, 0));
+            return false;
+        }
+    };
+    for statement in &statements {
+        if !run_statement(session, statement, variables, kind, events) {
+            return false;
+        }
+    }
+    true
+}
+
+fn option_on(session: &Session, name: &str) -> bool {
+    session.options.get(name).is_some_and(|v| v.eq_ignore_ascii_case("ON"))
+}
+
+fn run_statement(
+    session: &mut Session,
+    statement: &Statement,
+    variables: &HashMap<String, (SqlType, Value)>,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    let fail = |events: &mut Vec<Event>, e: SqlError, cur_cmd: u16| {
+        events.push(Event::Error(message(&e)));
+        events.push(done(kind, DONE_ERROR, cur_cmd, 0));
+        false
+    };
+    match statement {
+        Statement::Select(items) => {
+            let scope = Scope {
+                variables,
+                spid: session.spid,
+                trancount: session.transaction.is_some() as i32,
+                server_name: &session.server_name,
+                options: &session.options,
+            };
+            let mut columns = Vec::new();
+            let mut row = Vec::new();
+            let mut runtime_error = None;
+            for item in items {
+                let typed = match eval(&item.expr, &scope) {
+                    Ok(t) => t,
+                    Err(e) => return fail(events, e, CMD_SELECT),
+                };
+                columns.push(ColumnDef {
+                    name: item.name.clone(),
+                    ty: typed.ty,
+                    nullable: typed.nullable,
+                    updatable: true,
+                    identity: false,
+                });
+                match typed.value {
+                    Ok(v) => row.push(v),
+                    Err(e) => {
+                        runtime_error.get_or_insert(e);
+                    }
+                }
+            }
+            events.push(Event::ColMetadata(columns));
+            if let Some(e) = runtime_error {
+                return fail(events, e, CMD_SELECT);
+            }
+            let count_status = if option_on(session, "NOCOUNT") { 0 } else { DONE_COUNT };
+            if option_on(session, "FMTONLY") {
+                events.push(done(kind, count_status, CMD_SELECT, 0));
+                return true;
+            }
+            events.push(Event::Row(row));
+            events.push(done(kind, count_status, CMD_SELECT, 1));
+            true
+        }
+        Statement::Set { option, value } => match set_option(session, option, value, events) {
+            Ok(cur_cmd) => {
+                events.push(done(kind, 0, cur_cmd, 0));
+                true
+            }
+            Err(e) => fail(events, e, CMD_SET),
+        },
+        Statement::Use(db) => {
+            let Some(name) = DATABASES.iter().find(|d| d.eq_ignore_ascii_case(db)) else {
+                return fail(
+                    events,
+                    SqlError::new(911, format!("Database '{db}' does not exist. Make sure that the name is entered correctly.")),
+                    CMD_USE,
+                );
+            };
+            let old = std::mem::replace(&mut session.database, name.to_string());
+            events.push(Event::EnvChange(EnvChange::Database { new: name.to_string(), old }));
+            events.push(Event::Info(Message {
+                number: 5701,
+                state: 1,
+                class: 0,
+                text: format!("Changed database context to '{name}'."),
+                procedure: String::new(),
+                line: 1,
+            }));
+            events.push(done(kind, 0, CMD_USE, 0));
+            true
+        }
+        Statement::WaitForDelay(text) => match parse_delay(text) {
+            Some(d) => {
+                events.push(Event::Delay(d));
+                events.push(done(kind, 0, CMD_WAITFOR, 0));
+                true
+            }
+            None => fail(
+                events,
+                SqlError::new(148, format!("Incorrect time syntax in time string '{text}' used with WAITFOR.")),
+                CMD_WAITFOR,
+            ),
+        },
+    }
+}
+
+/// Applies a SET option; options without an effect on this server's results are recorded
+/// as given. Returns the CurCmd of its DONE.
+fn set_option(session: &mut Session, option: &str, value: &str, events: &mut Vec<Event>) -> Result<u16, SqlError> {
+    let on = value.eq_ignore_ascii_case("ON");
+    let unsupported_when_on = ["PARSEONLY", "NOEXEC", "SHOWPLAN_ALL", "SHOWPLAN_TEXT", "SHOWPLAN_XML", "STATISTICS", "FORCEPLAN"];
+    if on && unsupported_when_on.contains(&option) {
+        return Err(SqlError::not_supported(format!("SET {option} ON")));
+    }
+    if option == "STATISTICS" && !value.to_ascii_uppercase().ends_with("OFF") {
+        return Err(SqlError::not_supported(format!("SET STATISTICS {value}")));
+    }
+    match option {
+        "LANGUAGE" => {
+            let lang = value.trim_matches(|c| c == '\'' || c == '"');
+            if !lang.eq_ignore_ascii_case("us_english") && !lang.eq_ignore_ascii_case("english") {
+                return Err(SqlError::not_supported(format!("SET LANGUAGE {lang}")));
+            }
+            let old = session.options.get("LANGUAGE").cloned().unwrap_or_else(|| "us_english".to_string());
+            events.push(Event::EnvChange(EnvChange::Language { new: "us_english".into(), old }));
+            events.push(Event::Info(Message {
+                number: 5703,
+                state: 1,
+                class: 0,
+                text: "Changed language setting to us_english.".into(),
+                procedure: String::new(),
+                line: 1,
+            }));
+        }
+        "DATEFORMAT" if !value.eq_ignore_ascii_case("mdy") && !value.eq_ignore_ascii_case("ymd") => {
+            return Err(SqlError::not_supported(format!("SET DATEFORMAT {value}")));
+        }
+        _ => {}
+    }
+    session.options.insert(option.to_string(), value.to_string());
+    Ok(if option == "TRANSACTION" { CMD_SET_TRANSACTION } else { CMD_SET })
+}
+
+/// `hh:mm[:ss[.fff]]`, at most 24 hours.
+fn parse_delay(text: &str) -> Option<Duration> {
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return None;
+    }
+    let h: u64 = parts[0].parse().ok()?;
+    let m: u64 = parts[1].parse().ok()?;
+    let (s, ms) = match parts.get(2) {
+        None => (0, 0),
+        Some(sec) => {
+            let (s, f) = sec.split_once('.').unwrap_or((sec, ""));
+            let f: String = f.chars().chain(std::iter::repeat('0')).take(3).collect();
+            (s.parse().ok()?, f.parse::<u64>().ok()?)
+        }
+    };
+    if m > 59 || s > 59 || h > 24 || (h == 24 && (m, s, ms) != (0, 0, 0)) {
+        return None;
+    }
+    Some(Duration::from_millis(((h * 60 + m) * 60 + s) * 1000 + ms))
+}
+
+// ---------------------------------------------------------------------------
+// RPC
+// ---------------------------------------------------------------------------
+
+const PROC_EXECUTESQL: u16 = 10;
+const PROC_PREPARE: u16 = 11;
+const PROC_EXECUTE: u16 = 12;
+const PROC_PREPEXEC: u16 = 13;
+const PROC_UNPREPARE: u16 = 15;
+
+/// fByRefValue: the parameter is an OUTPUT parameter.
+const PARAM_BY_REF: u8 = 0x01;
+
+fn proc_id_by_name(name: &str) -> Option<u16> {
+    // "sp_executesql", "sys.sp_executesql", "master..sp_executesql", "[sys].[sp_executesql]"
+    let last = name.rsplit('.').next().unwrap_or(name).trim_matches(|c| c == '[' || c == ']');
+    Some(match last.to_ascii_lowercase().as_str() {
+        "sp_executesql" => PROC_EXECUTESQL,
+        "sp_prepare" => PROC_PREPARE,
+        "sp_execute" => PROC_EXECUTE,
+        "sp_prepexec" => PROC_PREPEXEC,
+        "sp_unprepare" => PROC_UNPREPARE,
+        _ => return None,
+    })
 }
 
 /// Runs one RPC of a request (batched RPCs are passed one by one).
 pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
-    let _ = (session, rpc);
-    todo!("engine helper")
+    let id = match &rpc.target {
+        RpcTarget::ProcId(id) => Some(*id),
+        RpcTarget::Name(name) => proc_id_by_name(name),
+    };
+    let mut events = Vec::new();
+    let result = match id {
+        Some(PROC_EXECUTESQL) => executesql(session, &rpc.params, &mut events),
+        Some(PROC_PREPARE) => prepare(session, &rpc.params, &mut events),
+        Some(PROC_EXECUTE) => execute_prepared(session, &rpc.params, &mut events),
+        Some(PROC_PREPEXEC) => prepexec(session, &rpc.params, &mut events),
+        Some(PROC_UNPREPARE) => unprepare(session, &rpc.params),
+        _ => {
+            let name = match &rpc.target {
+                RpcTarget::ProcId(id) => format!("The RPC procedure id {id}"),
+                RpcTarget::Name(n) => format!("The stored procedure '{n}'"),
+            };
+            Err(SqlError::not_supported(name))
+        }
+    };
+    match result {
+        Ok(outputs) => {
+            events.push(Event::ReturnStatus(0));
+            events.extend(outputs);
+            events.push(done(DoneKind::DoneProc, 0, CMD_EXECUTE, 0));
+        }
+        Err(e) => {
+            if !matches!(events.last(), Some(Event::Done(d)) if d.status & DONE_ERROR != 0) {
+                events.push(Event::Error(message(&e)));
+            }
+            events.push(done(DoneKind::DoneProc, DONE_ERROR, CMD_EXECUTE, 0));
+        }
+    }
+    events
+}
+
+/// The statement failed and its error is already in the events.
+fn already_reported() -> SqlError {
+    SqlError::new(0, String::new())
+}
+
+fn string_param(params: &[RpcParam], index: usize, proc_name: &str, param_name: &str) -> Result<Option<String>, SqlError> {
+    match params.get(index) {
+        None => Ok(None),
+        Some(RpcParam { value: Value::Str(s), .. }) => Ok(Some(s.clone())),
+        Some(RpcParam { value: Value::Null, .. }) => Ok(None),
+        Some(_) => Err(SqlError::new(
+            214,
+            format!("Procedure expects parameter '{param_name}' of type 'ntext/nchar/nvarchar'. ({proc_name})"),
+        )),
+    }
+}
+
+fn int_param(params: &[RpcParam], index: usize, param_name: &str) -> Result<Option<i64>, SqlError> {
+    match params.get(index).map(|p| &p.value) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Int(i)) => Ok(Some(*i)),
+        Some(_) => Err(SqlError::new(214, format!("Procedure expects parameter '{param_name}' of type 'int'."))),
+    }
+}
+
+/// Binds RPC values to declared parameters (by name when named, else by position),
+/// converting each to its declared type. Returns the variables and the OUTPUT
+/// parameters to echo as RETURNVALUE (ordinal, name, declared type, value).
+#[allow(clippy::type_complexity)]
+fn bind_parameters(
+    declarations: &str,
+    statement: &str,
+    values: &[(usize, &RpcParam)],
+) -> Result<(HashMap<String, (SqlType, Value)>, Vec<(usize, String, SqlType, Value)>), SqlError> {
+    let declared = parse_param_declarations(declarations)?;
+    let mut variables = HashMap::new();
+    let mut outputs = Vec::new();
+    let mut assigned = vec![false; declared.len()];
+    for (position, (ordinal, param)) in values.iter().enumerate() {
+        let index = if param.name.is_empty() {
+            position
+        } else {
+            let wanted = if param.name.starts_with('@') { param.name.clone() } else { format!("@{}", param.name) };
+            declared.iter().position(|(n, _, _)| n.eq_ignore_ascii_case(&wanted)).ok_or_else(|| {
+                SqlError::new(8145, format!("{} is not a parameter for procedure sp_executesql.", param.name))
+            })?
+        };
+        let Some((name, ty, is_output)) = declared.get(index) else {
+            return Err(SqlError::new(8144, "Procedure or function sp_executesql has too many arguments specified."));
+        };
+        let value = convert(&param.value, &param.ty, ty)?;
+        if *is_output && param.status & PARAM_BY_REF != 0 {
+            outputs.push((*ordinal, param.name.clone(), ty.clone(), value.clone()));
+        }
+        variables.insert(name.to_lowercase(), (ty.clone(), value));
+        assigned[index] = true;
+    }
+    if let Some(missing) = assigned.iter().position(|a| !a) {
+        return Err(SqlError::new(
+            8178,
+            format!(
+                "The parameterized query '({declarations}){statement}' expects the parameter '{}', which was not supplied.",
+                declared[missing].0
+            ),
+        ));
+    }
+    Ok((variables, outputs))
+}
+
+fn return_values(outputs: Vec<(usize, String, SqlType, Value)>) -> Vec<Event> {
+    outputs
+        .into_iter()
+        .map(|(ordinal, name, ty, value)| Event::ReturnValue {
+            ordinal: ordinal as u16,
+            name,
+            status: PARAM_BY_REF,
+            column: ColumnDef { name: String::new(), ty, nullable: true, updatable: false, identity: false },
+            value,
+        })
+        .collect()
+}
+
+/// Runs `statement` with parameters bound from `values`; events of its statements use DONEINPROC.
+fn run_parameterized(
+    session: &mut Session,
+    declarations: &str,
+    statement: &str,
+    values: &[(usize, &RpcParam)],
+    events: &mut Vec<Event>,
+) -> Result<Vec<Event>, SqlError> {
+    let (variables, outputs) = bind_parameters(declarations, statement, values)?;
+    if !run_batch(session, statement, &variables, DoneKind::DoneInProc, events) {
+        return Err(already_reported());
+    }
+    Ok(return_values(outputs))
+}
+
+/// sp_executesql @stmt, [@params], [values...]
+fn executesql(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
+    let statement = string_param(params, 0, "sp_executesql", "@statement")?
+        .ok_or_else(|| SqlError::new(201, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied."))?;
+    let declarations = string_param(params, 1, "sp_executesql", "@params")?.unwrap_or_default();
+    let values: Vec<(usize, &RpcParam)> = params.iter().enumerate().skip(2).collect();
+    run_parameterized(session, &declarations, &statement, &values, events)
+}
+
+/// sp_prepare @handle OUTPUT, @params, @stmt, [@options]
+fn prepare(session: &mut Session, params: &[RpcParam], _events: &mut [Event]) -> Result<Vec<Event>, SqlError> {
+    let declarations = string_param(params, 1, "sp_prepare", "@params")?.unwrap_or_default();
+    let statement = string_param(params, 2, "sp_prepare", "@stmt")?
+        .ok_or_else(|| SqlError::new(201, "Procedure or function 'sp_prepare' expects parameter '@stmt', which was not supplied."))?;
+    parse_batch(&statement)?;
+    parse_param_declarations(&declarations)?;
+    let handle = session.prepared.insert(Prepared { declarations, statement });
+    Ok(handle_output(params, handle))
+}
+
+/// The RETURNVALUE carrying a new prepared handle in parameter 0.
+fn handle_output(params: &[RpcParam], handle: i32) -> Vec<Event> {
+    let name = params.first().map(|p| p.name.clone()).unwrap_or_default();
+    return_values(vec![(0, name, SqlType::Int, Value::Int(handle as i64))])
+}
+
+/// sp_execute @handle, [values...]
+fn execute_prepared(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
+    let handle = int_param(params, 0, "@handle")?.unwrap_or(0);
+    let prepared = session
+        .prepared
+        .statements
+        .get(&(handle as i32))
+        .cloned()
+        .ok_or_else(|| SqlError::new(8179, format!("Could not find prepared statement with handle {handle}.")))?;
+    let values: Vec<(usize, &RpcParam)> = params.iter().enumerate().skip(1).collect();
+    run_parameterized(session, &prepared.declarations, &prepared.statement, &values, events)
+}
+
+/// sp_prepexec @handle OUTPUT, @params, @stmt, [values...]
+fn prepexec(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
+    let declarations = string_param(params, 1, "sp_prepexec", "@params")?.unwrap_or_default();
+    let statement = string_param(params, 2, "sp_prepexec", "@stmt")?
+        .ok_or_else(|| SqlError::new(201, "Procedure or function 'sp_prepexec' expects parameter '@stmt', which was not supplied."))?;
+    let handle = session.prepared.insert(Prepared { declarations: declarations.clone(), statement: statement.clone() });
+    let values: Vec<(usize, &RpcParam)> = params.iter().enumerate().skip(3).collect();
+    let mut outputs = handle_output(params, handle);
+    outputs.extend(run_parameterized(session, &declarations, &statement, &values, events)?);
+    Ok(outputs)
+}
+
+/// sp_unprepare @handle
+fn unprepare(session: &mut Session, params: &[RpcParam]) -> Result<Vec<Event>, SqlError> {
+    let handle = int_param(params, 0, "@handle")?.unwrap_or(0);
+    // SQL Server ignores unknown handles here
+    session.prepared.statements.remove(&(handle as i32));
+    Ok(Vec::new())
 }

@@ -3,6 +3,8 @@
 //! tested without a SQL Server. Its codecs are written here from the MS-TDS
 //! specification and share nothing with the client under test.
 
+pub mod calendar;
 pub mod engine;
+pub mod sql;
 pub mod types;
 pub mod value;

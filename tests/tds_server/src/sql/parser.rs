@@ -1,0 +1,633 @@
+//! Parses the T-SQL subset the test server runs: table-less SELECTs of literals,
+//! CAST/CONVERT, variables and system functions; SET; USE; WAITFOR DELAY.
+
+use super::lexer::{tokenize, Token};
+use crate::types::SqlType;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Integer(String),
+    Decimal(String),
+    Float(String),
+    Money(String),
+    Str(String),
+    NStr(String),
+    Binary(Vec<u8>),
+    Null,
+    Variable(String),
+    SystemVariable(String),
+    Negate(Box<Expr>),
+    /// Unary plus: no-op on numbers, kept for type checks
+    Plus(Box<Expr>),
+    Cast(Box<Expr>, SqlType),
+    Convert { ty: SqlType, expr: Box<Expr>, style: Option<i64> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectItem {
+    pub expr: Expr,
+    /// Column name: the alias, or empty for an unnamed expression.
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Statement {
+    Select(Vec<SelectItem>),
+    /// `SET option value`: option upper-cased, value as written
+    Set { option: String, value: String },
+    Use(String),
+    WaitForDelay(String),
+}
+
+/// A statement error with SQL Server's message number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SqlError {
+    pub number: i32,
+    pub class: u8,
+    pub text: String,
+}
+
+/// Message number used for everything this server does not implement.
+pub const NOT_SUPPORTED_NUMBER: i32 = 50000;
+
+impl SqlError {
+    pub fn new(number: i32, text: impl Into<String>) -> SqlError {
+        SqlError { number, class: 16, text: text.into() }
+    }
+
+    pub fn not_supported(what: impl std::fmt::Display) -> SqlError {
+        SqlError::new(NOT_SUPPORTED_NUMBER, format!("{what} is not supported by the local test server."))
+    }
+
+    pub fn syntax_near(tok: &str) -> SqlError {
+        SqlError::new(102, format!("Incorrect syntax near '{tok}'."))
+    }
+}
+
+/// Keywords that start a statement (and so end the previous one without a ';').
+const STATEMENT_KEYWORDS: &[&str] = &[
+    "SELECT", "SET", "USE", "WAITFOR", "DECLARE", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER",
+    "DROP", "EXEC", "EXECUTE", "IF", "WHILE", "BEGIN", "COMMIT", "ROLLBACK", "SAVE", "PRINT", "RAISERROR",
+    "THROW", "RETURN", "TRUNCATE", "GRANT", "REVOKE", "DENY", "WITH", "GOTO", "BREAK", "CONTINUE", "DBCC",
+    "BACKUP", "RESTORE", "KILL", "CHECKPOINT", "RECONFIGURE", "SHUTDOWN", "BULK", "OPEN", "CLOSE", "FETCH",
+    "DEALLOCATE", "END", "ELSE", "TRY", "CATCH",
+];
+
+/// Words that would continue a SELECT in valid T-SQL this server does not run.
+const UNSUPPORTED_SELECT_WORDS: &[&str] = &[
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "UNION", "EXCEPT", "INTERSECT", "INTO", "FOR", "OPTION",
+    "TOP", "DISTINCT", "ALL", "CASE", "OVER", "COLLATE", "IS", "AND", "OR", "NOT", "LIKE", "IN", "BETWEEN",
+];
+
+pub fn parse_batch(sql: &str) -> Result<Vec<Statement>, SqlError> {
+    let tokens = tokenize(sql).map_err(|e| SqlError::new(e.number, e.text))?;
+    let mut p = Parser { tokens, pos: 0 };
+    let mut statements = Vec::new();
+    loop {
+        while p.eat_punct(';') {}
+        if p.at_end() {
+            return Ok(statements);
+        }
+        statements.push(p.statement()?);
+        if !(p.at_end() || p.peek_punct(';') || p.at_statement_start()) {
+            return Err(p.unexpected());
+        }
+    }
+}
+
+/// Parses an sp_executesql/sp_prepare parameter declaration list: `@P1 int, @P2 nvarchar(max) OUTPUT`.
+pub fn parse_param_declarations(text: &str) -> Result<Vec<(String, SqlType, bool)>, SqlError> {
+    let tokens = tokenize(text).map_err(|e| SqlError::new(e.number, e.text))?;
+    let mut p = Parser { tokens, pos: 0 };
+    let mut out = Vec::new();
+    while !p.at_end() {
+        let name = match p.next() {
+            Some(Token::Variable(v)) => v,
+            Some(t) => return Err(SqlError::syntax_near(&t.display())),
+            None => break,
+        };
+        p.eat_keyword("AS");
+        let ty = p.type_name(TypeContext::Declaration)?;
+        let output = p.eat_keyword("OUTPUT") || p.eat_keyword("OUT");
+        out.push((name, ty, output));
+        if !p.eat_punct(',') && !p.at_end() {
+            return Err(p.unexpected());
+        }
+    }
+    Ok(out)
+}
+
+/// Where a type name appears: CAST/CONVERT default char lengths to 30, declarations to 1.
+#[derive(Clone, Copy, PartialEq)]
+enum TypeContext {
+    Conversion,
+    Declaration,
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser {
+    fn at_end(&self) -> bool {
+        self.pos >= self.tokens.len()
+    }
+
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn peek_punct(&self, c: char) -> bool {
+        self.peek() == Some(&Token::Punct(c))
+    }
+
+    fn eat_punct(&mut self, c: char) -> bool {
+        if self.peek_punct(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn peek_keyword(&self, kw: &str) -> bool {
+        self.peek().is_some_and(|t| t.is_keyword(kw))
+    }
+
+    fn eat_keyword(&mut self, kw: &str) -> bool {
+        if self.peek_keyword(kw) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn at_statement_start(&self) -> bool {
+        STATEMENT_KEYWORDS.iter().any(|k| self.peek_keyword(k))
+    }
+
+    /// The error for the current token: a syntax error, or "not supported" when the token
+    /// would continue valid T-SQL beyond this server's subset.
+    fn unexpected(&self) -> SqlError {
+        match self.peek() {
+            None => SqlError::syntax_near(&self.tokens.last().map(Token::display).unwrap_or_default()),
+            Some(t @ Token::Ident { quoted: false, text }) if UNSUPPORTED_SELECT_WORDS.iter().any(|k| t.is_keyword(k)) => {
+                SqlError::not_supported(format!("'{}'", text.to_ascii_uppercase()))
+            }
+            Some(Token::Punct(c)) if "+-*/%&|^<>=!~".contains(*c) => SqlError::not_supported(format!("Operator '{c}'")),
+            Some(t) => SqlError::syntax_near(&t.display()),
+        }
+    }
+
+    fn expect_punct(&mut self, c: char) -> Result<(), SqlError> {
+        if self.eat_punct(c) {
+            Ok(())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    fn statement(&mut self) -> Result<Statement, SqlError> {
+        let first = self.peek().cloned().ok_or_else(|| self.unexpected())?;
+        if self.eat_keyword("SELECT") {
+            return self.select();
+        }
+        if self.eat_keyword("SET") {
+            return self.set();
+        }
+        if self.eat_keyword("USE") {
+            return match self.next() {
+                Some(Token::Ident { text, .. }) => Ok(Statement::Use(text)),
+                Some(t) => Err(SqlError::syntax_near(&t.display())),
+                None => Err(SqlError::syntax_near("USE")),
+            };
+        }
+        if self.eat_keyword("WAITFOR") {
+            if !self.eat_keyword("DELAY") {
+                return Err(SqlError::not_supported("WAITFOR without DELAY"));
+            }
+            return match self.next() {
+                Some(Token::Str(s)) | Some(Token::NStr(s)) => Ok(Statement::WaitForDelay(s)),
+                Some(t) => Err(SqlError::not_supported(format!("WAITFOR DELAY {}", t.display()))),
+                None => Err(SqlError::syntax_near("DELAY")),
+            };
+        }
+        match first {
+            Token::Ident { text, quoted: false } if STATEMENT_KEYWORDS.iter().any(|k| text.eq_ignore_ascii_case(k)) => {
+                Err(SqlError::not_supported(format!("The statement '{}'", text.to_ascii_uppercase())))
+            }
+            Token::Ident { text, .. } => Err(SqlError::not_supported(format!("The statement '{text}'"))),
+            t => Err(SqlError::syntax_near(&t.display())),
+        }
+    }
+
+    fn set(&mut self) -> Result<Statement, SqlError> {
+        let option = match self.next() {
+            Some(Token::Ident { text, quoted: false }) => text.to_ascii_uppercase(),
+            Some(Token::Variable(v)) => return Err(SqlError::not_supported(format!("SET {v}"))),
+            Some(t) => return Err(SqlError::syntax_near(&t.display())),
+            None => return Err(SqlError::syntax_near("SET")),
+        };
+        // The value runs to the end of the statement: ON/OFF, a number, a name, or
+        // several words (SET TRANSACTION ISOLATION LEVEL READ COMMITTED).
+        let mut words = Vec::new();
+        while !(self.at_end() || self.peek_punct(';') || self.at_statement_start()) {
+            let t = self.next().expect("not at end");
+            words.push(match t {
+                Token::Punct('-') => "-".to_string(),
+                Token::Str(s) | Token::NStr(s) => s,
+                t => t.display(),
+            });
+        }
+        if words.is_empty() {
+            return Err(SqlError::syntax_near(&option));
+        }
+        let mut value = String::new();
+        for w in words {
+            if !(value.is_empty() || value.ends_with('-') || w == ",") {
+                value.push(' ');
+            }
+            value.push_str(&w);
+        }
+        Ok(Statement::Set { option, value })
+    }
+
+    fn select(&mut self) -> Result<Statement, SqlError> {
+        let mut items = Vec::new();
+        loop {
+            items.push(self.select_item()?);
+            if !self.eat_punct(',') {
+                break;
+            }
+        }
+        Ok(Statement::Select(items))
+    }
+
+    fn select_item(&mut self) -> Result<SelectItem, SqlError> {
+        // `name = expr`
+        if let (Some(Token::Ident { text, .. }), Some(Token::Punct('='))) =
+            (self.tokens.get(self.pos).cloned(), self.tokens.get(self.pos + 1))
+        {
+            self.pos += 2;
+            let expr = self.expr()?;
+            return Ok(SelectItem { expr, name: text });
+        }
+        if let (Some(Token::Str(text)), Some(Token::Punct('='))) =
+            (self.tokens.get(self.pos).cloned(), self.tokens.get(self.pos + 1))
+        {
+            self.pos += 2;
+            let expr = self.expr()?;
+            return Ok(SelectItem { expr, name: text });
+        }
+        let expr = self.expr()?;
+        let name = if self.eat_keyword("AS") {
+            match self.next() {
+                Some(Token::Ident { text, .. }) | Some(Token::Str(text)) => text,
+                Some(t) => return Err(SqlError::syntax_near(&t.display())),
+                None => return Err(SqlError::syntax_near("AS")),
+            }
+        } else {
+            match self.peek() {
+                Some(Token::Ident { text, quoted }) if *quoted || !self.is_reserved(text) => {
+                    let name = text.clone();
+                    self.pos += 1;
+                    name
+                }
+                Some(Token::Str(text)) => {
+                    let name = text.clone();
+                    self.pos += 1;
+                    name
+                }
+                _ => String::new(),
+            }
+        };
+        Ok(SelectItem { expr, name })
+    }
+
+    fn is_reserved(&self, word: &str) -> bool {
+        STATEMENT_KEYWORDS.iter().chain(UNSUPPORTED_SELECT_WORDS).any(|k| word.eq_ignore_ascii_case(k))
+    }
+
+    fn expr(&mut self) -> Result<Expr, SqlError> {
+        let e = self.unary()?;
+        if let Some(Token::Punct(c)) = self.peek() {
+            if "+-*/%&|^".contains(*c) {
+                return Err(SqlError::not_supported(format!("Operator '{c}'")));
+            }
+        }
+        Ok(e)
+    }
+
+    fn unary(&mut self) -> Result<Expr, SqlError> {
+        if self.eat_punct('-') {
+            return Ok(Expr::Negate(Box::new(self.unary()?)));
+        }
+        if self.eat_punct('+') {
+            return Ok(Expr::Plus(Box::new(self.unary()?)));
+        }
+        if self.peek_punct('~') {
+            return Err(SqlError::not_supported("Operator '~'"));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr, SqlError> {
+        let Some(tok) = self.next() else {
+            return Err(SqlError::syntax_near(&self.tokens.last().map(Token::display).unwrap_or_default()));
+        };
+        Ok(match tok {
+            Token::Integer(t) => Expr::Integer(t),
+            Token::Decimal(t) => Expr::Decimal(t),
+            Token::Float(t) => Expr::Float(t),
+            Token::Money(t) => Expr::Money(t),
+            Token::Str(s) => Expr::Str(s),
+            Token::NStr(s) => Expr::NStr(s),
+            Token::Binary(b) => Expr::Binary(b),
+            Token::Variable(v) => Expr::Variable(v),
+            Token::SystemVariable(v) => Expr::SystemVariable(v),
+            Token::Punct('(') => {
+                let e = self.expr()?;
+                self.expect_punct(')')?;
+                e
+            }
+            Token::Ident { text, quoted: false } if text.eq_ignore_ascii_case("NULL") => Expr::Null,
+            Token::Ident { text, quoted: false } if text.eq_ignore_ascii_case("CAST") && self.peek_punct('(') => {
+                self.pos += 1;
+                let e = self.expr()?;
+                if !self.eat_keyword("AS") {
+                    return Err(self.unexpected());
+                }
+                let ty = self.type_name(TypeContext::Conversion)?;
+                self.expect_punct(')')?;
+                Expr::Cast(Box::new(e), ty)
+            }
+            Token::Ident { text, quoted: false }
+                if (text.eq_ignore_ascii_case("CONVERT") || text.eq_ignore_ascii_case("TRY_CONVERT"))
+                    && self.peek_punct('(') =>
+            {
+                if text.eq_ignore_ascii_case("TRY_CONVERT") {
+                    return Err(SqlError::not_supported("TRY_CONVERT"));
+                }
+                self.pos += 1;
+                let ty = self.type_name(TypeContext::Conversion)?;
+                self.expect_punct(',')?;
+                let e = self.expr()?;
+                let style = if self.eat_punct(',') {
+                    match self.next() {
+                        Some(Token::Integer(n)) => Some(n.parse::<i64>().map_err(|_| SqlError::syntax_near(&n))?),
+                        _ => return Err(SqlError::not_supported("A CONVERT style that is not an integer literal")),
+                    }
+                } else {
+                    None
+                };
+                self.expect_punct(')')?;
+                Expr::Convert { ty, expr: Box::new(e), style }
+            }
+            Token::Ident { text, .. } if self.peek_punct('(') => {
+                return Err(SqlError::not_supported(format!("The function '{text}'")));
+            }
+            Token::Ident { text, quoted: false } if self.is_reserved(&text) => {
+                return Err(if UNSUPPORTED_SELECT_WORDS.iter().any(|k| text.eq_ignore_ascii_case(k)) {
+                    SqlError::not_supported(format!("'{}'", text.to_ascii_uppercase()))
+                } else {
+                    SqlError::syntax_near(&text)
+                });
+            }
+            Token::Ident { text, .. } => return Err(SqlError::not_supported(format!("Column reference '{text}'"))),
+            Token::Punct('*') => return Err(SqlError::not_supported("SELECT *")),
+            t => return Err(SqlError::syntax_near(&t.display())),
+        })
+    }
+
+    fn int_arg(&mut self) -> Result<u32, SqlError> {
+        match self.next() {
+            Some(Token::Integer(n)) => n.parse::<u32>().map_err(|_| SqlError::syntax_near(&n)),
+            Some(t) => Err(SqlError::syntax_near(&t.display())),
+            None => Err(SqlError::syntax_near("(")),
+        }
+    }
+
+    /// `(n)` or `(max)` after a string/binary type name; `Ok(None)` for max.
+    fn length_arg(&mut self, default: u32) -> Result<Option<u32>, SqlError> {
+        if !self.eat_punct('(') {
+            return Ok(Some(default));
+        }
+        let len = if self.eat_keyword("MAX") { None } else { Some(self.int_arg()?) };
+        self.expect_punct(')')?;
+        Ok(len)
+    }
+
+    fn type_name(&mut self, ctx: TypeContext) -> Result<SqlType, SqlError> {
+        let name = match self.next() {
+            Some(Token::Ident { text, .. }) => text.to_ascii_lowercase(),
+            Some(t) => return Err(SqlError::syntax_near(&t.display())),
+            None => return Err(SqlError::syntax_near("AS")),
+        };
+        // `sys.int` / `dbo.x` style prefixes
+        if self.peek_punct('.') {
+            return Err(SqlError::not_supported(format!("The type name '{name}.'")));
+        }
+        let default_len = if ctx == TypeContext::Conversion { 30 } else { 1 };
+        let name = match name.as_str() {
+            "character" => "char".to_string(),
+            "dec" => "decimal".to_string(),
+            "integer" => "int".to_string(),
+            "double" if self.eat_keyword("precision") => "float".to_string(),
+            "rowversion" | "timestamp" => return Err(SqlError::not_supported(format!("The type '{name}'"))),
+            _ => name,
+        };
+        let ty = match name.as_str() {
+            "bit" => SqlType::Bit,
+            "tinyint" => SqlType::TinyInt,
+            "smallint" => SqlType::SmallInt,
+            "int" => SqlType::Int,
+            "bigint" => SqlType::BigInt,
+            "real" => SqlType::Real,
+            "float" => {
+                let n = if self.eat_punct('(') {
+                    let n = self.int_arg()?;
+                    self.expect_punct(')')?;
+                    n
+                } else {
+                    53
+                };
+                match n {
+                    1..=24 => SqlType::Real,
+                    25..=53 => SqlType::Float,
+                    _ => {
+                        return Err(SqlError::new(
+                            2750,
+                            format!("Column or parameter #1: Specified column precision {n} is greater than the maximum precision of 53."),
+                        ))
+                    }
+                }
+            }
+            "decimal" | "numeric" => {
+                let (mut precision, mut scale) = (18, 0);
+                if self.eat_punct('(') {
+                    precision = self.int_arg()?;
+                    if self.eat_punct(',') {
+                        scale = self.int_arg()?;
+                    }
+                    self.expect_punct(')')?;
+                }
+                if precision == 0 || precision > 38 {
+                    return Err(SqlError::new(
+                        1002,
+                        format!("Line 1: Specified column precision {precision} is greater than the specified maximum precision of 38."),
+                    ));
+                }
+                if scale > precision {
+                    return Err(SqlError::new(
+                        192,
+                        format!("The scale must be less than or equal to the precision."),
+                    ));
+                }
+                let (precision, scale) = (precision as u8, scale as u8);
+                if name == "decimal" {
+                    SqlType::Decimal { precision, scale }
+                } else {
+                    SqlType::Numeric { precision, scale }
+                }
+            }
+            "money" => SqlType::Money,
+            "smallmoney" => SqlType::SmallMoney,
+            "char" | "varchar" | "binary" | "varbinary" | "nchar" | "nvarchar" => {
+                let varying = self.eat_keyword("varying");
+                let len = self.length_arg(default_len)?;
+                let limit = if name.starts_with('n') { 4000 } else { 8000 };
+                let fixed = matches!(name.as_str(), "char" | "binary" | "nchar") && !varying;
+                let len = match len {
+                    Some(0) => return Err(SqlError::new(1001, "Line 1: Length or precision specification 0 is invalid.")),
+                    Some(n) if n > limit => {
+                        return Err(SqlError::new(
+                            131,
+                            format!("The size ({n}) given to the type '{name}' exceeds the maximum allowed for any data type ({limit})."),
+                        ))
+                    }
+                    None if fixed => return Err(SqlError::syntax_near("max")),
+                    l => l.map(|n| n as u16),
+                };
+                match (name.as_str(), fixed) {
+                    ("char", true) => SqlType::Char(len.expect("fixed has a length")),
+                    ("binary", true) => SqlType::Binary(len.expect("fixed has a length")),
+                    ("nchar", true) => SqlType::NChar(len.expect("fixed has a length")),
+                    ("char" | "varchar", _) => SqlType::VarChar(len),
+                    ("binary" | "varbinary", _) => SqlType::VarBinary(len),
+                    _ => SqlType::NVarChar(len),
+                }
+            }
+            "text" => SqlType::Text,
+            "ntext" => SqlType::NText,
+            "image" => SqlType::Image,
+            "date" => SqlType::Date,
+            "time" | "datetime2" | "datetimeoffset" => {
+                let scale = if self.eat_punct('(') {
+                    let s = self.int_arg()?;
+                    self.expect_punct(')')?;
+                    s
+                } else {
+                    7
+                };
+                if scale > 7 {
+                    return Err(SqlError::new(
+                        1002,
+                        format!("Line 1: Specified scale {scale} is invalid."),
+                    ));
+                }
+                let s = scale as u8;
+                match name.as_str() {
+                    "time" => SqlType::Time(s),
+                    "datetime2" => SqlType::DateTime2(s),
+                    _ => SqlType::DateTimeOffset(s),
+                }
+            }
+            "datetime" => SqlType::DateTime,
+            "smalldatetime" => SqlType::SmallDateTime,
+            "uniqueidentifier" => SqlType::UniqueIdentifier,
+            "xml" => {
+                if self.peek_punct('(') {
+                    return Err(SqlError::not_supported("Typed xml"));
+                }
+                SqlType::Xml
+            }
+            "sql_variant" => SqlType::SqlVariant,
+            "national" => return Err(SqlError::not_supported("The type name 'national ...'")),
+            "geography" | "geometry" | "hierarchyid" | "json" | "vector" | "table" | "cursor" | "sysname" => {
+                return Err(SqlError::not_supported(format!("The type '{name}'")))
+            }
+            _ => return Err(SqlError::new(243, format!("Type {name} is not a defined system type."))),
+        };
+        Ok(ty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_select_list_with_aliases() {
+        let s = parse_batch("select 1 as a, b = N'x', CAST('1' AS decimal(5,2)) c, -2;SELECT NULL").unwrap();
+        assert_eq!(
+            s,
+            vec![
+                Statement::Select(vec![
+                    SelectItem { expr: Expr::Integer("1".into()), name: "a".into() },
+                    SelectItem { expr: Expr::NStr("x".into()), name: "b".into() },
+                    SelectItem {
+                        expr: Expr::Cast(Box::new(Expr::Str("1".into())), SqlType::Decimal { precision: 5, scale: 2 }),
+                        name: "c".into()
+                    },
+                    SelectItem { expr: Expr::Negate(Box::new(Expr::Integer("2".into()))), name: String::new() },
+                ]),
+                Statement::Select(vec![SelectItem { expr: Expr::Null, name: String::new() }]),
+            ]
+        );
+    }
+
+    #[test]
+    fn statements_split_without_semicolons() {
+        let s = parse_batch("SET NOCOUNT ON\nSELECT 1\nSET TRANSACTION ISOLATION LEVEL READ COMMITTED").unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0], Statement::Set { option: "NOCOUNT".into(), value: "ON".into() });
+        assert_eq!(
+            s[2],
+            Statement::Set { option: "TRANSACTION".into(), value: "ISOLATION LEVEL READ COMMITTED".into() }
+        );
+    }
+
+    #[test]
+    fn cast_default_lengths_and_declarations() {
+        let s = parse_batch("SELECT CAST('a' AS varchar), CAST('a' AS nvarchar(max))").unwrap();
+        let Statement::Select(items) = &s[0] else { panic!("not a select") };
+        assert!(matches!(&items[0].expr, Expr::Cast(_, SqlType::VarChar(Some(30)))));
+        assert!(matches!(&items[1].expr, Expr::Cast(_, SqlType::NVarChar(None))));
+        let d = parse_param_declarations("@P1 int, @P2 nvarchar(max) OUTPUT,@x varchar").unwrap();
+        assert_eq!(
+            d,
+            vec![
+                ("@P1".into(), SqlType::Int, false),
+                ("@P2".into(), SqlType::NVarChar(None), true),
+                ("@x".into(), SqlType::VarChar(Some(1)), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn unsupported_and_syntax_errors() {
+        assert_eq!(parse_batch("SELECT 1 + 2").unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        assert_eq!(parse_batch("SELECT a FROM t").unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        assert_eq!(parse_batch("INSERT INTO t VALUES (1)").unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        assert_eq!(parse_batch("SELECT 1,").unwrap_err(), SqlError::syntax_near(","));
+        assert_eq!(parse_batch("SELECT CAST(1 AS foo)").unwrap_err().number, 243);
+    }
+}
