@@ -281,22 +281,27 @@ def test_exception_hierarchy() -> None:
 
 
 SERVER_ERRORS = [
-    ("syntax", "SELECT 1 +", fastmssql.ProgrammingError, 102, 15, "incorrect syntax"),
-    ("conversion", "SELECT CAST('abc' AS int) AS v", fastmssql.DataError, 245, 16, "conversion failed"),
-    ("overflow", "SELECT CAST(300 AS tinyint) AS v", fastmssql.DataError, 220, 16, "arithmetic overflow"),
+    # (id, sql, class, number, severity, state, message text) as SQL Server reports them
+    ("syntax", "SELECT 1 +", fastmssql.ProgrammingError, 102, 15, 1, "incorrect syntax"),
+    ("conversion", "SELECT CAST('abc' AS int) AS v", fastmssql.DataError, 245, 16, 1, "conversion failed"),
+    ("overflow", "SELECT CAST(300 AS tinyint) AS v", fastmssql.DataError, 220, 16, 2, "arithmetic overflow"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("sql", "error", "number", "severity", "text"), [c[1:] for c in SERVER_ERRORS], ids=[c[0] for c in SERVER_ERRORS]
+    ("sql", "error", "number", "severity", "state", "text"),
+    [c[1:] for c in SERVER_ERRORS],
+    ids=[c[0] for c in SERVER_ERRORS],
 )
-async def test_server_error_fields(query, sql: str, error: type, number: int, severity: int, text: str) -> None:
+async def test_server_error_fields(
+    query, sql: str, error: type, number: int, severity: int, state: int, text: str
+) -> None:
     with pytest.raises(error) as info:
         await query(sql)
     exc = info.value
     assert exc.number == number
     assert exc.severity == severity
-    assert exc.state == 1
+    assert exc.state == state
     assert exc.line == 1
     assert isinstance(exc.server, str) and exc.server
     assert exc.procedure in (None, "")
