@@ -1,0 +1,88 @@
+use super::column_builder::ColumnBuilder;
+use super::sink::SinkError;
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{Schema, SchemaRef};
+use std::sync::Arc;
+
+/// One finished result set: its schema and its rows as record batches.
+#[derive(Debug, Clone)]
+pub struct ResultSet {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl ResultSet {
+    /// A result without columns (a batch that returned no result set).
+    pub fn empty() -> Self {
+        Self { schema: Arc::new(Schema::empty()), batches: Vec::new() }
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// Collects the columns of one result set while its rows stream in.
+#[derive(Debug)]
+pub struct ResultSetBuilder {
+    columns: Vec<ColumnBuilder>,
+    rows: usize,
+}
+
+impl ResultSetBuilder {
+    pub fn new(columns: Vec<ColumnBuilder>) -> Self {
+        Self { columns, rows: 0 }
+    }
+
+    pub fn columns_mut(&mut self) -> &mut [ColumnBuilder] {
+        &mut self.columns
+    }
+
+    /// Records that every column received the value of one more row.
+    pub fn end_row(&mut self) {
+        self.rows += 1;
+    }
+
+    pub fn finish(mut self) -> Result<ResultSet, SinkError> {
+        let mut fields = Vec::with_capacity(self.columns.len());
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for column in &mut self.columns {
+            let (field, array) = column.finish()?;
+            fields.push(field);
+            arrays.push(array);
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
+        let batch = RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
+            .map_err(|e| SinkError(e.to_string()))?;
+        Ok(ResultSet { schema, batches: vec![batch] })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow::{ColumnSink, KindHint, ValueKind};
+
+    #[test]
+    fn rows_become_one_batch_and_zero_rows_keep_the_schema() {
+        let mut builder = ResultSetBuilder::new(vec![
+            ColumnBuilder::new("a", KindHint::Known(ValueKind::Int32, "int")),
+            ColumnBuilder::new("b", KindHint::Known(ValueKind::Utf8, "nvarchar")),
+        ]);
+        builder.columns_mut()[0].append_i32(1).unwrap();
+        builder.columns_mut()[1].append_str("x").unwrap();
+        builder.end_row();
+        let result = builder.finish().unwrap();
+        assert_eq!(result.num_rows(), 1);
+        assert_eq!(result.schema.field(1).name(), "b");
+
+        let empty = ResultSetBuilder::new(vec![ColumnBuilder::new(
+            "a",
+            KindHint::Known(ValueKind::Int32, "int"),
+        )])
+        .finish()
+        .unwrap();
+        assert_eq!((empty.num_rows(), empty.schema.fields().len()), (0, 1));
+    }
+}

@@ -1,0 +1,95 @@
+use std::fmt;
+
+/// The Arrow representation chosen for a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Bool,
+    UInt8,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    /// `scale: None` until the first value tells it.
+    Decimal { precision: u8, scale: Option<u8> },
+    Utf8,
+    Binary,
+    /// 16 bytes in RFC 4122 (big-endian) order.
+    Uuid,
+    /// Days since 1970-01-01.
+    Date,
+    /// Nanoseconds since midnight.
+    Time,
+    /// Naive microseconds since 1970-01-01.
+    Timestamp,
+    /// Microseconds since 1970-01-01 UTC.
+    TimestampUtc,
+}
+
+impl ValueKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bool => "bool",
+            Self::UInt8 => "uint8",
+            Self::Int16 => "int16",
+            Self::Int32 => "int32",
+            Self::Int64 => "int64",
+            Self::Float32 => "float32",
+            Self::Float64 => "float64",
+            Self::Decimal { .. } => "decimal128",
+            Self::Utf8 => "utf8",
+            Self::Binary => "binary",
+            Self::Uuid => "uuid",
+            Self::Date => "date32",
+            Self::Time => "time64[ns]",
+            Self::Timestamp => "timestamp[us]",
+            Self::TimestampUtc => "timestamp[us, UTC]",
+        }
+    }
+}
+
+/// What the result metadata says about a column before any value arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindHint {
+    /// The type is fully known, with its SQL Server name.
+    Known(ValueKind, &'static str),
+    /// The width is only known from the values (nullable int/float columns);
+    /// `fallback` is used when the result has no row at all.
+    FromValues { fallback: ValueKind, fallback_sql_type: &'static str },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkError(pub String);
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SinkError {}
+
+/// Receives one column's values in row order.
+pub trait ColumnSink {
+    /// Fixes the column's kind (no-op when it is already that kind).
+    fn declare(&mut self, kind: ValueKind, sql_type: &'static str) -> Result<(), SinkError>;
+    /// Whether a kind has been fixed, by the metadata or by `declare`.
+    fn is_declared(&self) -> bool;
+    fn append_null(&mut self);
+    fn append_bool(&mut self, value: bool) -> Result<(), SinkError>;
+    fn append_u8(&mut self, value: u8) -> Result<(), SinkError>;
+    fn append_i16(&mut self, value: i16) -> Result<(), SinkError>;
+    fn append_i32(&mut self, value: i32) -> Result<(), SinkError>;
+    fn append_i64(&mut self, value: i64) -> Result<(), SinkError>;
+    fn append_f32(&mut self, value: f32) -> Result<(), SinkError>;
+    fn append_f64(&mut self, value: f64) -> Result<(), SinkError>;
+    fn append_str(&mut self, value: &str) -> Result<(), SinkError>;
+    fn append_bytes(&mut self, value: &[u8]) -> Result<(), SinkError>;
+    /// `unscaled / 10^scale`.
+    fn append_decimal(&mut self, unscaled: i128, scale: u8) -> Result<(), SinkError>;
+    fn append_date(&mut self, days_since_epoch: i32) -> Result<(), SinkError>;
+    fn append_time(&mut self, nanos_since_midnight: i64) -> Result<(), SinkError>;
+    fn append_timestamp(&mut self, micros_since_epoch: i64) -> Result<(), SinkError>;
+    fn append_timestamp_utc(&mut self, micros_since_epoch: i64) -> Result<(), SinkError>;
+    fn append_uuid(&mut self, bytes: [u8; 16]) -> Result<(), SinkError>;
+}

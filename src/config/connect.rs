@@ -1,0 +1,288 @@
+use super::connection_string::{parse_connection_string, ConnectionStringKey};
+use super::{ConfigError, Encryption, SslSettings};
+use std::fmt;
+use std::time::Duration;
+
+/// A password that never shows up in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// Settings given as keyword arguments next to (or instead of) a connection string.
+#[derive(Debug, Clone, Default)]
+pub struct KeywordSettings {
+    pub server: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Password>,
+    pub application_name: Option<String>,
+}
+
+/// Everything needed to open one connection.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    pub host: String,
+    pub port: Option<u16>,
+    pub instance: Option<String>,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<Password>,
+    pub application_name: Option<String>,
+    pub connect_timeout: Option<Duration>,
+    pub ssl: SslSettings,
+}
+
+fn conflict(keyword: &str, key: ConnectionStringKey) -> ConfigError {
+    ConfigError(format!(
+        "{keyword}= was given as a keyword argument but the connection string already sets {}; give it only once",
+        key.display_name()
+    ))
+}
+
+/// Fills `slot` from the keyword unless the connection string already set it.
+fn merge<T>(slot: &mut Option<T>, keyword: Option<T>, name: &str, key: ConnectionStringKey) -> Result<(), ConfigError> {
+    if let Some(value) = keyword {
+        if slot.is_some() {
+            return Err(conflict(name, key));
+        }
+        *slot = Some(value);
+    }
+    Ok(())
+}
+
+fn parse_bool(key: ConnectionStringKey, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" => Ok(true),
+        "no" | "false" | "0" => Ok(false),
+        _ => Err(ConfigError(format!("{} must be yes/no/true/false", key.display_name()))),
+    }
+}
+
+/// `Encrypt=` values as ODBC Driver 18 understands them.
+fn parse_encrypt(value: &str) -> Result<Encryption, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" | "mandatory" | "strict" => Ok(Encryption::Required),
+        "no" | "false" | "0" | "optional" => Ok(Encryption::LoginOnly),
+        _ => Err(ConfigError("Encrypt must be one of yes/no/true/false/mandatory/optional/strict".into())),
+    }
+}
+
+/// Splits `tcp:host,port` / `host\instance` / `host`.
+fn parse_server(text: &str) -> Result<(String, Option<u16>, Option<String>), ConfigError> {
+    let text = text.trim();
+    let text = text.strip_prefix("tcp:").unwrap_or(text);
+    let (rest, port) = match text.rsplit_once(',') {
+        Some((host, port)) => {
+            let port = port
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| ConfigError(format!("invalid port '{}' in Server", port.trim())))?;
+            (host.trim(), Some(port))
+        }
+        None => (text, None),
+    };
+    let (host, instance) = match rest.split_once('\\') {
+        Some((host, instance)) if !instance.is_empty() => (host, Some(instance.to_string())),
+        Some((host, _)) => (host, None),
+        None => (rest, None),
+    };
+    let host = match host {
+        "." | "(local)" | "(localdb)" => "localhost",
+        other => other,
+    };
+    if host.is_empty() {
+        return Err(ConfigError("Server has no host name".into()));
+    }
+    Ok((host.to_string(), port, instance))
+}
+
+impl ConnectSettings {
+    /// Combines a connection string, keyword arguments and an explicit TLS
+    /// configuration. Anything given twice is an error, never silently dropped.
+    pub fn resolve(
+        connection_string: Option<&str>,
+        keywords: KeywordSettings,
+        ssl: Option<SslSettings>,
+    ) -> Result<Self, ConfigError> {
+        let mut server_text = None;
+        let mut database = None;
+        let mut user = None;
+        let mut password = None;
+        let mut application_name = None;
+        let mut connect_timeout = None;
+        let mut encrypt = None;
+        let mut trust = None;
+        if let Some(text) = connection_string {
+            for (key, value) in parse_connection_string(text)? {
+                match key {
+                    ConnectionStringKey::Server => server_text = Some(value),
+                    ConnectionStringKey::Database => database = Some(value),
+                    ConnectionStringKey::User => user = Some(value),
+                    ConnectionStringKey::Password => password = Some(Password::new(value)),
+                    ConnectionStringKey::ApplicationName => application_name = Some(value),
+                    ConnectionStringKey::ConnectTimeout => {
+                        let secs = value
+                            .parse::<u64>()
+                            .map_err(|_| ConfigError("Connect Timeout must be a whole number of seconds".into()))?;
+                        connect_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+                    }
+                    ConnectionStringKey::Encrypt => encrypt = Some(parse_encrypt(&value)?),
+                    ConnectionStringKey::TrustServerCertificate => trust = Some(parse_bool(key, &value)?),
+                }
+            }
+        }
+
+        let (mut host, mut port, instance) = match server_text {
+            Some(text) => {
+                if keywords.server.is_some() {
+                    return Err(conflict("server", ConnectionStringKey::Server));
+                }
+                let (host, port, instance) = parse_server(&text)?;
+                (Some(host), port, instance)
+            }
+            None => (None, None, None),
+        };
+        if let Some(server) = keywords.server {
+            let (kw_host, kw_port, kw_instance) = parse_server(&server)?;
+            if kw_instance.is_some() {
+                return Err(ConfigError("give a named instance in the connection string's Server".into()));
+            }
+            host = Some(kw_host);
+            port = kw_port;
+        }
+        if keywords.port.is_some() && port.is_some() {
+            return Err(conflict("port", ConnectionStringKey::Server));
+        }
+        port = port.or(keywords.port);
+        merge(&mut database, keywords.database, "database", ConnectionStringKey::Database)?;
+        merge(&mut user, keywords.username, "username", ConnectionStringKey::User)?;
+        merge(&mut password, keywords.password, "password", ConnectionStringKey::Password)?;
+        merge(&mut application_name, keywords.application_name, "application_name", ConnectionStringKey::ApplicationName)?;
+
+        let ssl = match ssl {
+            Some(explicit) => {
+                if encrypt.is_some() {
+                    return Err(conflict("ssl_config", ConnectionStringKey::Encrypt));
+                }
+                if trust.is_some() {
+                    return Err(conflict("ssl_config", ConnectionStringKey::TrustServerCertificate));
+                }
+                explicit
+            }
+            None => {
+                let encryption = encrypt.unwrap_or(Encryption::Required);
+                // As in ODBC Driver 18, login-only encryption does not validate
+                // the certificate unless asked to.
+                let trust = trust.unwrap_or(encryption == Encryption::LoginOnly);
+                SslSettings { encryption, trust_server_certificate: trust, ca_certificate_path: None }
+            }
+        };
+
+        let host = host.ok_or_else(|| ConfigError("no server given: pass a connection string with Server= or server=".into()))?;
+        Ok(Self { host, port, instance, database, user, password, application_name, connect_timeout, ssl })
+    }
+
+    /// `host,port` or `host\instance`, for messages and repr (no credentials).
+    pub fn address(&self) -> String {
+        match (&self.instance, self.port) {
+            (_, Some(port)) => format!("{},{}", self.host, port),
+            (Some(instance), None) => format!("{}\\{}", self.host, instance),
+            (None, None) => format!("{},1433", self.host),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw() -> KeywordSettings {
+        KeywordSettings::default()
+    }
+
+    #[test]
+    fn connection_string_fills_every_setting() {
+        let s = ConnectSettings::resolve(
+            Some("Server=tcp:db.local,14330;Database=master;User Id=sa;Password={p;w};Encrypt=no;Connect Timeout=5"),
+            kw(),
+            None,
+        )
+        .unwrap();
+        assert_eq!((s.host.as_str(), s.port, s.instance.as_deref()), ("db.local", Some(14330), None));
+        assert_eq!(s.database.as_deref(), Some("master"));
+        assert_eq!(s.user.as_deref(), Some("sa"));
+        assert_eq!(s.password.as_ref().unwrap().expose(), "p;w");
+        assert_eq!(s.ssl.encryption, Encryption::LoginOnly);
+        assert_eq!(s.connect_timeout, Some(Duration::from_secs(5)));
+        assert!(!format!("{s:?}").contains("p;w"));
+    }
+
+    #[test]
+    fn named_instance_and_default_tls() {
+        let s = ConnectSettings::resolve(Some("Server=host\\SQLEXPRESS"), kw(), None).unwrap();
+        assert_eq!(s.instance.as_deref(), Some("SQLEXPRESS"));
+        assert_eq!(s.port, None);
+        assert_eq!(s.ssl, SslSettings::default());
+        assert_eq!(s.address(), "host\\SQLEXPRESS");
+    }
+
+    #[test]
+    fn keywords_apply_where_the_string_is_silent_and_conflict_where_it_is_not() {
+        let mut keywords = kw();
+        keywords.username = Some("app".into());
+        keywords.port = Some(1500);
+        let s = ConnectSettings::resolve(Some("Server=db;Password=x"), keywords, None).unwrap();
+        assert_eq!((s.user.as_deref(), s.port), (Some("app"), Some(1500)));
+
+        let mut keywords = kw();
+        keywords.password = Some(Password::new("other"));
+        let err = ConnectSettings::resolve(Some("Server=db;Password=x"), keywords, None).unwrap_err();
+        assert!(err.0.contains("password") && !err.0.contains("other"));
+
+        let mut keywords = kw();
+        keywords.port = Some(1);
+        assert!(ConnectSettings::resolve(Some("Server=db,2"), keywords, None).is_err());
+    }
+
+    #[test]
+    fn ssl_config_conflicts_with_encrypt_in_the_string() {
+        let err = ConnectSettings::resolve(Some("Server=db;Encrypt=yes"), kw(), Some(SslSettings::default()));
+        assert!(err.is_err());
+        let ok = ConnectSettings::resolve(Some("Server=db"), kw(), Some(SslSettings::default()));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn keywords_alone_suffice_and_a_server_is_required() {
+        let mut keywords = kw();
+        keywords.server = Some("localhost".into());
+        keywords.port = Some(1433);
+        let s = ConnectSettings::resolve(None, keywords, None).unwrap();
+        assert_eq!(s.address(), "localhost,1433");
+        assert!(ConnectSettings::resolve(None, kw(), None).is_err());
+    }
+
+    #[test]
+    fn encrypt_strict_and_trust_parse() {
+        let s = ConnectSettings::resolve(Some("Server=db;Encrypt=strict;TrustServerCertificate=yes"), kw(), None).unwrap();
+        assert_eq!(s.ssl.encryption, Encryption::Required);
+        assert!(s.ssl.trust_server_certificate);
+        assert!(ConnectSettings::resolve(Some("Server=db;Encrypt=maybe"), kw(), None).is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! Our parameters as tiberius `ColumnData`, plus the statement rewrite that
+//! gives forced-type parameters their exact declared type.
+
+use crate::params::{BoundParam, Length, ParamValue, SqlType};
+use crate::statement::{positional_name, rename_variables};
+use crate::temporal::{split_micros, UNIX_EPOCH_DAYS_FROM_YEAR_1};
+use tiberius::numeric::Numeric;
+use tiberius::time::{Date, DateTime2, DateTimeOffset, Time};
+use tiberius::{ColumnData, ToSql, Uuid};
+
+fn date(days_since_epoch: i64) -> Date {
+    Date::new((days_since_epoch + UNIX_EPOCH_DAYS_FROM_YEAR_1) as u32)
+}
+
+/// Nanoseconds since midnight as a `time(7)` (100 ns increments).
+fn time(nanos: i64) -> Time {
+    Time::new((nanos / 100) as u64, 7)
+}
+
+fn datetime2(micros: i64) -> DateTime2 {
+    let (days, micros_of_day) = split_micros(micros);
+    DateTime2::new(date(days), time(micros_of_day * 1000))
+}
+
+/// The tiberius variant carrying `forced`'s type, for typed NULLs.
+fn typed_null(forced: Option<SqlType>) -> ColumnData<'static> {
+    match forced {
+        None => ColumnData::String(None),
+        Some(ty) => match ty {
+            SqlType::Bit => ColumnData::Bit(None),
+            SqlType::TinyInt => ColumnData::U8(None),
+            SqlType::SmallInt => ColumnData::I16(None),
+            SqlType::Int => ColumnData::I32(None),
+            SqlType::BigInt => ColumnData::I64(None),
+            SqlType::Real => ColumnData::F32(None),
+            SqlType::Float => ColumnData::F64(None),
+            SqlType::Decimal { .. } | SqlType::Money | SqlType::SmallMoney => ColumnData::Numeric(None),
+            SqlType::Char(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::Xml => {
+                ColumnData::String(None)
+            }
+            SqlType::Binary(_) | SqlType::VarBinary(_) => ColumnData::Binary(None),
+            SqlType::Date => ColumnData::Date(None),
+            SqlType::Time(_) => ColumnData::Time(None),
+            SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_) => ColumnData::DateTime2(None),
+            SqlType::DateTimeOffset(_) => ColumnData::DateTimeOffset(None),
+            SqlType::UniqueIdentifier => ColumnData::Guid(None),
+        },
+    }
+}
+
+/// Wraps a [`BoundParam`] for tiberius.
+pub(crate) struct TdsParam<'a>(pub &'a BoundParam);
+
+impl ToSql for TdsParam<'_> {
+    fn to_sql(&self) -> ColumnData<'_> {
+        let forced = self.0.forced;
+        match &self.0.value {
+            ParamValue::Null => typed_null(forced),
+            ParamValue::Bool(b) => ColumnData::Bit(Some(*b)),
+            ParamValue::Int(v) => match forced {
+                Some(SqlType::TinyInt) => ColumnData::U8(Some(*v as u8)),
+                Some(SqlType::SmallInt) => ColumnData::I16(Some(*v as i16)),
+                Some(SqlType::Int) => ColumnData::I32(Some(*v as i32)),
+                Some(SqlType::BigInt) => ColumnData::I64(Some(*v)),
+                _ => match i32::try_from(*v) {
+                    Ok(small) => ColumnData::I32(Some(small)),
+                    Err(_) => ColumnData::I64(Some(*v)),
+                },
+            },
+            ParamValue::Float(f) => match forced {
+                Some(SqlType::Real) => ColumnData::F32(Some(*f as f32)),
+                _ => ColumnData::F64(Some(*f)),
+            },
+            ParamValue::String(s) => ColumnData::String(Some(s.as_str().into())),
+            ParamValue::Bytes(b) => ColumnData::Binary(Some(b.as_slice().into())),
+            ParamValue::Decimal { unscaled, scale } => {
+                ColumnData::Numeric(Some(Numeric::new_with_scale(*unscaled, *scale)))
+            }
+            ParamValue::Date(days) => ColumnData::Date(Some(date(i64::from(*days)))),
+            ParamValue::Time(nanos) => ColumnData::Time(Some(time(*nanos))),
+            ParamValue::DateTime(micros) => ColumnData::DateTime2(Some(datetime2(*micros))),
+            ParamValue::DateTimeOffset { utc_micros, offset_minutes } => {
+                ColumnData::DateTimeOffset(Some(DateTimeOffset::new(datetime2(*utc_micros), *offset_minutes)))
+            }
+            ParamValue::Uuid(bytes) => ColumnData::Guid(Some(Uuid::from_bytes(*bytes))),
+        }
+    }
+}
+
+/// Variable through which a forced-type parameter reaches the statement.
+fn forced_variable(index: usize) -> String {
+    format!("__fastmssql_{}", positional_name(index))
+}
+
+/// The statement to send: forced-type parameters are assigned to a local
+/// variable of exactly the requested type, which the statement then uses.
+pub(crate) fn statement_with_forced_types(sql: &str, params: &[BoundParam]) -> String {
+    let forced: Vec<(usize, SqlType)> =
+        params.iter().enumerate().filter_map(|(i, p)| p.forced.map(|ty| (i, ty))).collect();
+    if forced.is_empty() {
+        return sql.to_string();
+    }
+    let renames: Vec<(String, String)> =
+        forced.iter().map(|(i, _)| (positional_name(*i), forced_variable(*i))).collect();
+    let mut statement = String::new();
+    for (i, ty) in &forced {
+        statement.push_str(&format!("DECLARE @{} {} = @{};\n", forced_variable(*i), ty.declaration(), positional_name(*i)));
+    }
+    statement.push_str(&rename_variables(sql, &renames));
+    statement
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints_pick_the_narrowest_of_int_and_bigint() {
+        let small = BoundParam::new(ParamValue::Int(5));
+        let big = BoundParam::new(ParamValue::Int(1 << 40));
+        assert_eq!(TdsParam(&small).to_sql(), ColumnData::I32(Some(5)));
+        assert_eq!(TdsParam(&big).to_sql(), ColumnData::I64(Some(1 << 40)));
+    }
+
+    #[test]
+    fn dates_count_from_year_one_and_times_in_100ns() {
+        let d = BoundParam::new(ParamValue::Date(0));
+        assert_eq!(TdsParam(&d).to_sql(), ColumnData::Date(Some(Date::new(719_162))));
+        let t = BoundParam::new(ParamValue::Time(1_234_567_800));
+        assert_eq!(TdsParam(&t).to_sql(), ColumnData::Time(Some(Time::new(12_345_678, 7))));
+        let before_epoch = BoundParam::new(ParamValue::DateTime(-1));
+        match TdsParam(&before_epoch).to_sql() {
+            ColumnData::DateTime2(Some(dt)) => {
+                assert_eq!(dt.date().days(), 719_161);
+                assert_eq!(dt.time().increments(), 863_999_999_990);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn forced_parameters_go_through_a_typed_variable() {
+        let params = vec![
+            BoundParam::new(ParamValue::Int(1)),
+            BoundParam::forced(ParamValue::Null, SqlType::parse("decimal(18,4)").unwrap()).unwrap(),
+        ];
+        let sql = statement_with_forced_types("SELECT @P1, @P2", &params);
+        assert_eq!(sql, "DECLARE @__fastmssql_P2 decimal(18,4) = @P2;\nSELECT @P1, @__fastmssql_P2");
+        assert_eq!(TdsParam(&params[1]).to_sql(), ColumnData::Numeric(None));
+        assert_eq!(statement_with_forced_types("SELECT @P1", &params[..1]), "SELECT @P1");
+    }
+
+    #[test]
+    fn forced_lengths_are_irrelevant_to_the_wire_value() {
+        let p = BoundParam::forced(ParamValue::String("x".into()), SqlType::VarChar(Length::Max)).unwrap();
+        assert_eq!(TdsParam(&p).to_sql(), ColumnData::String(Some("x".into())));
+    }
+}

@@ -1,0 +1,180 @@
+use super::bind::{statement_with_forced_types, TdsParam};
+use super::decode::{append_cell, kind_hint};
+use super::errors::{breaks_connection, from_tiberius};
+use crate::arrow::{ColumnBuilder, ResultSet, ResultSetBuilder};
+use crate::error::DriverError;
+use crate::params::BoundParam;
+use futures_util::TryStreamExt;
+use tiberius::{Client, QueryItem, ToSql};
+use tokio::net::TcpStream;
+use tokio_util::compat::Compat;
+
+type TdsClient = Client<Compat<TcpStream>>;
+
+/// Statement that ends a transaction a batch left open, so the next user of
+/// the pooled connection never inherits it.
+const ROLLBACK_OPEN_TRANSACTION: &str = "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION";
+
+/// Everything a query batch returned.
+#[derive(Debug)]
+pub struct QueryOutcome {
+    /// Every result set, in order; empty when the batch returned none.
+    pub result_sets: Vec<ResultSet>,
+    /// Rows returned across the result sets (tiberius's row stream does not
+    /// expose the DONE counts of data-modifying statements).
+    pub rows_affected: u64,
+}
+
+/// One logged-in session. `poisoned` is set while a request is on the wire
+/// and cleared only once its response was read completely, so a request that
+/// was abandoned midway (its future dropped) or failed at the transport level
+/// leaves the connection marked for disposal.
+pub struct DriverConnection {
+    client: TdsClient,
+    poisoned: bool,
+}
+
+impl DriverConnection {
+    pub(crate) fn new(client: TdsClient) -> Self {
+        Self { client, poisoned: false }
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Runs a batch and decodes every result set into Arrow columns.
+    pub async fn query(&mut self, sql: &str, params: &[BoundParam]) -> Result<QueryOutcome, DriverError> {
+        self.poisoned = true;
+        let outcome = self.stream_results(sql, params).await;
+        self.finish_request(sql, outcome).await
+    }
+
+    /// Runs a batch and returns the rows affected, summed over its statements.
+    pub async fn execute(&mut self, sql: &str, params: &[BoundParam]) -> Result<u64, DriverError> {
+        self.poisoned = true;
+        let statement = statement_with_forced_types(sql, params);
+        let tds_params: Vec<TdsParam<'_>> = params.iter().map(TdsParam).collect();
+        let refs: Vec<&dyn ToSql> = tds_params.iter().map(|p| p as &dyn ToSql).collect();
+        let outcome = match self.client.execute(statement, &refs).await {
+            Ok(result) => Ok(result.rows_affected().iter().sum()),
+            Err(error) => Err(from_tiberius(error)),
+        };
+        self.finish_request(sql, outcome).await
+    }
+
+    /// A cheap round trip proving the session is alive.
+    pub async fn ping(&mut self) -> Result<(), DriverError> {
+        self.poisoned = true;
+        let stream = self.client.simple_query("SELECT 1").await.map_err(from_tiberius)?;
+        stream.into_results().await.map_err(from_tiberius)?;
+        self.poisoned = false;
+        Ok(())
+    }
+
+    /// Clears `poisoned` unless the error broke the session, and rolls back a
+    /// transaction the batch may have left open.
+    async fn finish_request<T>(&mut self, sql: &str, outcome: Result<T, DriverError>) -> Result<T, DriverError> {
+        let healthy = match &outcome {
+            Ok(_) => true,
+            Err(error) => !breaks_connection(error),
+        };
+        if healthy {
+            // Only statements that can open a transaction (directly or in a
+            // procedure) pay for the extra round trip.
+            let lowered = sql.to_ascii_lowercase();
+            let may_leave_transaction = lowered.contains("tran") || lowered.contains("exec");
+            let clean = !may_leave_transaction || self.rollback_open_transaction().await.is_ok();
+            self.poisoned = !clean;
+        }
+        outcome
+    }
+
+    async fn rollback_open_transaction(&mut self) -> Result<(), tiberius::error::Error> {
+        self.client.simple_query(ROLLBACK_OPEN_TRANSACTION).await?.into_results().await?;
+        Ok(())
+    }
+
+    /// Streams the response into column builders, reading it to the end even
+    /// after a decoding problem so the session stays usable.
+    async fn stream_results(&mut self, sql: &str, params: &[BoundParam]) -> Result<QueryOutcome, DriverError> {
+        let mut stream = if params.is_empty() {
+            self.client.simple_query(sql).await
+        } else {
+            let statement = statement_with_forced_types(sql, params);
+            let tds_params: Vec<TdsParam<'_>> = params.iter().map(TdsParam).collect();
+            let refs: Vec<&dyn ToSql> = tds_params.iter().map(|p| p as &dyn ToSql).collect();
+            self.client.query(statement, &refs).await
+        }
+        .map_err(from_tiberius)?;
+
+        let mut result_sets = Vec::new();
+        let mut current: Option<ResultSetBuilder> = None;
+        let mut first_problem: Option<DriverError> = None;
+        let mut rows_affected = 0u64;
+        loop {
+            let item = match stream.try_next().await {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(error) => {
+                    let error = from_tiberius(error);
+                    if breaks_connection(&error) {
+                        return Err(error);
+                    }
+                    // A server error ends a statement, not the response:
+                    // keep reading so the connection is left clean.
+                    first_problem.get_or_insert(error);
+                    continue;
+                }
+            };
+            if first_problem.is_some() {
+                continue;
+            }
+            match item {
+                QueryItem::Metadata(meta) => {
+                    if let Some(done) = current.take() {
+                        result_sets.push(finish_set(done)?);
+                    }
+                    let columns: Result<Vec<ColumnBuilder>, DriverError> = meta
+                        .columns()
+                        .iter()
+                        .map(|c| kind_hint(c.name(), c.column_type()).map(|hint| ColumnBuilder::new(c.name(), hint)))
+                        .collect();
+                    match columns {
+                        Ok(columns) => current = Some(ResultSetBuilder::new(columns)),
+                        Err(error) => first_problem = Some(error),
+                    }
+                }
+                QueryItem::Row(row) => {
+                    let Some(builder) = current.as_mut() else {
+                        first_problem = Some(DriverError::operational("protocol error: a row arrived before its metadata"));
+                        continue;
+                    };
+                    let appended = builder
+                        .columns_mut()
+                        .iter_mut()
+                        .zip(row.cells())
+                        .try_for_each(|(column, (_, data))| append_cell(column, data));
+                    match appended {
+                        Ok(()) => {
+                            builder.end_row();
+                            rows_affected += 1;
+                        }
+                        Err(error) => first_problem = Some(DriverError::internal(error.0)),
+                    }
+                }
+            }
+        }
+        if let Some(problem) = first_problem {
+            return Err(problem);
+        }
+        if let Some(done) = current.take() {
+            result_sets.push(finish_set(done)?);
+        }
+        Ok(QueryOutcome { result_sets, rows_affected })
+    }
+}
+
+fn finish_set(builder: ResultSetBuilder) -> Result<ResultSet, DriverError> {
+    builder.finish().map_err(|e| DriverError::internal(e.0))
+}

@@ -1,0 +1,37 @@
+use crate::error::{DriverError, ErrorKind, ServerError};
+
+/// Classifies a tiberius error; `Server` errors keep every detail.
+pub(crate) fn from_tiberius(error: tiberius::error::Error) -> DriverError {
+    use tiberius::error::Error;
+    match error {
+        Error::Server(token) => DriverError::from_server(ServerError {
+            number: token.code(),
+            state: token.state(),
+            severity: token.class(),
+            server: token.server().to_string(),
+            procedure: token.procedure().to_string(),
+            line: token.line(),
+            message: token.message().to_string(),
+        }),
+        Error::Io { message, .. } => DriverError::operational(format!("I/O error: {message}")),
+        Error::Tls(message) => DriverError::operational(format!("TLS error: {message}")),
+        Error::Routing { host, port } => {
+            DriverError::operational(format!("server redirected the connection to {host},{port}"))
+        }
+        Error::Protocol(message) => DriverError::operational(format!("protocol error: {message}")),
+        Error::Conversion(message) => DriverError::data(format!("conversion error: {message}")),
+        Error::Encoding(message) => DriverError::data(format!("encoding error: {message}")),
+        Error::Utf8 | Error::Utf16 => DriverError::data("invalid text encoding in a value from the server"),
+        Error::ParseInt(e) => DriverError::data(format!("invalid integer: {e}")),
+        Error::BulkInput(message) => DriverError::interface(format!("bulk input error: {message}")),
+    }
+}
+
+/// Whether the connection must be discarded after this error: anything but
+/// an error the server reported with a severity that keeps the session alive.
+pub(crate) fn breaks_connection(error: &DriverError) -> bool {
+    match &error.server {
+        Some(server) => server.severity >= 20,
+        None => error.kind != ErrorKind::Data && error.kind != ErrorKind::NotSupported,
+    }
+}

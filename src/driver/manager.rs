@@ -1,0 +1,30 @@
+use super::connect::open;
+use super::connection::DriverConnection;
+use crate::config::ConnectSettings;
+use crate::error::DriverError;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// bb8 manager that tells the pool the truth about broken sessions (the
+/// bb8-tiberius manager always claims they are fine).
+pub(crate) struct Manager {
+    pub(crate) settings: Arc<ConnectSettings>,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl bb8::ManageConnection for Manager {
+    type Connection = DriverConnection;
+    type Error = DriverError;
+
+    async fn connect(&self) -> Result<DriverConnection, DriverError> {
+        open(&self.settings, self.connect_timeout).await
+    }
+
+    async fn is_valid(&self, connection: &mut DriverConnection) -> Result<(), DriverError> {
+        connection.ping().await
+    }
+
+    fn has_broken(&self, connection: &mut DriverConnection) -> bool {
+        connection.is_poisoned()
+    }
+}

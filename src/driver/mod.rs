@@ -1,0 +1,15 @@
+//! The only layer that names tiberius types: connection setup, the bb8
+//! connection manager, query execution decoding rows into Arrow column
+//! sinks, and parameter binding.
+
+mod bind;
+mod connect;
+mod connection;
+mod decode;
+mod errors;
+mod manager;
+mod pool;
+mod tds_config;
+
+pub use connection::{DriverConnection, QueryOutcome};
+pub use pool::{DriverPool, PoolStats};

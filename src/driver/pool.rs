@@ -1,0 +1,108 @@
+use super::connect::open;
+use super::connection::QueryOutcome;
+use super::manager::Manager;
+use crate::config::{ConnectSettings, PoolSettings};
+use crate::error::DriverError;
+use crate::params::BoundParam;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// Remembers the latest failed background connection attempt so that a
+/// timed-out checkout can report the real cause.
+#[derive(Debug, Clone, Default)]
+struct LastConnectError(Arc<Mutex<Option<DriverError>>>);
+
+impl bb8::ErrorSink<DriverError> for LastConnectError {
+    fn sink(&self, error: DriverError) {
+        *self.0.lock() = Some(error);
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<DriverError>> {
+        Box::new(self.clone())
+    }
+}
+
+/// Pool occupancy for `pool_stats()`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub connections: u32,
+    pub idle_connections: u32,
+    pub max_size: u32,
+    pub min_idle: u32,
+    pub connections_created: u64,
+    pub connections_closed_broken: u64,
+}
+
+pub struct DriverPool {
+    pool: bb8::Pool<Manager>,
+    settings: PoolSettings,
+    last_error: LastConnectError,
+}
+
+type PooledConnection<'a> = bb8::PooledConnection<'a, Manager>;
+
+impl DriverPool {
+    /// Opens the first connection directly, so a wrong address or password
+    /// fails at once with its real cause, then hands it to a new pool that
+    /// keeps `min_idle` connections warm in the background.
+    pub async fn open(connect: ConnectSettings, settings: PoolSettings) -> Result<Self, DriverError> {
+        let connect_timeout = connect.connect_timeout.unwrap_or(settings.connection_timeout());
+        let connect = Arc::new(connect);
+        let first = open(&connect, connect_timeout).await?;
+        let last_error = LastConnectError::default();
+        let pool = bb8::Pool::builder()
+            .max_size(settings.max_size)
+            .min_idle(Some(settings.min_idle))
+            .max_lifetime(settings.max_lifetime())
+            .idle_timeout(settings.idle_timeout())
+            .connection_timeout(settings.connection_timeout())
+            // Broken sessions are reported by has_broken; a ping per checkout
+            // would double the round trips.
+            .test_on_check_out(false)
+            .retry_connection(false)
+            .error_sink(Box::new(last_error.clone()))
+            .build_unchecked(Manager { settings: connect, connect_timeout });
+        pool.add(first).map_err(|_| DriverError::internal("a new pool refused its first connection"))?;
+        Ok(Self { pool, settings, last_error })
+    }
+
+    /// Runs a batch on a pooled connection and decodes its result sets.
+    pub async fn query(&self, sql: &str, params: &[BoundParam]) -> Result<QueryOutcome, DriverError> {
+        self.get().await?.query(sql, params).await
+    }
+
+    /// Runs a batch on a pooled connection and returns the rows affected.
+    pub async fn execute(&self, sql: &str, params: &[BoundParam]) -> Result<u64, DriverError> {
+        self.get().await?.execute(sql, params).await
+    }
+
+    /// Checks out a connection, waiting up to `connection_timeout`.
+    async fn get(&self) -> Result<PooledConnection<'_>, DriverError> {
+        match self.pool.get().await {
+            Ok(connection) => Ok(connection),
+            Err(bb8::RunError::User(error)) => Err(error),
+            Err(bb8::RunError::TimedOut) => {
+                let waited = self.settings.connection_timeout_secs;
+                Err(match self.last_error.0.lock().clone() {
+                    Some(cause) => cause.context(&format!("no pooled connection within {waited} s")),
+                    None => DriverError::operational(format!(
+                        "no pooled connection became free within {waited} s (all {} in use)",
+                        self.settings.max_size
+                    )),
+                })
+            }
+        }
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+            max_size: self.settings.max_size,
+            min_idle: self.settings.min_idle,
+            connections_created: state.statistics.connections_created,
+            connections_closed_broken: state.statistics.connections_closed_broken,
+        }
+    }
+}

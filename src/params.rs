@@ -1,0 +1,382 @@
+//! Query parameters as plain data: the values Python hands over, the SQL
+//! types a `Parameter(value, sql_type)` can force, and the coercion of a value
+//! to a forced type. No pyo3, no tiberius.
+
+use crate::error::DriverError;
+
+/// Maximum digits of a SQL Server decimal.
+pub const MAX_DECIMAL_DIGITS: u8 = 38;
+
+/// Length of a character or binary type; `Max` is `(max)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    Fixed(u16),
+    Max,
+}
+
+/// A SQL Server type a parameter can be forced to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    Bit,
+    TinyInt,
+    SmallInt,
+    Int,
+    BigInt,
+    Real,
+    Float,
+    Decimal { precision: u8, scale: u8 },
+    Money,
+    SmallMoney,
+    Char(Length),
+    VarChar(Length),
+    NChar(Length),
+    NVarChar(Length),
+    Binary(Length),
+    VarBinary(Length),
+    Date,
+    Time(u8),
+    DateTime,
+    SmallDateTime,
+    DateTime2(u8),
+    DateTimeOffset(u8),
+    UniqueIdentifier,
+    Xml,
+}
+
+fn bad_type(text: &str, why: &str) -> DriverError {
+    DriverError::programming(format!("invalid sql_type '{text}': {why}"))
+}
+
+fn parse_args(text: &str, args: &str) -> Result<Vec<String>, DriverError> {
+    args.split(',').map(|a| a.trim().to_ascii_lowercase()).map(|a| {
+        if a.is_empty() { Err(bad_type(text, "empty type argument")) } else { Ok(a) }
+    }).collect()
+}
+
+fn parse_number(text: &str, arg: &str, max: u16) -> Result<u16, DriverError> {
+    match arg.parse::<u16>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(bad_type(text, &format!("'{arg}' is not a number between 0 and {max}"))),
+    }
+}
+
+impl SqlType {
+    /// Parses a T-SQL type name such as `decimal(18,4)` or `nvarchar(max)`.
+    pub fn parse(text: &str) -> Result<Self, DriverError> {
+        let trimmed = text.trim();
+        let (name, args) = match trimmed.split_once('(') {
+            Some((name, rest)) => {
+                let inner = rest.trim_end().strip_suffix(')').ok_or_else(|| bad_type(text, "missing ')'"))?;
+                (name.trim().to_ascii_lowercase(), Some(parse_args(text, inner)?))
+            }
+            None => (trimmed.to_ascii_lowercase(), None),
+        };
+        let args = args.unwrap_or_default();
+        let no_args = |ty: SqlType| if args.is_empty() { Ok(ty) } else { Err(bad_type(text, "takes no arguments")) };
+        let length = |max: u16| -> Result<Length, DriverError> {
+            match args.as_slice() {
+                [] => Ok(Length::Fixed(1)),
+                [a] if a == "max" => Ok(Length::Max),
+                [a] => match parse_number(text, a, max)? {
+                    0 => Err(bad_type(text, "length must be at least 1")),
+                    n => Ok(Length::Fixed(n)),
+                },
+                _ => Err(bad_type(text, "takes one length")),
+            }
+        };
+        let fraction = || -> Result<u8, DriverError> {
+            match args.as_slice() {
+                [] => Ok(7),
+                [a] => Ok(parse_number(text, a, 7)? as u8),
+                _ => Err(bad_type(text, "takes one fractional-second precision")),
+            }
+        };
+        match name.as_str() {
+            "bit" => no_args(Self::Bit),
+            "tinyint" => no_args(Self::TinyInt),
+            "smallint" => no_args(Self::SmallInt),
+            "int" | "integer" => no_args(Self::Int),
+            "bigint" => no_args(Self::BigInt),
+            "real" => no_args(Self::Real),
+            "float" => match args.as_slice() {
+                [] => Ok(Self::Float),
+                [a] => match parse_number(text, a, 53)? {
+                    1..=24 => Ok(Self::Real),
+                    25..=53 => Ok(Self::Float),
+                    _ => Err(bad_type(text, "float precision must be 1..53")),
+                },
+                _ => Err(bad_type(text, "takes one precision")),
+            },
+            "decimal" | "numeric" | "dec" => {
+                let (precision, scale) = match args.as_slice() {
+                    [] => (18, 0),
+                    [p] => (parse_number(text, p, 38)? as u8, 0),
+                    [p, s] => (parse_number(text, p, 38)? as u8, parse_number(text, s, 38)? as u8),
+                    _ => return Err(bad_type(text, "takes (precision, scale)")),
+                };
+                if precision == 0 || scale > precision {
+                    return Err(bad_type(text, "needs 1 <= precision <= 38 and scale <= precision"));
+                }
+                Ok(Self::Decimal { precision, scale })
+            }
+            "money" => no_args(Self::Money),
+            "smallmoney" => no_args(Self::SmallMoney),
+            "char" => Ok(Self::Char(length(8000)?)),
+            "varchar" => Ok(Self::VarChar(length(8000)?)),
+            "nchar" => Ok(Self::NChar(length(4000)?)),
+            "nvarchar" => Ok(Self::NVarChar(length(4000)?)),
+            "binary" => Ok(Self::Binary(length(8000)?)),
+            "varbinary" => Ok(Self::VarBinary(length(8000)?)),
+            "date" => no_args(Self::Date),
+            "time" => Ok(Self::Time(fraction()?)),
+            "datetime" => no_args(Self::DateTime),
+            "smalldatetime" => no_args(Self::SmallDateTime),
+            "datetime2" => Ok(Self::DateTime2(fraction()?)),
+            "datetimeoffset" => Ok(Self::DateTimeOffset(fraction()?)),
+            "uniqueidentifier" => no_args(Self::UniqueIdentifier),
+            "xml" => no_args(Self::Xml),
+            _ => Err(bad_type(text, "unknown or unsupported type")),
+        }
+    }
+
+    /// The declaration in T-SQL syntax.
+    pub fn declaration(&self) -> String {
+        fn len(name: &str, length: Length) -> String {
+            match length {
+                Length::Fixed(n) => format!("{name}({n})"),
+                Length::Max => format!("{name}(max)"),
+            }
+        }
+        match *self {
+            Self::Bit => "bit".into(),
+            Self::TinyInt => "tinyint".into(),
+            Self::SmallInt => "smallint".into(),
+            Self::Int => "int".into(),
+            Self::BigInt => "bigint".into(),
+            Self::Real => "real".into(),
+            Self::Float => "float".into(),
+            Self::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
+            Self::Money => "money".into(),
+            Self::SmallMoney => "smallmoney".into(),
+            Self::Char(l) => len("char", l),
+            Self::VarChar(l) => len("varchar", l),
+            Self::NChar(l) => len("nchar", l),
+            Self::NVarChar(l) => len("nvarchar", l),
+            Self::Binary(l) => len("binary", l),
+            Self::VarBinary(l) => len("varbinary", l),
+            Self::Date => "date".into(),
+            Self::Time(n) => format!("time({n})"),
+            Self::DateTime => "datetime".into(),
+            Self::SmallDateTime => "smalldatetime".into(),
+            Self::DateTime2(n) => format!("datetime2({n})"),
+            Self::DateTimeOffset(n) => format!("datetimeoffset({n})"),
+            Self::UniqueIdentifier => "uniqueidentifier".into(),
+            Self::Xml => "xml".into(),
+        }
+    }
+}
+
+/// A parameter value as received from Python.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Bytes(Vec<u8>),
+    /// `unscaled / 10^scale`, at most 38 digits.
+    Decimal { unscaled: i128, scale: u8 },
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Nanoseconds since midnight.
+    Time(i64),
+    /// Naive microseconds since 1970-01-01.
+    DateTime(i64),
+    /// UTC microseconds since 1970-01-01 and the original offset.
+    DateTimeOffset { utc_micros: i64, offset_minutes: i16 },
+    /// RFC 4122 byte order.
+    Uuid([u8; 16]),
+}
+
+impl ParamValue {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Self::Null => "None",
+            Self::Bool(_) => "bool",
+            Self::Int(_) => "int",
+            Self::Float(_) => "float",
+            Self::String(_) => "str",
+            Self::Bytes(_) => "bytes",
+            Self::Decimal { .. } => "Decimal",
+            Self::Date(_) => "date",
+            Self::Time(_) => "time",
+            Self::DateTime(_) => "datetime",
+            Self::DateTimeOffset { .. } => "aware datetime",
+            Self::Uuid(_) => "UUID",
+        }
+    }
+}
+
+/// A value ready to send, optionally forced to a declared type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundParam {
+    pub value: ParamValue,
+    pub forced: Option<SqlType>,
+}
+
+impl BoundParam {
+    pub fn new(value: ParamValue) -> Self {
+        Self { value, forced: None }
+    }
+
+    /// Converts `value` to what `sql_type` can hold, before anything is sent.
+    pub fn forced(value: ParamValue, sql_type: SqlType) -> Result<Self, DriverError> {
+        let value = coerce(value, sql_type)?;
+        Ok(Self { value, forced: Some(sql_type) })
+    }
+}
+
+fn digits(value: i128) -> u8 {
+    let mut n = value.unsigned_abs();
+    let mut count = 1;
+    while n >= 10 {
+        n /= 10;
+        count += 1;
+    }
+    count
+}
+
+/// Rescales a decimal to exactly `scale` digits; dropping non-zero digits is an error.
+fn rescale(unscaled: i128, from: u8, to: u8) -> Option<i128> {
+    if to >= from {
+        10i128.checked_pow(u32::from(to - from)).and_then(|f| unscaled.checked_mul(f))
+    } else {
+        let factor = 10i128.checked_pow(u32::from(from - to))?;
+        (unscaled % factor == 0).then(|| unscaled / factor)
+    }
+}
+
+fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
+    let mismatch = |value: &ParamValue| {
+        DriverError::programming(format!("a {} value cannot be sent as {}", value.type_name(), ty.declaration()))
+    };
+    let int_range = |v: i64, min: i64, max: i64| {
+        if (min..=max).contains(&v) {
+            Ok(ParamValue::Int(v))
+        } else {
+            Err(DriverError::data(format!("{v} is out of range for {}", ty.declaration())))
+        }
+    };
+    match (ty, value) {
+        (_, ParamValue::Null) => Ok(ParamValue::Null),
+        (SqlType::Bit, ParamValue::Bool(b)) => Ok(ParamValue::Bool(b)),
+        (SqlType::Bit, ParamValue::Int(v)) => Ok(ParamValue::Bool(v != 0)),
+        (SqlType::TinyInt, ParamValue::Int(v)) => int_range(v, 0, 255),
+        (SqlType::SmallInt, ParamValue::Int(v)) => int_range(v, i16::MIN.into(), i16::MAX.into()),
+        (SqlType::Int, ParamValue::Int(v)) => int_range(v, i32::MIN.into(), i32::MAX.into()),
+        (SqlType::BigInt, ParamValue::Int(v)) => Ok(ParamValue::Int(v)),
+        (SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt, ParamValue::Bool(b)) => {
+            Ok(ParamValue::Int(i64::from(b)))
+        }
+        (SqlType::Real | SqlType::Float, ParamValue::Float(f)) => Ok(ParamValue::Float(f)),
+        (SqlType::Real | SqlType::Float, ParamValue::Int(v)) => Ok(ParamValue::Float(v as f64)),
+        (SqlType::Decimal { .. } | SqlType::Money | SqlType::SmallMoney, value) => {
+            let (precision, scale) = match ty {
+                SqlType::Decimal { precision, scale } => (precision, scale),
+                SqlType::Money => (19, 4),
+                _ => (10, 4),
+            };
+            let (unscaled, from) = match value {
+                ParamValue::Decimal { unscaled, scale } => (unscaled, scale),
+                ParamValue::Int(v) => (i128::from(v), 0),
+                other => return Err(mismatch(&other)),
+            };
+            let exact = rescale(unscaled, from, scale)
+                .filter(|v| digits(*v) <= precision)
+                .ok_or_else(|| {
+                    DriverError::data(format!("value does not fit {} without losing digits", ty.declaration()))
+                })?;
+            Ok(ParamValue::Decimal { unscaled: exact, scale })
+        }
+        (
+            SqlType::Char(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::Xml,
+            ParamValue::String(s),
+        ) => Ok(ParamValue::String(s)),
+        (SqlType::Binary(_) | SqlType::VarBinary(_), ParamValue::Bytes(b)) => Ok(ParamValue::Bytes(b)),
+        (SqlType::Date, ParamValue::Date(d)) => Ok(ParamValue::Date(d)),
+        (SqlType::Time(_), ParamValue::Time(t)) => Ok(ParamValue::Time(t)),
+        (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::DateTime(t)) => {
+            Ok(ParamValue::DateTime(t))
+        }
+        (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::Date(d)) => {
+            Ok(ParamValue::DateTime(i64::from(d) * crate::temporal::MICROS_PER_DAY))
+        }
+        (SqlType::DateTimeOffset(_), v @ ParamValue::DateTimeOffset { .. }) => Ok(v),
+        (SqlType::UniqueIdentifier, ParamValue::Uuid(u)) => Ok(ParamValue::Uuid(u)),
+        (_, other) => Err(mismatch(&other)),
+    }
+}
+
+/// Validates a decimal coming from Python: at most 38 digits.
+pub fn checked_decimal(unscaled: i128, scale: u8) -> Result<ParamValue, DriverError> {
+    if scale > MAX_DECIMAL_DIGITS || digits(unscaled) > MAX_DECIMAL_DIGITS {
+        return Err(DriverError::data("Decimal has more than 38 digits; SQL Server decimals hold at most 38"));
+    }
+    Ok(ParamValue::Decimal { unscaled, scale })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn type_names_parse_and_render() {
+        for (text, rendered) in [
+            ("decimal(18,4)", "decimal(18,4)"),
+            ("NUMERIC ( 38 , 0 )", "decimal(38,0)"),
+            ("nvarchar(max)", "nvarchar(max)"),
+            ("varchar(10)", "varchar(10)"),
+            ("int", "int"),
+            ("datetime2", "datetime2(7)"),
+            ("time(3)", "time(3)"),
+            ("float(24)", "real"),
+            ("uniqueidentifier", "uniqueidentifier"),
+        ] {
+            assert_eq!(SqlType::parse(text).unwrap().declaration(), rendered, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_type_names_are_programming_errors() {
+        for text in ["decimal(39,0)", "decimal(4,5)", "nvarchar(5000)", "int(3)", "blob", "varchar(", "time(8)"] {
+            assert_eq!(SqlType::parse(text).unwrap_err().kind, ErrorKind::Programming, "{text}");
+        }
+    }
+
+    #[test]
+    fn forced_decimal_rescales_exactly_or_refuses() {
+        let ty = SqlType::parse("decimal(18,4)").unwrap();
+        let bound = BoundParam::forced(ParamValue::Decimal { unscaled: 15, scale: 1 }, ty).unwrap();
+        assert_eq!(bound.value, ParamValue::Decimal { unscaled: 15_000, scale: 4 });
+        let lossy = BoundParam::forced(ParamValue::Decimal { unscaled: 123_456, scale: 5 }, ty);
+        assert_eq!(lossy.unwrap_err().kind, ErrorKind::Data);
+        let too_big = BoundParam::forced(ParamValue::Int(10i64.pow(15)), ty);
+        assert_eq!(too_big.unwrap_err().kind, ErrorKind::Data);
+    }
+
+    #[test]
+    fn typed_null_and_range_checks() {
+        let null = BoundParam::forced(ParamValue::Null, SqlType::Int).unwrap();
+        assert_eq!((null.value, null.forced), (ParamValue::Null, Some(SqlType::Int)));
+        assert_eq!(BoundParam::forced(ParamValue::Int(256), SqlType::TinyInt).unwrap_err().kind, ErrorKind::Data);
+        assert!(BoundParam::forced(ParamValue::String("x".into()), SqlType::Int).is_err());
+    }
+
+    #[test]
+    fn decimals_beyond_38_digits_are_data_errors() {
+        assert!(checked_decimal(10i128.pow(38) - 1, 0).is_ok());
+        assert_eq!(checked_decimal(10i128.pow(38), 0).unwrap_err().kind, ErrorKind::Data);
+    }
+}

@@ -1,0 +1,139 @@
+//! Renames `@variable` references in T-SQL text, skipping string literals,
+//! quoted identifiers and comments. Used to bind `@name` parameters to the
+//! positional `@P1..@Pn` names the driver declares, and to route forced-type
+//! parameters through a typed local variable.
+
+/// Positional name (without `@`) under which the value at `index` is sent.
+pub fn positional_name(index: usize) -> String {
+    format!("P{}", index + 1)
+}
+
+/// Replaces every `@from` (case-insensitive, names given without `@`) with
+/// `@to`. Other variables (`DECLARE @x`, `@@ROWCOUNT`) are left alone.
+pub fn rename_variables(sql: &str, renames: &[(String, String)]) -> String {
+    let lowered: Vec<String> = renames.iter().map(|(from, _)| from.to_lowercase()).collect();
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len() + renames.len() * 2);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                let end = quoted_end(&chars, i, close);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                let end = chars[i..].iter().position(|&ch| ch == '\n').map_or(chars.len(), |p| i + p);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                let end = block_comment_end(&chars, i);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '@' if chars.get(i + 1) == Some(&'@') => {
+                let end = word_end(&chars, i + 2);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '@' => {
+                let end = word_end(&chars, i + 1);
+                let word: String = chars[i + 1..end].iter().collect::<String>().to_lowercase();
+                match lowered.iter().position(|n| *n == word) {
+                    Some(index) if end > i + 1 => {
+                        out.push('@');
+                        out.push_str(&renames[index].1);
+                    }
+                    _ => out.extend(&chars[i..end]),
+                }
+                i = end;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '#' | '$' | '@')
+}
+
+fn word_end(chars: &[char], start: usize) -> usize {
+    chars[start..].iter().position(|&c| !is_word_char(c)).map_or(chars.len(), |p| start + p)
+}
+
+/// End (exclusive) of a literal opened at `start`; a doubled closing
+/// character is an escaped one.
+fn quoted_end(chars: &[char], start: usize, close: char) -> usize {
+    let mut i = start + 1;
+    while i < chars.len() {
+        if chars[i] == close {
+            if chars.get(i + 1) == Some(&close) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    chars.len()
+}
+
+/// End (exclusive) of a `/* */` comment opened at `start`; they nest in T-SQL.
+fn block_comment_end(chars: &[char], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i + 1 < chars.len() {
+        match (chars[i], chars[i + 1]) {
+            ('/', '*') => {
+                depth += 1;
+                i += 2;
+            }
+            ('*', '/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    chars.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<(String, String)> {
+        list.iter().enumerate().map(|(i, s)| (s.to_string(), positional_name(i))).collect()
+    }
+
+    #[test]
+    fn named_references_become_positional() {
+        let sql = rename_variables("SELECT @id, @Name, @id + 1", &names(&["name", "id"]));
+        assert_eq!(sql, "SELECT @P2, @P1, @P2 + 1");
+    }
+
+    #[test]
+    fn literals_comments_globals_and_unknown_variables_are_untouched() {
+        let sql = "SELECT '@id''s', [@id], \"@id\", @@ROWCOUNT, @other -- @id\n/* @id /* @id */ */ @id";
+        let out = rename_variables(sql, &names(&["id"]));
+        assert_eq!(
+            out,
+            "SELECT '@id''s', [@id], \"@id\", @@ROWCOUNT, @other -- @id\n/* @id /* @id */ */ @P1"
+        );
+    }
+
+    #[test]
+    fn a_longer_name_is_not_matched_by_its_prefix() {
+        assert_eq!(rename_variables("SELECT @idx, @id", &names(&["id"])), "SELECT @idx, @P1");
+    }
+}
