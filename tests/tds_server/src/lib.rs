@@ -4,7 +4,21 @@
 //! specification and share nothing with the client under test.
 
 pub mod calendar;
+pub mod connection;
 pub mod engine;
+pub mod login7;
+pub mod packet;
+pub mod prelogin;
+pub mod request;
+pub mod response;
+pub mod server;
+pub mod session;
 pub mod sql;
+pub mod tls;
+pub mod tokens;
 pub mod types;
 pub mod value;
+pub mod wire;
+
+pub use prelogin::EncryptMode;
+pub use server::{TestServer, TestServerConfig};

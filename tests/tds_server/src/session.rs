@@ -26,6 +26,9 @@ pub const PROG_NAME: &str = "Microsoft SQL Server";
 pub const DEFAULT_DATABASE: &str = "master";
 pub const DEFAULT_LANGUAGE: &str = "us_english";
 
+/// First byte of a TLS ClientHello, which a TDS 8.0 client sends instead of PRELOGIN.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
 /// Pending response bytes are framed and sent once they exceed this, so big results
 /// stream instead of piling up.
 const STREAM_THRESHOLD: usize = 64 * 1024;
@@ -42,6 +45,10 @@ pub async fn serve_connection(tcp: TcpStream, context: &ServerContext, spid: u16
 
 async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result<()> {
     tcp.set_nodelay(true)?;
+    let mut first = [0u8; 1];
+    if tcp.peek(&mut first).await? == 1 && first[0] == TLS_HANDSHAKE_RECORD {
+        return Err(invalid("TLS before PRELOGIN: TDS 8.0 strict encryption is not supported".into()));
+    }
     let mut conn = Connection::new(tcp);
 
     let prelogin_message = conn.read_message().await?;
@@ -88,6 +95,7 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
         transaction: None,
         next_transaction_descriptor: 1,
         options: HashMap::new(),
+        prepared: Default::default(),
     };
     let packet_size = negotiate_packet_size(login.packet_size);
     let mut out = Vec::new();

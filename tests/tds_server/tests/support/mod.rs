@@ -128,10 +128,14 @@ impl Client {
         }
     }
 
-    /// True when the server closed the connection (read returns 0 or a reset).
+    /// True when the server closed the connection (end of stream or a reset); false when
+    /// it sent more data or nothing within the read timeout.
     pub fn is_closed_by_server(&mut self) -> bool {
         let mut byte = [0u8; 1];
-        matches!(self.stream.read(&mut byte), Ok(0) | Err(_))
+        match self.stream.read(&mut byte) {
+            Ok(n) => n == 0,
+            Err(e) => matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted),
+        }
     }
 
     /// PRELOGIN asking for `encryption`; returns the server's ENCRYPTION answer.
@@ -150,7 +154,7 @@ impl Client {
 
     /// LOGIN7 for TDS 7.4; returns the login response tokens.
     pub fn login(&mut self, user: &str, password: &str, database: &str, packet_size: u32) -> Vec<Token> {
-        self.send(0x10, 0, &login7(user, password, database, packet_size));
+        self.send(0x10, 0, &login7(user, password, database, packet_size, &[]));
         let response = self.receive();
         split_tokens(&response.payload)
     }
@@ -185,15 +189,17 @@ pub fn obfuscate(password: &str) -> Vec<u8> {
     utf16(password).into_iter().map(|b| ((b << 4) | (b >> 4)) ^ 0xA5).collect()
 }
 
-/// A LOGIN7 message built field by field from MS-TDS 2.2.6.4.
-pub fn login7(user: &str, password: &str, database: &str, packet_size: u32) -> Vec<u8> {
+/// A LOGIN7 message built field by field from MS-TDS 2.2.6.4; a non-empty `feature_ext`
+/// (FeatureExt block including its 0xFF terminator) sets fExtension.
+pub fn login7(user: &str, password: &str, database: &str, packet_size: u32, feature_ext: &[u8]) -> Vec<u8> {
+    let extension = if feature_ext.is_empty() { Vec::new() } else { vec![0u8; 4] };
     let fields: Vec<Vec<u8>> = vec![
         utf16("testhost"),
         utf16(user),
         obfuscate(password),
         utf16("protocol-test"),
         utf16("127.0.0.1"),
-        Vec::new(), // extension
+        extension, // DWORD offset of FeatureExt, patched below
         utf16("rust-test"),
         Vec::new(), // language
         utf16(database),
@@ -205,7 +211,8 @@ pub fn login7(user: &str, password: &str, database: &str, packet_size: u32) -> V
     fixed.extend_from_slice(&[0, 0, 0, 7]); // ClientProgVer
     fixed.extend_from_slice(&1234u32.to_le_bytes()); // ClientPID
     fixed.extend_from_slice(&0u32.to_le_bytes()); // ConnectionID
-    fixed.extend_from_slice(&[0xE0, 0x03, 0x00, 0x00]); // OptionFlags1/2, TypeFlags, OptionFlags3
+    let flags3 = if feature_ext.is_empty() { 0x00 } else { 0x10 };
+    fixed.extend_from_slice(&[0xE0, 0x03, 0x00, flags3]); // OptionFlags1/2, TypeFlags, OptionFlags3
     fixed.extend_from_slice(&0i32.to_le_bytes()); // ClientTimeZone
     fixed.extend_from_slice(&0x0409u32.to_le_bytes()); // ClientLCID
     let mut data = Vec::new();
@@ -225,6 +232,12 @@ pub fn login7(user: &str, password: &str, database: &str, packet_size: u32) -> V
     fixed.extend_from_slice(&0u32.to_le_bytes()); // cbSSPILong
     assert_eq!(fixed.len(), base);
     fixed.extend_from_slice(&data);
+    if !feature_ext.is_empty() {
+        let pointer_at = u16::from_le_bytes([fixed[56], fixed[57]]) as usize;
+        let feature_at = fixed.len() as u32;
+        fixed[pointer_at..pointer_at + 4].copy_from_slice(&feature_at.to_le_bytes());
+        fixed.extend_from_slice(feature_ext);
+    }
     let len = fixed.len() as u32;
     fixed[..4].copy_from_slice(&len.to_le_bytes());
     fixed
