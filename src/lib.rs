@@ -12,7 +12,7 @@ pub mod config;
 pub mod driver;
 pub mod error;
 pub mod params;
-//mod py;
+mod py;
 pub mod runtime;
 pub mod statement;
 pub mod temporal;
@@ -21,5 +21,5 @@ use pyo3::prelude::*;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let _ = m; Ok(())
+    py::register(m)
 }

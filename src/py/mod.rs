@@ -1,0 +1,38 @@
+//! The Python binding layer: the only code that uses pyo3.
+
+mod cells;
+mod connection;
+mod encryption_level;
+mod errors;
+mod fast_row;
+mod gil;
+mod parameter;
+mod params;
+mod pool_config;
+mod query_result;
+mod result_view;
+mod ssl_config;
+
+use pyo3::prelude::*;
+
+/// Stops the tokio runtime; registered with `atexit`.
+#[pyfunction]
+fn _shutdown_runtime() {
+    crate::runtime::shutdown();
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<connection::Connection>()?;
+    m.add_class::<query_result::QueryResult>()?;
+    m.add_class::<fast_row::FastRow>()?;
+    m.add_class::<pool_config::PoolConfig>()?;
+    m.add_class::<ssl_config::SslConfig>()?;
+    m.add_class::<encryption_level::EncryptionLevel>()?;
+    m.add_class::<parameter::Parameter>()?;
+    errors::register(m)?;
+    let shutdown = wrap_pyfunction!(_shutdown_runtime, m)?;
+    m.add_function(shutdown.clone())?;
+    m.py().import("atexit")?.call_method1("register", (shutdown,))?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The DB-API 2.0 exception hierarchy and the single place where Rust
+//! errors become Python exceptions.
+
+use crate::config::ConfigError;
+use crate::error::{DriverError, ErrorKind};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+
+create_exception!(fastmssql, Warning, PyException, "Important warnings (DB-API 2.0).");
+create_exception!(fastmssql, Error, PyException, "Base class of all fastmssql errors (DB-API 2.0).");
+create_exception!(fastmssql, InterfaceError, Error, "Errors of the client interface rather than the database.");
+create_exception!(fastmssql, DatabaseError, Error, "Errors related to the database.");
+create_exception!(fastmssql, DataError, DatabaseError, "Problems with the processed data.");
+create_exception!(fastmssql, OperationalError, DatabaseError, "Connection, login, I/O and timeout failures.");
+create_exception!(fastmssql, IntegrityError, DatabaseError, "Constraint violations.");
+create_exception!(fastmssql, InternalError, DatabaseError, "Internal errors, including Rust panics.");
+create_exception!(fastmssql, ProgrammingError, DatabaseError, "Errors in the SQL or its parameters.");
+create_exception!(fastmssql, NotSupportedError, DatabaseError, "Unsupported features or types.");
+
+/// Attributes every `Error` carries; `None` unless the server reported it.
+const SERVER_ATTRIBUTES: [&str; 7] = ["number", "state", "severity", "server", "procedure", "line", "message"];
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let error = py.get_type::<Error>();
+    for attribute in SERVER_ATTRIBUTES {
+        error.setattr(attribute, py.None())?;
+    }
+    m.add("Warning", py.get_type::<Warning>())?;
+    m.add("Error", error)?;
+    m.add("InterfaceError", py.get_type::<InterfaceError>())?;
+    m.add("DatabaseError", py.get_type::<DatabaseError>())?;
+    m.add("DataError", py.get_type::<DataError>())?;
+    m.add("OperationalError", py.get_type::<OperationalError>())?;
+    m.add("IntegrityError", py.get_type::<IntegrityError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add("ProgrammingError", py.get_type::<ProgrammingError>())?;
+    m.add("NotSupportedError", py.get_type::<NotSupportedError>())?;
+    Ok(())
+}
+
+fn new_error(kind: ErrorKind, message: String) -> PyErr {
+    match kind {
+        ErrorKind::Interface => InterfaceError::new_err(message),
+        ErrorKind::Database => DatabaseError::new_err(message),
+        ErrorKind::Data => DataError::new_err(message),
+        ErrorKind::Operational => OperationalError::new_err(message),
+        ErrorKind::Integrity => IntegrityError::new_err(message),
+        ErrorKind::Internal => InternalError::new_err(message),
+        ErrorKind::Programming => ProgrammingError::new_err(message),
+        ErrorKind::NotSupported => NotSupportedError::new_err(message),
+    }
+}
+
+/// The matching exception, with the server's details as attributes.
+pub(crate) fn driver_error(error: &DriverError) -> PyErr {
+    let err = new_error(error.kind, error.message.clone());
+    if let Some(server) = &error.server {
+        let attached = Python::attach(|py| {
+            let value = err.value(py);
+            let details: [(&str, Py<PyAny>); 7] = [
+                ("number", server.number.into_pyobject(py)?.into_any().unbind()),
+                ("state", server.state.into_pyobject(py)?.into_any().unbind()),
+                ("severity", server.severity.into_pyobject(py)?.into_any().unbind()),
+                ("server", server.server.clone().into_pyobject(py)?.into_any().unbind()),
+                ("procedure", server.procedure.clone().into_pyobject(py)?.into_any().unbind()),
+                ("line", server.line.into_pyobject(py)?.into_any().unbind()),
+                ("message", server.message.clone().into_pyobject(py)?.into_any().unbind()),
+            ];
+            for (name, detail) in details {
+                value.setattr(name, detail)?;
+            }
+            Ok::<(), PyErr>(())
+        });
+        if let Err(failed) = attached {
+            return failed;
+        }
+    }
+    err
+}
+
+pub(crate) fn config_error(error: ConfigError) -> PyErr {
+    PyValueError::new_err(error.0)
+}
+
+/// A caught Rust panic as `InternalError`.
+pub(crate) fn panic_error(payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    InternalError::new_err(format!("internal error in fastmssql (Rust panic): {what}"))
+}

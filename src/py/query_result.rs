@@ -1,0 +1,170 @@
+use super::fast_row::FastRow;
+use super::gil::ForkAwareRuntime;
+use super::result_view::ResultView;
+use crate::arrow::ResultSet;
+use crate::driver::QueryOutcome;
+use arrow_array::{ArrayRef, StructArray};
+use arrow_schema::{ArrowError, Field};
+use pyo3::exceptions::{PyImportError, PyStopAsyncIteration};
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyList};
+use pyo3_arrow::ffi::{to_schema_pycapsule, to_stream_pycapsule, ArrayIterator};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// One result set of a batch (the first one when returned by `query()`),
+/// held as Arrow record batches.
+#[pyclass(module = "fastmssql", frozen)]
+pub struct QueryResult {
+    view: Arc<ResultView>,
+    /// Every result set of the batch; empty when it returned none.
+    all: Arc<Vec<Arc<ResultView>>>,
+    rows_affected: u64,
+    /// Position of the cursor-style fetch methods.
+    cursor: AtomicUsize,
+}
+
+impl QueryResult {
+    pub(crate) fn from_outcome(outcome: QueryOutcome) -> Self {
+        let all: Vec<Arc<ResultView>> = outcome.result_sets.into_iter().map(|s| Arc::new(ResultView::new(s))).collect();
+        let view = all.first().cloned().unwrap_or_else(|| Arc::new(ResultView::new(ResultSet::empty())));
+        Self { view, all: Arc::new(all), rows_affected: outcome.rows_affected, cursor: AtomicUsize::new(0) }
+    }
+
+    fn row(&self, index: usize) -> FastRow {
+        FastRow::new(self.view.clone(), index)
+    }
+
+    /// Claims up to `n` rows from the cursor.
+    fn advance(&self, n: usize) -> std::ops::Range<usize> {
+        let total = self.view.num_rows();
+        let start = self
+            .cursor
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| Some(c.saturating_add(n).min(total)))
+            .unwrap_or(total);
+        start.min(total)..start.saturating_add(n).min(total)
+    }
+
+    fn import_library<'py>(py: Python<'py>, module: &str, method: &str) -> PyResult<Bound<'py, PyModule>> {
+        py.import(module).map_err(|_| {
+            PyImportError::new_err(format!(
+                "QueryResult.{method}() needs the optional dependency '{module}': pip install {module}"
+            ))
+        })
+    }
+}
+
+#[pymethods]
+impl QueryResult {
+    #[getter]
+    fn columns(&self) -> Vec<String> {
+        self.view.names.clone()
+    }
+
+    #[getter]
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+
+    #[getter]
+    fn result_sets(slf: &Bound<'_, Self>) -> PyResult<Vec<Py<QueryResult>>> {
+        let this = slf.get();
+        this.all
+            .iter()
+            .enumerate()
+            .map(|(i, view)| {
+                if i == 0 {
+                    Ok(slf.clone().unbind())
+                } else {
+                    Py::new(
+                        slf.py(),
+                        QueryResult {
+                            view: view.clone(),
+                            all: this.all.clone(),
+                            rows_affected: this.rows_affected,
+                            cursor: AtomicUsize::new(0),
+                        },
+                    )
+                }
+            })
+            .collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.view.num_rows()
+    }
+
+    fn rows(&self) -> Vec<FastRow> {
+        (0..self.view.num_rows()).map(|i| self.row(i)).collect()
+    }
+
+    fn fetchone(&self) -> Option<FastRow> {
+        self.advance(1).next().map(|i| self.row(i))
+    }
+
+    #[pyo3(signature = (n=1))]
+    fn fetchmany(&self, n: usize) -> Vec<FastRow> {
+        self.advance(n).map(|i| self.row(i)).collect()
+    }
+
+    fn fetchall(&self) -> Vec<FastRow> {
+        self.advance(usize::MAX).map(|i| self.row(i)).collect()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyList::new(py, self.rows())?.into_any().try_iter()?.into_any())
+    }
+
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let next = self.fetchone();
+        pyo3_async_runtimes::generic::future_into_py::<ForkAwareRuntime, _, FastRow>(py, async move {
+            next.ok_or_else(|| PyStopAsyncIteration::new_err(()))
+        })
+    }
+
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyCapsule>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let schema = self.view.set.schema.clone();
+        // Each batch travels as a struct array sharing the batch's buffers.
+        let arrays = self
+            .view
+            .set
+            .batches
+            .clone()
+            .into_iter()
+            .map(|batch| Ok::<ArrayRef, ArrowError>(Arc::new(StructArray::from(batch))));
+        let field = Field::new_struct("", schema.fields().clone(), false).with_metadata(schema.metadata().clone());
+        let reader = Box::new(ArrayIterator::new(arrays, field.into()));
+        Ok(to_stream_pycapsule(py, reader, requested_schema)?)
+    }
+
+    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        Ok(to_schema_pycapsule(py, self.view.set.schema.as_ref())?)
+    }
+
+    fn to_arrow<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::import_library(slf.py(), "pyarrow", "to_arrow")?.getattr("table")?.call1((slf,))
+    }
+
+    fn to_polars<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::import_library(slf.py(), "polars", "to_polars")?.getattr("DataFrame")?.call1((slf,))
+    }
+
+    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::import_library(slf.py(), "pandas", "to_pandas")?;
+        Self::import_library(slf.py(), "pyarrow", "to_pandas")?;
+        Self::to_arrow(slf)?.call_method0("to_pandas")
+    }
+
+    fn __repr__(&self) -> String {
+        format!("QueryResult(columns={:?}, rows={})", self.view.names, self.view.num_rows())
+    }
+}
