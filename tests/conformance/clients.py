@@ -35,6 +35,13 @@ class ClientAdapter:
     def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
         raise NotImplementedError
 
+    def binary(self, value: bytes) -> Any:
+        """A binary query parameter: the DB-API `Binary` constructor of the client's module."""
+        return self.module().Binary(value)
+
+    def module(self) -> Any:
+        raise NotImplementedError
+
     def login_error_number(self, exc: BaseException) -> int | None:
         """SQL Server's error number as this client exposes it, None where the client does not expose it."""
         raise NotImplementedError
@@ -46,6 +53,11 @@ class ClientAdapter:
 class MssqlPythonAdapter(ClientAdapter):
     name = "mssql_python"
     positional_marker = "?"
+
+    def module(self) -> Any:
+        import mssql_python
+
+        return mssql_python
 
     def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
         import mssql_python
@@ -77,6 +89,11 @@ class PymssqlAdapter(ClientAdapter):
     name = "pymssql"
     positional_marker = "%s"
 
+    def module(self) -> Any:
+        import pymssql
+
+        return pymssql
+
     def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
         import pymssql
 
@@ -93,8 +110,9 @@ class PymssqlAdapter(ClientAdapter):
             return pymssql.connect(server=server.host, port=str(server.port), encryption="off", **common)
         # FreeTDS validates the server certificate only against a configured `ca file` (freetds.conf),
         # so a freetds.conf section names the test certificate and asks for host name checking.
+        # pymssql appends its `port` (default 1433) to the server name, so the port is given here too.
         with _freetds_conf(server) as section:
-            return pymssql.connect(server=section, encryption="require", **common)
+            return pymssql.connect(server=section, port=str(server.port), encryption="require", **common)
 
     def login_error_number(self, exc: BaseException) -> int | None:
         # pymssql raises OperationalError((number, message)) for server errors at login (_pymssql.pyx connect()).
@@ -139,6 +157,11 @@ class PytdsAdapter(ClientAdapter):
     name = "pytds"
     positional_marker = "%s"
 
+    def module(self) -> Any:
+        import pytds
+
+        return pytds
+
     def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
         import pytds
 
@@ -154,9 +177,9 @@ class PytdsAdapter(ClientAdapter):
         if encryption == "off":
             # Without cafile pytds announces ENCRYPT_NOT_SUP: no TLS at all.
             return pytds.connect(server.host, **common)
-        # pytds validates the chain against cafile and the host name against the certificate's CN and
-        # DNS subject alt names (pytds/tls.py validate_host), so it connects by the DNS name `localhost`.
-        return pytds.connect("localhost", cafile=str(server.cert_path), validate_host=True, **common)
+        # pytds verifies the certificate chain against cafile. Its host name check (pytds/tls.py validate_host)
+        # calls X509.get_extension, which current pyOpenSSL no longer has, so it stays off.
+        return pytds.connect(server.host, cafile=str(server.cert_path), validate_host=False, **common)
 
     def login_error_number(self, exc: BaseException) -> int | None:
         return getattr(exc, "number", None)
@@ -164,7 +187,8 @@ class PytdsAdapter(ClientAdapter):
     def login_error_types(self) -> tuple[type[BaseException], ...]:
         import pytds
 
-        return (pytds.LoginError,)
+        # pytds raises the server's login error as OperationalError carrying .number (LoginError is a subclass).
+        return (pytds.OperationalError,)
 
 
 ADAPTERS: dict[str, ClientAdapter] = {

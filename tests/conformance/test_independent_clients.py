@@ -10,6 +10,10 @@ points at a server bug. These tests always run against the local server: they te
 from __future__ import annotations
 
 import datetime as dt
+import json
+import pathlib
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -18,12 +22,14 @@ import pytest
 from local_server import LocalServer
 
 from .clients import ADAPTERS, CLIENT_NAMES, ENCRYPTION_MODES, ClientAdapter
-from .conventions import expected_in_client
+from .conventions import expected_in_client, expected_parameter_in_client
 from .type_matrix import NON_BMP, TypeCase, type_cases
 
 TYPE_CASES = type_cases()
 CLIENT_MODES = [(client, mode) for client in CLIENT_NAMES for mode in ENCRYPTION_MODES]
 WRONG_PASSWORD = "definitely-not-the-password"
+TESTS_DIR = pathlib.Path(__file__).resolve().parent.parent
+LOGIN_PROBE_TIMEOUT_SECS = 60
 
 
 def _server_for(mode: str, request: pytest.FixtureRequest) -> LocalServer:
@@ -111,19 +117,18 @@ def test_parameterized_query(session: tuple[ClientAdapter, Any]) -> None:
         b"\x00\x01\xfe\xff",
         uuid.UUID("6F9619FF-8B86-D011-B42D-00C04FC964FF"),
     )
-    if adapter.name == "pymssql":
-        # pymssql quotes parameters into the SQL text itself and has no uniqueidentifier literal
-        # (_mssql.pyx _quote_simple_value: uuid.UUID is not among the supported types).
-        values = values[:-1]
+    sent = tuple(adapter.binary(value) if isinstance(value, bytes) else value for value in values)
     markers = ", ".join(f"{adapter.positional_marker} AS p{i}" for i in range(len(values)))
-    rows = _fetch_rows(conn, f"SELECT {markers}", values)
-    _assert_row(adapter.name, "SELECT <positional parameters>", rows, values)
+    rows = _fetch_rows(conn, f"SELECT {markers}", sent)
+    expected = tuple(expected_parameter_in_client(adapter.name, value) for value in values)
+    _assert_row(adapter.name, "SELECT <positional parameters>", rows, expected)
 
 
-@pytest.mark.parametrize("client", ["pymssql", "pytds"])
+@pytest.mark.parametrize("client", CLIENT_NAMES)
 def test_named_parameters(request: pytest.FixtureRequest, client: str) -> None:
-    """pyformat named parameters (`%(name)s`) of the clients that offer them."""
+    """pyformat named parameters (`%(name)s`): every client's module declares paramstyle 'pyformat'."""
     adapter = ADAPTERS[client]
+    assert adapter.module().paramstyle == "pyformat"
     conn = adapter.connect(_server_for("off", request), "off")
     try:
         rows = _fetch_rows(conn, "SELECT %(num)s AS num, %(text)s AS text, %(num)s AS again", {"num": 7, "text": NON_BMP})
@@ -154,19 +159,26 @@ def test_version(session: tuple[ClientAdapter, Any]) -> None:
 
 @pytest.mark.parametrize("client, mode", CLIENT_MODES, ids=[f"{c}-{m}" for c, m in CLIENT_MODES])
 def test_wrong_password_is_rejected_with_18456(request: pytest.FixtureRequest, client: str, mode: str) -> None:
-    adapter = ADAPTERS[client]
     server = _server_for(mode, request)
-    with pytest.raises(adapter.login_error_types()) as caught:
-        adapter.connect(server, mode, password=WRONG_PASSWORD).close()
-    exc = caught.value
-    message = str(exc)
+    probe = subprocess.run(
+        [sys.executable, "-m", "conformance.login_probe", client, mode, server.host, str(server.port),
+         server.user, str(server.cert_path), WRONG_PASSWORD],
+        cwd=TESTS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=LOGIN_PROBE_TIMEOUT_SECS,
+    )
+    assert probe.returncode == 0, probe.stderr
+    report = json.loads(probe.stdout)
+    assert report["type"] is not None, f"{client} logged in with a wrong password"
+    message = report["message"]
     assert f"Login failed for user '{server.user}'" in message, message
     if client == "mssql_python":
         # No native error number in mssql-python exceptions (see clients.MssqlPythonAdapter.login_error_number):
         # SQL Server's 18456 reaches it as ODBC SQLSTATE 28000.
-        assert exc.driver_error == "Invalid authorization specification", message
+        assert report["driver_error"] == "Invalid authorization specification", report
     else:
-        assert adapter.login_error_number(exc) == 18456, message
+        assert report["number"] == 18456, report
 
 
 def test_server_stops_cleanly_on_sigterm() -> None:

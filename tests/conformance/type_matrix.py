@@ -32,7 +32,7 @@ class SubMicrosecond:
 
 @dataclasses.dataclass(frozen=True)
 class SqlVariant:
-    """A sql_variant value: its base type as SQL Server reports it (SQL_VARIANT_PROPERTY BaseType) and value."""
+    """A sql_variant value: its base type (as declared in the CAST) and its value."""
 
     base_type: str
     value: Any
@@ -338,11 +338,12 @@ def type_cases() -> list[TypeCase]:
             (
                 ("CAST(42 AS int)", SqlVariant("int", 42)),
                 ("CAST(-1234567890123 AS bigint)", SqlVariant("bigint", -1234567890123)),
-                ("CAST(N'héllo' AS nvarchar(10))", SqlVariant("nvarchar", "héllo")),
-                ("CAST('abc' AS varchar(10))", SqlVariant("varchar", "abc")),
-                ("CAST(12.345 AS decimal(10,3))", SqlVariant("decimal", Decimal("12.345"))),
+                ("CAST(N'héllo' AS nvarchar(10))", SqlVariant("nvarchar(10)", "héllo")),
+                ("CAST('abc' AS varchar(10))", SqlVariant("varchar(10)", "abc")),
+                ("CAST(12.345 AS decimal(10,3))", SqlVariant("decimal(10,3)", Decimal("12.345"))),
+                ("CAST(-12.345 AS decimal(38,3))", SqlVariant("decimal(38,3)", Decimal("-12.345"))),
                 ("CAST('2024-02-29' AS date)", SqlVariant("date", dt.date(2024, 2, 29))),
-                ("CAST(0x0102 AS varbinary(10))", SqlVariant("varbinary", b"\x01\x02")),
+                ("CAST(0x0102 AS varbinary(10))", SqlVariant("varbinary(10)", b"\x01\x02")),
             ),
         ),
     ]
