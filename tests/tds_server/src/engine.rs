@@ -91,7 +91,7 @@ pub enum EnvChange {
 }
 
 /// What a request produced, in order; each maps to one token except `Delay`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     ColMetadata(Vec<ColumnDef>),
     /// A row of the most recent ColMetadata.

@@ -213,19 +213,13 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
                 return Err(err());
             }
             let t = if t.ends_with(['e', 'E']) { format!("{t}0") } else { t.to_string() };
-            if *to == SqlType::Real {
-                let f: f32 = t.parse().map_err(|_| err())?;
-                if f.is_infinite() {
-                    return Err(overflow(from, to));
-                }
-                Ok(Value::Float(f as f64))
-            } else {
-                let f: f64 = t.parse().map_err(|_| err())?;
-                if f.is_infinite() {
-                    return Err(overflow(from, to));
-                }
-                Ok(Value::Float(f))
+            // strings convert through float (double precision), then narrow to real
+            let f: f64 = t.parse().map_err(|_| err())?;
+            let f = if *to == SqlType::Real { f as f32 as f64 } else { f };
+            if f.is_infinite() {
+                return Err(overflow(from, to));
             }
+            Ok(Value::Float(f))
         }
         _ if is_temporal(to) => {
             let failed = || SqlError::new(241, "Conversion failed when converting date and/or time from character string.");
@@ -285,15 +279,70 @@ fn string_to_string_type(text: String, to: &SqlType, exact: bool) -> Result<Valu
     Ok(Value::Str(out))
 }
 
-/// Well-formedness is not checked beyond what keeps the text unchanged by SQL Server's
-/// XML normalization; anything it would rewrite is refused.
+/// XML is passed through unchanged when SQL Server's parser would keep it as written:
+/// well-formed elements with double-quoted attributes, no declarations, comments,
+/// empty-element forms, character references or whitespace-only text (all of which
+/// SQL Server rewrites). Anything else is refused rather than answered differently.
 fn check_xml(s: &str) -> Result<String, SqlError> {
-    let rewritten = s.contains("<?") || s.contains("<!") || s.contains('\'') || s.contains('\r') || s.contains("\"/>")
-        || s.contains("></") || s.contains("> <") || s.contains(">\n") || s.contains(" />");
-    if rewritten {
-        return Err(SqlError::not_supported("XML that SQL Server would normalize (declarations, empty elements, quoting, whitespace)"));
+    let refuse = |why: &str| Err(SqlError::not_supported(format!("XML with {why} (SQL Server would rewrite it)")));
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let Some(lt) = rest.find('<') else {
+            if let Some(why) = check_xml_text(rest) {
+                return refuse(why);
+            }
+            break;
+        };
+        if let Some(why) = check_xml_text(&rest[..lt]) {
+            return refuse(why);
+        }
+        let Some(gt) = rest[lt..].find('>') else { return refuse("an unterminated tag") };
+        let tag = &rest[lt + 1..lt + gt];
+        rest = &rest[lt + gt + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            return refuse("a declaration, processing instruction or comment");
+        }
+        if tag.ends_with('/') {
+            return refuse("an empty-element tag");
+        }
+        if tag.contains('\'') || tag.contains("  ") || tag.contains(['\n', '\r', '\t', '&']) || tag.ends_with(' ') {
+            return refuse("attribute quoting or spacing");
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            if open.pop() != Some(name) {
+                return refuse("mismatched tags");
+            }
+        } else {
+            let name = tag.split(' ').next().unwrap_or_default();
+            if name.is_empty() {
+                return refuse("an unnamed tag");
+            }
+            if rest.starts_with(&format!("</{name}>")) {
+                return refuse("an empty element");
+            }
+            open.push(name);
+        }
+    }
+    if !open.is_empty() {
+        return refuse("unclosed elements");
     }
     Ok(s.to_string())
+}
+
+/// Why SQL Server would rewrite a text node, if it would.
+fn check_xml_text(text: &str) -> Option<&'static str> {
+    if !text.is_empty() && text.chars().all(char::is_whitespace) {
+        return Some("whitespace-only text");
+    }
+    if text.contains(['>', '\r']) {
+        return Some("characters it escapes or normalizes");
+    }
+    let mut amp = text.split('&').skip(1);
+    if amp.any(|after| !["lt;", "amp;", "gt;"].iter().any(|e| after.starts_with(e))) {
+        return Some("character references");
+    }
+    None
 }
 
 fn parse_guid(s: &str) -> Option<[u8; 16]> {
@@ -746,6 +795,19 @@ mod tests {
             Ok(Value::Str("*".into()))
         );
         assert_eq!(format_decimal(-5, 2), "-0.05");
+    }
+
+    #[test]
+    fn xml_passes_only_text_sql_server_keeps() {
+        let xml = SqlType::Xml;
+        let keep = ["", "<root><item id=\"1\">text</item></root>", "<a>x &lt; y</a>", "plain"];
+        for k in keep {
+            assert_eq!(cast(k, xml.clone()), Ok(Value::Str(k.into())), "{k}");
+        }
+        let rewritten = ["<a/>", "<a></a>", "<a x='1'>t</a>", "<?xml version=\"1.0\"?><a>t</a>", "<a> </a><b>t</b>", "<a>t</b>", "<a>t", "<a>&#65;</a>"];
+        for r in rewritten {
+            assert_eq!(cast(r, xml.clone()).unwrap_err().number, crate::sql::parser::NOT_SUPPORTED_NUMBER, "{r}");
+        }
     }
 
     #[test]
