@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::eval::{eval, Scope};
-use crate::sql::parser::{parse_batch, parse_param_declarations, SqlError, Statement};
+use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
 
@@ -139,6 +139,9 @@ const CMD_SET_TRANSACTION: u16 = 0xF9;
 const CMD_USE: u16 = 0xC5;
 const CMD_WAITFOR: u16 = 0xBF;
 const CMD_EXECUTE: u16 = 0xE0;
+const CMD_BEGIN_TRANSACTION: u16 = 0xD4;
+const CMD_COMMIT_TRANSACTION: u16 = 0xD5;
+const CMD_ROLLBACK_TRANSACTION: u16 = 0xD6;
 
 const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
 
@@ -200,13 +203,7 @@ fn run_statement(
     };
     match statement {
         Statement::Select(items) => {
-            let scope = Scope {
-                variables,
-                spid: session.spid,
-                trancount: session.transaction.is_some() as i32,
-                server_name: &session.server_name,
-                options: &session.options,
-            };
+            let scope = scope(session, variables);
             let mut columns = Vec::new();
             let mut row = Vec::new();
             let mut runtime_error = None;
@@ -268,6 +265,36 @@ fn run_statement(
                 line: 1,
             }));
             events.push(done(kind, 0, CMD_USE, 0));
+            true
+        }
+        Statement::BeginTransaction => {
+            if session.transaction.is_some() {
+                return fail(events, SqlError::not_supported("A nested BEGIN TRANSACTION"), CMD_BEGIN_TRANSACTION);
+            }
+            let descriptor = session.next_transaction_descriptor;
+            session.next_transaction_descriptor += 1;
+            session.transaction = Some(descriptor);
+            events.push(Event::EnvChange(EnvChange::BeginTransaction { descriptor }));
+            events.push(done(kind, 0, CMD_BEGIN_TRANSACTION, 0));
+            true
+        }
+        Statement::CommitTransaction | Statement::RollbackTransaction => {
+            let commit = matches!(statement, Statement::CommitTransaction);
+            let cur_cmd = if commit { CMD_COMMIT_TRANSACTION } else { CMD_ROLLBACK_TRANSACTION };
+            let Some(descriptor) = session.transaction.take() else {
+                let (number, verb) = if commit { (3902, "COMMIT") } else { (3903, "ROLLBACK") };
+                return fail(
+                    events,
+                    SqlError::new(number, format!("The {verb} TRANSACTION request has no corresponding BEGIN TRANSACTION.")),
+                    cur_cmd,
+                );
+            };
+            events.push(Event::EnvChange(if commit {
+                EnvChange::CommitTransaction { descriptor }
+            } else {
+                EnvChange::RollbackTransaction { descriptor }
+            }));
+            events.push(done(kind, 0, cur_cmd, 0));
             true
         }
         Statement::WaitForDelay(text) => match parse_delay(text) {
@@ -513,15 +540,52 @@ fn executesql(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event
     run_parameterized(session, &declarations, &statement, &values, events)
 }
 
-/// sp_prepare @handle OUTPUT, @params, @stmt, [@options]
-fn prepare(session: &mut Session, params: &[RpcParam], _events: &mut [Event]) -> Result<Vec<Event>, SqlError> {
+/// sp_prepare @handle OUTPUT, @params, @stmt, [@options]; options 0x0001 (RETURN_METADATA)
+/// describes the first result set's columns before the handle.
+fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
+    const RETURN_METADATA: i64 = 0x0001;
     let declarations = string_param(params, 1, "sp_prepare", "@params")?.unwrap_or_default();
     let statement = string_param(params, 2, "sp_prepare", "@stmt")?
         .ok_or_else(|| SqlError::new(201, "Procedure or function 'sp_prepare' expects parameter '@stmt', which was not supplied."))?;
-    parse_batch(&statement)?;
-    parse_param_declarations(&declarations)?;
+    let statements = parse_batch(&statement)?;
+    let declared = parse_param_declarations(&declarations)?;
+    if int_param(params, 3, "@options")?.is_some_and(|o| o & RETURN_METADATA != 0) {
+        let variables: HashMap<String, (SqlType, Value)> =
+            declared.into_iter().map(|(name, ty, _)| (name.to_lowercase(), (ty, Value::Null))).collect();
+        if let Some(Statement::Select(items)) = statements.iter().find(|s| matches!(s, Statement::Select(_))) {
+            let columns = select_columns(session, items, &variables)?;
+            events.push(Event::ColMetadata(columns));
+            events.push(done(DoneKind::DoneInProc, 0, CMD_SELECT, 0));
+        }
+    }
     let handle = session.prepared.insert(Prepared { declarations, statement });
     Ok(handle_output(params, handle))
+}
+
+/// The result columns of a SELECT list, typed without computing values.
+fn select_columns(
+    session: &Session,
+    items: &[SelectItem],
+    variables: &HashMap<String, (SqlType, Value)>,
+) -> Result<Vec<ColumnDef>, SqlError> {
+    let scope = scope(session, variables);
+    items
+        .iter()
+        .map(|item| {
+            let typed = eval(&item.expr, &scope)?;
+            Ok(ColumnDef { name: item.name.clone(), ty: typed.ty, nullable: typed.nullable, updatable: true, identity: false })
+        })
+        .collect()
+}
+
+fn scope<'a>(session: &'a Session, variables: &'a HashMap<String, (SqlType, Value)>) -> Scope<'a> {
+    Scope {
+        variables,
+        spid: session.spid,
+        trancount: session.transaction.is_some() as i32,
+        server_name: &session.server_name,
+        options: &session.options,
+    }
 }
 
 /// The RETURNVALUE carrying a new prepared handle in parameter 0.

@@ -355,3 +355,44 @@ fn prepared_statements() {
     let events = execute(&mut s, *h2, param("", SqlType::Int, Value::Int(1)));
     assert!(matches!(&events[0], Event::Error(m) if m.number == 8179), "{events:?}");
 }
+
+#[test]
+fn transaction_statements_in_batches() {
+    let mut s = session();
+    let events = execute_batch(&mut s, "BEGIN TRANSACTION; SELECT @@TRANCOUNT");
+    assert_eq!(events[0], Event::EnvChange(EnvChange::BeginTransaction { descriptor: 1 }));
+    assert!(matches!(events[1], Event::Done(Done { status: 0, .. })));
+    assert_eq!(events[3], Event::Row(vec![Value::Int(1)]));
+    assert_eq!(s.transaction, Some(1));
+    let events = execute_batch(&mut s, "COMMIT TRAN");
+    assert_eq!(events[0], Event::EnvChange(EnvChange::CommitTransaction { descriptor: 1 }));
+    assert_eq!(s.transaction, None);
+    let events = execute_batch(&mut s, "BEGIN TRAN t1\nROLLBACK");
+    assert_eq!(events[0], Event::EnvChange(EnvChange::BeginTransaction { descriptor: 2 }));
+    assert_eq!(events[2], Event::EnvChange(EnvChange::RollbackTransaction { descriptor: 2 }));
+    assert_eq!(error("COMMIT").0, 3902);
+    assert_eq!(error("ROLLBACK TRANSACTION").0, 3903);
+}
+
+#[test]
+fn sp_prepare_returns_metadata_when_asked() {
+    let handle = RpcParam { name: String::new(), status: 1, ty: SqlType::Int, value: Value::Null };
+    let prepare = |options: Option<i64>| {
+        let mut params = vec![handle.clone(), nvarchar("", "@P1 decimal(5,1)"), nvarchar("", "SELECT @P1 AS d, 'x' AS s")];
+        if let Some(o) = options {
+            params.push(param("", SqlType::Int, Value::Int(o)));
+        }
+        execute_rpc(&mut session(), &RpcRequest { target: RpcTarget::ProcId(11), option_flags: 0, params })
+    };
+    let events = prepare(Some(1));
+    let Event::ColMetadata(cols) = &events[0] else { panic!("{events:?}") };
+    assert_eq!(
+        cols.iter().map(|c| (c.name.as_str(), c.ty.clone(), c.nullable)).collect::<Vec<_>>(),
+        [("d", SqlType::Decimal { precision: 5, scale: 1 }, true), ("s", SqlType::VarChar(Some(1)), false)]
+    );
+    assert!(matches!(events[1], Event::Done(Done { kind: DoneKind::DoneInProc, row_count: 0, .. })));
+    assert!(matches!(events[2], Event::ReturnStatus(0)));
+    assert!(matches!(events[3], Event::ReturnValue { value: Value::Int(_), .. }));
+    let events = prepare(None);
+    assert!(matches!(events[0], Event::ReturnStatus(0)), "{events:?}");
+}

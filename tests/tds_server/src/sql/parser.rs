@@ -37,6 +37,9 @@ pub enum Statement {
     Set { option: String, value: String },
     Use(String),
     WaitForDelay(String),
+    BeginTransaction,
+    CommitTransaction,
+    RollbackTransaction,
 }
 
 /// A statement error with SQL Server's message number.
@@ -210,6 +213,21 @@ impl Parser {
                 None => Err(SqlError::syntax_near("USE")),
             };
         }
+        if self.peek_keyword("BEGIN") && self.tokens.get(self.pos + 1).is_some_and(|t| t.is_keyword("TRAN") || t.is_keyword("TRANSACTION")) {
+            self.pos += 2;
+            self.transaction_name();
+            return Ok(Statement::BeginTransaction);
+        }
+        for (keyword, statement) in [("COMMIT", Statement::CommitTransaction), ("ROLLBACK", Statement::RollbackTransaction)] {
+            if self.eat_keyword(keyword) {
+                if self.eat_keyword("TRAN") || self.eat_keyword("TRANSACTION") {
+                    self.transaction_name();
+                } else {
+                    self.eat_keyword("WORK");
+                }
+                return Ok(statement);
+            }
+        }
         if self.eat_keyword("WAITFOR") {
             if !self.eat_keyword("DELAY") {
                 return Err(SqlError::not_supported("WAITFOR without DELAY"));
@@ -226,6 +244,15 @@ impl Parser {
             }
             Token::Ident { text, .. } => Err(SqlError::not_supported(format!("The statement '{text}'"))),
             t => Err(SqlError::syntax_near(&t.display())),
+        }
+    }
+
+    /// The optional name after BEGIN/COMMIT/ROLLBACK TRANSACTION (names have no effect).
+    fn transaction_name(&mut self) {
+        if matches!(self.peek(), Some(Token::Ident { quoted, text }) if *quoted || !self.is_reserved(text))
+            || matches!(self.peek(), Some(Token::Variable(_)))
+        {
+            self.pos += 1;
         }
     }
 
