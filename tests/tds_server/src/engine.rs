@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::sql::convert::convert;
 use crate::sql::eval::{eval, Scope};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
+use crate::tokens::{CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
 
@@ -101,11 +102,16 @@ pub enum Event {
     Info(Message),
     EnvChange(EnvChange),
     ReturnStatus(i32),
-    ReturnValue { ordinal: u16, name: String, status: u8, column: ColumnDef, value: Value },
+    ReturnValue {
+        ordinal: u16,
+        name: String,
+        status: u8,
+        column: ColumnDef,
+        value: Value,
+    },
     /// `WAITFOR DELAY`: the protocol layer waits, answering an Attention with DONE_ATTN.
     Delay(Duration),
 }
-
 
 /// Statements prepared by sp_prepare / sp_prepexec, by handle.
 #[derive(Debug, Default)]
@@ -128,12 +134,7 @@ impl PreparedStatements {
     }
 }
 
-/// DONE status bits set by the engine (2.2.7.6).
-pub const DONE_ERROR: u16 = 0x0002;
-pub const DONE_COUNT: u16 = 0x0010;
-
 /// CurCmd values SQL Server reports (seen in its traffic).
-const CMD_SELECT: u16 = 0xC1;
 const CMD_SET: u16 = 0xBA;
 const CMD_SET_TRANSACTION: u16 = 0xF9;
 const CMD_USE: u16 = 0xC5;
@@ -171,11 +172,7 @@ fn run_batch(
 ) -> bool {
     let statements = match parse_batch(sql) {
         Ok(s) => s,
-        Err(e) => {
-            events.push(Event::Error(message(&e)));
-            events.push(done(kind, DONE_ERROR, 0, 0));
-            return false;
-        }
+        Err(e) => return fail(events, kind, e, 0),
     };
     for statement in &statements {
         if !run_statement(session, statement, variables, kind, events) {
@@ -183,6 +180,13 @@ fn run_batch(
         }
     }
     true
+}
+
+/// Appends a statement's error and its DONE_ERROR; returns false (the batch ends).
+fn fail(events: &mut Vec<Event>, kind: DoneKind, e: SqlError, cur_cmd: u16) -> bool {
+    events.push(Event::Error(message(&e)));
+    events.push(done(kind, DONE_ERROR, cur_cmd, 0));
+    false
 }
 
 fn option_on(session: &Session, name: &str) -> bool {
@@ -196,11 +200,6 @@ fn run_statement(
     kind: DoneKind,
     events: &mut Vec<Event>,
 ) -> bool {
-    let fail = |events: &mut Vec<Event>, e: SqlError, cur_cmd: u16| {
-        events.push(Event::Error(message(&e)));
-        events.push(done(kind, DONE_ERROR, cur_cmd, 0));
-        false
-    };
     match statement {
         Statement::Select(items) => {
             let scope = scope(session, variables);
@@ -210,7 +209,7 @@ fn run_statement(
             for item in items {
                 let typed = match eval(&item.expr, &scope) {
                     Ok(t) => t,
-                    Err(e) => return fail(events, e, CMD_SELECT),
+                    Err(e) => return fail(events, kind, e, CMD_SELECT),
                 };
                 columns.push(ColumnDef {
                     name: item.name.clone(),
@@ -228,7 +227,7 @@ fn run_statement(
             }
             events.push(Event::ColMetadata(columns));
             if let Some(e) = runtime_error {
-                return fail(events, e, CMD_SELECT);
+                return fail(events, kind, e, CMD_SELECT);
             }
             let count_status = if option_on(session, "NOCOUNT") { 0 } else { DONE_COUNT };
             if option_on(session, "FMTONLY") {
@@ -244,13 +243,17 @@ fn run_statement(
                 events.push(done(kind, 0, cur_cmd, 0));
                 true
             }
-            Err(e) => fail(events, e, CMD_SET),
+            Err(e) => fail(events, kind, e, CMD_SET),
         },
         Statement::Use(db) => {
             let Some(name) = DATABASES.iter().find(|d| d.eq_ignore_ascii_case(db)) else {
                 return fail(
                     events,
-                    SqlError::new(911, format!("Database '{db}' does not exist. Make sure that the name is entered correctly.")),
+                    kind,
+                    SqlError::new(
+                        911,
+                        format!("Database '{db}' does not exist. Make sure that the name is entered correctly."),
+                    ),
                     CMD_USE,
                 );
             };
@@ -269,7 +272,12 @@ fn run_statement(
         }
         Statement::BeginTransaction => {
             if session.transaction.is_some() {
-                return fail(events, SqlError::not_supported("A nested BEGIN TRANSACTION"), CMD_BEGIN_TRANSACTION);
+                return fail(
+                    events,
+                    kind,
+                    SqlError::not_supported("A nested BEGIN TRANSACTION"),
+                    CMD_BEGIN_TRANSACTION,
+                );
             }
             let descriptor = session.next_transaction_descriptor;
             session.next_transaction_descriptor += 1;
@@ -285,7 +293,11 @@ fn run_statement(
                 let (number, verb) = if commit { (3902, "COMMIT") } else { (3903, "ROLLBACK") };
                 return fail(
                     events,
-                    SqlError::new(number, format!("The {verb} TRANSACTION request has no corresponding BEGIN TRANSACTION.")),
+                    kind,
+                    SqlError::new(
+                        number,
+                        format!("The {verb} TRANSACTION request has no corresponding BEGIN TRANSACTION."),
+                    ),
                     cur_cmd,
                 );
             };
@@ -305,6 +317,7 @@ fn run_statement(
             }
             None => fail(
                 events,
+                kind,
                 SqlError::new(148, format!("Incorrect time syntax in time string '{text}' used with WAITFOR.")),
                 CMD_WAITFOR,
             ),
@@ -316,7 +329,8 @@ fn run_statement(
 /// as given. Returns the CurCmd of its DONE.
 fn set_option(session: &mut Session, option: &str, value: &str, events: &mut Vec<Event>) -> Result<u16, SqlError> {
     let on = value.eq_ignore_ascii_case("ON");
-    let unsupported_when_on = ["PARSEONLY", "NOEXEC", "SHOWPLAN_ALL", "SHOWPLAN_TEXT", "SHOWPLAN_XML", "STATISTICS", "FORCEPLAN"];
+    let unsupported_when_on =
+        ["PARSEONLY", "NOEXEC", "SHOWPLAN_ALL", "SHOWPLAN_TEXT", "SHOWPLAN_XML", "STATISTICS", "FORCEPLAN"];
     if on && unsupported_when_on.contains(&option) {
         return Err(SqlError::not_supported(format!("SET {option} ON")));
     }
@@ -439,7 +453,12 @@ fn already_reported() -> SqlError {
     SqlError::new(0, String::new())
 }
 
-fn string_param(params: &[RpcParam], index: usize, proc_name: &str, param_name: &str) -> Result<Option<String>, SqlError> {
+fn string_param(
+    params: &[RpcParam],
+    index: usize,
+    proc_name: &str,
+    param_name: &str,
+) -> Result<Option<String>, SqlError> {
     match params.get(index) {
         None => Ok(None),
         Some(RpcParam { value: Value::Str(s), .. }) => Ok(Some(s.clone())),
@@ -533,8 +552,12 @@ fn run_parameterized(
 
 /// sp_executesql @stmt, [@params], [values...]
 fn executesql(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
-    let statement = string_param(params, 0, "sp_executesql", "@statement")?
-        .ok_or_else(|| SqlError::new(201, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied."))?;
+    let statement = string_param(params, 0, "sp_executesql", "@statement")?.ok_or_else(|| {
+        SqlError::new(
+            201,
+            "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.",
+        )
+    })?;
     let declarations = string_param(params, 1, "sp_executesql", "@params")?.unwrap_or_default();
     let values: Vec<(usize, &RpcParam)> = params.iter().enumerate().skip(2).collect();
     run_parameterized(session, &declarations, &statement, &values, events)
@@ -545,8 +568,9 @@ fn executesql(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event
 fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
     const RETURN_METADATA: i64 = 0x0001;
     let declarations = string_param(params, 1, "sp_prepare", "@params")?.unwrap_or_default();
-    let statement = string_param(params, 2, "sp_prepare", "@stmt")?
-        .ok_or_else(|| SqlError::new(201, "Procedure or function 'sp_prepare' expects parameter '@stmt', which was not supplied."))?;
+    let statement = string_param(params, 2, "sp_prepare", "@stmt")?.ok_or_else(|| {
+        SqlError::new(201, "Procedure or function 'sp_prepare' expects parameter '@stmt', which was not supplied.")
+    })?;
     let statements = parse_batch(&statement)?;
     let declared = parse_param_declarations(&declarations)?;
     if int_param(params, 3, "@options")?.is_some_and(|o| o & RETURN_METADATA != 0) {
@@ -573,7 +597,13 @@ fn select_columns(
         .iter()
         .map(|item| {
             let typed = eval(&item.expr, &scope)?;
-            Ok(ColumnDef { name: item.name.clone(), ty: typed.ty, nullable: typed.nullable, updatable: true, identity: false })
+            Ok(ColumnDef {
+                name: item.name.clone(),
+                ty: typed.ty,
+                nullable: typed.nullable,
+                updatable: true,
+                identity: false,
+            })
         })
         .collect()
 }
@@ -595,7 +625,11 @@ fn handle_output(params: &[RpcParam], handle: i32) -> Vec<Event> {
 }
 
 /// sp_execute @handle, [values...]
-fn execute_prepared(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
+fn execute_prepared(
+    session: &mut Session,
+    params: &[RpcParam],
+    events: &mut Vec<Event>,
+) -> Result<Vec<Event>, SqlError> {
     let handle = int_param(params, 0, "@handle")?.unwrap_or(0);
     let prepared = session
         .prepared
@@ -610,8 +644,9 @@ fn execute_prepared(session: &mut Session, params: &[RpcParam], events: &mut Vec
 /// sp_prepexec @handle OUTPUT, @params, @stmt, [values...]
 fn prepexec(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
     let declarations = string_param(params, 1, "sp_prepexec", "@params")?.unwrap_or_default();
-    let statement = string_param(params, 2, "sp_prepexec", "@stmt")?
-        .ok_or_else(|| SqlError::new(201, "Procedure or function 'sp_prepexec' expects parameter '@stmt', which was not supplied."))?;
+    let statement = string_param(params, 2, "sp_prepexec", "@stmt")?.ok_or_else(|| {
+        SqlError::new(201, "Procedure or function 'sp_prepexec' expects parameter '@stmt', which was not supplied.")
+    })?;
     let handle = session.prepared.insert(Prepared { declarations: declarations.clone(), statement: statement.clone() });
     let values: Vec<(usize, &RpcParam)> = params.iter().enumerate().skip(3).collect();
     let mut outputs = handle_output(params, handle);

@@ -83,7 +83,9 @@ impl SqlType {
                 format!("{}({precision},{scale})", self.name())
             }
             SqlType::Char(n) | SqlType::NChar(n) | SqlType::Binary(n) => format!("{}({n})", self.name()),
-            SqlType::VarChar(n) | SqlType::NVarChar(n) | SqlType::VarBinary(n) => format!("{}({})", self.name(), len(n)),
+            SqlType::VarChar(n) | SqlType::NVarChar(n) | SqlType::VarBinary(n) => {
+                format!("{}({})", self.name(), len(n))
+            }
             SqlType::Time(s) | SqlType::DateTime2(s) | SqlType::DateTimeOffset(s) => format!("{}({s})", self.name()),
             _ => self.name().to_string(),
         }
@@ -116,7 +118,8 @@ const NTEXT_MAX_LEN: u32 = 0x7FFF_FFFE;
 /// sql_variant's announced max length (2.2.5.4.3).
 const VARIANT_MAX_LEN: u32 = 8009;
 /// Text pointer and timestamp SQL Server puts before each non-NULL text/ntext/image value.
-const TEXT_POINTER: [u8; 16] = [0x64, 0x75, 0x6d, 0x6d, 0x79, 0x20, 0x74, 0x65, 0x78, 0x74, 0x70, 0x74, 0x72, 0x00, 0x00, 0x00];
+const TEXT_POINTER: [u8; 16] =
+    [0x64, 0x75, 0x6d, 0x6d, 0x79, 0x20, 0x74, 0x65, 0x78, 0x74, 0x70, 0x74, 0x72, 0x00, 0x00, 0x00];
 const TEXT_TIMESTAMP: [u8; 8] = [0x64, 0x75, 0x6d, 0x6d, 0x79, 0x54, 0x53, 0x00];
 
 // TDS data type tokens (2.2.5.4).
@@ -443,10 +446,7 @@ fn write_plp(out: &mut Vec<u8>, data: &[u8]) {
 pub fn encode_cp1252(s: &str) -> Result<Vec<u8>, String> {
     let (bytes, _, had_errors) = encoding_rs::WINDOWS_1252.encode(s);
     if had_errors {
-        let bad = s
-            .chars()
-            .find(|c| encoding_rs::WINDOWS_1252.encode(&c.to_string()).2)
-            .unwrap_or('\u{FFFD}');
+        let bad = s.chars().find(|c| encoding_rs::WINDOWS_1252.encode(&c.to_string()).2).unwrap_or('\u{FFFD}');
         return Err(format!("character {bad:?} (U+{:04X}) is not representable in code page 1252", bad as u32));
     }
     Ok(bytes.into_owned())
@@ -462,7 +462,7 @@ pub fn encode_utf16(s: &str) -> Vec<u8> {
 }
 
 pub fn decode_utf16(bytes: &[u8]) -> Result<String, String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err("UTF-16 data has an odd number of bytes".into());
     }
     let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
@@ -558,7 +558,7 @@ fn encode_time(ticks: u64, scale: u8) -> Result<Vec<u8>, String> {
         return Err(format!("time ticks {ticks} out of range for scale {scale}"));
     }
     let unit = 10u64.pow(7 - scale as u32);
-    if ticks % unit != 0 {
+    if !ticks.is_multiple_of(unit) {
         return Err(format!("time ticks {ticks} are not rounded to scale {scale}"));
     }
     Ok((ticks / unit).to_le_bytes()[..time_len(scale)].to_vec())
@@ -749,15 +749,13 @@ pub fn read_type_info(buf: &mut &[u8]) -> Result<SqlType, String> {
         }
         XML => {
             if take_u8(buf)? != 0 {
-                return Err("typed xml parameters (with a schema collection) are not supported by the local test server".into());
+                return Err(
+                    "typed xml parameters (with a schema collection) are not supported by the local test server".into(),
+                );
             }
             SqlType::Xml
         }
-        other => {
-            return Err(format!(
-                "parameter TYPE_INFO 0x{other:02X} is not supported by the local test server"
-            ))
-        }
+        other => return Err(format!("parameter TYPE_INFO 0x{other:02X} is not supported by the local test server")),
     };
     Ok(ty)
 }

@@ -26,14 +26,27 @@ pub enum Value {
     /// time: 100 ns ticks since midnight (already rounded to the column's scale)
     Time(u64),
     /// datetime: days since 1900-01-01 (negative back to 1753) and 1/300 s ticks since midnight
-    DateTime { days: i32, ticks: u32 },
+    DateTime {
+        days: i32,
+        ticks: u32,
+    },
     /// smalldatetime: days since 1900-01-01 and minutes since midnight
-    SmallDateTime { days: u16, minutes: u16 },
+    SmallDateTime {
+        days: u16,
+        minutes: u16,
+    },
     /// datetime2: days since 0001-01-01 and 100 ns ticks since midnight
-    DateTime2 { days: u32, ticks: u64 },
+    DateTime2 {
+        days: u32,
+        ticks: u64,
+    },
     /// datetimeoffset: the UTC instant (days since 0001-01-01, 100 ns ticks) and the
     /// offset in minutes, as the wire carries it
-    DateTimeOffset { days: u32, ticks: u64, offset_minutes: i16 },
+    DateTimeOffset {
+        days: u32,
+        ticks: u64,
+        offset_minutes: i16,
+    },
     /// uniqueidentifier in textual (RFC 4122) byte order; the wire form swaps the first three groups
     Guid([u8; 16]),
     /// sql_variant: the base type and a non-NULL value of it

@@ -106,8 +106,16 @@ fn casts_to_every_type() {
         // rounding carries into the next day for time(0): wraps to midnight
         ("CAST('23:59:59.5' AS time(0))", SqlType::Time(0), Value::Time(0)),
         ("CAST('1900-01-01 00:00:00.002' AS datetime)", SqlType::DateTime, Value::DateTime { days: 0, ticks: 1 }),
-        ("CAST('1900-01-01 00:00:29.998' AS smalldatetime)", SqlType::SmallDateTime, Value::SmallDateTime { days: 0, minutes: 0 }),
-        ("CAST('1900-01-01 00:00:29.999' AS smalldatetime)", SqlType::SmallDateTime, Value::SmallDateTime { days: 0, minutes: 1 }),
+        (
+            "CAST('1900-01-01 00:00:29.998' AS smalldatetime)",
+            SqlType::SmallDateTime,
+            Value::SmallDateTime { days: 0, minutes: 0 },
+        ),
+        (
+            "CAST('1900-01-01 00:00:29.999' AS smalldatetime)",
+            SqlType::SmallDateTime,
+            Value::SmallDateTime { days: 0, minutes: 1 },
+        ),
         (
             "CAST('9999-12-31T23:59:59.9999999' AS datetime2)",
             SqlType::DateTime2(7),
@@ -127,7 +135,9 @@ fn casts_to_every_type() {
         (
             "CONVERT(uniqueidentifier, '{6F9619FF-8B86-D011-B42D-00C04FC964FF}')",
             SqlType::UniqueIdentifier,
-            Value::Guid([0x6F, 0x96, 0x19, 0xFF, 0x8B, 0x86, 0xD0, 0x11, 0xB4, 0x2D, 0x00, 0xC0, 0x4F, 0xC9, 0x64, 0xFF]),
+            Value::Guid([
+                0x6F, 0x96, 0x19, 0xFF, 0x8B, 0x86, 0xD0, 0x11, 0xB4, 0x2D, 0x00, 0xC0, 0x4F, 0xC9, 0x64, 0xFF,
+            ]),
         ),
         ("CAST('<a>b</a>' AS xml)", SqlType::Xml, Value::Str("<a>b</a>".into())),
         (
@@ -136,11 +146,27 @@ fn casts_to_every_type() {
             Value::Variant(Box::new(SqlType::Decimal { precision: 10, scale: 3 }), Box::new(Value::Decimal(12345, 3))),
         ),
         ("CAST(CAST(NULL AS date) AS sql_variant)", SqlType::SqlVariant, Value::Null),
-        ("CAST(CAST('2024-02-29 10:11:12.345' AS datetime) AS varchar(30))", SqlType::VarChar(Some(30)), Value::Str("Feb 29 2024 10:11AM".into())),
-        ("CAST(CAST('2024-02-29' AS date) AS nvarchar(10))", SqlType::NVarChar(Some(10)), Value::Str("2024-02-29".into())),
+        (
+            "CAST(CAST('2024-02-29 10:11:12.345' AS datetime) AS varchar(30))",
+            SqlType::VarChar(Some(30)),
+            Value::Str("Feb 29 2024 10:11AM".into()),
+        ),
+        (
+            "CAST(CAST('2024-02-29' AS date) AS nvarchar(10))",
+            SqlType::NVarChar(Some(10)),
+            Value::Str("2024-02-29".into()),
+        ),
         ("CAST(CAST(-0.5 AS decimal(3,2)) AS varchar(10))", SqlType::VarChar(Some(10)), Value::Str("-0.50".into())),
-        ("CAST(CAST('2024-02-29 12:00:00 +05:30' AS datetimeoffset(0)) AS datetime2(0))", SqlType::DateTime2(0), Value::DateTime2 { days: 738_944, ticks: 12 * 36_000_000_000 }),
-        ("CAST(CAST('1900-01-01 00:00:00.003' AS datetime) AS datetime2(7))", SqlType::DateTime2(7), Value::DateTime2 { days: 693_595, ticks: 33_333 }),
+        (
+            "CAST(CAST('2024-02-29 12:00:00 +05:30' AS datetimeoffset(0)) AS datetime2(0))",
+            SqlType::DateTime2(0),
+            Value::DateTime2 { days: 738_944, ticks: 12 * 36_000_000_000 },
+        ),
+        (
+            "CAST(CAST('1900-01-01 00:00:00.003' AS datetime) AS datetime2(7))",
+            SqlType::DateTime2(7),
+            Value::DateTime2 { days: 693_595, ticks: 33_333 },
+        ),
         ("CAST(2.5 AS int)", SqlType::Int, Value::Int(2)),
         ("CAST($2.5 AS int)", SqlType::Int, Value::Int(3)),
         ("CAST(1 AS binary(2))", SqlType::Binary(2), Value::Bytes(vec![0, 1])),
@@ -172,7 +198,9 @@ fn conversion_errors_use_sql_server_numbers() {
     assert_eq!(error("SELECT -'a'").0, 8117);
     // a varchar literal SQL Server would store as '?' is refused, not altered
     assert!(error("SELECT 'ā'").1.contains("not supported by the local test server"));
-    for unsupported in ["SELECT 1 + 1", "SELECT * FROM t", "SELECT GETDATE()", "INSERT INTO t VALUES (1)", "DECLARE @a int"] {
+    for unsupported in
+        ["SELECT 1 + 1", "SELECT * FROM t", "SELECT GETDATE()", "INSERT INTO t VALUES (1)", "DECLARE @a int"]
+    {
         let (number, text) = error(unsupported);
         assert!(text.contains("not supported by the local test server"), "{unsupported}: {number} {text}");
     }
@@ -218,12 +246,16 @@ fn several_result_sets_and_session_values() {
 #[test]
 fn set_use_and_waitfor() {
     let mut s = session();
-    let events = execute_batch(&mut s, "SET NOCOUNT ON;SET TEXTSIZE 2147483647\nSET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    let events =
+        execute_batch(&mut s, "SET NOCOUNT ON;SET TEXTSIZE 2147483647\nSET TRANSACTION ISOLATION LEVEL READ COMMITTED");
     assert_eq!(
-        events.iter().map(|e| match e {
-            Event::Done(d) => (d.status, d.cur_cmd),
-            other => panic!("{other:?}"),
-        }).collect::<Vec<_>>(),
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Done(d) => (d.status, d.cur_cmd),
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<_>>(),
         [(0, 0xBA), (0, 0xBA), (0, 0xF9)]
     );
     assert_eq!(s.options.get("NOCOUNT").map(String::as_str), Some("ON"));
@@ -234,7 +266,9 @@ fn set_use_and_waitfor() {
 
     let events = execute_batch(&mut s, "USE [tempdb]");
     assert_eq!(events[0], Event::EnvChange(EnvChange::Database { new: "tempdb".into(), old: "master".into() }));
-    assert!(matches!(&events[1], Event::Info(m) if m.number == 5701 && m.text == "Changed database context to 'tempdb'."));
+    assert!(
+        matches!(&events[1], Event::Info(m) if m.number == 5701 && m.text == "Changed database context to 'tempdb'.")
+    );
     assert_eq!(s.database, "tempdb");
     assert_eq!(error("USE nosuchdb").0, 911);
 
@@ -270,10 +304,7 @@ fn sp_executesql_binds_declared_parameters() {
         cols.iter().map(|c| (c.ty.clone(), c.nullable)).collect::<Vec<_>>(),
         [(SqlType::Int, true), (SqlType::NVarChar(None), true), (SqlType::Decimal { precision: 10, scale: 2 }, true)]
     );
-    assert_eq!(
-        events[1],
-        Event::Row(vec![Value::Int(7), Value::Str("😀".into()), Value::Decimal(124, 2)])
-    );
+    assert_eq!(events[1], Event::Row(vec![Value::Int(7), Value::Str("😀".into()), Value::Decimal(124, 2)]));
     // as in the spec's RPC response example: DONEINPROC (count), RETURNSTATUS 0, DONEPROC
     assert_eq!(events[2], Event::Done(Done { kind: DoneKind::DoneInProc, status: 0x10, cur_cmd: 0xC1, row_count: 1 }));
     assert!(matches!(events[3], Event::ReturnStatus(0)));
@@ -281,7 +312,8 @@ fn sp_executesql_binds_declared_parameters() {
     assert_eq!(events.len(), 5);
 
     // by name, unnamed positional values, and the names tedious uses
-    for (stmt_name, params_name, value_name) in [("@statement", "@params", "@v"), ("stmt", "params", ""), ("", "", "")] {
+    for (stmt_name, params_name, value_name) in [("@statement", "@params", "@v"), ("stmt", "params", ""), ("", "", "")]
+    {
         let rpc = RpcRequest {
             target: RpcTarget::Name("sp_executesql".into()),
             option_flags: 0,
@@ -298,18 +330,27 @@ fn sp_executesql_binds_declared_parameters() {
 
 #[test]
 fn sp_executesql_errors() {
-    let run = |params: Vec<RpcParam>| execute_rpc(&mut session(), &RpcRequest { target: RpcTarget::ProcId(10), option_flags: 0, params });
+    let run = |params: Vec<RpcParam>| {
+        execute_rpc(&mut session(), &RpcRequest { target: RpcTarget::ProcId(10), option_flags: 0, params })
+    };
     let events = run(vec![nvarchar("", "SELECT @P1"), nvarchar("", "@P1 int")]);
     assert!(matches!(&events[0], Event::Error(m) if m.number == 8178), "{events:?}");
     assert!(matches!(events.last(), Some(Event::Done(Done { kind: DoneKind::DoneProc, status: 0x2, .. }))));
-    let events = run(vec![nvarchar("", "SELECT @P1"), nvarchar("", "@P1 int"), param("@P1", SqlType::NVarChar(Some(5)), Value::Str("x".into()))]);
+    let events = run(vec![
+        nvarchar("", "SELECT @P1"),
+        nvarchar("", "@P1 int"),
+        param("@P1", SqlType::NVarChar(Some(5)), Value::Str("x".into())),
+    ]);
     assert!(matches!(&events[0], Event::Error(m) if m.number == 245), "{events:?}");
     let events = run(vec![nvarchar("", "SELECT CAST('x' AS int)")]);
     assert!(matches!(events[0], Event::ColMetadata(_)));
     assert!(matches!(&events[1], Event::Error(m) if m.number == 245));
     assert!(matches!(events[2], Event::Done(Done { kind: DoneKind::DoneInProc, status: 0x2, .. })));
     assert!(matches!(events[3], Event::Done(Done { kind: DoneKind::DoneProc, status: 0x2, .. })));
-    let events = execute_rpc(&mut session(), &RpcRequest { target: RpcTarget::Name("sp_who".into()), option_flags: 0, params: vec![] });
+    let events = execute_rpc(
+        &mut session(),
+        &RpcRequest { target: RpcTarget::Name("sp_who".into()), option_flags: 0, params: vec![] },
+    );
     assert!(matches!(&events[0], Event::Error(m) if m.text.contains("not supported by the local test server")));
 }
 
@@ -323,26 +364,46 @@ fn prepared_statements() {
         &RpcRequest {
             target: RpcTarget::ProcId(13),
             option_flags: 0,
-            params: vec![handle.clone(), nvarchar("", "@P1 int"), nvarchar("", "SELECT @P1 AS x"), param("", SqlType::Int, Value::Int(4))],
+            params: vec![
+                handle.clone(),
+                nvarchar("", "@P1 int"),
+                nvarchar("", "SELECT @P1 AS x"),
+                param("", SqlType::Int, Value::Int(4)),
+            ],
         },
     );
     assert_eq!(events[1], Event::Row(vec![Value::Int(4)]));
     assert!(matches!(events[3], Event::ReturnStatus(0)));
-    let Event::ReturnValue { ordinal: 0, name, status: 1, column, value: Value::Int(h1) } = &events[4] else { panic!("{events:?}") };
+    let Event::ReturnValue { ordinal: 0, name, status: 1, column, value: Value::Int(h1) } = &events[4] else {
+        panic!("{events:?}")
+    };
     assert_eq!((name.as_str(), &column.ty), ("@handle", &SqlType::Int));
     assert!(matches!(events[5], Event::Done(Done { kind: DoneKind::DoneProc, status: 0, .. })));
 
     // sp_prepare returns another handle; sp_execute runs either
     let events = execute_rpc(
         &mut s,
-        &RpcRequest { target: RpcTarget::ProcId(11), option_flags: 0, params: vec![handle, nvarchar("", "@a varchar(3)"), nvarchar("", "SELECT @a")] },
+        &RpcRequest {
+            target: RpcTarget::ProcId(11),
+            option_flags: 0,
+            params: vec![handle, nvarchar("", "@a varchar(3)"), nvarchar("", "SELECT @a")],
+        },
     );
-    let Some(Event::ReturnValue { value: Value::Int(h2), .. }) = events.iter().find(|e| matches!(e, Event::ReturnValue { .. })) else {
+    let Some(Event::ReturnValue { value: Value::Int(h2), .. }) =
+        events.iter().find(|e| matches!(e, Event::ReturnValue { .. }))
+    else {
         panic!("{events:?}")
     };
     assert_ne!(h1, h2);
     let execute = |s: &mut Session, h: i64, v: RpcParam| {
-        execute_rpc(s, &RpcRequest { target: RpcTarget::ProcId(12), option_flags: 0, params: vec![param("", SqlType::Int, Value::Int(h)), v] })
+        execute_rpc(
+            s,
+            &RpcRequest {
+                target: RpcTarget::ProcId(12),
+                option_flags: 0,
+                params: vec![param("", SqlType::Int, Value::Int(h)), v],
+            },
+        )
     };
     assert_eq!(execute(&mut s, *h1, param("", SqlType::Int, Value::Int(9)))[1], Event::Row(vec![Value::Int(9)]));
     assert_eq!(
@@ -350,7 +411,14 @@ fn prepared_statements() {
         Event::Row(vec![Value::Str("hi".into())])
     );
     // sp_unprepare forgets the handle
-    let events = execute_rpc(&mut s, &RpcRequest { target: RpcTarget::ProcId(15), option_flags: 0, params: vec![param("", SqlType::Int, Value::Int(*h2))] });
+    let events = execute_rpc(
+        &mut s,
+        &RpcRequest {
+            target: RpcTarget::ProcId(15),
+            option_flags: 0,
+            params: vec![param("", SqlType::Int, Value::Int(*h2))],
+        },
+    );
     assert!(matches!(events[0], Event::ReturnStatus(0)));
     let events = execute(&mut s, *h2, param("", SqlType::Int, Value::Int(1)));
     assert!(matches!(&events[0], Event::Error(m) if m.number == 8179), "{events:?}");
@@ -378,7 +446,8 @@ fn transaction_statements_in_batches() {
 fn sp_prepare_returns_metadata_when_asked() {
     let handle = RpcParam { name: String::new(), status: 1, ty: SqlType::Int, value: Value::Null };
     let prepare = |options: Option<i64>| {
-        let mut params = vec![handle.clone(), nvarchar("", "@P1 decimal(5,1)"), nvarchar("", "SELECT @P1 AS d, 'x' AS s")];
+        let mut params =
+            vec![handle.clone(), nvarchar("", "@P1 decimal(5,1)"), nvarchar("", "SELECT @P1 AS d, 'x' AS s")];
         if let Some(o) = options {
             params.push(param("", SqlType::Int, Value::Int(o)));
         }

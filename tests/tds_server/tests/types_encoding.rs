@@ -118,7 +118,10 @@ fn datetime_and_smalldatetime() {
         hex("7F242D00 FF818B01")
     );
     // 1753-01-01 is day -53690
-    assert_eq!(value(&SqlType::DateTime, true, &Value::DateTime { days: -53690, ticks: 0 }), hex("08 462EFFFF 00000000"));
+    assert_eq!(
+        value(&SqlType::DateTime, true, &Value::DateTime { days: -53690, ticks: 0 }),
+        hex("08 462EFFFF 00000000")
+    );
     assert_eq!(type_info(&SqlType::SmallDateTime, false), [0x3A]);
     assert_eq!(type_info(&SqlType::SmallDateTime, true), [0x6F, 4]);
     assert_eq!(
@@ -156,7 +159,11 @@ fn date_time_datetime2_datetimeoffset() {
         cat(&[&[0x0A], &ten_hours.to_le_bytes()[..5], &hex("8F400B"), &hex("4803")])
     );
     assert_eq!(
-        value(&SqlType::DateTimeOffset(0), true, &Value::DateTimeOffset { days: 737424, ticks: 0, offset_minutes: -840 }),
+        value(
+            &SqlType::DateTimeOffset(0),
+            true,
+            &Value::DateTimeOffset { days: 737424, ticks: 0, offset_minutes: -840 }
+        ),
         hex("08 000000 90400B B8FC")
     );
 }
@@ -194,7 +201,10 @@ fn max_types_are_plp_in_8000_byte_chunks() {
     assert_eq!(type_info(&SqlType::VarBinary(None), true), [0xA5, 0xFF, 0xFF]);
     assert_eq!(value(&SqlType::NVarChar(None), true, &Value::Null), hex("FFFFFFFFFFFFFFFF"));
     assert_eq!(value(&SqlType::VarBinary(None), false, &Value::Bytes(vec![])), hex("0000000000000000 00000000"));
-    assert_eq!(value(&SqlType::NVarChar(None), true, &Value::Str("ab".into())), hex("0400000000000000 04000000 61006200 00000000"));
+    assert_eq!(
+        value(&SqlType::NVarChar(None), true, &Value::Str("ab".into())),
+        hex("0400000000000000 04000000 61006200 00000000")
+    );
     let big = vec![7u8; 20_000];
     let enc = value(&SqlType::VarBinary(None), true, &Value::Bytes(big.clone()));
     assert_eq!(PLP_CHUNK_SIZE, 8000);
@@ -210,7 +220,10 @@ fn max_types_are_plp_in_8000_byte_chunks() {
 #[test]
 fn xml_and_sql_variant() {
     assert_eq!(type_info(&SqlType::Xml, true), [0xF1, 0x00]);
-    assert_eq!(value(&SqlType::Xml, true, &Value::Str("<a/>".into())), hex("0800000000000000 08000000 3C0061002F003E00 00000000"));
+    assert_eq!(
+        value(&SqlType::Xml, true, &Value::Str("<a/>".into())),
+        hex("0800000000000000 08000000 3C0061002F003E00 00000000")
+    );
     assert_eq!(type_info(&SqlType::SqlVariant, true), hex("62 491F0000"));
     assert_eq!(value(&SqlType::SqlVariant, true, &Value::Null), hex("00000000"));
     let v = |ty: SqlType, inner: Value| Value::Variant(Box::new(ty), Box::new(inner));
@@ -332,8 +345,12 @@ fn reproduces_real_sql_server_colmetadata_and_rows() {
     ];
     let mut out = Vec::new();
     write_colmetadata(&mut out, &cols);
-    write_row(&mut out, &cols, &[Value::Str(pad("first", 30)), Value::Str(pad("second", 30)), Value::Str(pad("third", 30))])
-        .unwrap();
+    write_row(
+        &mut out,
+        &cols,
+        &[Value::Str(pad("first", 30)), Value::Str(pad("second", 30)), Value::Str(pad("third", 30))],
+    )
+    .unwrap();
     assert_eq!(out, captured);
 }
 

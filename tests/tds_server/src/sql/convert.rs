@@ -12,7 +12,15 @@ const SMALLMONEY_MAX: i128 = i32::MAX as i128;
 const SMALLMONEY_MIN: i128 = i32::MIN as i128;
 
 fn is_string(t: &SqlType) -> bool {
-    matches!(t, SqlType::Char(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::Text | SqlType::NText)
+    matches!(
+        t,
+        SqlType::Char(_)
+            | SqlType::VarChar(_)
+            | SqlType::NChar(_)
+            | SqlType::NVarChar(_)
+            | SqlType::Text
+            | SqlType::NText
+    )
 }
 
 fn is_unicode(t: &SqlType) -> bool {
@@ -26,7 +34,12 @@ fn is_binary(t: &SqlType) -> bool {
 fn is_temporal(t: &SqlType) -> bool {
     matches!(
         t,
-        SqlType::Date | SqlType::Time(_) | SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_) | SqlType::DateTimeOffset(_)
+        SqlType::Date
+            | SqlType::Time(_)
+            | SqlType::DateTime
+            | SqlType::SmallDateTime
+            | SqlType::DateTime2(_)
+            | SqlType::DateTimeOffset(_)
     )
 }
 
@@ -123,8 +136,13 @@ fn value_is_exact_text(from: &SqlType) -> bool {
 
 fn to_variant(value: &Value, from: &SqlType) -> Result<Value, SqlError> {
     match from {
-        SqlType::VarChar(None) | SqlType::NVarChar(None) | SqlType::VarBinary(None) | SqlType::Text | SqlType::NText
-        | SqlType::Image | SqlType::Xml => Err(SqlError::new(
+        SqlType::VarChar(None)
+        | SqlType::NVarChar(None)
+        | SqlType::VarBinary(None)
+        | SqlType::Text
+        | SqlType::NText
+        | SqlType::Image
+        | SqlType::Xml => Err(SqlError::new(
             206,
             format!("Operand type clash: {} is incompatible with sql_variant", from.declaration()),
         )),
@@ -152,7 +170,8 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
             string_to_string_type(s.to_string(), to, false)
         }
         _ if is_binary(to) => {
-            let bytes = if is_unicode(from) { encode_utf16(s) } else { encode_cp1252(s).map_err(SqlError::not_supported)? };
+            let bytes =
+                if is_unicode(from) { encode_utf16(s) } else { encode_cp1252(s).map_err(SqlError::not_supported)? };
             fit_binary(bytes, to)
         }
         SqlType::Bit => {
@@ -188,16 +207,24 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
         }
         SqlType::Decimal { precision, scale } | SqlType::Numeric { precision, scale } => {
             let Some(parsed) = parse_decimal_text(s.trim()) else {
-                return Err(SqlError::new(8114, format!("Error converting data type {} to {}.", from.name(), to.name())));
+                return Err(SqlError::new(
+                    8114,
+                    format!("Error converting data type {} to {}.", from.name(), to.name()),
+                ));
             };
-            let u = parsed.round_to(*scale).filter(|u| fits_precision(*u, *precision)).ok_or_else(|| overflow(from, to))?;
+            let u =
+                parsed.round_to(*scale).filter(|u| fits_precision(*u, *precision)).ok_or_else(|| overflow(from, to))?;
             Ok(Value::Decimal(u, *scale))
         }
         SqlType::Money | SqlType::SmallMoney => {
             let Some(parsed) = parse_money_text(s.trim()) else {
                 return Err(SqlError::new(
                     235,
-                    format!("Cannot convert a {} value to money. The {} value has incorrect syntax.", from.name(), from.name()),
+                    format!(
+                        "Cannot convert a {} value to money. The {} value has incorrect syntax.",
+                        from.name(),
+                        from.name()
+                    ),
                 ));
             };
             let u = parsed.round_to(4).ok_or_else(|| overflow(from, to))?;
@@ -222,7 +249,8 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
             Ok(Value::Float(f))
         }
         _ if is_temporal(to) => {
-            let failed = || SqlError::new(241, "Conversion failed when converting date and/or time from character string.");
+            let failed =
+                || SqlError::new(241, "Conversion failed when converting date and/or time from character string.");
             let parsed = temporal::parse(s).map_err(|_| failed())?;
             temporal::from_parsed(&parsed, to).map_err(|e| match e {
                 temporal::TemporalError::Syntax => failed(),
@@ -253,7 +281,8 @@ fn string_to_string_type(text: String, to: &SqlType, exact: bool) -> Result<Valu
     };
     let unicode = is_unicode(to);
     if !unicode {
-        encode_cp1252(&text).map_err(|e| SqlError::not_supported(format!("{e} (SQL Server would substitute '?'); this")))?;
+        encode_cp1252(&text)
+            .map_err(|e| SqlError::not_supported(format!("{e} (SQL Server would substitute '?'); this")))?;
     }
     let Some(limit) = limit else { return Ok(Value::Str(text)) };
     // lengths count bytes for varchar (1 per char in code page 1252) and UTF-16 units for nvarchar
@@ -350,7 +379,9 @@ fn parse_guid(s: &str) -> Option<[u8; 16]> {
     let t = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(t);
     let groups: Vec<&str> = t.split('-').collect();
     let lens = [8, 4, 4, 4, 12];
-    if groups.len() != 5 || groups.iter().zip(lens).any(|(g, l)| g.len() != l || !g.bytes().all(|b| b.is_ascii_hexdigit())) {
+    if groups.len() != 5
+        || groups.iter().zip(lens).any(|(g, l)| g.len() != l || !g.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
         return None;
     }
     let hex: String = groups.concat();
@@ -374,12 +405,17 @@ fn to_text(value: &Value, from: &SqlType, to: &SqlType) -> Result<String, SqlErr
             let text = i.to_string();
             // char/varchar too short for an int show '*'; nchar/nvarchar raise 8115
             let limit = match to {
-                SqlType::Char(n) | SqlType::VarChar(Some(n)) | SqlType::NChar(n) | SqlType::NVarChar(Some(n)) => *n as usize,
+                SqlType::Char(n) | SqlType::VarChar(Some(n)) | SqlType::NChar(n) | SqlType::NVarChar(Some(n)) => {
+                    *n as usize
+                }
                 _ => usize::MAX,
             };
             if text.len() > limit {
                 if is_unicode(to) {
-                    return Err(SqlError::new(8115, format!("Arithmetic overflow error converting expression to data type {}.", to.name())));
+                    return Err(SqlError::new(
+                        8115,
+                        format!("Arithmetic overflow error converting expression to data type {}.", to.name()),
+                    ));
                 }
                 return Ok("*".to_string());
             }
@@ -392,11 +428,16 @@ fn to_text(value: &Value, from: &SqlType, to: &SqlType) -> Result<String, SqlErr
         }
         (SqlType::UniqueIdentifier, Value::Guid(g)) => {
             let limit = match to {
-                SqlType::Char(n) | SqlType::VarChar(Some(n)) | SqlType::NChar(n) | SqlType::NVarChar(Some(n)) => *n as usize,
+                SqlType::Char(n) | SqlType::VarChar(Some(n)) | SqlType::NChar(n) | SqlType::NVarChar(Some(n)) => {
+                    *n as usize
+                }
                 _ => usize::MAX,
             };
             if limit < 36 {
-                return Err(SqlError::new(8170, format!("Insufficient result space to convert uniqueidentifier value to {}.", to.name())));
+                return Err(SqlError::new(
+                    8170,
+                    format!("Insufficient result space to convert uniqueidentifier value to {}.", to.name()),
+                ));
             }
             format_guid(g)
         }
@@ -709,7 +750,10 @@ fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value,
             let (lo, hi) = int_range(to);
             if v < lo as i128 || v > hi as i128 {
                 if is_integer(from) || *from == SqlType::Bit {
-                    return Err(SqlError::new(220, format!("Arithmetic overflow error for data type {}, value = {v}.", to.name())));
+                    return Err(SqlError::new(
+                        220,
+                        format!("Arithmetic overflow error for data type {}, value = {v}.", to.name()),
+                    ));
                 }
                 return Err(overflow(from, to));
             }
@@ -790,10 +834,7 @@ mod tests {
         assert_eq!(cast("ab", SqlType::Char(4)), Ok(Value::Str("ab  ".into())));
         assert_eq!(cast("abcdef", SqlType::VarChar(Some(3))), Ok(Value::Str("abc".into())));
         assert_eq!(cast("ab", SqlType::Binary(3)), Ok(Value::Bytes(vec![b'a', b'b', 0])));
-        assert_eq!(
-            convert(&Value::Int(12345), &SqlType::Int, &SqlType::VarChar(Some(3))),
-            Ok(Value::Str("*".into()))
-        );
+        assert_eq!(convert(&Value::Int(12345), &SqlType::Int, &SqlType::VarChar(Some(3))), Ok(Value::Str("*".into())));
         assert_eq!(format_decimal(-5, 2), "-0.05");
     }
 
@@ -804,7 +845,16 @@ mod tests {
         for k in keep {
             assert_eq!(cast(k, xml.clone()), Ok(Value::Str(k.into())), "{k}");
         }
-        let rewritten = ["<a/>", "<a></a>", "<a x='1'>t</a>", "<?xml version=\"1.0\"?><a>t</a>", "<a> </a><b>t</b>", "<a>t</b>", "<a>t", "<a>&#65;</a>"];
+        let rewritten = [
+            "<a/>",
+            "<a></a>",
+            "<a x='1'>t</a>",
+            "<?xml version=\"1.0\"?><a>t</a>",
+            "<a> </a><b>t</b>",
+            "<a>t</b>",
+            "<a>t",
+            "<a>&#65;</a>",
+        ];
         for r in rewritten {
             assert_eq!(cast(r, xml.clone()).unwrap_err().number, crate::sql::parser::NOT_SUPPORTED_NUMBER, "{r}");
         }

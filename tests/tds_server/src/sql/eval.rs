@@ -47,7 +47,10 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
             if precision > 38 {
                 return Err(out_of_numeric_range(t));
             }
-            exact(SqlType::Numeric { precision: precision as u8, scale: 0 }, Value::Decimal(digits.parse().expect("digits"), 0))
+            exact(
+                SqlType::Numeric { precision: precision as u8, scale: 0 },
+                Value::Decimal(digits.parse().expect("digits"), 0),
+            )
         }
         Expr::Decimal(t) => {
             let d = parse_decimal_text(t).ok_or_else(|| SqlError::syntax_near(t))?;
@@ -79,7 +82,9 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
         }
         Expr::Str(s) => {
             encode_cp1252(s).map_err(|e| {
-                SqlError::not_supported(format!("A varchar literal with {e} (SQL Server would store '?'); such a literal"))
+                SqlError::not_supported(format!(
+                    "A varchar literal with {e} (SQL Server would store '?'); such a literal"
+                ))
             })?;
             let n = s.chars().count();
             exact(SqlType::VarChar(sized(n, 8000)), Value::Str(s.clone()))
@@ -110,7 +115,9 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
                 None | Some(0) => cast(t, ty),
                 // the ISO styles read exactly the forms this server parses
                 Some(20 | 120 | 21 | 121 | 126 | 127) if is_string_type(&t.ty) && is_temporal_type(ty) => cast(t, ty),
-                Some(s) => Err(SqlError::not_supported(format!("CONVERT style {s} from {} to {}", t.ty.name(), ty.name()))),
+                Some(s) => {
+                    Err(SqlError::not_supported(format!("CONVERT style {s} from {} to {}", t.ty.name(), ty.name())))
+                }
             }
         }
     }
@@ -123,12 +130,20 @@ fn is_string_type(t: &SqlType) -> bool {
 fn is_temporal_type(t: &SqlType) -> bool {
     matches!(
         t,
-        SqlType::Date | SqlType::Time(_) | SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_) | SqlType::DateTimeOffset(_)
+        SqlType::Date
+            | SqlType::Time(_)
+            | SqlType::DateTime
+            | SqlType::SmallDateTime
+            | SqlType::DateTime2(_)
+            | SqlType::DateTimeOffset(_)
     )
 }
 
 fn out_of_numeric_range(t: &str) -> SqlError {
-    SqlError::new(1007, format!("The number '{t}' is out of the range for numeric representation (maximum precision 38)."))
+    SqlError::new(
+        1007,
+        format!("The number '{t}' is out of the range for numeric representation (maximum precision 38)."),
+    )
 }
 
 /// A literal's declared length: at least 1, `None` (max) beyond the type's limit.
@@ -174,7 +189,8 @@ fn negate(t: Typed) -> Result<Typed, SqlError> {
     check_arithmetic_operand(&t.ty, "minus")?;
     // unary minus promotes tinyint (unsigned) to smallint
     let ty = if t.ty == SqlType::TinyInt { SqlType::SmallInt } else { t.ty.clone() };
-    let overflow = || SqlError::new(8115, format!("Arithmetic overflow error converting expression to data type {}.", ty.name()));
+    let overflow =
+        || SqlError::new(8115, format!("Arithmetic overflow error converting expression to data type {}.", ty.name()));
     let value = t.value.and_then(|v| match v {
         Value::Null => Ok(Value::Null),
         Value::Int(i) => {

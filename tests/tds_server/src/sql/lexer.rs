@@ -3,7 +3,10 @@
 #[derive(Clone, Debug, PartialEq)]
 pub enum Token {
     /// Identifier or keyword as written (brackets/quotes removed for `quoted`).
-    Ident { text: String, quoted: bool },
+    Ident {
+        text: String,
+        quoted: bool,
+    },
     /// `@name` (text includes the '@')
     Variable(String),
     /// `@@name` (text without the '@@', upper-cased)
@@ -107,9 +110,7 @@ pub fn tokenize(sql: &str) -> Result<Vec<Token>, LexError> {
             let (tok, next) = number(&chars, i + 1);
             match tok {
                 Token::Integer(t) | Token::Decimal(t) => out.push(Token::Money(t)),
-                _ => {
-                    return Err(LexError { number: 102, text: format!("Incorrect syntax near '{}'.", tok.display()) })
-                }
+                _ => return Err(LexError { number: 102, text: format!("Incorrect syntax near '{}'.", tok.display()) }),
             }
             i = next;
         } else if c == '@' {
@@ -185,10 +186,7 @@ fn quoted(chars: &[char], open: usize, close: char) -> Result<(String, usize), L
     if close == '\'' {
         Err(LexError { number: 105, text: format!("Unclosed quotation mark after the character string '{s}'.") })
     } else {
-        Err(LexError {
-            number: 105,
-            text: format!("Unclosed quotation mark before the character string '{s}'."),
-        })
+        Err(LexError { number: 105, text: format!("Unclosed quotation mark before the character string '{s}'.") })
     }
 }
 
@@ -226,7 +224,9 @@ mod tests {
 
     #[test]
     fn lexes_literals_and_names() {
-        let t = tokenize("SELECT N'a''b', 'x', 0x0aB, 1.5E308, 12.50, 7, [my col], @P1, @@version -- c\n/* x /* y */ */;").unwrap();
+        let t =
+            tokenize("SELECT N'a''b', 'x', 0x0aB, 1.5E308, 12.50, 7, [my col], @P1, @@version -- c\n/* x /* y */ */;")
+                .unwrap();
         assert_eq!(
             t,
             vec![

@@ -20,7 +20,11 @@ pub enum Expr {
     /// Unary plus: no-op on numbers, kept for type checks
     Plus(Box<Expr>),
     Cast(Box<Expr>, SqlType),
-    Convert { ty: SqlType, expr: Box<Expr>, style: Option<i64> },
+    Convert {
+        ty: SqlType,
+        expr: Box<Expr>,
+        style: Option<i64>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +38,10 @@ pub struct SelectItem {
 pub enum Statement {
     Select(Vec<SelectItem>),
     /// `SET option value`: option upper-cased, value as written
-    Set { option: String, value: String },
+    Set {
+        option: String,
+        value: String,
+    },
     Use(String),
     WaitForDelay(String),
     BeginTransaction,
@@ -69,17 +76,82 @@ impl SqlError {
 
 /// Keywords that start a statement (and so end the previous one without a ';').
 const STATEMENT_KEYWORDS: &[&str] = &[
-    "SELECT", "SET", "USE", "WAITFOR", "DECLARE", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER",
-    "DROP", "EXEC", "EXECUTE", "IF", "WHILE", "BEGIN", "COMMIT", "ROLLBACK", "SAVE", "PRINT", "RAISERROR",
-    "THROW", "RETURN", "TRUNCATE", "GRANT", "REVOKE", "DENY", "WITH", "GOTO", "BREAK", "CONTINUE", "DBCC",
-    "BACKUP", "RESTORE", "KILL", "CHECKPOINT", "RECONFIGURE", "SHUTDOWN", "BULK", "OPEN", "CLOSE", "FETCH",
-    "DEALLOCATE", "END", "ELSE", "TRY", "CATCH",
+    "SELECT",
+    "SET",
+    "USE",
+    "WAITFOR",
+    "DECLARE",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "EXEC",
+    "EXECUTE",
+    "IF",
+    "WHILE",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVE",
+    "PRINT",
+    "RAISERROR",
+    "THROW",
+    "RETURN",
+    "TRUNCATE",
+    "GRANT",
+    "REVOKE",
+    "DENY",
+    "WITH",
+    "GOTO",
+    "BREAK",
+    "CONTINUE",
+    "DBCC",
+    "BACKUP",
+    "RESTORE",
+    "KILL",
+    "CHECKPOINT",
+    "RECONFIGURE",
+    "SHUTDOWN",
+    "BULK",
+    "OPEN",
+    "CLOSE",
+    "FETCH",
+    "DEALLOCATE",
+    "END",
+    "ELSE",
+    "TRY",
+    "CATCH",
 ];
 
 /// Words that would continue a SELECT in valid T-SQL this server does not run.
 const UNSUPPORTED_SELECT_WORDS: &[&str] = &[
-    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "UNION", "EXCEPT", "INTERSECT", "INTO", "FOR", "OPTION",
-    "TOP", "DISTINCT", "ALL", "CASE", "OVER", "COLLATE", "IS", "AND", "OR", "NOT", "LIKE", "IN", "BETWEEN",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "HAVING",
+    "ORDER",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "INTO",
+    "FOR",
+    "OPTION",
+    "TOP",
+    "DISTINCT",
+    "ALL",
+    "CASE",
+    "OVER",
+    "COLLATE",
+    "IS",
+    "AND",
+    "OR",
+    "NOT",
+    "LIKE",
+    "IN",
+    "BETWEEN",
 ];
 
 pub fn parse_batch(sql: &str) -> Result<Vec<Statement>, SqlError> {
@@ -182,7 +254,9 @@ impl Parser {
     fn unexpected(&self) -> SqlError {
         match self.peek() {
             None => SqlError::syntax_near(&self.tokens.last().map(Token::display).unwrap_or_default()),
-            Some(t @ Token::Ident { quoted: false, text }) if UNSUPPORTED_SELECT_WORDS.iter().any(|k| t.is_keyword(k)) => {
+            Some(t @ Token::Ident { quoted: false, text })
+                if UNSUPPORTED_SELECT_WORDS.iter().any(|k| t.is_keyword(k)) =>
+            {
                 SqlError::not_supported(format!("'{}'", text.to_ascii_uppercase()))
             }
             Some(Token::Punct(c)) if "+-*/%&|^<>=!~".contains(*c) => SqlError::not_supported(format!("Operator '{c}'")),
@@ -213,12 +287,16 @@ impl Parser {
                 None => Err(SqlError::syntax_near("USE")),
             };
         }
-        if self.peek_keyword("BEGIN") && self.tokens.get(self.pos + 1).is_some_and(|t| t.is_keyword("TRAN") || t.is_keyword("TRANSACTION")) {
+        if self.peek_keyword("BEGIN")
+            && self.tokens.get(self.pos + 1).is_some_and(|t| t.is_keyword("TRAN") || t.is_keyword("TRANSACTION"))
+        {
             self.pos += 2;
             self.transaction_name();
             return Ok(Statement::BeginTransaction);
         }
-        for (keyword, statement) in [("COMMIT", Statement::CommitTransaction), ("ROLLBACK", Statement::RollbackTransaction)] {
+        for (keyword, statement) in
+            [("COMMIT", Statement::CommitTransaction), ("ROLLBACK", Statement::RollbackTransaction)]
+        {
             if self.eat_keyword(keyword) {
                 if self.eat_keyword("TRAN") || self.eat_keyword("TRANSACTION") {
                     self.transaction_name();
@@ -513,10 +591,7 @@ impl Parser {
                     ));
                 }
                 if scale > precision {
-                    return Err(SqlError::new(
-                        192,
-                        format!("The scale must be less than or equal to the precision."),
-                    ));
+                    return Err(SqlError::new(192, "The scale must be less than or equal to the precision."));
                 }
                 let (precision, scale) = (precision as u8, scale as u8);
                 if name == "decimal" {
@@ -565,10 +640,7 @@ impl Parser {
                     7
                 };
                 if scale > 7 {
-                    return Err(SqlError::new(
-                        1002,
-                        format!("Line 1: Specified scale {scale} is invalid."),
-                    ));
+                    return Err(SqlError::new(1002, format!("Line 1: Specified scale {scale} is invalid.")));
                 }
                 let s = scale as u8;
                 match name.as_str() {

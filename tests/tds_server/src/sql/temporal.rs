@@ -126,21 +126,22 @@ pub fn parse(s: &str) -> Result<ParsedDateTime, TemporalError> {
         }
         let rest = s[i..].trim_start();
         let mut hour = hour;
-        let consumed_ampm = if rest.len() >= 2 && (rest[..2].eq_ignore_ascii_case("AM") || rest[..2].eq_ignore_ascii_case("PM")) {
-            if hour == 0 || hour > 12 {
-                return Err(TemporalError::Syntax);
-            }
-            let pm = rest[..2].eq_ignore_ascii_case("PM");
-            hour = match (hour, pm) {
-                (12, false) => 0,
-                (12, true) => 12,
-                (h, true) => h + 12,
-                (h, false) => h,
+        let consumed_ampm =
+            if rest.len() >= 2 && (rest[..2].eq_ignore_ascii_case("AM") || rest[..2].eq_ignore_ascii_case("PM")) {
+                if hour == 0 || hour > 12 {
+                    return Err(TemporalError::Syntax);
+                }
+                let pm = rest[..2].eq_ignore_ascii_case("PM");
+                hour = match (hour, pm) {
+                    (12, false) => 0,
+                    (12, true) => 12,
+                    (h, true) => h + 12,
+                    (h, false) => h,
+                };
+                true
+            } else {
+                false
             };
-            true
-        } else {
-            false
-        };
         if consumed_ampm {
             i = s.len() - rest.len() + 2;
         }
@@ -317,11 +318,9 @@ pub fn from_value(v: &Value) -> Option<LocalDateTime> {
             ticks: (ticks as u64 * 100_000 + 1) / 3,
             offset: None,
         },
-        Value::SmallDateTime { days, minutes } => LocalDateTime {
-            days: days as i64 + DAYS_TO_1900,
-            ticks: minutes as u64 * TICKS_PER_MINUTE,
-            offset: None,
-        },
+        Value::SmallDateTime { days, minutes } => {
+            LocalDateTime { days: days as i64 + DAYS_TO_1900, ticks: minutes as u64 * TICKS_PER_MINUTE, offset: None }
+        }
         Value::DateTime2 { days, ticks } => LocalDateTime { days: days as i64, ticks, offset: None },
         Value::DateTimeOffset { days, ticks, offset_minutes } => {
             let local = days as i128 * TICKS_PER_DAY as i128
@@ -369,7 +368,8 @@ pub fn format(v: &Value, ty: &SqlType) -> Option<String> {
         }
         SqlType::DateTime | SqlType::SmallDateTime => {
             // style 0: "mon dd yyyy hh:miAM"
-            const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+            const MONTHS: [&str; 12] =
+                ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
             let (y, m, d) = civil_from_days(local.days);
             let minutes = match v {
                 Value::DateTime { ticks, .. } => *ticks as u64 / 300 / 60,
@@ -414,6 +414,9 @@ mod tests {
         let p = parse("2020-01-01 23:59:59.999").unwrap();
         let Value::DateTime { ticks, .. } = from_parsed(&p, &SqlType::DateTime).unwrap() else { panic!() };
         assert_eq!(ticks, 0);
-        assert_eq!(from_parsed(&parse("9999-12-31 23:59:59.999").unwrap(), &SqlType::DateTime), Err(TemporalError::OutOfRange));
+        assert_eq!(
+            from_parsed(&parse("9999-12-31 23:59:59.999").unwrap(), &SqlType::DateTime),
+            Err(TemporalError::OutOfRange)
+        );
     }
 }
