@@ -48,16 +48,22 @@ def session(request: pytest.FixtureRequest):
         conn.close()
 
 
-def _fetch_rows(conn: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+def _fetch(conn: Any, sql: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """(column names, rows) of the first result set."""
     cursor = conn.cursor()
     try:
         if params is None:
             cursor.execute(sql)
         else:
             cursor.execute(sql, params)
-        return [tuple(row) for row in cursor.fetchall()]
+        names = [column[0] for column in cursor.description]
+        return names, [tuple(row) for row in cursor.fetchall()]
     finally:
         cursor.close()
+
+
+def _fetch_rows(conn: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    return _fetch(conn, sql, params)[1]
 
 
 def _same_value(got: Any, expected: Any) -> bool:
@@ -99,7 +105,8 @@ def _assert_row(client: str, sql_label: str, rows: list[tuple[Any, ...]], expect
 @pytest.mark.parametrize("case", TYPE_CASES, ids=[case.id for case in TYPE_CASES])
 def test_type_matrix(session: tuple[ClientAdapter, Any], case: TypeCase) -> None:
     adapter, conn = session
-    rows = _fetch_rows(conn, case.select_sql())
+    names, rows = _fetch(conn, case.select_sql())
+    assert names == case.column_names(), f"{adapter.name}: column names {names}"
     _assert_row(adapter.name, case.sql_type, rows, case.expected())
 
 

@@ -48,9 +48,12 @@ class TypeCase:
     def id(self) -> str:
         return re.sub(r"[^0-9a-z]+", "_", self.sql_type.lower()).strip("_")
 
+    def column_names(self) -> list[str]:
+        return [f"v{i}" for i in range(len(self.values))] + ["v_null"]
+
     def select_sql(self) -> str:
-        columns = [f"CAST({expr} AS {self.sql_type}) AS v{i}" for i, (expr, _) in enumerate(self.values)]
-        columns.append(f"CAST(NULL AS {self.sql_type}) AS v_null")
+        expressions = [expr for expr, _ in self.values] + ["NULL"]
+        columns = [f"CAST({expr} AS {self.sql_type}) AS {name}" for expr, name in zip(expressions, self.column_names())]
         return "SELECT " + ", ".join(columns)
 
     def expected(self) -> tuple[Any, ...]:
