@@ -182,10 +182,14 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
             if t.eq_ignore_ascii_case("false") {
                 return Ok(Value::Bool(false));
             }
-            match parse_exact_number(t) {
-                Some((u, _)) => Ok(Value::Bool(u != 0)),
-                None => Err(conversion_failed(s, from, to)),
+            if t.is_empty() {
+                return Err(SqlError::not_supported("Converting an empty string to bit"));
             }
+            let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(conversion_failed(s, from, to));
+            }
+            Ok(Value::Bool(digits.bytes().any(|b| b != b'0')))
         }
         _ if is_integer(to) => {
             let t = s.trim();
@@ -217,6 +221,9 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
             Ok(Value::Decimal(u, *scale))
         }
         SqlType::Money | SqlType::SmallMoney => {
+            if s.trim().is_empty() {
+                return Ok(Value::Money(0)); // SQL Server converts '' to 0
+            }
             let Some(parsed) = parse_money_text(s.trim()) else {
                 return Err(SqlError::new(
                     235,
@@ -232,6 +239,9 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
         }
         SqlType::Float | SqlType::Real => {
             let t = s.trim();
+            if t.is_empty() {
+                return Ok(Value::Float(0.0)); // SQL Server converts '' to 0
+            }
             let valid = !t.is_empty()
                 && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
                 && t.bytes().any(|b| b.is_ascii_digit());
@@ -251,7 +261,12 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
         _ if is_temporal(to) => {
             let failed =
                 || SqlError::new(241, "Conversion failed when converting date and/or time from character string.");
-            let parsed = temporal::parse(s).map_err(|_| failed())?;
+            // SQL Server reads '' as 1900-01-01 00:00:00
+            let parsed = if s.trim().is_empty() {
+                temporal::ParsedDateTime { date: None, time: None, offset: None }
+            } else {
+                temporal::parse(s).map_err(|_| failed())?
+            };
             temporal::from_parsed(&parsed, to).map_err(|e| match e {
                 temporal::TemporalError::Syntax => failed(),
                 temporal::TemporalError::OutOfRange => SqlError::new(
@@ -648,13 +663,6 @@ fn parse_money_text(t: &str) -> Option<DecimalText> {
     Some(d)
 }
 
-/// `(unscaled, scale)` of a plain integer/decimal string, for bit conversion.
-fn parse_exact_number(t: &str) -> Option<(i128, u8)> {
-    let d = parse_decimal_text(t)?;
-    let scale = d.frac_digits.len().min(38) as u8;
-    Some((d.round_to(scale)?, scale))
-}
-
 pub fn fits_precision(u: i128, precision: u8) -> bool {
     u.unsigned_abs() < 10u128.pow(precision as u32)
 }
@@ -815,6 +823,11 @@ mod tests {
         assert_eq!(cast("$1,234.56785", SqlType::Money), Ok(Value::Money(12_345_679)));
         assert_eq!(cast("1.5E308", SqlType::Float), Ok(Value::Float(1.5e308)));
         assert_eq!(cast("abc", SqlType::Float).unwrap_err().number, 8114);
+        assert_eq!(cast("", SqlType::Float), Ok(Value::Float(0.0)));
+        assert_eq!(cast(" ", SqlType::Money), Ok(Value::Money(0)));
+        assert_eq!(cast("", SqlType::DateTime), Ok(Value::DateTime { days: 0, ticks: 0 }));
+        assert_eq!(cast(" 10 ", SqlType::Bit), Ok(Value::Bool(true)));
+        assert_eq!(cast("1.5", SqlType::Bit).unwrap_err().number, 245);
     }
 
     #[test]
