@@ -136,8 +136,8 @@ pub fn write_return_value(
     put_b_varchar(out, name);
     out.push(status);
     out.extend_from_slice(&0u32.to_le_bytes());
-    let flags = u16::from(column.nullable) | if column.updatable { 0x0008 } else { 0 } | if column.identity { 0x0010 } else { 0 };
-    out.extend_from_slice(&flags.to_le_bytes());
+    // Flags: 2.2.7.18 says all SHOULD be zero, and SQL Server sends 0 (real-sqlserver-2009-tds72.pcap frame 4)
+    out.extend_from_slice(&0u16.to_le_bytes());
     types::write_type_info(out, &column.ty, column.nullable);
     out.extend_from_slice(&encoded);
     Ok(())

@@ -465,3 +465,27 @@ fn sp_prepare_returns_metadata_when_asked() {
     let events = prepare(None);
     assert!(matches!(events[0], Event::ReturnStatus(0)), "{events:?}");
 }
+
+#[test]
+fn prepexec_handle_encodes_as_sql_server_sends_it() {
+    // real-sqlserver-2009-tds72.pcap frame 4: RETURNVALUE of sp_prepexec's unnamed handle 1:
+    // ordinal 0, empty name, status 1, UserType 0, Flags 0, INTN(4), value 1
+    let captured = [0xAC, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x26, 4, 4, 1, 0, 0, 0];
+    let handle = RpcParam { name: String::new(), status: 1, ty: SqlType::Int, value: Value::Null };
+    let events = execute_rpc(
+        &mut session(),
+        &RpcRequest {
+            target: RpcTarget::ProcId(13),
+            option_flags: 0,
+            params: vec![handle, nvarchar("", ""), nvarchar("", "SELECT 1")],
+        },
+    );
+    let Some(Event::ReturnValue { ordinal, name, status, column, value }) =
+        events.iter().find(|e| matches!(e, Event::ReturnValue { .. }))
+    else {
+        panic!("{events:?}")
+    };
+    let mut out = Vec::new();
+    tds_server::tokens::write_return_value(&mut out, *ordinal, name, *status, column, value).unwrap();
+    assert_eq!(out, captured);
+}
