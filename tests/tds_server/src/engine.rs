@@ -154,8 +154,17 @@ pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     events
 }
 
-fn message(e: &SqlError) -> Message {
-    Message { number: e.number, state: 1, class: e.class, text: e.text.clone(), procedure: String::new(), line: 1 }
+/// The ERROR content of `e`, on its own line or else on `line` (the statement's).
+fn message(e: &SqlError, line: u32) -> Message {
+    let line = if e.line != 0 { e.line } else { line };
+    Message {
+        number: e.number,
+        state: 1,
+        class: e.class,
+        text: e.text.clone(),
+        procedure: String::new(),
+        line: line as i32,
+    }
 }
 
 fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
@@ -172,10 +181,10 @@ fn run_batch(
 ) -> bool {
     let statements = match parse_batch(sql) {
         Ok(s) => s,
-        Err(e) => return fail(events, kind, e, 0),
+        Err(e) => return fail(events, kind, e, 0, 1),
     };
-    for statement in &statements {
-        if !run_statement(session, statement, variables, kind, events) {
+    for (statement, line) in &statements {
+        if !run_statement(session, statement, *line, variables, kind, events) {
             return false;
         }
     }
@@ -183,8 +192,8 @@ fn run_batch(
 }
 
 /// Appends a statement's error and its DONE_ERROR; returns false (the batch ends).
-fn fail(events: &mut Vec<Event>, kind: DoneKind, e: SqlError, cur_cmd: u16) -> bool {
-    events.push(Event::Error(message(&e)));
+fn fail(events: &mut Vec<Event>, kind: DoneKind, e: SqlError, cur_cmd: u16, line: u32) -> bool {
+    events.push(Event::Error(message(&e, line)));
     events.push(done(kind, DONE_ERROR, cur_cmd, 0));
     false
 }
@@ -196,6 +205,7 @@ fn option_on(session: &Session, name: &str) -> bool {
 fn run_statement(
     session: &mut Session,
     statement: &Statement,
+    line: u32,
     variables: &HashMap<String, (SqlType, Value)>,
     kind: DoneKind,
     events: &mut Vec<Event>,
@@ -209,7 +219,7 @@ fn run_statement(
             for item in items {
                 let typed = match eval(&item.expr, &scope) {
                     Ok(t) => t,
-                    Err(e) => return fail(events, kind, e, CMD_SELECT),
+                    Err(e) => return fail(events, kind, e, CMD_SELECT, line),
                 };
                 columns.push(ColumnDef {
                     name: item.name.clone(),
@@ -227,7 +237,7 @@ fn run_statement(
             }
             events.push(Event::ColMetadata(columns));
             if let Some(e) = runtime_error {
-                return fail(events, kind, e, CMD_SELECT);
+                return fail(events, kind, e, CMD_SELECT, line);
             }
             let count_status = if option_on(session, "NOCOUNT") { 0 } else { DONE_COUNT };
             if option_on(session, "FMTONLY") {
@@ -243,7 +253,7 @@ fn run_statement(
                 events.push(done(kind, 0, cur_cmd, 0));
                 true
             }
-            Err(e) => fail(events, kind, e, CMD_SET),
+            Err(e) => fail(events, kind, e, CMD_SET, line),
         },
         Statement::Use(db) => {
             let Some(name) = DATABASES.iter().find(|d| d.eq_ignore_ascii_case(db)) else {
@@ -255,6 +265,7 @@ fn run_statement(
                         format!("Database '{db}' does not exist. Make sure that the name is entered correctly."),
                     ),
                     CMD_USE,
+                    line,
                 );
             };
             let old = std::mem::replace(&mut session.database, name.to_string());
@@ -277,6 +288,7 @@ fn run_statement(
                     kind,
                     SqlError::not_supported("A nested BEGIN TRANSACTION"),
                     CMD_BEGIN_TRANSACTION,
+                    line,
                 );
             }
             let descriptor = session.next_transaction_descriptor;
@@ -299,6 +311,7 @@ fn run_statement(
                         format!("The {verb} TRANSACTION request has no corresponding BEGIN TRANSACTION."),
                     ),
                     cur_cmd,
+                    line,
                 );
             };
             events.push(Event::EnvChange(if commit {
@@ -320,6 +333,7 @@ fn run_statement(
                 kind,
                 SqlError::new(148, format!("Incorrect time syntax in time string '{text}' used with WAITFOR.")),
                 CMD_WAITFOR,
+                line,
             ),
         },
     }
@@ -440,7 +454,7 @@ pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
         }
         Err(e) => {
             if !matches!(events.last(), Some(Event::Done(d)) if d.status & DONE_ERROR != 0) {
-                events.push(Event::Error(message(&e)));
+                events.push(Event::Error(message(&e, 1)));
             }
             events.push(done(DoneKind::DoneProc, DONE_ERROR, CMD_EXECUTE, 0));
         }
@@ -576,7 +590,11 @@ fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) 
     if int_param(params, 3, "@options")?.is_some_and(|o| o & RETURN_METADATA != 0) {
         let variables: HashMap<String, (SqlType, Value)> =
             declared.into_iter().map(|(name, ty, _)| (name.to_lowercase(), (ty, Value::Null))).collect();
-        if let Some(Statement::Select(items)) = statements.iter().find(|s| matches!(s, Statement::Select(_))) {
+        let first_select = statements.iter().find_map(|(s, _)| match s {
+            Statement::Select(items) => Some(items),
+            _ => None,
+        });
+        if let Some(items) = first_select {
             let columns = select_columns(session, items, &variables)?;
             events.push(Event::ColMetadata(columns));
             events.push(done(DoneKind::DoneInProc, 0, CMD_SELECT, 0));

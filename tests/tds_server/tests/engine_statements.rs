@@ -217,6 +217,11 @@ fn run_time_errors_follow_the_metadata_and_end_the_batch() {
     assert!(matches!(&events[4], Event::Error(m) if m.number == 245 && m.class == 16));
     assert!(matches!(events[5], Event::Done(Done { status: 0x2, row_count: 0, .. })));
     assert_eq!(events.len(), 6);
+    // ERROR tokens carry the line of the failing statement, or of the token a syntax error is near
+    let events = execute_batch(&mut session(), "SELECT 1\n\nSELECT\n  CAST('x' AS int)");
+    assert!(matches!(&events[4], Event::Error(m) if m.line == 3), "{events:?}");
+    let events = execute_batch(&mut session(), "SELECT 1\nSELECT 'a',\n");
+    assert!(matches!(&events[0], Event::Error(m) if m.number == 102 && m.line == 2), "{events:?}");
     // a syntax error anywhere stops the whole batch before it runs
     let events = execute_batch(&mut session(), "SELECT 1; SELECT 1,");
     assert_eq!(events.len(), 2, "{events:?}");

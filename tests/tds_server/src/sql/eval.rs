@@ -246,7 +246,7 @@ mod tests {
         let options = HashMap::new();
         let scope = Scope { variables: &vars, spid: 51, trancount: 0, server_name: "s", options: &options };
         let stmts = parse_batch(&format!("SELECT {sql}")).unwrap();
-        let Statement::Select(items) = &stmts[0] else { panic!("not a select") };
+        let (Statement::Select(items), _) = &stmts[0] else { panic!("not a select") };
         let t = eval(&items[0].expr, &scope).unwrap();
         (t.ty, t.nullable, t.value.unwrap())
     }

@@ -49,18 +49,37 @@ impl Token {
     }
 }
 
-/// A lexing failure with SQL Server's message number.
+/// A lexing failure with SQL Server's message number and the (1-based) line it is on.
 #[derive(Debug, PartialEq)]
 pub struct LexError {
     pub number: i32,
     pub text: String,
+    pub line: u32,
 }
 
-pub fn tokenize(sql: &str) -> Result<Vec<Token>, LexError> {
+/// The tokens of `sql`, each with the (1-based) line it starts on.
+pub fn tokenize(sql: &str) -> Result<Vec<(Token, u32)>, LexError> {
     let chars: Vec<char> = sql.chars().collect();
     let mut i = 0;
+    let mut line = 1;
     let mut out = Vec::new();
+    let mut lines = Vec::new();
     while i < chars.len() {
+        let start = i;
+        let before = out.len();
+        lex_at(&chars, &mut i, &mut out).map_err(|e| LexError { line, ..e })?;
+        if out.len() > before {
+            lines.push(line);
+        }
+        line += chars[start..i].iter().filter(|c| **c == '\n').count() as u32;
+    }
+    Ok(out.into_iter().zip(lines).collect())
+}
+
+/// Lexes what starts at `*pos` (whitespace, a comment or one token), advancing `*pos`.
+fn lex_at(chars: &[char], pos: &mut usize, out: &mut Vec<Token>) -> Result<(), LexError> {
+    let mut i = *pos;
+    {
         let c = chars[i];
         if c.is_whitespace() {
             i += 1;
@@ -110,7 +129,13 @@ pub fn tokenize(sql: &str) -> Result<Vec<Token>, LexError> {
             let (tok, next) = number(&chars, i + 1);
             match tok {
                 Token::Integer(t) | Token::Decimal(t) => out.push(Token::Money(t)),
-                _ => return Err(LexError { number: 102, text: format!("Incorrect syntax near '{}'.", tok.display()) }),
+                _ => {
+                    return Err(LexError {
+                        number: 102,
+                        text: format!("Incorrect syntax near '{}'.", tok.display()),
+                        line: 0,
+                    })
+                }
             }
             i = next;
         } else if c == '@' {
@@ -139,7 +164,8 @@ pub fn tokenize(sql: &str) -> Result<Vec<Token>, LexError> {
             i += 1;
         }
     }
-    Ok(out)
+    *pos = i;
+    Ok(())
 }
 
 fn is_ident_char(c: char) -> bool {
@@ -164,7 +190,7 @@ fn skip_block_comment(chars: &[char], start: usize) -> Result<usize, LexError> {
             i += 1;
         }
     }
-    Err(LexError { number: 113, text: "Missing end comment mark '*/'.".into() })
+    Err(LexError { number: 113, text: "Missing end comment mark '*/'.".into(), line: 0 })
 }
 
 /// Reads a quoted run starting at the opening quote; a doubled closing quote escapes it.
@@ -184,9 +210,17 @@ fn quoted(chars: &[char], open: usize, close: char) -> Result<(String, usize), L
         i += 1;
     }
     if close == '\'' {
-        Err(LexError { number: 105, text: format!("Unclosed quotation mark after the character string '{s}'.") })
+        Err(LexError {
+            number: 105,
+            text: format!("Unclosed quotation mark after the character string '{s}'."),
+            line: 0,
+        })
     } else {
-        Err(LexError { number: 105, text: format!("Unclosed quotation mark before the character string '{s}'.") })
+        Err(LexError {
+            number: 105,
+            text: format!("Unclosed quotation mark before the character string '{s}'."),
+            line: 0,
+        })
     }
 }
 
@@ -224,9 +258,12 @@ mod tests {
 
     #[test]
     fn lexes_literals_and_names() {
-        let t =
+        let lexed =
             tokenize("SELECT N'a''b', 'x', 0x0aB, 1.5E308, 12.50, 7, [my col], @P1, @@version -- c\n/* x /* y */ */;")
                 .unwrap();
+        let (t, lines): (Vec<Token>, Vec<u32>) = lexed.into_iter().unzip();
+        assert_eq!(lines.last(), Some(&2));
+        assert!(lines[..lines.len() - 1].iter().all(|l| *l == 1));
         assert_eq!(
             t,
             vec![
@@ -255,6 +292,7 @@ mod tests {
 
     #[test]
     fn unclosed_string_is_error_105() {
-        assert_eq!(tokenize("SELECT 'abc").unwrap_err().number, 105);
+        let e = tokenize("SELECT 1\n\nSELECT 'abc\n").unwrap_err();
+        assert_eq!((e.number, e.line), (105, 3));
     }
 }

@@ -55,6 +55,8 @@ pub struct SqlError {
     pub number: i32,
     pub class: u8,
     pub text: String,
+    /// 1-based line in the batch; 0 when not known yet (the statement's line is used)
+    pub line: u32,
 }
 
 /// Message number used for everything this server does not implement.
@@ -62,7 +64,7 @@ pub const NOT_SUPPORTED_NUMBER: i32 = 50000;
 
 impl SqlError {
     pub fn new(number: i32, text: impl Into<String>) -> SqlError {
-        SqlError { number, class: 16, text: text.into() }
+        SqlError { number, class: 16, text: text.into(), line: 0 }
     }
 
     pub fn not_supported(what: impl std::fmt::Display) -> SqlError {
@@ -154,26 +156,27 @@ const UNSUPPORTED_SELECT_WORDS: &[&str] = &[
     "BETWEEN",
 ];
 
-pub fn parse_batch(sql: &str) -> Result<Vec<Statement>, SqlError> {
-    let tokens = tokenize(sql).map_err(|e| SqlError::new(e.number, e.text))?;
-    let mut p = Parser { tokens, pos: 0 };
+/// Parses a batch into its statements, each with the (1-based) line it starts on.
+pub fn parse_batch(sql: &str) -> Result<Vec<(Statement, u32)>, SqlError> {
+    let mut p = Parser::new(sql)?;
     let mut statements = Vec::new();
     loop {
         while p.eat_punct(';') {}
         if p.at_end() {
             return Ok(statements);
         }
-        statements.push(p.statement()?);
+        let line = p.line();
+        let statement = p.statement().map_err(|e| p.located(e))?;
+        statements.push((statement, line));
         if !(p.at_end() || p.peek_punct(';') || p.at_statement_start()) {
-            return Err(p.unexpected());
+            return Err(p.located(p.unexpected()));
         }
     }
 }
 
 /// Parses an sp_executesql/sp_prepare parameter declaration list: `@P1 int, @P2 nvarchar(max) OUTPUT`.
 pub fn parse_param_declarations(text: &str) -> Result<Vec<(String, SqlType, bool)>, SqlError> {
-    let tokens = tokenize(text).map_err(|e| SqlError::new(e.number, e.text))?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser::new(text)?;
     let mut out = Vec::new();
     while !p.at_end() {
         let name = match p.next() {
@@ -201,10 +204,32 @@ enum TypeContext {
 
 struct Parser {
     tokens: Vec<Token>,
+    /// line of each token
+    lines: Vec<u32>,
     pos: usize,
 }
 
 impl Parser {
+    fn new(text: &str) -> Result<Parser, SqlError> {
+        let lexed = tokenize(text).map_err(|e| SqlError { line: e.line, ..SqlError::new(e.number, e.text) })?;
+        let (tokens, lines) = lexed.into_iter().unzip();
+        Ok(Parser { tokens, lines, pos: 0 })
+    }
+
+    /// The line of the current token (the last one at the end).
+    fn line(&self) -> u32 {
+        self.lines.get(self.pos).or(self.lines.last()).copied().unwrap_or(1)
+    }
+
+    /// `e` with the current line when it has none yet.
+    fn located(&self, e: SqlError) -> SqlError {
+        if e.line == 0 {
+            SqlError { line: self.line(), ..e }
+        } else {
+            e
+        }
+    }
+
     fn at_end(&self) -> bool {
         self.pos >= self.tokens.len()
     }
@@ -679,16 +704,22 @@ mod tests {
         assert_eq!(
             s,
             vec![
-                Statement::Select(vec![
-                    SelectItem { expr: Expr::Integer("1".into()), name: "a".into() },
-                    SelectItem { expr: Expr::NStr("x".into()), name: "b".into() },
-                    SelectItem {
-                        expr: Expr::Cast(Box::new(Expr::Str("1".into())), SqlType::Decimal { precision: 5, scale: 2 }),
-                        name: "c".into()
-                    },
-                    SelectItem { expr: Expr::Negate(Box::new(Expr::Integer("2".into()))), name: String::new() },
-                ]),
-                Statement::Select(vec![SelectItem { expr: Expr::Null, name: String::new() }]),
+                (
+                    Statement::Select(vec![
+                        SelectItem { expr: Expr::Integer("1".into()), name: "a".into() },
+                        SelectItem { expr: Expr::NStr("x".into()), name: "b".into() },
+                        SelectItem {
+                            expr: Expr::Cast(
+                                Box::new(Expr::Str("1".into())),
+                                SqlType::Decimal { precision: 5, scale: 2 }
+                            ),
+                            name: "c".into()
+                        },
+                        SelectItem { expr: Expr::Negate(Box::new(Expr::Integer("2".into()))), name: String::new() },
+                    ]),
+                    1
+                ),
+                (Statement::Select(vec![SelectItem { expr: Expr::Null, name: String::new() }]), 1),
             ]
         );
     }
@@ -697,17 +728,17 @@ mod tests {
     fn statements_split_without_semicolons() {
         let s = parse_batch("SET NOCOUNT ON\nSELECT 1\nSET TRANSACTION ISOLATION LEVEL READ COMMITTED").unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(s[0], Statement::Set { option: "NOCOUNT".into(), value: "ON".into() });
+        assert_eq!(s[0], (Statement::Set { option: "NOCOUNT".into(), value: "ON".into() }, 1));
         assert_eq!(
             s[2],
-            Statement::Set { option: "TRANSACTION".into(), value: "ISOLATION LEVEL READ COMMITTED".into() }
+            (Statement::Set { option: "TRANSACTION".into(), value: "ISOLATION LEVEL READ COMMITTED".into() }, 3)
         );
     }
 
     #[test]
     fn cast_default_lengths_and_declarations() {
         let s = parse_batch("SELECT CAST('a' AS varchar), CAST('a' AS nvarchar(max))").unwrap();
-        let Statement::Select(items) = &s[0] else { panic!("not a select") };
+        let (Statement::Select(items), _) = &s[0] else { panic!("not a select") };
         assert!(matches!(&items[0].expr, Expr::Cast(_, SqlType::VarChar(Some(30)))));
         assert!(matches!(&items[1].expr, Expr::Cast(_, SqlType::NVarChar(None))));
         let d = parse_param_declarations("@P1 int, @P2 nvarchar(max) OUTPUT,@x varchar").unwrap();
@@ -726,7 +757,8 @@ mod tests {
         assert_eq!(parse_batch("SELECT 1 + 2").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT a FROM t").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("INSERT INTO t VALUES (1)").unwrap_err().number, NOT_SUPPORTED_NUMBER);
-        assert_eq!(parse_batch("SELECT 1,").unwrap_err(), SqlError::syntax_near(","));
+        assert_eq!(parse_batch("SELECT 1,").unwrap_err(), SqlError { line: 1, ..SqlError::syntax_near(",") });
+        assert_eq!(parse_batch("SELECT 1\nSELECT\n  2 +\n3").unwrap_err().line, 3);
         assert_eq!(parse_batch("SELECT CAST(1 AS foo)").unwrap_err().number, 243);
     }
 }
