@@ -133,9 +133,7 @@ fn slice<'a>(payload: &'a [u8], offset: usize, len: usize, what: &str) -> Result
     if len == 0 {
         return Ok(&[]);
     }
-    payload
-        .get(offset..offset + len)
-        .ok_or_else(|| format!("LOGIN7 {what} ({offset}+{len}) lies outside the message"))
+    payload.get(offset..offset + len).ok_or_else(|| format!("LOGIN7 {what} ({offset}+{len}) lies outside the message"))
 }
 
 /// FeatureExt: (FeatureId BYTE, FeatureDataLen DWORD, data)* then 0xFF.

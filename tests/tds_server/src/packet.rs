@@ -163,15 +163,7 @@ impl MessageFramer {
 
 /// Appends one packet (header + `data`).
 pub fn frame_packet(out: &mut Vec<u8>, ty: PacketType, status: u8, spid: u16, packet_id: u8, data: &[u8]) {
-    PacketHeader {
-        ty,
-        status,
-        length: (HEADER_LEN + data.len()) as u16,
-        spid,
-        packet_id,
-        window: 0,
-    }
-    .write(out);
+    PacketHeader { ty, status, length: (HEADER_LEN + data.len()) as u16, spid, packet_id, window: 0 }.write(out);
     out.extend_from_slice(data);
 }
 
@@ -202,11 +194,14 @@ pub struct MessageAssembler {
 
 impl MessageAssembler {
     /// Takes one packet (header + data); returns the message it completes, if any.
-    pub fn push(&mut self, header: &PacketHeader, data: &[u8], max_message_len: usize) -> Result<Option<Message>, String> {
-        let mut message = self
-            .partial
-            .take()
-            .unwrap_or(Message { ty: header.ty, status: header.status, payload: Vec::new() });
+    pub fn push(
+        &mut self,
+        header: &PacketHeader,
+        data: &[u8],
+        max_message_len: usize,
+    ) -> Result<Option<Message>, String> {
+        let mut message =
+            self.partial.take().unwrap_or(Message { ty: header.ty, status: header.status, payload: Vec::new() });
         if message.ty != header.ty {
             return Err(format!("packet of type {:?} inside a {:?} message", header.ty, message.ty));
         }

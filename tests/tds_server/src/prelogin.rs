@@ -146,8 +146,7 @@ pub fn negotiate_encryption(mode: EncryptMode, client: u8) -> Result<(u8, Encryp
 /// The server's PRELOGIN answer in SQL Server's option order: VERSION, ENCRYPTION, INSTOPT,
 /// THREADID (empty), MARS (0), and FEDAUTHREQUIRED (0) only when the client sent it.
 pub fn write_response(out: &mut Vec<u8>, request: &PreloginRequest, encryption: u8) {
-    let instance_matches =
-        request.instance.is_empty() || request.instance.eq_ignore_ascii_case("MSSQLServer");
+    let instance_matches = request.instance.is_empty() || request.instance.eq_ignore_ascii_case("MSSQLServer");
     let mut options = vec![
         PreloginOption { token: OPTION_VERSION, data: SERVER_VERSION.to_vec() },
         PreloginOption { token: OPTION_ENCRYPTION, data: vec![encryption] },

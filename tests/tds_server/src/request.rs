@@ -59,7 +59,7 @@ pub fn parse_sql_batch(payload: &[u8]) -> Result<SqlBatch, String> {
     let mut r = Reader::new(payload);
     let headers = read_all_headers(&mut r)?;
     let rest = r.remaining();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err("SQLBatch text has an odd number of bytes".into());
     }
     Ok(SqlBatch { headers, text: decode_utf16le(rest) })
@@ -122,10 +122,21 @@ fn read_rpc(r: &mut Reader) -> Result<RpcRequest, String> {
 /// TransMgrReq request types (MS-TDS 2.2.6.9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransactionRequest {
-    Begin { isolation_level: u8, name: Vec<u8> },
-    Commit { name: Vec<u8>, begin_after: Option<(u8, Vec<u8>)> },
-    Rollback { name: Vec<u8>, begin_after: Option<(u8, Vec<u8>)> },
-    Save { name: Vec<u8> },
+    Begin {
+        isolation_level: u8,
+        name: Vec<u8>,
+    },
+    Commit {
+        name: Vec<u8>,
+        begin_after: Option<(u8, Vec<u8>)>,
+    },
+    Rollback {
+        name: Vec<u8>,
+        begin_after: Option<(u8, Vec<u8>)>,
+    },
+    Save {
+        name: Vec<u8>,
+    },
     /// TM_GET_DTC_ADDRESS, TM_PROPAGATE_XACT, TM_PROMOTE_XACT and unknown types.
     Unsupported(u16),
 }

@@ -1,6 +1,6 @@
 //! Turns the engine's `Event`s into the token stream of one response message.
 
-use crate::engine::{Done, DoneKind, Event, Message};
+use crate::engine::{Done, DoneKind, Event};
 use crate::tokens::{self, DONE_ERROR, DONE_MORE};
 use crate::types::{self, ColumnDef};
 
@@ -60,14 +60,8 @@ impl ResponseEncoder {
 
     /// Ends a response cut short by an encoding failure: ERROR plus a final DONE_ERROR.
     pub fn encode_failure(&self, out: &mut Vec<u8>, detail: &str) {
-        let error = Message {
-            number: 50000,
-            state: 1,
-            class: 16,
-            text: format!("The local test server cannot encode a value: {detail}"),
-            procedure: String::new(),
-            line: 1,
-        };
+        let error =
+            tokens::server_message(50000, 1, 16, format!("The local test server cannot encode a value: {detail}"));
         tokens::write_error(out, &error, &self.server_name);
         tokens::write_done(out, &Done { kind: DoneKind::Done, status: DONE_ERROR, cur_cmd: 0, row_count: 0 });
     }

@@ -9,13 +9,13 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::connection::Connection;
-use crate::engine::{self, Done, DoneKind, EnvChange, Event, Message as TokenMessage, Session};
+use crate::engine::{self, Done, DoneKind, EnvChange, Event, Session};
 use crate::login7::{self, Login7};
 use crate::packet::{negotiate_packet_size, Message, MessageFramer, PacketType, DEFAULT_PACKET_SIZE};
 use crate::prelogin::{self, Encryption};
 use crate::request::{self, AllHeaders, TransactionRequest};
-use crate::server::ServerContext;
 use crate::response::ResponseEncoder;
+use crate::server::ServerContext;
 use crate::tokens::{self, LoginAck, DEFAULT_COLLATION, DONE_ATTN, DONE_ERROR, DONE_FINAL};
 
 /// TDS 7.4 as LOGINACK writes it.
@@ -122,10 +122,6 @@ fn loginack_version(client: u32) -> u32 {
     }
 }
 
-fn info(number: i32, state: u8, text: String) -> TokenMessage {
-    TokenMessage { number, state, class: 0, text, procedure: String::new(), line: 1 }
-}
-
 /// The login response in SQL Server's token order.
 pub fn write_login_response(out: &mut Vec<u8>, session: &Session, login: &Login7, packet_size: usize) {
     let server = &session.server_name;
@@ -133,10 +129,18 @@ pub fn write_login_response(out: &mut Vec<u8>, session: &Session, login: &Login7
         out,
         &EnvChange::Database { new: session.database.clone(), old: DEFAULT_DATABASE.to_string() },
     );
-    tokens::write_info(out, &info(5701, 2, format!("Changed database context to '{}'.", session.database)), server);
+    tokens::write_info(
+        out,
+        &tokens::server_message(5701, 2, 0, format!("Changed database context to '{}'.", session.database)),
+        server,
+    );
     tokens::write_envchange(out, &EnvChange::Collation { new: DEFAULT_COLLATION });
     tokens::write_envchange(out, &EnvChange::Language { new: DEFAULT_LANGUAGE.to_string(), old: String::new() });
-    tokens::write_info(out, &info(5703, 1, format!("Changed language setting to {DEFAULT_LANGUAGE}.")), server);
+    tokens::write_info(
+        out,
+        &tokens::server_message(5703, 1, 0, format!("Changed language setting to {DEFAULT_LANGUAGE}.")),
+        server,
+    );
     tokens::write_loginack(
         out,
         &LoginAck {
@@ -146,23 +150,13 @@ pub fn write_login_response(out: &mut Vec<u8>, session: &Session, login: &Login7
             prog_version: PROG_VERSION,
         },
     );
-    tokens::write_envchange(
-        out,
-        &EnvChange::PacketSize { new: packet_size as u32, old: DEFAULT_PACKET_SIZE as u32 },
-    );
+    tokens::write_envchange(out, &EnvChange::PacketSize { new: packet_size as u32, old: DEFAULT_PACKET_SIZE as u32 });
     tokens::write_done(out, &done(DONE_FINAL));
 }
 
 /// ERROR 18456 and a DONE with DONE_ERROR, as SQL Server rejects a login.
 pub fn write_login_failure(out: &mut Vec<u8>, user: &str, server_name: &str) {
-    let error = TokenMessage {
-        number: 18456,
-        state: 1,
-        class: 14,
-        text: format!("Login failed for user '{user}'."),
-        procedure: String::new(),
-        line: 1,
-    };
+    let error = tokens::server_message(18456, 1, 14, format!("Login failed for user '{user}'."));
     tokens::write_error(out, &error, server_name);
     tokens::write_done(out, &done(DONE_ERROR));
 }
@@ -173,10 +167,7 @@ fn done(status: u16) -> Done {
 }
 
 fn error_events(number: i32, text: String) -> Vec<Event> {
-    vec![
-        Event::Error(TokenMessage { number, state: 1, class: 16, text, procedure: String::new(), line: 1 }),
-        Event::Done(done(DONE_ERROR)),
-    ]
+    vec![Event::Error(tokens::server_message(number, 1, 16, text)), Event::Done(done(DONE_ERROR))]
 }
 
 /// A request that could not be decoded.
@@ -224,10 +215,7 @@ impl RequestLoop {
                 PacketType::Attention => {
                     vec![Event::Done(done(DONE_ATTN))]
                 }
-                other => error_events(
-                    50000,
-                    format!("{other:?} messages are not supported by the local test server"),
-                ),
+                other => error_events(50000, format!("{other:?} messages are not supported by the local test server")),
             };
             self.respond(prefix, &events).await?;
         }

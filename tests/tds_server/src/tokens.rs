@@ -2,9 +2,10 @@
 //! ENVCHANGE, LOGINACK, RETURNSTATUS, RETURNVALUE. COLMETADATA and rows are `types`' job.
 
 use crate::engine::{Done, DoneKind, EnvChange, Message};
+use crate::types::write_b_varchar as put_b_varchar;
 use crate::types::{self, ColumnDef};
 use crate::value::Value;
-use crate::wire::{put_b_varchar, put_us_varchar};
+use crate::wire::put_us_varchar;
 
 pub const TOKEN_RETURNSTATUS: u8 = 0x79;
 pub const TOKEN_ERROR: u8 = 0xAA;
@@ -32,6 +33,11 @@ pub const DEFAULT_COLLATION: [u8; 5] = [0x09, 0x04, 0xD0, 0x00, 0x34];
 
 /// ENVCHANGE type 18: acknowledges RESETCONNECTION, empty old and new values.
 const ENV_RESET_CONNECTION_ACK: u8 = 18;
+
+/// An ERROR/INFO message without procedure, at line 1 as SQL Server reports batch messages.
+pub fn server_message(number: i32, state: u8, class: u8, text: String) -> Message {
+    Message { number, state, class, text, procedure: String::new(), line: 1 }
+}
 
 pub fn write_done(out: &mut Vec<u8>, done: &Done) {
     out.push(match done.kind {

@@ -1,5 +1,6 @@
 //! Little-endian primitives of the TDS data stream (MS-TDS 2.2.5.1): a bounds-checked
-//! reader for client messages and the B_VARCHAR / US_VARCHAR writers of tokens.
+//! reader for client messages and the US_VARCHAR writer of tokens (B_VARCHAR is
+//! `types::write_b_varchar`).
 
 /// Reads from a byte slice; every read is bounds-checked and names what was missing.
 #[derive(Clone, Debug)]
@@ -96,21 +97,6 @@ impl<'a> Reader<'a> {
 pub fn decode_utf16le(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
     String::from_utf16_lossy(&units)
-}
-
-pub fn encode_utf16le(out: &mut Vec<u8>, s: &str) {
-    for unit in s.encode_utf16() {
-        out.extend_from_slice(&unit.to_le_bytes());
-    }
-}
-
-/// B_VARCHAR; text longer than 255 UTF-16 units is cut there (names never are).
-pub fn put_b_varchar(out: &mut Vec<u8>, s: &str) {
-    let units: Vec<u16> = s.encode_utf16().take(255).collect();
-    out.push(units.len() as u8);
-    for unit in units {
-        out.extend_from_slice(&unit.to_le_bytes());
-    }
 }
 
 /// US_VARCHAR; text longer than 65535 UTF-16 units is cut there.

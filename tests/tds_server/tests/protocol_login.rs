@@ -43,10 +43,7 @@ fn login_response_has_sql_servers_token_order_and_tds_7_4_loginack() {
             _ => (t.ty, -1),
         })
         .collect();
-    assert_eq!(
-        shape,
-        [(0xE3, 1), (0xAB, 5701), (0xE3, 7), (0xE3, 2), (0xAB, 5703), (0xAD, -1), (0xE3, 4), (0xFD, -1)]
-    );
+    assert_eq!(shape, [(0xE3, 1), (0xAB, 5701), (0xE3, 7), (0xE3, 2), (0xAB, 5703), (0xAD, -1), (0xE3, 4), (0xFD, -1)]);
     assert_eq!(envchange_strings(&tokens[0]), ("master".to_string(), "master".to_string()));
     assert_eq!(tokens[1].message_text(), "Changed database context to 'master'.");
     assert_eq!(tokens[2].body, [7, 5, 0x09, 0x04, 0xD0, 0x00, 0x34, 0]);

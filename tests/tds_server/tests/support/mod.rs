@@ -56,7 +56,7 @@ pub fn split_tokens(mut data: &[u8]) -> Vec<Token> {
     let mut tokens = Vec::new();
     while let Some((&ty, rest)) = data.split_first() {
         let len = match ty {
-            0xFD | 0xFE | 0xFF => 12,
+            0xFD..=0xFF => 12,
             0x79 => 4,
             0xE3 | 0xAA | 0xAB | 0xAD => 2 + u16::from_le_bytes([rest[0], rest[1]]) as usize,
             other => panic!("token 0x{other:02X} is not split by this helper"),
@@ -142,8 +142,8 @@ impl Client {
     pub fn prelogin(&mut self, encryption: u8) -> u8 {
         // VERSION, ENCRYPTION, INSTOPT, THREADID, MARS, terminator; data follows at 26.
         let mut payload = vec![
-            0x00, 0x00, 0x1A, 0x00, 0x06, 0x01, 0x00, 0x20, 0x00, 0x01, 0x02, 0x00, 0x21, 0x00, 0x01, 0x03, 0x00,
-            0x22, 0x00, 0x04, 0x04, 0x00, 0x26, 0x00, 0x01, 0xFF,
+            0x00, 0x00, 0x1A, 0x00, 0x06, 0x01, 0x00, 0x20, 0x00, 0x01, 0x02, 0x00, 0x21, 0x00, 0x01, 0x03, 0x00, 0x22,
+            0x00, 0x04, 0x04, 0x00, 0x26, 0x00, 0x01, 0xFF,
         ];
         payload.extend_from_slice(&[0x10, 0x00, 0x00, 0x00, 0x00, 0x00, encryption, 0x00, 0, 0, 0, 1, 0x00]);
         self.send(0x12, 0, &payload);
@@ -186,7 +186,7 @@ pub fn prelogin_option(payload: &[u8], token: u8) -> Option<Vec<u8>> {
 /// Password obfuscation of MS-TDS 2.2.6.4 as a client applies it: swap the nibbles of
 /// every byte, then XOR with 0xA5.
 pub fn obfuscate(password: &str) -> Vec<u8> {
-    utf16(password).into_iter().map(|b| ((b << 4) | (b >> 4)) ^ 0xA5).collect()
+    utf16(password).into_iter().map(|b| b.rotate_left(4) ^ 0xA5).collect()
 }
 
 /// A LOGIN7 message built field by field from MS-TDS 2.2.6.4; a non-empty `feature_ext`
