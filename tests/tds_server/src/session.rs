@@ -56,22 +56,25 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
         return Err(invalid(format!("expected PRELOGIN, got a {:?} message", prelogin_message.ty)));
     }
     let prelogin_request = prelogin::parse_request(&prelogin_message.payload).map_err(invalid)?;
-    let negotiated = prelogin::negotiate_encryption(context.encrypt, prelogin_request.encryption);
-    let answer = match negotiated {
-        Ok((answer, _)) | Err(answer) => answer,
+    let (answer, encryption) = match prelogin::negotiate_encryption(context.encrypt, prelogin_request.encryption) {
+        Ok((answer, encryption)) => (answer, Some(encryption)),
+        Err(answer) => (answer, None),
     };
     let mut response = Vec::new();
     prelogin::write_response(&mut response, &prelogin_request, answer);
     conn.send_message(PacketType::TabularResult, &response).await?;
-    let encryption = negotiated.map_err(|_| {
-        invalid(format!("client encryption 0x{:02X} is not acceptable to this server", prelogin_request.encryption))
-    })?;
-    if encryption.1 != Encryption::None {
+    let Some(encryption) = encryption else {
+        return Err(invalid(format!(
+            "client encryption 0x{:02X} is not acceptable to this server",
+            prelogin_request.encryption
+        )));
+    };
+    if encryption != Encryption::None {
         conn.start_tls(context.tls.clone()).await?;
     }
 
     let login_message = conn.read_message().await?;
-    if encryption.1 == Encryption::LoginOnly {
+    if encryption == Encryption::LoginOnly {
         conn.stop_tls();
     }
     if login_message.ty != PacketType::Login7 {
@@ -86,11 +89,10 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
         return Ok(());
     }
 
-    let database = if login.database.is_empty() { DEFAULT_DATABASE.to_string() } else { login.database.clone() };
     let session = Session {
         spid,
         user: login.user_name.clone(),
-        database,
+        database: initial_database(&login.database),
         server_name: context.server_name.clone(),
         transaction: None,
         next_transaction_descriptor: 1,
@@ -105,6 +107,15 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
 
     let mut handler = RequestLoop { conn, session, login_database: login.database, queued: VecDeque::new() };
     handler.run().await
+}
+
+/// The database LOGIN7 asked for, or the default one.
+fn initial_database(requested: &str) -> String {
+    if requested.is_empty() {
+        DEFAULT_DATABASE.to_string()
+    } else {
+        requested.to_string()
+    }
 }
 
 fn invalid(message: String) -> io::Error {
@@ -221,11 +232,12 @@ impl RequestLoop {
         }
     }
 
-    /// RESETCONNECTION: back to the state right after login.
+    /// RESETCONNECTION: back to the state right after login (options, database, prepared
+    /// handles), keeping the open transaction only for RESETCONNECTIONSKIPTRAN.
     fn reset(&mut self, keep_transaction: bool) {
         self.session.options.clear();
-        self.session.database =
-            if self.login_database.is_empty() { DEFAULT_DATABASE.to_string() } else { self.login_database.clone() };
+        self.session.database = initial_database(&self.login_database);
+        self.session.prepared = Default::default();
         if !keep_transaction {
             self.session.transaction = None;
         }
