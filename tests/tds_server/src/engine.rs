@@ -183,12 +183,33 @@ fn run_batch(
         Ok(s) => s,
         Err(e) => return fail(events, kind, e, 0, 1),
     };
+    // SQL Server compiles the whole batch first: a typing error runs none of it
+    for (statement, line) in &statements {
+        if let Statement::Select(items) = statement {
+            if let Err(e) = select_columns(session, items, variables) {
+                return fail(events, kind, e, 0, *line);
+            }
+        }
+    }
     for (statement, line) in &statements {
         if !run_statement(session, statement, *line, variables, kind, events) {
+            abort_transaction_if_xact_abort(session, events);
             return false;
         }
     }
     true
+}
+
+/// With SET XACT_ABORT ON a run-time error rolls the open transaction back; its
+/// ENVCHANGE goes before the failing statement's DONE.
+fn abort_transaction_if_xact_abort(session: &mut Session, events: &mut Vec<Event>) {
+    if !option_on(session, "XACT_ABORT") {
+        return;
+    }
+    if let Some(descriptor) = session.transaction.take() {
+        let at = events.len().saturating_sub(1);
+        events.insert(at, Event::EnvChange(EnvChange::RollbackTransaction { descriptor }));
+    }
 }
 
 /// Appends a statement's error and its DONE_ERROR; returns false (the batch ends).
@@ -235,6 +256,7 @@ fn run_statement(
                     }
                 }
             }
+            let runtime_error = runtime_error.map_or_else(|| apply_textsize(session, &columns, &mut row).err(), Some);
             events.push(Event::ColMetadata(columns));
             if let Some(e) = runtime_error {
                 return fail(events, kind, e, CMD_SELECT, line);
@@ -343,10 +365,21 @@ fn run_statement(
 /// as given. Returns the CurCmd of its DONE.
 fn set_option(session: &mut Session, option: &str, value: &str, events: &mut Vec<Event>) -> Result<u16, SqlError> {
     let on = value.eq_ignore_ascii_case("ON");
-    let unsupported_when_on =
-        ["PARSEONLY", "NOEXEC", "SHOWPLAN_ALL", "SHOWPLAN_TEXT", "SHOWPLAN_XML", "STATISTICS", "FORCEPLAN"];
-    if on && unsupported_when_on.contains(&option) {
-        return Err(SqlError::not_supported(format!("SET {option} ON")));
+    let off = value.eq_ignore_ascii_case("OFF");
+    // options whose effect on results this server does not reproduce
+    let unsupported_when_on = [
+        "PARSEONLY",
+        "NOEXEC",
+        "SHOWPLAN_ALL",
+        "SHOWPLAN_TEXT",
+        "SHOWPLAN_XML",
+        "STATISTICS",
+        "FORCEPLAN",
+        "NUMERIC_ROUNDABORT",
+    ];
+    let unsupported_when_off = ["ANSI_WARNINGS"];
+    if (on && unsupported_when_on.contains(&option)) || (off && unsupported_when_off.contains(&option)) {
+        return Err(SqlError::not_supported(format!("SET {option} {}", value.to_ascii_uppercase())));
     }
     if option == "STATISTICS" && !value.to_ascii_uppercase().ends_with("OFF") {
         return Err(SqlError::not_supported(format!("SET STATISTICS {value}")));
@@ -368,13 +401,51 @@ fn set_option(session: &mut Session, option: &str, value: &str, events: &mut Vec
                 line: 1,
             }));
         }
-        "DATEFORMAT" if !value.eq_ignore_ascii_case("mdy") && !value.eq_ignore_ascii_case("ymd") => {
+        // the date strings this server reads are month/day/year (us_english)
+        "DATEFORMAT" if !value.eq_ignore_ascii_case("mdy") => {
             return Err(SqlError::not_supported(format!("SET DATEFORMAT {value}")));
+        }
+        "TEXTSIZE" => {
+            let size: i64 = value.parse().map_err(|_| SqlError::syntax_near(value))?;
+            if size == 0 {
+                session.options.remove(option); // 0 restores the default
+                return Ok(CMD_SET);
+            }
+            if !(1..=i32::MAX as i64).contains(&size) {
+                return Err(SqlError::not_supported(format!("SET TEXTSIZE {value}")));
+            }
         }
         _ => {}
     }
     session.options.insert(option.to_string(), value.to_string());
     Ok(if option == "TRANSACTION" { CMD_SET_TRANSACTION } else { CMD_SET })
+}
+
+/// SET TEXTSIZE limits the bytes of (max), text, ntext and image values a SELECT returns.
+fn apply_textsize(session: &Session, columns: &[ColumnDef], row: &mut [Value]) -> Result<(), SqlError> {
+    let Some(limit) = session.options.get("TEXTSIZE").and_then(|v| v.parse::<usize>().ok()) else {
+        return Ok(());
+    };
+    for (col, value) in columns.iter().zip(row.iter_mut()) {
+        match (&col.ty, value) {
+            (SqlType::VarBinary(None) | SqlType::Image, Value::Bytes(b)) => b.truncate(limit),
+            // code page 1252: one byte per character
+            (SqlType::VarChar(None) | SqlType::Text, Value::Str(s)) => {
+                if let Some((cut, _)) = s.char_indices().nth(limit) {
+                    s.truncate(cut);
+                }
+            }
+            (SqlType::NVarChar(None) | SqlType::NText, Value::Str(s)) => {
+                let units: Vec<u16> = s.encode_utf16().collect();
+                if units.len() * 2 > limit {
+                    *s = String::from_utf16(&units[..limit / 2])
+                        .map_err(|_| SqlError::not_supported("SET TEXTSIZE cutting a surrogate pair in two"))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `hh:mm[:ss[.fff]]`, at most 24 hours.

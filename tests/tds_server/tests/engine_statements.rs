@@ -494,3 +494,67 @@ fn prepexec_handle_encodes_as_sql_server_sends_it() {
     tds_server::tokens::write_return_value(&mut out, *ordinal, name, *status, column, value).unwrap();
     assert_eq!(out, captured);
 }
+
+#[test]
+fn typing_errors_fail_the_batch_before_it_runs() {
+    let events = execute_batch(&mut session(), "SELECT 1; SELECT @x");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(&events[0], Event::Error(m) if m.number == 137 && m.line == 1));
+    let events = execute_batch(&mut session(), "SELECT 1\nSELECT CAST(CAST('2024-01-01' AS date) AS int)");
+    assert!(matches!(&events[0], Event::Error(m) if m.number == 529 && m.line == 2), "{events:?}");
+}
+
+#[test]
+fn textsize_limits_large_values() {
+    let mut s = session();
+    let events = execute_batch(
+        &mut s,
+        "SET TEXTSIZE 4; SELECT CAST(N'abcdef' AS nvarchar(max)), CAST('abcdef' AS varchar(max)), \
+         CAST(0x010203040506 AS varbinary(max)), CAST(N'abcdef' AS nvarchar(10)), CAST('abcdef' AS text)",
+    );
+    assert_eq!(
+        events[2],
+        Event::Row(vec![
+            Value::Str("ab".into()),
+            Value::Str("abcd".into()),
+            Value::Bytes(vec![1, 2, 3, 4]),
+            Value::Str("abcdef".into()),
+            Value::Str("abcd".into()),
+        ])
+    );
+    assert!(matches!(&execute_batch(&mut s, "SELECT @@TEXTSIZE")[1], Event::Row(r) if r[0] == Value::Int(4)));
+    execute_batch(&mut s, "SET TEXTSIZE 0");
+    assert!(
+        matches!(&execute_batch(&mut s, "SELECT CAST('abcdef' AS varchar(max))")[1], Event::Row(r) if r[0] == Value::Str("abcdef".into()))
+    );
+}
+
+#[test]
+fn xact_abort_rolls_back_on_run_time_errors() {
+    let mut s = session();
+    let events = execute_batch(&mut s, "SET XACT_ABORT ON; BEGIN TRAN; SELECT CAST('x' AS int)");
+    let n = events.len();
+    assert!(matches!(&events[n - 3], Event::Error(m) if m.number == 245), "{events:?}");
+    assert_eq!(events[n - 2], Event::EnvChange(EnvChange::RollbackTransaction { descriptor: 1 }));
+    assert!(matches!(events[n - 1], Event::Done(Done { status: 0x2, .. })));
+    assert_eq!(s.transaction, None);
+    // without XACT_ABORT the transaction stays open
+    let mut s = session();
+    execute_batch(&mut s, "BEGIN TRAN; SELECT CAST('x' AS int)");
+    assert_eq!(s.transaction, Some(1));
+}
+
+#[test]
+fn options_with_unreproduced_effects_are_refused() {
+    for sql in ["SET ANSI_WARNINGS OFF", "SET NUMERIC_ROUNDABORT ON", "SET DATEFORMAT dmy", "SET LANGUAGE Deutsch"] {
+        assert!(error(sql).1.contains("not supported by the local test server"), "{sql}");
+    }
+    assert_eq!(
+        error("SELECT CAST(2147483648 AS int)").1,
+        "Arithmetic overflow error converting expression to data type int."
+    );
+    assert_eq!(
+        error("SELECT CAST(123.45 AS decimal(3,1))").1,
+        "Arithmetic overflow error converting numeric to data type numeric."
+    );
+}

@@ -64,8 +64,15 @@ fn not_allowed(from: &SqlType, to: &SqlType) -> SqlError {
 }
 
 fn overflow(from: &SqlType, to: &SqlType) -> SqlError {
-    let from = if is_string(from) || is_integer(from) || is_decimal(from) { from.name() } else { "expression" };
-    SqlError::new(8115, format!("Arithmetic overflow error converting {from} to data type {}.", to.name()))
+    // SQL Server names the source type only for conversions to decimal/numeric
+    let from = if is_decimal(to) && (is_string(from) || is_integer(from) || is_decimal(from)) {
+        from.name()
+    } else {
+        "expression"
+    };
+    // and calls decimal "numeric" in this message
+    let to = if is_decimal(to) { "numeric" } else { to.name() };
+    SqlError::new(8115, format!("Arithmetic overflow error converting {from} to data type {to}."))
 }
 
 /// Integer range of an integer type.

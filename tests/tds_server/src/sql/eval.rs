@@ -227,10 +227,11 @@ fn system_variable(name: &str, scope: &Scope) -> Result<Typed, SqlError> {
         "SERVERNAME" => (SqlType::NVarChar(Some(128)), Value::Str(scope.server_name.to_string())),
         "LANGUAGE" => (SqlType::NVarChar(Some(128)), Value::Str("us_english".to_string())),
         "MAX_PRECISION" => (SqlType::TinyInt, Value::Int(38)),
-        "TEXTSIZE" => {
-            let size = scope.options.get("TEXTSIZE").and_then(|v| v.parse::<i64>().ok()).unwrap_or(4096);
-            (SqlType::Int, Value::Int(size))
-        }
+        "TEXTSIZE" => match scope.options.get("TEXTSIZE").and_then(|v| v.parse::<i64>().ok()) {
+            Some(size) => (SqlType::Int, Value::Int(size)),
+            // the default depends on the client library's connection settings
+            None => return Err(SqlError::not_supported("@@TEXTSIZE before SET TEXTSIZE")),
+        },
         _ => return Err(SqlError::not_supported(format!("@@{name}"))),
     };
     Ok(Typed { ty, nullable: true, value: Ok(value) })
