@@ -8,7 +8,7 @@ use tds_server::prelogin::EncryptMode;
 use tds_server::server::{TestServer, TestServerConfig};
 use tds_server::tls;
 
-const USAGE: &str = "usage: tds-server [--host 127.0.0.1] [--port 0] [--encrypt off|login|on|required] \
+const USAGE: &str = "usage: tds-server [--host 127.0.0.1] [--port 0] [--encrypt off|on|required] \
 [--cert PEM --key PEM] [--write-cert PATH] [--user NAME:PASSWORD ...]";
 
 struct Options {
@@ -31,9 +31,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--encrypt" => {
                 config.encrypt = match value()?.as_str() {
                     "off" => EncryptMode::Off,
-                    "login" => EncryptMode::LoginOnly,
                     "on" | "required" => EncryptMode::On,
-                    other => return Err(format!("--encrypt must be off, login, on or required, not {other:?}")),
+                    other => return Err(format!("--encrypt must be off, on or required, not {other:?}")),
                 }
             }
             "--cert" => cert = Some(value()?),

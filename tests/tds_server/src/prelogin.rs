@@ -104,15 +104,14 @@ pub fn parse_request(payload: &[u8]) -> Result<PreloginRequest, String> {
     Ok(request)
 }
 
-/// The server's encryption setting (`--encrypt`).
+/// The server's encryption setting (`--encrypt`). The server always has a certificate,
+/// as SQL Server does, so these are the spec's server settings ENCRYPT_OFF and ENCRYPT_ON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncryptMode {
-    /// No TLS unless the client demands it (answers ENCRYPT_NOT_SUP to OFF/NOT_SUP clients).
+    /// Encryption when the client asks for it; an ENCRYPT_OFF client gets login-only TLS,
+    /// an ENCRYPT_NOT_SUP client none.
     Off,
-    /// The spec's server setting ENCRYPT_OFF with a certificate: an ENCRYPT_OFF client gets
-    /// login-only TLS.
-    LoginOnly,
-    /// The spec's server setting ENCRYPT_ON: every connection is fully encrypted.
+    /// Every connection is fully encrypted ("force encryption").
     On,
 }
 
@@ -133,9 +132,8 @@ pub fn negotiate_encryption(mode: EncryptMode, client: u8) -> Result<(u8, Encryp
         return Err(ENCRYPT_NOT_SUP);
     }
     match (mode, client) {
-        (EncryptMode::Off, ENCRYPT_OFF | ENCRYPT_NOT_SUP) => Ok((ENCRYPT_NOT_SUP, Encryption::None)),
-        (EncryptMode::LoginOnly, ENCRYPT_OFF) => Ok((ENCRYPT_OFF, Encryption::LoginOnly)),
-        (EncryptMode::LoginOnly, ENCRYPT_NOT_SUP) => Ok((ENCRYPT_NOT_SUP, Encryption::None)),
+        (EncryptMode::Off, ENCRYPT_OFF) => Ok((ENCRYPT_OFF, Encryption::LoginOnly)),
+        (EncryptMode::Off, ENCRYPT_NOT_SUP) => Ok((ENCRYPT_NOT_SUP, Encryption::None)),
         (EncryptMode::On, ENCRYPT_OFF) => Ok((ENCRYPT_REQ, Encryption::Full)),
         (EncryptMode::On, ENCRYPT_NOT_SUP) => Err(ENCRYPT_REQ),
         (_, ENCRYPT_ON | ENCRYPT_REQ) => Ok((ENCRYPT_ON, Encryption::Full)),

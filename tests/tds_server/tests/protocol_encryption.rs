@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use support::{all_headers, login7, prelogin_option, split_tokens, Client, Token};
 use tds_server::prelogin::{
-    negotiate_encryption, EncryptMode, Encryption, ENCRYPT_NOT_SUP, ENCRYPT_OFF, ENCRYPT_ON, ENCRYPT_REQ,
+    negotiate_encryption, EncryptMode, Encryption, ENCRYPT_CLIENT_CERT, ENCRYPT_NOT_SUP, ENCRYPT_OFF, ENCRYPT_ON,
+    ENCRYPT_REQ,
 };
 use tds_server::{TestServer, TestServerConfig};
 
@@ -16,23 +17,21 @@ fn server(encrypt: EncryptMode) -> TestServer {
     TestServer::start(TestServerConfig { encrypt, ..TestServerConfig::default() }).expect("server starts")
 }
 
-/// The spec's table, columns "server set to ENCRYPT_OFF" (`LoginOnly`) and "ENCRYPT_ON"
-/// (`On`); `Off` is the contract's mode that offers TLS only to clients that demand it.
+/// The spec's table, columns "server set to ENCRYPT_OFF" (`Off`: the server has a
+/// certificate but does not force encryption) and "ENCRYPT_ON" (`On`).
 #[test]
 fn encryption_matrix() {
     let cases = [
-        (EncryptMode::Off, ENCRYPT_OFF, Ok((ENCRYPT_NOT_SUP, Encryption::None))),
-        (EncryptMode::Off, ENCRYPT_NOT_SUP, Ok((ENCRYPT_NOT_SUP, Encryption::None))),
+        (EncryptMode::Off, ENCRYPT_OFF, Ok((ENCRYPT_OFF, Encryption::LoginOnly))),
         (EncryptMode::Off, ENCRYPT_ON, Ok((ENCRYPT_ON, Encryption::Full))),
+        (EncryptMode::Off, ENCRYPT_NOT_SUP, Ok((ENCRYPT_NOT_SUP, Encryption::None))),
         (EncryptMode::Off, ENCRYPT_REQ, Ok((ENCRYPT_ON, Encryption::Full))),
-        (EncryptMode::LoginOnly, ENCRYPT_OFF, Ok((ENCRYPT_OFF, Encryption::LoginOnly))),
-        (EncryptMode::LoginOnly, ENCRYPT_ON, Ok((ENCRYPT_ON, Encryption::Full))),
-        (EncryptMode::LoginOnly, ENCRYPT_NOT_SUP, Ok((ENCRYPT_NOT_SUP, Encryption::None))),
-        (EncryptMode::LoginOnly, ENCRYPT_REQ, Ok((ENCRYPT_ON, Encryption::Full))),
         (EncryptMode::On, ENCRYPT_OFF, Ok((ENCRYPT_REQ, Encryption::Full))),
         (EncryptMode::On, ENCRYPT_ON, Ok((ENCRYPT_ON, Encryption::Full))),
         (EncryptMode::On, ENCRYPT_NOT_SUP, Err(ENCRYPT_REQ)),
         (EncryptMode::On, ENCRYPT_REQ, Ok((ENCRYPT_ON, Encryption::Full))),
+        // Certificate-based authentication is not offered.
+        (EncryptMode::Off, ENCRYPT_CLIENT_CERT | ENCRYPT_OFF, Err(ENCRYPT_NOT_SUP)),
     ];
     for (mode, client, expected) in cases {
         assert_eq!(negotiate_encryption(mode, client), expected, "{mode:?} with client 0x{client:02X}");
@@ -201,8 +200,8 @@ fn required_server_closes_a_client_without_encryption() {
 }
 
 #[test]
-fn login_only_tls_then_plaintext() {
-    let server = server(EncryptMode::LoginOnly);
+fn encrypt_off_client_gets_login_only_tls_then_plaintext() {
+    let server = server(EncryptMode::Off);
     let mut client = Client::connect(server.addr());
     assert_eq!(client.prelogin(ENCRYPT_OFF), ENCRYPT_OFF);
     let mut tls = TlsClient::handshake(client, server.certificate_pem());
