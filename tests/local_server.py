@@ -27,6 +27,8 @@ SERVER_BINARY_NAME = "tds-server"
 DEFAULT_USER = "sa"
 DEFAULT_PASSWORD = "FastMssql!Test1"
 DEFAULT_DATABASE = "master"
+# A prebuilt tds-server to use instead of building one (e.g. while the work tree does not compile).
+SERVER_BINARY_ENV = "FASTMSSQL_TDS_SERVER"
 ENCRYPT_MODES = ("off", "on", "required")
 
 # A release build of the server from scratch takes a few minutes on two cores.
@@ -76,6 +78,17 @@ def build_server_binary() -> pathlib.Path:
         ):
             return pathlib.Path(message["executable"])
     raise LocalServerError(f"`{' '.join(cmd)}` succeeded but reported no `{SERVER_BINARY_NAME}` executable")
+
+
+def server_binary() -> pathlib.Path:
+    """The tds-server to run: $FASTMSSQL_TDS_SERVER when set, else a fresh release build."""
+    prebuilt = os.environ.get(SERVER_BINARY_ENV)
+    if prebuilt:
+        path = pathlib.Path(prebuilt)
+        if not path.is_file():
+            raise LocalServerError(f"{SERVER_BINARY_ENV}={prebuilt} is not a file")
+        return path
+    return build_server_binary()
 
 
 def _tail(text: str, max_chars: int = 8000) -> str:
@@ -146,7 +159,7 @@ class LocalServer:
     def start(self) -> None:
         if self._process is not None:
             raise LocalServerError("the local server is already running")
-        binary = self._binary or build_server_binary()
+        binary = self._binary or server_binary()
         self._tmpdir = pathlib.Path(tempfile.mkdtemp(prefix="fastmssql-tds-server-"))
         self.cert_path = self._tmpdir / "server-cert.pem"
         self._stderr_file = open(self._tmpdir / "stderr.log", "w+", encoding="utf-8", errors="replace")

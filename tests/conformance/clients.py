@@ -1,10 +1,10 @@
 """Adapters for the independent SQL Server clients that judge the local TDS server.
 
 Each adapter connects one PyPI client to a `LocalServer`, either without encryption ("off") or with
-full TLS that trusts (and where the client can, validates) the server's test certificate ("tls"),
-and knows where that client puts SQL Server's error number in its exceptions.
+full TLS that trusts the server's test certificate ("tls"), and knows where that client puts
+SQL Server's error number in its exceptions.
 
-- mssql-python: Microsoft ODBC Driver 18 (bundled), paramstyle `?`.
+- mssql-python: Microsoft ODBC Driver 18 (bundled), paramstyle `?` (and pyformat).
 - pymssql: FreeTDS (bundled), paramstyle `%s` / `%(name)s` (substituted into the SQL text by pymssql).
 - pytds (python-tds): pure Python TDS, paramstyle `%s` / `%(name)s` (sent as sp_executesql @P1...).
 """
@@ -32,17 +32,27 @@ class ClientAdapter:
     # How a positional query parameter is written in SQL text (the client's DB-API paramstyle).
     positional_marker: str
 
-    def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
+    def module(self) -> Any:
+        raise NotImplementedError
+
+    def connect(
+        self,
+        server: LocalServer,
+        encryption: str,
+        *,
+        password: str | None = None,
+        packet_size: int | None = None,
+        autocommit: bool = True,
+        query_timeout: int = QUERY_TIMEOUT_SECS,
+    ) -> Any:
+        """A DB-API connection; `packet_size` None leaves the client's default."""
         raise NotImplementedError
 
     def binary(self, value: bytes) -> Any:
         """A binary query parameter: the DB-API `Binary` constructor of the client's module."""
         return self.module().Binary(value)
 
-    def module(self) -> Any:
-        raise NotImplementedError
-
-    def login_error_number(self, exc: BaseException) -> int | None:
+    def error_number(self, exc: BaseException) -> int | None:
         """SQL Server's error number as this client exposes it, None where the client does not expose it."""
         raise NotImplementedError
 
@@ -59,30 +69,29 @@ class MssqlPythonAdapter(ClientAdapter):
 
         return mssql_python
 
-    def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
+    def connect(self, server, encryption, *, password=None, packet_size=None, autocommit=True,
+                query_timeout=QUERY_TIMEOUT_SECS):
         import mssql_python
 
         security = "Encrypt=yes;TrustServerCertificate=yes" if encryption == "tls" else "Encrypt=no"
+        packet = f";PacketSize={packet_size}" if packet_size else ""
         conn = mssql_python.connect(
             f"Server={server.host},{server.port};Database={server.database};"
-            f"UID={server.user};PWD={{{password or server.password}}};{security}",
-            autocommit=True,
+            f"UID={server.user};PWD={{{password or server.password}}};{security}{packet}",
+            autocommit=autocommit,
             timeout=LOGIN_TIMEOUT_SECS,
         )
-        conn.timeout = QUERY_TIMEOUT_SECS
+        conn.timeout = query_timeout
         return conn
 
-    def login_error_number(self, exc: BaseException) -> int | None:
-        # mssql-python exceptions carry the ODBC SQLSTATE and message but not the native error number
-        # (mssql_python/exceptions.py: driver_error/ddbc_error only); the ODBC driver maps SQL Server's
-        # 18456 to SQLSTATE 28000, which mssql-python raises as OperationalError("Invalid authorization
-        # specification"). The login test checks that mapping and the server's message instead.
+    def error_number(self, exc: BaseException) -> int | None:
+        # mssql-python exceptions carry the ODBC SQLSTATE (as their class and driver_error) and the
+        # server's message, but not the native error number (mssql_python/exceptions.py). The tests
+        # check the message (and for 18456 the SQLSTATE 28000 mapping) instead.
         return None
 
     def login_error_types(self) -> tuple[type[BaseException], ...]:
-        import mssql_python
-
-        return (mssql_python.OperationalError,)
+        return (self.module().OperationalError,)
 
 
 class PymssqlAdapter(ClientAdapter):
@@ -94,53 +103,52 @@ class PymssqlAdapter(ClientAdapter):
 
         return pymssql
 
-    def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
+    def connect(self, server, encryption, *, password=None, packet_size=None, autocommit=True,
+                query_timeout=QUERY_TIMEOUT_SECS):
         import pymssql
 
-        common = dict(
-            user=server.user,
-            password=password or server.password,
-            database=server.database,
-            login_timeout=LOGIN_TIMEOUT_SECS,
-            timeout=QUERY_TIMEOUT_SECS,
-            tds_version="7.4",
-            autocommit=True,
-        )
-        if encryption == "off":
-            return pymssql.connect(server=server.host, port=str(server.port), encryption="off", **common)
-        # FreeTDS validates the server certificate only against a configured `ca file` (freetds.conf),
-        # so a freetds.conf section names the test certificate and asks for host name checking.
-        # pymssql appends its `port` (default 1433) to the server name, so the port is given here too.
-        with _freetds_conf(server) as section:
-            return pymssql.connect(server=section, port=str(server.port), encryption="require", **common)
+        # FreeTDS takes the packet size and the certificate to trust (`ca file`: without it FreeTDS
+        # checks no certificate) only from freetds.conf, so every connection goes through a section.
+        # pymssql appends its `port` (default 1433) to the server name, so the port is given too.
+        with _freetds_conf(server, encryption, packet_size) as section:
+            return pymssql.connect(
+                server=section,
+                port=str(server.port),
+                user=server.user,
+                password=password or server.password,
+                database=server.database,
+                login_timeout=LOGIN_TIMEOUT_SECS,
+                timeout=query_timeout,
+                tds_version="7.4",
+                encryption="require" if encryption == "tls" else "off",
+                autocommit=autocommit,
+            )
 
-    def login_error_number(self, exc: BaseException) -> int | None:
-        # pymssql raises OperationalError((number, message)) for server errors at login (_pymssql.pyx connect()).
+    def error_number(self, exc: BaseException) -> int | None:
+        # pymssql raises its DB-API errors with args[0] == (number, message) for server errors
+        # (_pymssql.pyx: `raise OperationalError(e.args[0])` of an MSSQLDatabaseException((number, message))).
         detail = exc.args[0] if exc.args else None
         if isinstance(detail, tuple) and detail and isinstance(detail[0], int):
             return detail[0]
         return None
 
     def login_error_types(self) -> tuple[type[BaseException], ...]:
-        import pymssql
-
-        return (pymssql.OperationalError,)
+        return (self.module().OperationalError,)
 
 
 @contextlib.contextmanager
-def _freetds_conf(server: LocalServer) -> Iterator[str]:
-    section = "fastmssql-local-tls"
+def _freetds_conf(server: LocalServer, encryption: str, packet_size: int | None) -> Iterator[str]:
+    section = "fastmssql-local"
+    lines = [f"[{section}]", f"host = {server.host}", f"port = {server.port}", "tds version = 7.4"]
+    if encryption == "tls":
+        lines += ["encryption = require", f"ca file = {server.cert_path}", "check certificate hostname = yes"]
+    else:
+        lines.append("encryption = off")
+    if packet_size:
+        lines.append(f"packet size = {packet_size}")
     with tempfile.TemporaryDirectory(prefix="fastmssql-freetds-") as tmp:
         conf = pathlib.Path(tmp) / "freetds.conf"
-        conf.write_text(
-            f"[{section}]\n"
-            f"\thost = {server.host}\n"
-            f"\tport = {server.port}\n"
-            "\ttds version = 7.4\n"
-            "\tencryption = require\n"
-            f"\tca file = {server.cert_path}\n"
-            "\tcheck certificate hostname = yes\n"
-        )
+        conf.write_text("\n\t".join(lines) + "\n")
         previous = os.environ.get("FREETDSCONF")
         # FreeTDS reads FREETDSCONF while it opens the connection (dbopen), not afterwards.
         os.environ["FREETDSCONF"] = str(conf)
@@ -162,33 +170,34 @@ class PytdsAdapter(ClientAdapter):
 
         return pytds
 
-    def connect(self, server: LocalServer, encryption: str, password: str | None = None) -> Any:
+    def connect(self, server, encryption, *, password=None, packet_size=None, autocommit=True,
+                query_timeout=QUERY_TIMEOUT_SECS):
         import pytds
 
-        common = dict(
+        options: dict[str, Any] = dict(
             database=server.database,
             user=server.user,
             password=password or server.password,
             port=server.port,
             login_timeout=LOGIN_TIMEOUT_SECS,
-            timeout=QUERY_TIMEOUT_SECS,
-            autocommit=True,
+            timeout=query_timeout,
+            autocommit=autocommit,
         )
-        if encryption == "off":
-            # Without cafile pytds announces ENCRYPT_NOT_SUP: no TLS at all.
-            return pytds.connect(server.host, **common)
-        # pytds verifies the certificate chain against cafile. Its host name check (pytds/tls.py validate_host)
-        # calls X509.get_extension, which current pyOpenSSL no longer has, so it stays off.
-        return pytds.connect(server.host, cafile=str(server.cert_path), validate_host=False, **common)
+        if packet_size:
+            options["blocksize"] = packet_size
+        if encryption == "tls":
+            # pytds verifies the certificate chain against cafile. Its host name check (pytds/tls.py
+            # validate_host) calls X509.get_extension, which current pyOpenSSL no longer has, so it stays off.
+            options.update(cafile=str(server.cert_path), validate_host=False)
+        # Without cafile pytds announces ENCRYPT_NOT_SUP: no TLS at all.
+        return pytds.connect(server.host, **options)
 
-    def login_error_number(self, exc: BaseException) -> int | None:
+    def error_number(self, exc: BaseException) -> int | None:
         return getattr(exc, "number", None)
 
     def login_error_types(self) -> tuple[type[BaseException], ...]:
-        import pytds
-
         # pytds raises the server's login error as OperationalError carrying .number (LoginError is a subclass).
-        return (pytds.OperationalError,)
+        return (self.module().OperationalError,)
 
 
 ADAPTERS: dict[str, ClientAdapter] = {

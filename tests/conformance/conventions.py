@@ -120,3 +120,15 @@ def expected_parameter_in_client(client: str, value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
+
+
+# What a client does when its own query timeout expires during a long batch:
+QUERY_TIMEOUT_CONVENTION = {
+    # ODBC Driver 18 (SQL_ATTR_QUERY_TIMEOUT): sends Attention, reads the DONE with DONE_ATTN, raises HYT00.
+    "mssql_python": "attention, connection stays usable",
+    # pymssql's err_handler returns INT_CANCEL for every DB-Library error (_mssql.pyx err_handler); for a
+    # timeout (SYBETIME) DB-Library then marks the DBPROCESS dead, and later calls raise InterfaceError.
+    "pymssql": "connection closed",
+    # pytds (tds_session.py): on socket.timeout it sends Attention and drains the response up to DONE_ATTN.
+    "pytds": "attention, connection stays usable",
+}

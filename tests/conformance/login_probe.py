@@ -32,7 +32,7 @@ def main(argv: list[str]) -> None:
     except adapter.login_error_types() as exc:
         report = {
             "type": type(exc).__name__,
-            "number": adapter.login_error_number(exc),
+            "number": adapter.error_number(exc),
             "message": str(exc),
             "driver_error": getattr(exc, "driver_error", None),
         }

@@ -14,6 +14,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ import pytest
 from local_server import LocalServer
 
 from .clients import ADAPTERS, CLIENT_NAMES, ENCRYPTION_MODES, ClientAdapter
-from .conventions import expected_in_client, expected_parameter_in_client
+from .conventions import QUERY_TIMEOUT_CONVENTION, expected_in_client, expected_parameter_in_client
 from .type_matrix import NON_BMP, TypeCase, type_cases
 
 TYPE_CASES = type_cases()
@@ -30,6 +31,8 @@ CLIENT_MODES = [(client, mode) for client in CLIENT_NAMES for mode in ENCRYPTION
 WRONG_PASSWORD = "definitely-not-the-password"
 TESTS_DIR = pathlib.Path(__file__).resolve().parent.parent
 LOGIN_PROBE_TIMEOUT_SECS = 60
+SMALLEST_PACKET_SIZE = 512  # MS-TDS 2.2.6.4: the smallest packet size a client may ask for
+SMALL_PACKET_CASES = ("nvarchar_max", "varbinary_max", "ntext", "sql_variant", "datetimeoffset_7", "decimal_38_0")
 
 
 def _server_for(mode: str, request: pytest.FixtureRequest) -> LocalServer:
@@ -181,11 +184,78 @@ def test_wrong_password_is_rejected_with_18456(request: pytest.FixtureRequest, c
     message = report["message"]
     assert f"Login failed for user '{server.user}'" in message, message
     if client == "mssql_python":
-        # No native error number in mssql-python exceptions (see clients.MssqlPythonAdapter.login_error_number):
+        # No native error number in mssql-python exceptions (see clients.MssqlPythonAdapter.error_number):
         # SQL Server's 18456 reaches it as ODBC SQLSTATE 28000.
         assert report["driver_error"] == "Invalid authorization specification", report
     else:
         assert report["number"] == 18456, report
+
+
+@pytest.mark.parametrize("client, mode", CLIENT_MODES, ids=[f"{c}-{m}" for c, m in CLIENT_MODES])
+def test_smallest_packet_size(request: pytest.FixtureRequest, client: str, mode: str) -> None:
+    """Responses split at 512-byte packets (PLP chunks and rows spanning packets) still decode exactly."""
+    adapter = ADAPTERS[client]
+    conn = adapter.connect(_server_for(mode, request), mode, packet_size=SMALLEST_PACKET_SIZE)
+    try:
+        for case in (case for case in TYPE_CASES if case.id in SMALL_PACKET_CASES):
+            _assert_row(client, f"{case.sql_type} at packet size 512", _fetch_rows(conn, case.select_sql()), case.expected())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("client", CLIENT_NAMES)
+def test_transactions(request: pytest.FixtureRequest, client: str) -> None:
+    """commit() and rollback() with autocommit off: TransMgrReq (ODBC, pytds) or BEGIN/COMMIT batches (pymssql)."""
+    adapter = ADAPTERS[client]
+    conn = adapter.connect(_server_for("off", request), "off", autocommit=False)
+    try:
+        assert _fetch_rows(conn, "SELECT CAST(1 AS int)") == [(1,)]
+        conn.commit()
+        assert _fetch_rows(conn, "SELECT CAST(2 AS int)") == [(2,)]
+        conn.rollback()
+        assert _fetch_rows(conn, "SELECT CAST(3 AS int)") == [(3,)]
+        conn.commit()
+    finally:
+        conn.close()
+
+
+# (SQL, SQL Server's error number, SQL Server's message text or None for the local server's own wording)
+SERVER_ERRORS = (
+    ("SELECT CAST('abc' AS int)", 245, "Conversion failed when converting the varchar value 'abc' to data type int."),
+    ("SELECT CAST(300 AS tinyint)", 220, "Arithmetic overflow error for data type tinyint, value = 300."),
+    ("SELECT name FROM sys.objects", None, "not supported by the local test server"),
+)
+
+
+@pytest.mark.parametrize("sql, number, message", SERVER_ERRORS, ids=["245", "220", "unsupported"])
+def test_server_error_keeps_the_connection(session: tuple[ClientAdapter, Any], sql: str, number: int | None, message: str) -> None:
+    adapter, conn = session
+    with pytest.raises(adapter.module().DatabaseError) as caught:
+        _fetch_rows(conn, sql)
+    assert message in str(caught.value), str(caught.value)
+    if number is not None and adapter.error_number(caught.value) is not None:
+        assert adapter.error_number(caught.value) == number, str(caught.value)
+    assert _fetch_rows(conn, "SELECT CAST(7 AS int)") == [(7,)], "the connection is unusable after a server error"
+
+
+@pytest.mark.parametrize("client", CLIENT_NAMES)
+def test_query_timeout(request: pytest.FixtureRequest, client: str) -> None:
+    """A client-side query timeout during WAITFOR: the client cancels (Attention) as its convention says."""
+    adapter = ADAPTERS[client]
+    conn = adapter.connect(_server_for("off", request), "off", query_timeout=1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception) as caught:
+            _fetch_rows(conn, "WAITFOR DELAY '00:00:05'; SELECT CAST(1 AS int)")
+        assert time.monotonic() - started < 4, f"{client} waited for the whole WAITFOR: {caught.value!r}"
+        if QUERY_TIMEOUT_CONVENTION[client] == "attention, connection stays usable":
+            assert _fetch_rows(conn, "SELECT CAST(7 AS int)") == [(7,)]
+        else:
+            assert QUERY_TIMEOUT_CONVENTION[client] == "connection closed", QUERY_TIMEOUT_CONVENTION[client]
+            with pytest.raises(adapter.module().InterfaceError):
+                _fetch_rows(conn, "SELECT CAST(7 AS int)")
+    finally:
+        conn.close()
 
 
 def test_server_stops_cleanly_on_sigterm() -> None:
