@@ -113,6 +113,70 @@ def test_type_matrix(session: tuple[ClientAdapter, Any], case: TypeCase) -> None
     _assert_row(adapter.name, case.sql_type, rows, case.expected())
 
 
+_PRECISION_SCALE_TYPES = ("decimal", "numeric", "money", "smallmoney", "time", "datetime2", "datetimeoffset")
+
+
+def _declared(sql_type: str) -> tuple[str, list[int]]:
+    """'decimal(38,10)' -> ('decimal', [38, 10]); only for the types with precision/scale metadata."""
+    name, _, args = sql_type.partition("(")
+    return name, [int(n) for n in args.rstrip(")").split(",")] if args else []
+
+
+def _odbc_column_size_and_digits(sql_type: str) -> tuple[int, int] | None:
+    """SQLDescribeCol's column size and decimal digits for a declared type (ODBC appendix D, SQL Server's
+    driver docs for time/datetime2/datetimeoffset), or None for types this check leaves out."""
+    if not sql_type.startswith(_PRECISION_SCALE_TYPES):
+        return None
+    name, numbers = _declared(sql_type)
+    if name in ("decimal", "numeric"):
+        return numbers[0], numbers[1]
+    if name in ("money", "smallmoney"):
+        return (19 if name == "money" else 10), 4
+    fixed_width = {"time": 8, "datetime2": 19, "datetimeoffset": 26}
+    if name in fixed_width:
+        scale = numbers[0]
+        return fixed_width[name] + (scale + 1 if scale else 0), scale
+    return None
+
+
+METADATA_CASES = [case for case in TYPE_CASES if _odbc_column_size_and_digits(case.sql_type)]
+
+
+@pytest.mark.parametrize("case", METADATA_CASES, ids=[case.id for case in METADATA_CASES])
+def test_column_metadata(local_server: LocalServer, case: TypeCase) -> None:
+    """Precision and scale in COLMETADATA, as the two clients that report them read them.
+
+    mssql-python: description = (name, type, None, column size, column size, decimal digits, nullable).
+    pytds: description[4:6] = (precision, scale) for decimal/numeric, (scale, None) for time types (tds_types.py).
+    """
+    size, digits = _odbc_column_size_and_digits(case.sql_type)
+    odbc = ADAPTERS["mssql_python"].connect(local_server, "off")
+    pytds_conn = ADAPTERS["pytds"].connect(local_server, "off")
+    try:
+        for conn, expected in (
+            (odbc, [(size, size, digits)] * len(case.column_names())),
+            (pytds_conn, [_pytds_precision_scale(case.sql_type)] * len(case.column_names())),
+        ):
+            cursor = conn.cursor()
+            cursor.execute(case.select_sql())
+            cursor.fetchall()
+            got = [tuple(column[3:6]) if conn is odbc else tuple(column[4:6]) for column in cursor.description]
+            cursor.close()
+            assert got == expected, f"{case.sql_type}: {'mssql_python' if conn is odbc else 'pytds'} reads {got}"
+    finally:
+        odbc.close()
+        pytds_conn.close()
+
+
+def _pytds_precision_scale(sql_type: str) -> tuple[int | None, int | None]:
+    name, numbers = _declared(sql_type)
+    if name in ("decimal", "numeric"):
+        return numbers[0], numbers[1]
+    if name in ("money", "smallmoney"):
+        return None, None  # MONEY/MONEYN TYPE_INFO carries no precision or scale
+    return numbers[0], None  # time/datetime2/datetimeoffset: the scale byte of TYPE_INFO
+
+
 def test_parameterized_query(session: tuple[ClientAdapter, Any]) -> None:
     adapter, conn = session
     long_text = "ü😀" * 50_000  # 150,000 UTF-16 code units: an nvarchar(max) parameter sent as PLP chunks
