@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::sql::convert::convert;
+use crate::sql::describe::undeclared_parameters;
 use crate::sql::eval::{eval, Scope};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
 use crate::tokens::{CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
@@ -474,42 +475,63 @@ fn parse_delay(text: &str) -> Option<Duration> {
 // RPC
 // ---------------------------------------------------------------------------
 
-const PROC_EXECUTESQL: u16 = 10;
-const PROC_PREPARE: u16 = 11;
-const PROC_EXECUTE: u16 = 12;
-const PROC_PREPEXEC: u16 = 13;
-const PROC_UNPREPARE: u16 = 15;
+/// The system procedures this server runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Procedure {
+    ExecuteSql,
+    Prepare,
+    Execute,
+    PrepExec,
+    Unprepare,
+    DescribeUndeclaredParameters,
+}
+
+impl Procedure {
+    /// ProcIDSwitch ids (2.2.6.6).
+    fn by_id(id: u16) -> Option<Procedure> {
+        Some(match id {
+            10 => Procedure::ExecuteSql,
+            11 => Procedure::Prepare,
+            12 => Procedure::Execute,
+            13 => Procedure::PrepExec,
+            15 => Procedure::Unprepare,
+            _ => return None,
+        })
+    }
+
+    /// "sp_executesql", "sys.sp_executesql", "master..sp_executesql", "[sys].[sp_executesql]"
+    fn by_name(name: &str) -> Option<Procedure> {
+        let last = name.rsplit('.').next().unwrap_or(name).trim_matches(|c| c == '[' || c == ']');
+        Some(match last.to_ascii_lowercase().as_str() {
+            "sp_executesql" => Procedure::ExecuteSql,
+            "sp_prepare" => Procedure::Prepare,
+            "sp_execute" => Procedure::Execute,
+            "sp_prepexec" => Procedure::PrepExec,
+            "sp_unprepare" => Procedure::Unprepare,
+            "sp_describe_undeclared_parameters" => Procedure::DescribeUndeclaredParameters,
+            _ => return None,
+        })
+    }
+}
 
 /// fByRefValue: the parameter is an OUTPUT parameter.
 const PARAM_BY_REF: u8 = 0x01;
 
-fn proc_id_by_name(name: &str) -> Option<u16> {
-    // "sp_executesql", "sys.sp_executesql", "master..sp_executesql", "[sys].[sp_executesql]"
-    let last = name.rsplit('.').next().unwrap_or(name).trim_matches(|c| c == '[' || c == ']');
-    Some(match last.to_ascii_lowercase().as_str() {
-        "sp_executesql" => PROC_EXECUTESQL,
-        "sp_prepare" => PROC_PREPARE,
-        "sp_execute" => PROC_EXECUTE,
-        "sp_prepexec" => PROC_PREPEXEC,
-        "sp_unprepare" => PROC_UNPREPARE,
-        _ => return None,
-    })
-}
-
 /// Runs one RPC of a request (batched RPCs are passed one by one).
 pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
-    let id = match &rpc.target {
-        RpcTarget::ProcId(id) => Some(*id),
-        RpcTarget::Name(name) => proc_id_by_name(name),
+    let procedure = match &rpc.target {
+        RpcTarget::ProcId(id) => Procedure::by_id(*id),
+        RpcTarget::Name(name) => Procedure::by_name(name),
     };
     let mut events = Vec::new();
-    let result = match id {
-        Some(PROC_EXECUTESQL) => executesql(session, &rpc.params, &mut events),
-        Some(PROC_PREPARE) => prepare(session, &rpc.params, &mut events),
-        Some(PROC_EXECUTE) => execute_prepared(session, &rpc.params, &mut events),
-        Some(PROC_PREPEXEC) => prepexec(session, &rpc.params, &mut events),
-        Some(PROC_UNPREPARE) => unprepare(session, &rpc.params),
-        _ => {
+    let result = match procedure {
+        Some(Procedure::ExecuteSql) => executesql(session, &rpc.params, &mut events),
+        Some(Procedure::Prepare) => prepare(session, &rpc.params, &mut events),
+        Some(Procedure::Execute) => execute_prepared(session, &rpc.params, &mut events),
+        Some(Procedure::PrepExec) => prepexec(session, &rpc.params, &mut events),
+        Some(Procedure::Unprepare) => unprepare(session, &rpc.params),
+        Some(Procedure::DescribeUndeclaredParameters) => describe_undeclared_parameters(&rpc.params, &mut events),
+        None => {
             let name = match &rpc.target {
                 RpcTarget::ProcId(id) => format!("The RPC procedure id {id}"),
                 RpcTarget::Name(n) => format!("The stored procedure '{n}'"),
@@ -741,6 +763,21 @@ fn prepexec(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>)
     let mut outputs = handle_output(params, handle);
     outputs.extend(run_parameterized(session, &declarations, &statement, &values, events)?);
     Ok(outputs)
+}
+
+/// sp_describe_undeclared_parameters @tsql, [@params]: one result set.
+fn describe_undeclared_parameters(params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
+    let name = "sp_describe_undeclared_parameters";
+    let statement = string_param(params, 0, name, "@tsql")?.ok_or_else(|| {
+        SqlError::new(201, format!("Procedure or function '{name}' expects parameter '@tsql', which was not supplied."))
+    })?;
+    let declarations = string_param(params, 1, name, "@params")?.unwrap_or_default();
+    let (columns, rows) = undeclared_parameters(&statement, &declarations)?;
+    let count = rows.len() as u64;
+    events.push(Event::ColMetadata(columns));
+    events.extend(rows.into_iter().map(Event::Row));
+    events.push(done(DoneKind::DoneInProc, DONE_COUNT, CMD_SELECT, count));
+    Ok(Vec::new())
 }
 
 /// sp_unprepare @handle

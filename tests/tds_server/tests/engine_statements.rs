@@ -558,3 +558,31 @@ fn options_with_unreproduced_effects_are_refused() {
         "Arithmetic overflow error converting numeric to data type numeric."
     );
 }
+
+#[test]
+fn sp_describe_undeclared_parameters_as_odbc_calls_it() {
+    // mssql-python (ODBC Driver 18) sends this by name before binding NULL parameters
+    let describe = |sql: &str| {
+        execute_rpc(
+            &mut session(),
+            &RpcRequest {
+                target: RpcTarget::Name("sp_describe_undeclared_parameters".into()),
+                option_flags: 0,
+                params: vec![nvarchar("", sql)],
+            },
+        )
+    };
+    let events = describe("SELECT CAST(@P1 AS datetime2(3)) AS d");
+    let Event::ColMetadata(cols) = &events[0] else { panic!("{events:?}") };
+    assert_eq!(cols[3].name, "suggested_system_type_name");
+    let Event::Row(row) = &events[1] else { panic!("{events:?}") };
+    assert_eq!(row[1], Value::Str("@P1".into()));
+    assert_eq!(row[3], Value::Str("datetime2(3)".into()));
+    assert_eq!((&row[4], &row[5], &row[6]), (&Value::Int(7), &Value::Int(23), &Value::Int(3)));
+    assert_eq!(events[2], Event::Done(Done { kind: DoneKind::DoneInProc, status: 0x10, cur_cmd: 0xC1, row_count: 1 }));
+    assert!(matches!(events[3], Event::ReturnStatus(0)));
+    // SQL Server cannot deduce a bare SELECT @p: the driver then picks a type itself
+    let events = describe("SELECT @P1 AS a");
+    assert!(matches!(&events[0], Event::Error(m) if m.number == 11502), "{events:?}");
+    assert!(matches!(events.last(), Some(Event::Done(Done { kind: DoneKind::DoneProc, status: 0x2, .. }))));
+}

@@ -88,21 +88,21 @@ fn lex_at(chars: &[char], pos: &mut usize, out: &mut Vec<Token>) -> Result<(), L
                 i += 1;
             }
         } else if c == '/' && chars.get(i + 1) == Some(&'*') {
-            i = skip_block_comment(&chars, i)?;
+            i = skip_block_comment(chars, i)?;
         } else if (c == 'N' || c == 'n') && chars.get(i + 1) == Some(&'\'') {
-            let (s, next) = quoted(&chars, i + 1, '\'')?;
+            let (s, next) = quoted(chars, i + 1, '\'')?;
             out.push(Token::NStr(s));
             i = next;
         } else if c == '\'' {
-            let (s, next) = quoted(&chars, i, '\'')?;
+            let (s, next) = quoted(chars, i, '\'')?;
             out.push(Token::Str(s));
             i = next;
         } else if c == '[' {
-            let (s, next) = quoted(&chars, i, ']')?;
+            let (s, next) = quoted(chars, i, ']')?;
             out.push(Token::Ident { text: s, quoted: true });
             i = next;
         } else if c == '"' {
-            let (s, next) = quoted(&chars, i, '"')?;
+            let (s, next) = quoted(chars, i, '"')?;
             out.push(Token::Ident { text: s, quoted: true });
             i = next;
         } else if c == '0' && matches!(chars.get(i + 1), Some('x') | Some('X')) {
@@ -122,11 +122,11 @@ fn lex_at(chars: &[char], pos: &mut usize, out: &mut Vec<Token>) -> Result<(), L
             out.push(Token::Binary(bytes));
             i = j;
         } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
-            let (tok, next) = number(&chars, i);
+            let (tok, next) = number(chars, i);
             out.push(tok);
             i = next;
         } else if c == '$' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit() || *d == '.') {
-            let (tok, next) = number(&chars, i + 1);
+            let (tok, next) = number(chars, i + 1);
             match tok {
                 Token::Integer(t) | Token::Decimal(t) => out.push(Token::Money(t)),
                 _ => {

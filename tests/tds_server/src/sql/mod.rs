@@ -1,6 +1,7 @@
 //! The T-SQL subset the test server runs: lexing, parsing, conversions, evaluation.
 
 pub mod convert;
+pub mod describe;
 pub mod eval;
 pub mod lexer;
 pub mod parser;
