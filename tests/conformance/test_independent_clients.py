@@ -198,6 +198,20 @@ def test_parameterized_query(session: tuple[ClientAdapter, Any]) -> None:
     _assert_row(adapter.name, "SELECT <positional parameters>", rows, expected)
 
 
+def test_repeated_parameterized_execution(session: tuple[ClientAdapter, Any]) -> None:
+    """The same parameterized statement again and again (ODBC prepares it: sp_prepexec, then sp_execute)."""
+    adapter, conn = session
+    sql = f"SELECT {adapter.positional_marker} AS n, {adapter.positional_marker} AS s"
+    for i in range(4):
+        assert _fetch_rows(conn, sql, (i, "x" * i)) == [(i, "x" * i)]
+    cursor = conn.cursor()
+    try:
+        cursor.executemany(sql, [(i, str(i)) for i in range(3)])
+    finally:
+        cursor.close()
+    assert _fetch_rows(conn, sql, (9, "nine")) == [(9, "nine")]
+
+
 @pytest.mark.parametrize("client", CLIENT_NAMES)
 def test_named_parameters(request: pytest.FixtureRequest, client: str) -> None:
     """pyformat named parameters (`%(name)s`): every client's module declares paramstyle 'pyformat'."""
@@ -226,9 +240,11 @@ def test_several_result_sets(session: tuple[ClientAdapter, Any]) -> None:
 
 def test_version(session: tuple[ClientAdapter, Any]) -> None:
     adapter, conn = session
-    rows = _fetch_rows(conn, "SELECT @@VERSION")
+    rows = _fetch_rows(conn, "SELECT @@VERSION, @@SPID")
     assert len(rows) == 1 and isinstance(rows[0][0], str), rows
-    assert rows[0][0].startswith("Microsoft SQL Server 2022"), f"{adapter.name}: {rows[0][0]!r}"
+    version, spid = rows[0]
+    assert version.startswith("Microsoft SQL Server 2022"), f"{adapter.name}: {version!r}"
+    assert type(spid) is int and spid > 0, f"{adapter.name}: @@SPID {spid!r}"
 
 
 @pytest.mark.parametrize("client, mode", CLIENT_MODES, ids=[f"{c}-{m}" for c, m in CLIENT_MODES])
