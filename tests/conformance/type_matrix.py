@@ -121,59 +121,52 @@ CP1252_TEXT = "Größe € naïve"  # € is 0x80 in code page 1252 (not Latin-1
 GUID = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
 
 
+def _fraction(digits: str, scale: int) -> str:
+    """The fractional-seconds part of a literal written with `scale` digits."""
+    return "." + digits[:scale] if scale else ""
+
+
+def _scaled_cases(type_name: str, parse: Any, literals: Any) -> list[TypeCase]:
+    """One TypeCase per scale 0..7; `literals(scale)` are literal texts written with `scale` fractional digits."""
+    return [
+        TypeCase(f"{type_name}({scale})", tuple((_q(text), parse(text)) for text in literals(scale)))
+        for scale in range(8)
+    ]
+
+
 def _time_cases() -> list[TypeCase]:
-    cases = []
-    for scale in range(8):
-        nines = "." + "9" * scale if scale else ""
-        typical = "12:34:56" + ("." + "1234567"[:scale] if scale else "")
-        cases.append(
-            TypeCase(
-                f"time({scale})",
-                (
-                    ("'00:00:00'", dt.time(0, 0, 0)),
-                    (_q("23:59:59" + nines), sql_time("23:59:59" + nines)),
-                    (_q(typical), sql_time(typical)),
-                ),
-            )
-        )
-    return cases
+    return _scaled_cases(
+        "time",
+        sql_time,
+        lambda scale: ("00:00:00", "23:59:59" + _fraction("9999999", scale), "12:34:56" + _fraction("1234567", scale)),
+    )
 
 
 def _datetime2_cases() -> list[TypeCase]:
-    cases = []
-    for scale in range(8):
-        nines = "." + "9" * scale if scale else ""
-        typical = "2024-02-29 12:34:56" + ("." + "1234567"[:scale] if scale else "")
-        cases.append(
-            TypeCase(
-                f"datetime2({scale})",
-                (
-                    ("'0001-01-01 00:00:00'", dt.datetime(1, 1, 1)),
-                    (_q("9999-12-31 23:59:59" + nines), sql_datetime2("9999-12-31 23:59:59" + nines)),
-                    (_q(typical), sql_datetime2(typical)),
-                ),
-            )
-        )
-    return cases
+    return _scaled_cases(
+        "datetime2",
+        sql_datetime2,
+        lambda scale: (
+            "0001-01-01 00:00:00",
+            "9999-12-31 23:59:59" + _fraction("9999999", scale),
+            "2024-02-29 12:34:56" + _fraction("1234567", scale),
+        ),
+    )
 
 
 def _datetimeoffset_cases() -> list[TypeCase]:
-    cases = []
-    for scale in range(8):
-        fraction = ("." + "1234567"[:scale]) if scale else ""
-        nines = "." + "9" * scale if scale else ""
-        literals = (
+    return _scaled_cases(
+        "datetimeoffset",
+        sql_datetimeoffset,
+        lambda scale: (
             "0001-01-01 00:00:00 -14:00",  # the earliest local time: UTC 0001-01-01 14:00
-            f"9999-12-31 23:59:59{nines} +14:00",  # the latest local time: UTC 9999-12-31 09:59:59.9999999
-            f"2024-02-29 12:34:56{fraction} +05:30",
-            f"2024-02-29 00:00:00{fraction} -14:00",
-            f"2024-02-29 23:59:59{fraction} +14:00",
+            f"9999-12-31 23:59:59{_fraction('9999999', scale)} +14:00",  # the latest: UTC 9999-12-31 09:59:59.9999999
+            f"2024-02-29 12:34:56{_fraction('1234567', scale)} +05:30",
+            f"2024-02-29 00:00:00{_fraction('1234567', scale)} -14:00",
+            f"2024-02-29 23:59:59{_fraction('1234567', scale)} +14:00",
             "2024-06-30 08:00:00 +00:00",
-        )
-        cases.append(
-            TypeCase(f"datetimeoffset({scale})", tuple((_q(text), sql_datetimeoffset(text)) for text in literals))
-        )
-    return cases
+        ),
+    )
 
 
 def type_cases() -> list[TypeCase]:
