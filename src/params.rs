@@ -199,25 +199,6 @@ pub enum ParamValue {
     Uuid([u8; 16]),
 }
 
-impl ParamValue {
-    fn type_name(&self) -> &'static str {
-        match self {
-            Self::Null => "None",
-            Self::Bool(_) => "bool",
-            Self::Int(_) => "int",
-            Self::Float(_) => "float",
-            Self::String(_) => "str",
-            Self::Bytes(_) => "bytes",
-            Self::Decimal { .. } => "Decimal",
-            Self::Date(_) => "date",
-            Self::Time(_) => "time",
-            Self::DateTime(_) => "datetime",
-            Self::DateTimeOffset { .. } => "aware datetime",
-            Self::Uuid(_) => "UUID",
-        }
-    }
-}
-
 /// A value ready to send, optionally forced to a declared type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoundParam {
@@ -257,10 +238,37 @@ fn rescale(unscaled: i128, from: u8, to: u8) -> Option<i128> {
     }
 }
 
-fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
-    let mismatch = |value: &ParamValue| {
-        DriverError::programming(format!("a {} value cannot be sent as {}", value.type_name(), ty.declaration()))
+/// A float as decimal(precision, scale), from its shortest exact decimal
+/// text, rounded half away from zero as SQL Server converts.
+fn float_to_decimal(value: f64, precision: u8, scale: u8, ty: SqlType) -> Result<ParamValue, DriverError> {
+    if !value.is_finite() {
+        return Err(DriverError::data(format!("{value} cannot be sent as {}", ty.declaration())));
+    }
+    let text = format!("{}", value.abs());
+    let (int_part, frac_part) = text.split_once('.').unwrap_or((&text, ""));
+    let digits_text = format!("{int_part}{frac_part}");
+    let too_big = || DriverError::data(format!("{value} does not fit {}", ty.declaration()));
+    let mut unscaled: i128 = 0;
+    for c in digits_text.chars().filter_map(|c| c.to_digit(10)) {
+        unscaled = unscaled.checked_mul(10).and_then(|v| v.checked_add(i128::from(c))).ok_or_else(too_big)?;
+    }
+    let from = frac_part.len() as u8;
+    let rounded = if from > scale {
+        let factor = 10i128.pow(u32::from(from - scale));
+        let (quotient, remainder) = (unscaled / factor, unscaled % factor);
+        if remainder * 2 >= factor { quotient + 1 } else { quotient }
+    } else {
+        rescale(unscaled, from, scale).ok_or_else(too_big)?
     };
+    if digits(rounded) > precision {
+        return Err(too_big());
+    }
+    Ok(ParamValue::Decimal { unscaled: if value < 0.0 { -rounded } else { rounded }, scale })
+}
+
+/// Makes `value` fit `ty` exactly where the client can check it (integer
+/// ranges, decimal digits); other combinations are left to the server's CAST.
+fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
     let int_range = |v: i64, min: i64, max: i64| {
         if (min..=max).contains(&v) {
             Ok(ParamValue::Int(v))
@@ -269,8 +277,6 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
         }
     };
     match (ty, value) {
-        (_, ParamValue::Null) => Ok(ParamValue::Null),
-        (SqlType::Bit, ParamValue::Bool(b)) => Ok(ParamValue::Bool(b)),
         (SqlType::Bit, ParamValue::Int(v)) => Ok(ParamValue::Bool(v != 0)),
         (SqlType::TinyInt, ParamValue::Int(v)) => int_range(v, 0, 255),
         (SqlType::SmallInt, ParamValue::Int(v)) => int_range(v, i16::MIN.into(), i16::MAX.into()),
@@ -279,7 +285,6 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
         (SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt, ParamValue::Bool(b)) => {
             Ok(ParamValue::Int(i64::from(b)))
         }
-        (SqlType::Real | SqlType::Float, ParamValue::Float(f)) => Ok(ParamValue::Float(f)),
         (SqlType::Real | SqlType::Float, ParamValue::Int(v)) => Ok(ParamValue::Float(v as f64)),
         (SqlType::Decimal { .. } | SqlType::Money | SqlType::SmallMoney, value) => {
             let (precision, scale) = match ty {
@@ -290,7 +295,9 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
             let (unscaled, from) = match value {
                 ParamValue::Decimal { unscaled, scale } => (unscaled, scale),
                 ParamValue::Int(v) => (i128::from(v), 0),
-                other => return Err(mismatch(&other)),
+                ParamValue::Float(f) => return float_to_decimal(f, precision, scale, ty),
+                // Anything else is converted by the server's CAST.
+                other => return Ok(other),
             };
             let exact = rescale(unscaled, from, scale)
                 .filter(|v| digits(*v) <= precision)
@@ -299,22 +306,10 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
                 })?;
             Ok(ParamValue::Decimal { unscaled: exact, scale })
         }
-        (
-            SqlType::Char(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::Xml,
-            ParamValue::String(s),
-        ) => Ok(ParamValue::String(s)),
-        (SqlType::Binary(_) | SqlType::VarBinary(_), ParamValue::Bytes(b)) => Ok(ParamValue::Bytes(b)),
-        (SqlType::Date, ParamValue::Date(d)) => Ok(ParamValue::Date(d)),
-        (SqlType::Time(_), ParamValue::Time(t)) => Ok(ParamValue::Time(t)),
-        (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::DateTime(t)) => {
-            Ok(ParamValue::DateTime(t))
-        }
         (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::Date(d)) => {
             Ok(ParamValue::DateTime(i64::from(d) * crate::temporal::MICROS_PER_DAY))
         }
-        (SqlType::DateTimeOffset(_), v @ ParamValue::DateTimeOffset { .. }) => Ok(v),
-        (SqlType::UniqueIdentifier, ParamValue::Uuid(u)) => Ok(ParamValue::Uuid(u)),
-        (_, other) => Err(mismatch(&other)),
+        (_, other) => Ok(other),
     }
 }
 
@@ -367,11 +362,22 @@ mod tests {
     }
 
     #[test]
+    fn floats_round_to_the_forced_scale() {
+        let ty = SqlType::parse("decimal(18,4)").unwrap();
+        assert_eq!(BoundParam::forced(ParamValue::Float(1.5), ty).unwrap().value, ParamValue::Decimal { unscaled: 15_000, scale: 4 });
+        assert_eq!(BoundParam::forced(ParamValue::Float(-0.00005), ty).unwrap().value, ParamValue::Decimal { unscaled: -1, scale: 4 });
+        assert_eq!(BoundParam::forced(ParamValue::Float(f64::NAN), ty).unwrap_err().kind, ErrorKind::Data);
+        assert_eq!(BoundParam::forced(ParamValue::Float(1e20), ty).unwrap_err().kind, ErrorKind::Data);
+    }
+
+    #[test]
     fn typed_null_and_range_checks() {
         let null = BoundParam::forced(ParamValue::Null, SqlType::Int).unwrap();
         assert_eq!((null.value, null.forced), (ParamValue::Null, Some(SqlType::Int)));
         assert_eq!(BoundParam::forced(ParamValue::Int(256), SqlType::TinyInt).unwrap_err().kind, ErrorKind::Data);
-        assert!(BoundParam::forced(ParamValue::String("x".into()), SqlType::Int).is_err());
+        // The server's CAST converts what the client cannot check.
+        let text = BoundParam::forced(ParamValue::String("12".into()), SqlType::Int).unwrap();
+        assert_eq!(text.value, ParamValue::String("12".into()));
     }
 
     #[test]

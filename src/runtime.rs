@@ -62,12 +62,13 @@ where
     Ok(handle()?.spawn(future))
 }
 
-/// Stops the runtime without waiting for in-flight tasks (interpreter exit).
+/// Stops the runtime (interpreter exit), giving running tasks a moment to
+/// finish dropping.
 pub fn shutdown() {
     let taken = RUNTIME.lock().take();
     if let Some(owned) = taken {
         if owned.pid == std::process::id() {
-            owned.runtime.shutdown_background();
+            owned.runtime.shutdown_timeout(Duration::from_secs(1));
         } else {
             std::mem::forget(owned);
         }

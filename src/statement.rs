@@ -1,7 +1,7 @@
-//! Renames `@variable` references in T-SQL text, skipping string literals,
+//! Rewrites `@variable` references in T-SQL text, skipping string literals,
 //! quoted identifiers and comments. Used to bind `@name` parameters to the
-//! positional `@P1..@Pn` names the driver declares, and to route forced-type
-//! parameters through a typed local variable.
+//! positional `@P1..@Pn` names the driver declares, and to give forced-type
+//! parameters their exact type.
 
 /// Positional name (without `@`) under which the value at `index` is sent.
 pub fn positional_name(index: usize) -> String {
@@ -9,7 +9,8 @@ pub fn positional_name(index: usize) -> String {
 }
 
 /// Replaces every `@from` (case-insensitive, names given without `@`) with
-/// `@to`. Other variables (`DECLARE @x`, `@@ROWCOUNT`) are left alone.
+/// the replacement text. Other variables (`DECLARE @x`, `@@ROWCOUNT`) are
+/// left alone.
 pub fn rename_variables(sql: &str, renames: &[(String, String)]) -> String {
     let lowered: Vec<String> = renames.iter().map(|(from, _)| from.to_lowercase()).collect();
     let chars: Vec<char> = sql.chars().collect();
@@ -43,10 +44,7 @@ pub fn rename_variables(sql: &str, renames: &[(String, String)]) -> String {
                 let end = word_end(&chars, i + 1);
                 let word: String = chars[i + 1..end].iter().collect::<String>().to_lowercase();
                 match lowered.iter().position(|n| *n == word) {
-                    Some(index) if end > i + 1 => {
-                        out.push('@');
-                        out.push_str(&renames[index].1);
-                    }
+                    Some(index) if end > i + 1 => out.push_str(&renames[index].1),
                     _ => out.extend(&chars[i..end]),
                 }
                 i = end;
@@ -113,7 +111,7 @@ mod tests {
     use super::*;
 
     fn names(list: &[&str]) -> Vec<(String, String)> {
-        list.iter().enumerate().map(|(i, s)| (s.to_string(), positional_name(i))).collect()
+        list.iter().enumerate().map(|(i, s)| (s.to_string(), format!("@{}", positional_name(i)))).collect()
     }
 
     #[test]

@@ -74,11 +74,13 @@ fn parse_bool(key: ConnectionStringKey, value: &str) -> Result<bool, ConfigError
     }
 }
 
-/// `Encrypt=` values as ODBC Driver 18 understands them.
+/// `Encrypt=` values. `no`/`optional` mean no encryption unless the server
+/// insists: tiberius cannot offer ODBC's opportunistic login-only encryption
+/// (it answers a server without TLS by attempting TLS anyway).
 fn parse_encrypt(value: &str) -> Result<Encryption, ConfigError> {
     match value.to_ascii_lowercase().as_str() {
         "yes" | "true" | "1" | "mandatory" | "strict" => Ok(Encryption::Required),
-        "no" | "false" | "0" | "optional" => Ok(Encryption::LoginOnly),
+        "no" | "false" | "0" | "optional" => Ok(Encryption::Off),
         _ => Err(ConfigError("Encrypt must be one of yes/no/true/false/mandatory/optional/strict".into())),
     }
 }
@@ -187,9 +189,9 @@ impl ConnectSettings {
             }
             None => {
                 let encryption = encrypt.unwrap_or(Encryption::Required);
-                // As in ODBC Driver 18, login-only encryption does not validate
-                // the certificate unless asked to.
-                let trust = trust.unwrap_or(encryption == Encryption::LoginOnly);
+                // As in ODBC Driver 18, a server that forces encryption on an
+                // Encrypt=no client is not validated unless asked to.
+                let trust = trust.unwrap_or(encryption == Encryption::Off);
                 SslSettings { encryption, trust_server_certificate: trust, ca_certificate_path: None }
             }
         };
@@ -228,7 +230,7 @@ mod tests {
         assert_eq!(s.database.as_deref(), Some("master"));
         assert_eq!(s.user.as_deref(), Some("sa"));
         assert_eq!(s.password.as_ref().unwrap().expose(), "p;w");
-        assert_eq!(s.ssl.encryption, Encryption::LoginOnly);
+        assert_eq!(s.ssl.encryption, Encryption::Off);
         assert_eq!(s.connect_timeout, Some(Duration::from_secs(5)));
         assert!(!format!("{s:?}").contains("p;w"));
     }

@@ -87,27 +87,23 @@ impl ToSql for TdsParam<'_> {
     }
 }
 
-/// Variable through which a forced-type parameter reaches the statement.
-fn forced_variable(index: usize) -> String {
-    format!("__fastmssql_{}", positional_name(index))
-}
-
-/// The statement to send: forced-type parameters are assigned to a local
-/// variable of exactly the requested type, which the statement then uses.
+/// The statement to send: every reference to a forced-type parameter reads
+/// `CAST(@Pn AS type)`, so the statement sees exactly the requested type
+/// (tiberius declares parameters from their values). A CAST is an
+/// expression, so forced parameters cannot be EXEC arguments or assignment
+/// targets.
 pub(crate) fn statement_with_forced_types(sql: &str, params: &[BoundParam]) -> String {
-    let forced: Vec<(usize, SqlType)> =
-        params.iter().enumerate().filter_map(|(i, p)| p.forced.map(|ty| (i, ty))).collect();
-    if forced.is_empty() {
+    let renames: Vec<(String, String)> = params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.forced.map(|ty| (positional_name(i), format!("CAST(@{} AS {})", positional_name(i), ty.declaration())))
+        })
+        .collect();
+    if renames.is_empty() {
         return sql.to_string();
     }
-    let renames: Vec<(String, String)> =
-        forced.iter().map(|(i, _)| (positional_name(*i), forced_variable(*i))).collect();
-    let mut statement = String::new();
-    for (i, ty) in &forced {
-        statement.push_str(&format!("DECLARE @{} {} = @{};\n", forced_variable(*i), ty.declaration(), positional_name(*i)));
-    }
-    statement.push_str(&rename_variables(sql, &renames));
-    statement
+    rename_variables(sql, &renames)
 }
 
 #[cfg(test)]
@@ -139,13 +135,13 @@ mod tests {
     }
 
     #[test]
-    fn forced_parameters_go_through_a_typed_variable() {
+    fn forced_parameters_are_cast_where_used() {
         let params = vec![
             BoundParam::new(ParamValue::Int(1)),
             BoundParam::forced(ParamValue::Null, SqlType::parse("decimal(18,4)").unwrap()).unwrap(),
         ];
         let sql = statement_with_forced_types("SELECT @P1, @P2", &params);
-        assert_eq!(sql, "DECLARE @__fastmssql_P2 decimal(18,4) = @P2;\nSELECT @P1, @__fastmssql_P2");
+        assert_eq!(sql, "SELECT @P1, CAST(@P2 AS decimal(18,4))");
         assert_eq!(TdsParam(&params[1]).to_sql(), ColumnData::Numeric(None));
         assert_eq!(statement_with_forced_types("SELECT @P1", &params[..1]), "SELECT @P1");
     }

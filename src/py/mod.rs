@@ -15,10 +15,11 @@ mod ssl_config;
 
 use pyo3::prelude::*;
 
-/// Stops the tokio runtime; registered with `atexit`.
+/// Stops the tokio runtime; registered with `atexit`. The GIL is released
+/// so that tasks being dropped can still release their Python references.
 #[pyfunction]
-fn _shutdown_runtime() {
-    crate::runtime::shutdown();
+fn _shutdown_runtime(py: Python<'_>) {
+    py.detach(crate::runtime::shutdown);
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

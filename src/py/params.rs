@@ -33,7 +33,7 @@ pub(crate) fn convert_params(sql: &str, params: Option<&Bound<'_, PyAny>>) -> Py
             })?;
             let name = name.strip_prefix('@').unwrap_or(&name).to_string();
             let param = to_bound_param(&value).map_err(|e| named(&name, e))?;
-            renames.push((name, positional_name(bound.len())));
+            renames.push((name, format!("@{}", positional_name(bound.len()))));
             bound.push(param);
         }
         return Ok((rename_variables(sql, &renames), bound));
