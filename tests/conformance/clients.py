@@ -40,6 +40,7 @@ class ClientAdapter:
         server: LocalServer,
         encryption: str,
         *,
+        user: str | None = None,
         password: str | None = None,
         packet_size: int | None = None,
         autocommit: bool = True,
@@ -69,15 +70,16 @@ class MssqlPythonAdapter(ClientAdapter):
 
         return mssql_python
 
-    def connect(self, server, encryption, *, password=None, packet_size=None, autocommit=True,
+    def connect(self, server, encryption, *, user=None, password=None, packet_size=None, autocommit=True,
                 query_timeout=QUERY_TIMEOUT_SECS):
         import mssql_python
 
         security = "Encrypt=yes;TrustServerCertificate=yes" if encryption == "tls" else "Encrypt=no"
         packet = f";PacketSize={packet_size}" if packet_size else ""
+        braced_password = (password or server.password).replace("}", "}}")
         conn = mssql_python.connect(
             f"Server={server.host},{server.port};Database={server.database};"
-            f"UID={server.user};PWD={{{password or server.password}}};{security}{packet}",
+            f"UID={user or server.user};PWD={{{braced_password}}};{security}{packet}",
             autocommit=autocommit,
             timeout=LOGIN_TIMEOUT_SECS,
         )
@@ -103,7 +105,7 @@ class PymssqlAdapter(ClientAdapter):
 
         return pymssql
 
-    def connect(self, server, encryption, *, password=None, packet_size=None, autocommit=True,
+    def connect(self, server, encryption, *, user=None, password=None, packet_size=None, autocommit=True,
                 query_timeout=QUERY_TIMEOUT_SECS):
         import pymssql
 
@@ -114,7 +116,7 @@ class PymssqlAdapter(ClientAdapter):
             return pymssql.connect(
                 server=section,
                 port=str(server.port),
-                user=server.user,
+                user=user or server.user,
                 password=password or server.password,
                 database=server.database,
                 login_timeout=LOGIN_TIMEOUT_SECS,
@@ -170,13 +172,13 @@ class PytdsAdapter(ClientAdapter):
 
         return pytds
 
-    def connect(self, server, encryption, *, password=None, packet_size=None, autocommit=True,
+    def connect(self, server, encryption, *, user=None, password=None, packet_size=None, autocommit=True,
                 query_timeout=QUERY_TIMEOUT_SECS):
         import pytds
 
         options: dict[str, Any] = dict(
             database=server.database,
-            user=server.user,
+            user=user or server.user,
             password=password or server.password,
             port=server.port,
             login_timeout=LOGIN_TIMEOUT_SECS,

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from local_server import LocalServer
+from local_server import DEFAULT_PASSWORD, DEFAULT_USER, LocalServer
 
 from .clients import ADAPTERS, CLIENT_NAMES, ENCRYPTION_MODES, ClientAdapter
 from .conventions import QUERY_TIMEOUT_CONVENTION, expected_in_client, expected_parameter_in_client
@@ -336,6 +336,21 @@ def test_query_timeout(request: pytest.FixtureRequest, client: str) -> None:
                 _fetch_rows(conn, "SELECT CAST(7 AS int)")
     finally:
         conn.close()
+
+
+def test_configured_users() -> None:
+    """--user NAME:PASSWORD replaces the default sa login; each configured user logs in with its own password."""
+    users = {"alice": "Alice;Pass{1}", "bob": "B0b!pass"}
+    with LocalServer(encrypt="off", users=users) as server:
+        for name, password in users.items():
+            conn = ADAPTERS["pytds"].connect(server, "off", user=name, password=password)
+            try:
+                assert _fetch_rows(conn, "SELECT CAST(1 AS int)") == [(1,)]
+            finally:
+                conn.close()
+        with pytest.raises(ADAPTERS["pytds"].login_error_types()) as caught:
+            ADAPTERS["pytds"].connect(server, "off", user=DEFAULT_USER, password=DEFAULT_PASSWORD).close()
+        assert ADAPTERS["pytds"].error_number(caught.value) == 18456, str(caught.value)
 
 
 def test_server_stops_cleanly_on_sigterm() -> None:
