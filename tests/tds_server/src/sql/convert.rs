@@ -725,7 +725,7 @@ fn as_num(value: &Value) -> Option<Num> {
     })
 }
 
-/// The exact decimal text of a float's shortest round-trip representation.
+/// The decimal text of a float's shortest round-trip representation.
 fn float_text(f: f64) -> DecimalText {
     let e = format!("{:e}", f.abs()); // e.g. "1.5e308"
     let (mant, exp) = e.split_once('e').expect("exponent form");
@@ -740,6 +740,39 @@ fn float_text(f: f64) -> DecimalText {
         (digits[..point as usize].to_string(), digits[point as usize..].to_string())
     };
     DecimalText { negative: f < 0.0, int_digits, frac_digits }
+}
+
+/// Binary fraction digits of a finite float (its exact decimal expansion has as many).
+fn binary_fraction_digits(f: f64) -> usize {
+    let mut x = f.abs().fract();
+    let mut n = 0;
+    while x != 0.0 {
+        x = (x * 2.0).fract(); // exact: doubling a float never rounds
+        n += 1;
+    }
+    n
+}
+
+/// A float at `scale` decimals, rounded half away from zero. Where the float is not
+/// exactly its shortest decimal form, the digits SQL Server derives from the binary
+/// value could differ (beyond 15 significant digits, or at a rounding tie), so those
+/// conversions are refused rather than guessed.
+fn float_to_scaled(f: f64, scale: u8, from: &SqlType, to: &SqlType) -> Result<Option<i128>, SqlError> {
+    let text = float_text(f);
+    let exact = binary_fraction_digits(f) <= text.frac_digits.len();
+    if !exact {
+        let significant = text.int_digits.trim_start_matches('0').len() + scale as usize;
+        let rest = text.frac_digits.get(scale as usize..).unwrap_or("");
+        let tie = rest.starts_with('5') && rest[1..].bytes().all(|b| b == b'0');
+        if significant > 15 || tie {
+            return Err(SqlError::not_supported(format!(
+                "Converting the {} value {f:e} to {} (its binary digits decide the result)",
+                from.name(),
+                to.declaration()
+            )));
+        }
+    }
+    Ok(text.round_to(scale))
 }
 
 fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
@@ -777,7 +810,7 @@ fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value,
         SqlType::Decimal { precision, scale } | SqlType::Numeric { precision, scale } => {
             let u = match num {
                 Num::Exact(u, s) => round_scaled(u, s, *scale),
-                Num::Approx(f) => float_text(f).round_to(*scale),
+                Num::Approx(f) => float_to_scaled(f, *scale, from, to)?,
             };
             let u = u.filter(|u| fits_precision(*u, *precision)).ok_or_else(|| overflow(from, to))?;
             Ok(Value::Decimal(u, *scale))
@@ -785,7 +818,7 @@ fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value,
         SqlType::Money | SqlType::SmallMoney => {
             let u = match num {
                 Num::Exact(u, s) => round_scaled(u, s, 4),
-                Num::Approx(f) => float_text(f).round_to(4),
+                Num::Approx(f) => float_to_scaled(f, 4, from, to)?,
             };
             u.and_then(|u| money_value(u, to)).ok_or_else(|| overflow(from, to))
         }
@@ -813,6 +846,7 @@ fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::parser::NOT_SUPPORTED_NUMBER;
 
     fn cast(s: &str, to: SqlType) -> Result<Value, SqlError> {
         convert(&Value::Str(s.into()), &SqlType::VarChar(Some(100)), &to)
@@ -843,10 +877,16 @@ mod tests {
         assert_eq!(convert(&Value::Decimal(-2_5005, 3), &d, &SqlType::Int), Ok(Value::Int(-25)));
         assert_eq!(convert(&Value::Money(2_5000), &SqlType::Money, &SqlType::Int), Ok(Value::Int(3)));
         assert_eq!(convert(&Value::Int(300), &SqlType::Int, &SqlType::TinyInt).unwrap_err().number, 220);
-        assert_eq!(
-            convert(&Value::Float(0.125), &SqlType::Float, &SqlType::Decimal { precision: 5, scale: 2 }),
-            Ok(Value::Decimal(13, 2))
-        );
+        let d52 = SqlType::Decimal { precision: 5, scale: 2 };
+        // 0.125 is exact in binary: the tie rounds away from zero
+        assert_eq!(convert(&Value::Float(0.125), &SqlType::Float, &d52), Ok(Value::Decimal(13, 2)));
+        assert_eq!(convert(&Value::Float(0.1), &SqlType::Float, &d52), Ok(Value::Decimal(10, 2)));
+        // 2.675 is 2.67499999... in binary: a tie in its shortest form is refused, as are
+        // scales reaching the binary expansion
+        assert_eq!(convert(&Value::Float(2.675), &SqlType::Float, &d52).unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        let d38_30 = SqlType::Decimal { precision: 38, scale: 30 };
+        assert_eq!(convert(&Value::Float(0.1), &SqlType::Float, &d38_30).unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        assert_eq!(convert(&Value::Float(1.5), &SqlType::Float, &d38_30), Ok(Value::Decimal(15 * 10i128.pow(29), 30)));
     }
 
     #[test]
@@ -876,7 +916,7 @@ mod tests {
             "<a>&#65;</a>",
         ];
         for r in rewritten {
-            assert_eq!(cast(r, xml.clone()).unwrap_err().number, crate::sql::parser::NOT_SUPPORTED_NUMBER, "{r}");
+            assert_eq!(cast(r, xml.clone()).unwrap_err().number, NOT_SUPPORTED_NUMBER, "{r}");
         }
     }
 
