@@ -338,6 +338,20 @@ def test_query_timeout(request: pytest.FixtureRequest, client: str) -> None:
         conn.close()
 
 
+@pytest.mark.parametrize("client", CLIENT_NAMES)
+def test_tls_client_with_every_server_mode(local_server: LocalServer, tls_server: LocalServer, client: str) -> None:
+    """A client that demands encryption gets full TLS from `--encrypt off` (which has a certificate, as SQL Server
+    with a certificate does), `on` and `required` (MS-TDS 2.2.6.5)."""
+    adapter = ADAPTERS[client]
+    with LocalServer(encrypt="on") as on_server:
+        for server in (local_server, on_server, tls_server):
+            conn = adapter.connect(server, "tls")
+            try:
+                assert _fetch_rows(conn, "SELECT CAST(N'tls' AS nvarchar(3))") == [("tls",)], server
+            finally:
+                conn.close()
+
+
 def test_configured_users() -> None:
     """--user NAME:PASSWORD replaces the default sa login; each configured user logs in with its own password."""
     users = {"alice": "Alice;Pass{1}", "bob": "B0b!pass"}
