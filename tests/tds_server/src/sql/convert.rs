@@ -827,15 +827,10 @@ fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value,
                 Num::Exact(u, s) => format_decimal(u, s).parse::<f64>().map_err(|_| internal(value, from))?,
                 Num::Approx(f) => f,
             };
-            if *to == SqlType::Real {
-                let r = match num {
-                    Num::Exact(u, s) => format_decimal(u, s).parse::<f32>().map_err(|_| internal(value, from))?,
-                    Num::Approx(f) => f as f32,
-                };
-                if r.is_infinite() {
-                    return Err(overflow(from, to));
-                }
-                return Ok(Value::Float(r as f64));
+            // real narrows the float (double precision) value, as for strings
+            let f = if *to == SqlType::Real { f as f32 as f64 } else { f };
+            if f.is_infinite() {
+                return Err(overflow(from, to));
             }
             Ok(Value::Float(f))
         }
