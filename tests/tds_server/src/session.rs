@@ -253,26 +253,27 @@ impl RequestLoop {
         }
     }
 
+    /// A decoded request whose ALL_HEADERS fit the session, or the events that refuse it.
+    fn accept<T>(&self, decoded: Result<T, String>, headers: fn(&T) -> &AllHeaders) -> Result<T, Vec<Event>> {
+        let request = decoded.map_err(malformed_request)?;
+        self.check_transaction(headers(&request))?;
+        Ok(request)
+    }
+
     fn sql_batch(&mut self, payload: &[u8]) -> Vec<Event> {
-        let batch = match request::parse_sql_batch(payload) {
+        let batch = match self.accept(request::parse_sql_batch(payload), |b| &b.headers) {
             Ok(batch) => batch,
-            Err(e) => return malformed_request(e),
+            Err(events) => return events,
         };
-        if let Err(events) = self.check_transaction(&batch.headers) {
-            return events;
-        }
         let session = &mut self.session;
         guarded(|| engine::execute_batch(session, &batch.text))
     }
 
     fn rpc(&mut self, payload: &[u8]) -> Vec<Event> {
-        let batch = match request::parse_rpc(payload) {
+        let batch = match self.accept(request::parse_rpc(payload), |b| &b.headers) {
             Ok(batch) => batch,
-            Err(e) => return malformed_request(e),
+            Err(events) => return events,
         };
-        if let Err(events) = self.check_transaction(&batch.headers) {
-            return events;
-        }
         let mut events = Vec::new();
         for rpc in &batch.requests {
             let session = &mut self.session;
@@ -282,13 +283,10 @@ impl RequestLoop {
     }
 
     fn transaction_manager(&mut self, payload: &[u8]) -> Vec<Event> {
-        let request = match request::parse_transaction_manager(payload) {
+        let request = match self.accept(request::parse_transaction_manager(payload), |r| &r.headers) {
             Ok(request) => request,
-            Err(e) => return malformed_request(e),
+            Err(events) => return events,
         };
-        if let Err(events) = self.check_transaction(&request.headers) {
-            return events;
-        }
         let mut events = Vec::new();
         let commit = matches!(request.request, TransactionRequest::Commit { .. });
         let begin_after = match request.request {

@@ -164,14 +164,22 @@ fn begin_transaction_request() -> Vec<u8> {
     payload
 }
 
+/// PRELOGIN asking for `encryption` (the server must answer `answer`), the TLS handshake,
+/// and LOGIN7 through TLS; returns the TLS session and the login response tokens.
+fn tls_login(server: &TestServer, encryption: u8, answer: u8, password: &str) -> (TlsClient, Vec<Token>) {
+    let mut client = Client::connect(server.addr());
+    assert_eq!(client.prelogin(encryption), answer);
+    let mut tls = TlsClient::handshake(client, server.certificate_pem());
+    tls.send(0x10, &login7("sa", password, "", 4096, &[]));
+    let tokens = split_tokens(&tls.receive());
+    (tls, tokens)
+}
+
 #[test]
 fn full_tls_when_the_client_demands_it_from_an_off_server() {
     let server = server(EncryptMode::Off);
-    let mut client = Client::connect(server.addr());
-    assert_eq!(client.prelogin(ENCRYPT_ON), ENCRYPT_ON);
-    let mut tls = TlsClient::handshake(client, server.certificate_pem());
-    tls.send(0x10, &login7("sa", "FastMssql!Test1", "", 4096, &[]));
-    assert!(has_loginack(&split_tokens(&tls.receive())));
+    let (mut tls, tokens) = tls_login(&server, ENCRYPT_ON, ENCRYPT_ON, "FastMssql!Test1");
+    assert!(has_loginack(&tokens));
     tls.send(0x0E, &begin_transaction_request());
     let tokens = split_tokens(&tls.receive());
     assert_eq!(tokens[0].ty, 0xE3);
@@ -181,11 +189,8 @@ fn full_tls_when_the_client_demands_it_from_an_off_server() {
 #[test]
 fn required_server_encrypts_an_encrypt_off_client_fully() {
     let server = server(EncryptMode::On);
-    let mut client = Client::connect(server.addr());
-    assert_eq!(client.prelogin(ENCRYPT_OFF), ENCRYPT_REQ);
-    let mut tls = TlsClient::handshake(client, server.certificate_pem());
-    tls.send(0x10, &login7("sa", "FastMssql!Test1", "", 4096, &[]));
-    assert!(has_loginack(&split_tokens(&tls.receive())));
+    let (mut tls, tokens) = tls_login(&server, ENCRYPT_OFF, ENCRYPT_REQ, "FastMssql!Test1");
+    assert!(has_loginack(&tokens));
     tls.send(0x06, &[]);
     let tokens = split_tokens(&tls.receive());
     assert_eq!(tokens[0].u16_at(0), 0x0020, "DONE_ATTN through TLS");
@@ -217,11 +222,7 @@ fn encrypt_off_client_gets_login_only_tls_then_plaintext() {
 #[test]
 fn wrong_password_over_tls_is_rejected() {
     let server = server(EncryptMode::On);
-    let mut client = Client::connect(server.addr());
-    client.prelogin(ENCRYPT_ON);
-    let mut tls = TlsClient::handshake(client, server.certificate_pem());
-    tls.send(0x10, &login7("sa", "wrong", "", 4096, &[]));
-    let tokens = split_tokens(&tls.receive());
+    let (_, tokens) = tls_login(&server, ENCRYPT_ON, ENCRYPT_ON, "wrong");
     assert_eq!(tokens[0].ty, 0xAA);
     assert_eq!(tokens[0].i32_at(0), 18456);
 }
