@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
-use crate::sql::eval::{eval, Scope};
+use crate::sql::eval::{eval, Scope, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
 use crate::tokens::{CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
@@ -22,7 +22,8 @@ pub struct Session {
     /// Transaction descriptor of the open transaction (ENVCHANGE 8/9/10), if any.
     pub transaction: Option<u64>,
     pub next_transaction_descriptor: u64,
-    /// `SET` options as given, upper-cased name -> value text (tracked no-ops).
+    /// `SET` options as given, upper-cased name -> value text. NOCOUNT, FMTONLY, TEXTSIZE and
+    /// XACT_ABORT change what the engine answers; the others are only recorded.
     pub options: HashMap<String, String>,
     /// Handles of sp_prepare / sp_prepexec.
     pub prepared: PreparedStatements,
@@ -150,7 +151,7 @@ const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     let mut events = Vec::new();
-    let variables = HashMap::new();
+    let variables = Variables::new();
     run_batch(session, sql, &variables, DoneKind::Done, &mut events);
     events
 }
@@ -173,13 +174,7 @@ fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
 }
 
 /// Runs statements, appending their events; returns false when one failed (which ends the batch).
-fn run_batch(
-    session: &mut Session,
-    sql: &str,
-    variables: &HashMap<String, (SqlType, Value)>,
-    kind: DoneKind,
-    events: &mut Vec<Event>,
-) -> bool {
+fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: DoneKind, events: &mut Vec<Event>) -> bool {
     let statements = match parse_batch(sql) {
         Ok(s) => s,
         Err(e) => return fail(events, kind, e, 0, 1),
@@ -228,7 +223,7 @@ fn run_statement(
     session: &mut Session,
     statement: &Statement,
     line: u32,
-    variables: &HashMap<String, (SqlType, Value)>,
+    variables: &Variables,
     kind: DoneKind,
     events: &mut Vec<Event>,
 ) -> bool {
@@ -593,7 +588,7 @@ fn bind_parameters(
     declarations: &str,
     statement: &str,
     values: &[(usize, &RpcParam)],
-) -> Result<(HashMap<String, (SqlType, Value)>, Vec<(usize, String, SqlType, Value)>), SqlError> {
+) -> Result<(Variables, Vec<(usize, String, SqlType, Value)>), SqlError> {
     let declared = parse_param_declarations(declarations)?;
     let mut variables = HashMap::new();
     let mut outputs = Vec::new();
@@ -681,7 +676,7 @@ fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) 
     let statements = parse_batch(&statement)?;
     let declared = parse_param_declarations(&declarations)?;
     if int_param(params, 3, "@options")?.is_some_and(|o| o & RETURN_METADATA != 0) {
-        let variables: HashMap<String, (SqlType, Value)> =
+        let variables: Variables =
             declared.into_iter().map(|(name, ty, _)| (name.to_lowercase(), (ty, Value::Null))).collect();
         let first_select = statements.iter().find_map(|(s, _)| match s {
             Statement::Select(items) => Some(items),
@@ -698,11 +693,7 @@ fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) 
 }
 
 /// The result columns of a SELECT list, typed without computing values.
-fn select_columns(
-    session: &Session,
-    items: &[SelectItem],
-    variables: &HashMap<String, (SqlType, Value)>,
-) -> Result<Vec<ColumnDef>, SqlError> {
+fn select_columns(session: &Session, items: &[SelectItem], variables: &Variables) -> Result<Vec<ColumnDef>, SqlError> {
     let scope = scope(session, variables);
     items
         .iter()
@@ -719,7 +710,7 @@ fn select_columns(
         .collect()
 }
 
-fn scope<'a>(session: &'a Session, variables: &'a HashMap<String, (SqlType, Value)>) -> Scope<'a> {
+fn scope<'a>(session: &'a Session, variables: &'a Variables) -> Scope<'a> {
     Scope {
         variables,
         spid: session.spid,

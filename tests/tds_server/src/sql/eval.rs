@@ -20,10 +20,12 @@ pub struct Typed {
     pub value: Result<Value, SqlError>,
 }
 
+/// Parameters by lower-cased name (with '@'): declared type and value.
+pub type Variables = HashMap<String, (SqlType, Value)>;
+
 /// What expressions can see: parameters and session values.
 pub struct Scope<'a> {
-    /// lower-cased name with '@' -> declared type and value
-    pub variables: &'a HashMap<String, (SqlType, Value)>,
+    pub variables: &'a Variables,
     pub spid: u16,
     pub trancount: i32,
     pub server_name: &'a str,
