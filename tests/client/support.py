@@ -113,14 +113,6 @@ class DecimalType:
         return f"decimal128({self.precision if self.precision is not None else 'p'}|38, {self.scale})"
 
 
-@dataclass(frozen=True)
-class OneOf:
-    """A value that may legitimately be rounded either way to the client's resolution (e.g. datetime's 1/300 s to 1 µs)."""
-
-    candidates: tuple[Any, ...]
-    why: str = ""
-
-
 SAME = object()
 """Cell.arrow_value default: pyarrow reads the same Python value as rows()."""
 
@@ -168,11 +160,6 @@ def arrow_cell(column: pa.ChunkedArray, index: int = 0) -> Any:
 
 
 def assert_same_value(actual: Any, expected: Any, where: str) -> None:
-    if isinstance(expected, OneOf):
-        assert any(
-            type(actual) is type(c) and actual == c for c in expected.candidates
-        ), f"{where}: {actual!r} is none of {expected.candidates!r} ({expected.why})"
-        return
     assert type(actual) is type(expected), (
         f"{where}: got {actual!r} ({type(actual).__name__}), expected {expected!r} ({type(expected).__name__})"
     )

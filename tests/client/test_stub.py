@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,11 +36,16 @@ def test_everything_in_all_is_exported() -> None:
 
 
 def test_stubtest_passes(tmp_path: Path) -> None:
-    """`python -m mypy.stubtest fastmssql` against the installed package (its shipped stub and extension)."""
+    """`python -m mypy.stubtest fastmssql`: the canonical stub against the installed extension.
+
+    Run from the repository root, mypy resolves `fastmssql` to the top-level fastmssql.pyi (the
+    shipped copy is identical, see above) and stubtest imports the installed package at runtime.
+    """
     pytest.importorskip("mypy")
     proc = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", "fastmssql"],
-        cwd=tmp_path,  # not the repo root, so the installed package's stub is the one checked
+        cwd=REPO_ROOT,
+        env={**os.environ, "MYPY_CACHE_DIR": str(tmp_path / "mypy-cache")},
         capture_output=True,
         text=True,
         timeout=300,
