@@ -126,22 +126,22 @@ pub fn parse(s: &str) -> Result<ParsedDateTime, TemporalError> {
         }
         let rest = s[i..].trim_start();
         let mut hour = hour;
-        let consumed_ampm =
-            if rest.len() >= 2 && (rest[..2].eq_ignore_ascii_case("AM") || rest[..2].eq_ignore_ascii_case("PM")) {
-                if hour == 0 || hour > 12 {
-                    return Err(TemporalError::Syntax);
-                }
-                let pm = rest[..2].eq_ignore_ascii_case("PM");
-                hour = match (hour, pm) {
-                    (12, false) => 0,
-                    (12, true) => 12,
-                    (h, true) => h + 12,
-                    (h, false) => h,
-                };
-                true
-            } else {
-                false
+        let meridiem = rest.get(..2).filter(|m| m.eq_ignore_ascii_case("AM") || m.eq_ignore_ascii_case("PM"));
+        let consumed_ampm = if let Some(m) = meridiem {
+            if hour == 0 || hour > 12 {
+                return Err(TemporalError::Syntax);
+            }
+            let pm = m.eq_ignore_ascii_case("PM");
+            hour = match (hour, pm) {
+                (12, false) => 0,
+                (12, true) => 12,
+                (h, true) => h + 12,
+                (h, false) => h,
             };
+            true
+        } else {
+            false
+        };
         if consumed_ampm {
             i = s.len() - rest.len() + 2;
         }
@@ -402,6 +402,8 @@ mod tests {
         assert_eq!(parse("2023-02-29"), Err(TemporalError::Syntax));
         assert_eq!(parse("12/31/1999 11:30 PM").unwrap().time, Some((23, 30, 0, String::new())));
         assert_eq!(parse("10:00").unwrap().date, None);
+        // a multi-byte character where AM/PM could be is a syntax error, not a panic
+        assert_eq!(parse("10:00 😀"), Err(TemporalError::Syntax));
     }
 
     #[test]
