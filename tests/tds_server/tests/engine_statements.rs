@@ -586,3 +586,66 @@ fn sp_describe_undeclared_parameters_as_odbc_calls_it() {
     assert!(matches!(&events[0], Event::Error(m) if m.number == 11502), "{events:?}");
     assert!(matches!(events.last(), Some(Event::Done(Done { kind: DoneKind::DoneProc, status: 0x2, .. }))));
 }
+
+#[test]
+fn date_and_time_conversions_between_types() {
+    const HOUR: u64 = 36_000_000_000;
+    // 2024-02-29 is day 738944 since 0001-01-01; 1900-01-01 is day 693595
+    let cases: Vec<(&str, SqlType, Value)> = vec![
+        (
+            "CAST(CAST('2024-02-29 23:30:00 -05:00' AS datetimeoffset(0)) AS date)",
+            SqlType::Date,
+            Value::Date(738_944), // the local date, not the UTC one
+        ),
+        (
+            "CAST(CAST('2024-02-29 23:30:00 -05:00' AS datetimeoffset(0)) AS datetime)",
+            SqlType::DateTime,
+            Value::DateTime { days: 738_944 - 693_595, ticks: (23 * 3600 + 1800) * 300 },
+        ),
+        (
+            "CAST(CAST('2024-02-29 10:00' AS datetime2(0)) AS datetimeoffset(0))",
+            SqlType::DateTimeOffset(0),
+            Value::DateTimeOffset { days: 738_944, ticks: 10 * HOUR, offset_minutes: 0 },
+        ),
+        (
+            "CAST(CAST('12:34:56.1234567' AS time(7)) AS datetime2(3))",
+            SqlType::DateTime2(3),
+            Value::DateTime2 { days: 693_595, ticks: (12 * 3600 + 34 * 60 + 56) * 10_000_000 + 1_230_000 },
+        ),
+        (
+            "CAST(CAST('2024-02-29 12:34:56.9999999' AS datetime2(7)) AS time(6))",
+            SqlType::Time(6),
+            Value::Time((12 * 3600 + 34 * 60 + 57) * 10_000_000),
+        ),
+        (
+            "CAST(CAST('2024-02-29 23:59:59.998' AS datetime2(3)) AS datetime)",
+            SqlType::DateTime,
+            Value::DateTime { days: 738_944 - 693_595, ticks: 86_399 * 300 + 299 }, // .997
+        ),
+        (
+            "CAST(CAST('2024-02-29 23:59:29.999' AS datetime) AS smalldatetime)",
+            SqlType::SmallDateTime,
+            // .999 is stored as 23:59:30.000 in datetime, which rounds up to the next day
+            Value::SmallDateTime { days: (738_945 - 693_595) as u16, minutes: 0 },
+        ),
+        (
+            "CAST(CAST('2024-02-29' AS date) AS datetime2(0))",
+            SqlType::DateTime2(0),
+            Value::DateTime2 { days: 738_944, ticks: 0 },
+        ),
+        (
+            "CAST('2024-02-29T10:00:00Z' AS datetimeoffset(0))",
+            SqlType::DateTimeOffset(0),
+            Value::DateTimeOffset { days: 738_944, ticks: 10 * HOUR, offset_minutes: 0 },
+        ),
+        ("CAST('2024-02-29 10:00' AS time(0))", SqlType::Time(0), Value::Time(10 * HOUR)),
+        ("CAST('' AS datetime2(0))", SqlType::DateTime2(0), Value::DateTime2 { days: 693_595, ticks: 0 }),
+    ];
+    for (expr, ty, value) in cases {
+        let (got_ty, _, got) = one(&format!("SELECT {expr}"));
+        assert_eq!((got_ty, got), (ty, value), "{expr}");
+    }
+    assert_eq!(error("SELECT CAST(CAST('10:00' AS time) AS date)").0, 529);
+    assert_eq!(error("SELECT CAST('2024-02-29 10:00:00.1234' AS datetime)").0, 241);
+    assert_eq!(error("SELECT CAST('2079-06-06 23:59:30' AS smalldatetime)").0, 242);
+}
