@@ -402,44 +402,41 @@ impl Parser {
     }
 
     fn select_item(&mut self) -> Result<SelectItem, SqlError> {
-        // `name = expr`
-        if let (Some(Token::Ident { text, .. }), Some(Token::Punct('='))) =
-            (self.tokens.get(self.pos).cloned(), self.tokens.get(self.pos + 1))
-        {
-            self.pos += 2;
-            let expr = self.expr()?;
-            return Ok(SelectItem { expr, name: text });
+        let (expr, name) = self.select_item_parts()?;
+        // column names are sysname: at most 128 characters
+        if name.chars().count() > 128 {
+            let start: String = name.chars().take(128).collect();
+            return Err(SqlError::new(
+                103,
+                format!("The identifier that starts with '{start}' is too long. Maximum length is 128."),
+            ));
         }
-        if let (Some(Token::Str(text)), Some(Token::Punct('='))) =
+        Ok(SelectItem { expr, name })
+    }
+
+    /// `name = expr`, `expr [AS] name` or `expr`
+    fn select_item_parts(&mut self) -> Result<(Expr, String), SqlError> {
+        if let (Some(Token::Ident { text, .. } | Token::Str(text)), Some(Token::Punct('='))) =
             (self.tokens.get(self.pos).cloned(), self.tokens.get(self.pos + 1))
         {
             self.pos += 2;
-            let expr = self.expr()?;
-            return Ok(SelectItem { expr, name: text });
+            return Ok((self.expr()?, text));
         }
         let expr = self.expr()?;
-        let name = if self.eat_keyword("AS") {
-            match self.next() {
-                Some(Token::Ident { text, .. }) | Some(Token::Str(text)) => text,
-                Some(t) => return Err(SqlError::syntax_near(&t.display())),
-                None => return Err(SqlError::syntax_near("AS")),
-            }
-        } else {
-            match self.peek() {
-                Some(Token::Ident { text, quoted }) if *quoted || !self.is_reserved(text) => {
-                    let name = text.clone();
-                    self.pos += 1;
-                    name
-                }
-                Some(Token::Str(text)) => {
-                    let name = text.clone();
-                    self.pos += 1;
-                    name
-                }
-                _ => String::new(),
-            }
+        if self.eat_keyword("AS") {
+            return match self.next() {
+                Some(Token::Ident { text, .. } | Token::Str(text)) => Ok((expr, text)),
+                Some(t) => Err(SqlError::syntax_near(&t.display())),
+                None => Err(SqlError::syntax_near("AS")),
+            };
+        }
+        let name = match self.peek() {
+            Some(Token::Ident { text, quoted }) if *quoted || !self.is_reserved(text) => text.clone(),
+            Some(Token::Str(text)) => text.clone(),
+            _ => return Ok((expr, String::new())),
         };
-        Ok(SelectItem { expr, name })
+        self.pos += 1;
+        Ok((expr, name))
     }
 
     fn is_reserved(&self, word: &str) -> bool {
@@ -760,5 +757,7 @@ mod tests {
         assert_eq!(parse_batch("SELECT 1,").unwrap_err(), SqlError { line: 1, ..SqlError::syntax_near(",") });
         assert_eq!(parse_batch("SELECT 1\nSELECT\n  2 +\n3").unwrap_err().line, 3);
         assert_eq!(parse_batch("SELECT CAST(1 AS foo)").unwrap_err().number, 243);
+        assert_eq!(parse_batch(&format!("SELECT 1 AS [{}]", "n".repeat(129))).unwrap_err().number, 103);
+        assert!(parse_batch(&format!("SELECT 1 AS [{}]", "n".repeat(128))).is_ok());
     }
 }
