@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
-use crate::sql::eval::{eval, Scope, Variables};
+use crate::sql::eval::{eval, Scope, Typed, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
 use crate::tokens::{CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
@@ -238,13 +238,7 @@ fn run_statement(
                     Ok(t) => t,
                     Err(e) => return fail(events, kind, e, CMD_SELECT, line),
                 };
-                columns.push(ColumnDef {
-                    name: item.name.clone(),
-                    ty: typed.ty,
-                    nullable: typed.nullable,
-                    updatable: true,
-                    identity: false,
-                });
+                columns.push(expression_column(&item.name, &typed));
                 match typed.value {
                     Ok(v) => row.push(v),
                     Err(e) => {
@@ -631,7 +625,14 @@ fn return_values(outputs: Vec<(usize, String, SqlType, Value)>) -> Vec<Event> {
             ordinal: ordinal as u16,
             name,
             status: PARAM_BY_REF,
-            column: ColumnDef { name: String::new(), ty, nullable: true, updatable: false, identity: false },
+            column: ColumnDef {
+                name: String::new(),
+                ty,
+                nullable: true,
+                updatable: false,
+                identity: false,
+                computed: false,
+            },
             value,
         })
         .collect()
@@ -695,19 +696,20 @@ fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) 
 /// The result columns of a SELECT list, typed without computing values.
 fn select_columns(session: &Session, items: &[SelectItem], variables: &Variables) -> Result<Vec<ColumnDef>, SqlError> {
     let scope = scope(session, variables);
-    items
-        .iter()
-        .map(|item| {
-            let typed = eval(&item.expr, &scope)?;
-            Ok(ColumnDef {
-                name: item.name.clone(),
-                ty: typed.ty,
-                nullable: typed.nullable,
-                updatable: true,
-                identity: false,
-            })
-        })
-        .collect()
+    items.iter().map(|item| Ok(expression_column(&item.name, &eval(&item.expr, &scope)?))).collect()
+}
+
+/// A SELECT-list column: read-only and computed, as SQL Server describes `select 'foo' as 'bar'`
+/// (MS-TDS 4.7: Flags 0x0020).
+fn expression_column(name: &str, typed: &Typed) -> ColumnDef {
+    ColumnDef {
+        name: name.to_string(),
+        ty: typed.ty.clone(),
+        nullable: typed.nullable,
+        updatable: false,
+        identity: false,
+        computed: true,
+    }
 }
 
 fn scope<'a>(session: &'a Session, variables: &'a Variables) -> Scope<'a> {

@@ -100,6 +100,8 @@ pub struct ColumnDef {
     pub nullable: bool,
     pub updatable: bool,
     pub identity: bool,
+    /// fComputed: the column is an expression, as every column of a table-less SELECT is
+    pub computed: bool,
 }
 
 /// The server's default collation Latin1_General_CI_AS (LCID 0x0409, flags CI/AS, sort id 52).
@@ -170,9 +172,10 @@ pub mod token {
 /// Column flag bits of COLMETADATA (2.2.7.4).
 pub const FLAG_NULLABLE: u16 = 0x0001;
 pub const FLAG_CASE_SENSITIVE: u16 = 0x0002;
-/// usUpdateable = 2 ("unknown"), as SQL Server marks expression columns that may be written.
+/// usUpdateable = 2 ("unknown").
 pub const FLAG_UPDATABLE: u16 = 0x0008;
 pub const FLAG_IDENTITY: u16 = 0x0010;
+pub const FLAG_COMPUTED: u16 = 0x0020;
 
 /// Appends a COLMETADATA token (0x81) for `cols`.
 pub fn write_colmetadata(out: &mut Vec<u8>, cols: &[ColumnDef]) {
@@ -202,6 +205,9 @@ fn column_flags(col: &ColumnDef) -> u16 {
     }
     if col.identity {
         flags |= FLAG_IDENTITY;
+    }
+    if col.computed {
+        flags |= FLAG_COMPUTED;
     }
     flags
 }

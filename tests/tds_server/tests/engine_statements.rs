@@ -1,6 +1,8 @@
 //! The engine's answers to SQL batches and RPCs, as events (the protocol layer turns
 //! them into tokens). Expected types and values follow SQL Server's documented rules.
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -648,4 +650,20 @@ fn date_and_time_conversions_between_types() {
     assert_eq!(error("SELECT CAST(CAST('10:00' AS time) AS date)").0, 529);
     assert_eq!(error("SELECT CAST('2024-02-29 10:00:00.1234' AS datetime)").0, 241);
     assert_eq!(error("SELECT CAST('2079-06-06 23:59:30' AS smalldatetime)").0, 242);
+}
+
+#[test]
+fn spec_sql_batch_example_answered_byte_for_byte() {
+    // MS-TDS 4.6/4.7: the client's "select 'foo' as 'bar'" batch (after the 8-byte header and
+    // the 22-byte ALL_HEADERS) and the server's response, both copied from the spec.
+    let request = support::fixture("sql_batch_request");
+    let text: Vec<u16> = request[8 + 22..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let sql = String::from_utf16(&text).unwrap();
+    assert!(sql.trim_start().starts_with("select 'foo' as 'bar'"), "{sql:?}");
+    let events = execute_batch(&mut session(), &sql);
+    let payload = tds_server::response::encode_events(&events, "fastmssql-test").unwrap();
+    let mut framed = Vec::new();
+    // the spec's server left SPID 0 in the header
+    tds_server::packet::frame_message(&mut framed, tds_server::packet::PacketType::TabularResult, 0, 4096, &payload);
+    assert_eq!(framed, support::fixture("sql_batch_response"));
 }

@@ -31,7 +31,7 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 fn col(name: &str, ty: SqlType, nullable: bool) -> ColumnDef {
-    ColumnDef { name: name.into(), ty, nullable, updatable: true, identity: false }
+    ColumnDef { name: name.into(), ty, nullable, updatable: true, identity: false, computed: false }
 }
 
 /// Decoding what was encoded as an RPC parameter (nullable form) gives the value back.

@@ -92,7 +92,14 @@ fn columns() -> Vec<ColumnDef> {
         ("suggested_tds_length", SqlType::Int, false),
     ];
     spec.into_iter()
-        .map(|(name, ty, nullable)| ColumnDef { name: name.into(), ty, nullable, updatable: false, identity: false })
+        .map(|(name, ty, nullable)| ColumnDef {
+            name: name.into(),
+            ty,
+            nullable,
+            updatable: false,
+            identity: false,
+            computed: false,
+        })
         .collect()
 }
 
