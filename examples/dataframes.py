@@ -21,7 +21,7 @@ PARAMS = [
     Parameter(Decimal("0.25"), "decimal(9,4)"),
     datetime(2024, 5, 17, 10, 30, tzinfo=timezone.utc),
     uuid.UUID("6f9619ff-8b86-d011-b42d-00c04fc964ff"),
-    Parameter(None, "nvarchar(100)"),
+    Parameter("first instalment", "nvarchar(100)"),
 ]
 
 
