@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod arrow;
 pub mod config;
+pub mod decimal;
 pub mod driver;
 pub mod error;
 pub mod params;

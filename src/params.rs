@@ -2,10 +2,9 @@
 //! types a `Parameter(value, sql_type)` can force, and the coercion of a value
 //! to a forced type. No pyo3, no tiberius.
 
+use crate::decimal::{digit_count, MAX_DIGITS};
 use crate::error::DriverError;
 
-/// Maximum digits of a SQL Server decimal.
-pub const MAX_DECIMAL_DIGITS: u8 = 38;
 
 /// Length of a character or binary type; `Max` is `(max)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,16 +217,6 @@ impl BoundParam {
     }
 }
 
-fn digits(value: i128) -> u8 {
-    let mut n = value.unsigned_abs();
-    let mut count = 1;
-    while n >= 10 {
-        n /= 10;
-        count += 1;
-    }
-    count
-}
-
 /// Rescales a decimal to exactly `scale` digits; dropping non-zero digits is an error.
 fn rescale(unscaled: i128, from: u8, to: u8) -> Option<i128> {
     if to >= from {
@@ -260,7 +249,7 @@ fn float_to_decimal(value: f64, precision: u8, scale: u8, ty: SqlType) -> Result
     } else {
         rescale(unscaled, from, scale).ok_or_else(too_big)?
     };
-    if digits(rounded) > precision {
+    if digit_count(rounded) > precision {
         return Err(too_big());
     }
     Ok(ParamValue::Decimal { unscaled: if value < 0.0 { -rounded } else { rounded }, scale })
@@ -300,7 +289,7 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
                 other => return Ok(other),
             };
             let exact = rescale(unscaled, from, scale)
-                .filter(|v| digits(*v) <= precision)
+                .filter(|v| digit_count(*v) <= precision)
                 .ok_or_else(|| {
                     DriverError::data(format!("value does not fit {} without losing digits", ty.declaration()))
                 })?;
@@ -315,7 +304,7 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
 
 /// Validates a decimal coming from Python: at most 38 digits.
 pub fn checked_decimal(unscaled: i128, scale: u8) -> Result<ParamValue, DriverError> {
-    if scale > MAX_DECIMAL_DIGITS || digits(unscaled) > MAX_DECIMAL_DIGITS {
+    if scale > MAX_DIGITS || digit_count(unscaled) > MAX_DIGITS {
         return Err(DriverError::data("Decimal has more than 38 digits; SQL Server decimals hold at most 38"));
     }
     Ok(ParamValue::Decimal { unscaled, scale })

@@ -1,5 +1,6 @@
 use super::sink::{ColumnSink, KindHint, SinkError, ValueKind};
 use super::{SQL_TYPE_METADATA_KEY, UUID_EXTENSION_NAME};
+use crate::decimal::{digit_count, MAX_DIGITS};
 use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Date32Builder, FixedSizeBinaryBuilder, Float32Builder, Float64Builder,
     Int16Builder, Int32Builder, Int64Builder, StringBuilder, Time64NanosecondBuilder,
@@ -9,8 +10,6 @@ use arrow_array::{ArrayRef, Decimal128Array};
 use arrow_schema::Field;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-const MAX_DECIMAL_PRECISION: u8 = 38;
 
 /// Decimal values are kept unscaled until the column's scale is final.
 #[derive(Debug, Default)]
@@ -35,10 +34,10 @@ impl DecimalValues {
             }
             unscaled
         };
-        if digits(value) > self.precision {
+        if digit_count(value) > self.precision {
             return Err(SinkError(format!(
                 "decimal value with {} digits exceeds precision {}",
-                digits(value),
+                digit_count(value),
                 self.precision
             )));
         }
@@ -51,18 +50,8 @@ fn rescale(value: i128, by: u8) -> Result<i128, SinkError> {
     10i128
         .checked_pow(u32::from(by))
         .and_then(|factor| value.checked_mul(factor))
-        .filter(|v| digits(*v) <= MAX_DECIMAL_PRECISION)
+        .filter(|v| digit_count(*v) <= MAX_DIGITS)
         .ok_or_else(|| SinkError("decimal value does not fit 38 digits at the column's scale".into()))
-}
-
-fn digits(value: i128) -> u8 {
-    let mut n = value.unsigned_abs();
-    let mut count = 1;
-    while n >= 10 {
-        n /= 10;
-        count += 1;
-    }
-    count
 }
 
 #[derive(Debug)]

@@ -1,7 +1,8 @@
 //! Our parameters as tiberius `ColumnData`, plus the statement rewrite that
 //! gives forced-type parameters their exact declared type.
 
-use crate::params::{BoundParam, Length, ParamValue, SqlType};
+use crate::decimal::{decimal_text, MAX_DIGITS};
+use crate::params::{BoundParam, ParamValue, SqlType};
 use crate::statement::{positional_name, rename_variables};
 use crate::temporal::{split_micros, UNIX_EPOCH_DAYS_FROM_YEAR_1};
 use tiberius::numeric::Numeric;
@@ -22,30 +23,51 @@ fn datetime2(micros: i64) -> DateTime2 {
     DateTime2::new(date(days), time(micros_of_day * 1000))
 }
 
-/// The tiberius variant carrying `forced`'s type, for typed NULLs.
+/// A NULL for a forced type. The CAST in the statement gives the type, so
+/// the wire value only has to be explicitly convertible to it; tiberius
+/// encodes NULL strings, binaries, decimals and dates as the untyped NULLTYPE,
+/// so a typed integer NULL is used wherever SQL Server converts it.
 fn typed_null(forced: Option<SqlType>) -> ColumnData<'static> {
     match forced {
-        None => ColumnData::String(None),
-        Some(ty) => match ty {
-            SqlType::Bit => ColumnData::Bit(None),
-            SqlType::TinyInt => ColumnData::U8(None),
-            SqlType::SmallInt => ColumnData::I16(None),
-            SqlType::Int => ColumnData::I32(None),
-            SqlType::BigInt => ColumnData::I64(None),
-            SqlType::Real => ColumnData::F32(None),
-            SqlType::Float => ColumnData::F64(None),
-            SqlType::Decimal { .. } | SqlType::Money | SqlType::SmallMoney => ColumnData::Numeric(None),
-            SqlType::Char(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::Xml => {
-                ColumnData::String(None)
-            }
-            SqlType::Binary(_) | SqlType::VarBinary(_) => ColumnData::Binary(None),
-            SqlType::Date => ColumnData::Date(None),
-            SqlType::Time(_) => ColumnData::Time(None),
-            SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_) => ColumnData::DateTime2(None),
-            SqlType::DateTimeOffset(_) => ColumnData::DateTimeOffset(None),
-            SqlType::UniqueIdentifier => ColumnData::Guid(None),
-        },
+        Some(SqlType::Bit) => ColumnData::Bit(None),
+        Some(SqlType::TinyInt) => ColumnData::U8(None),
+        Some(SqlType::SmallInt) => ColumnData::I16(None),
+        Some(SqlType::Int) => ColumnData::I32(None),
+        Some(SqlType::Real) => ColumnData::F32(None),
+        Some(SqlType::Float) => ColumnData::F64(None),
+        Some(SqlType::UniqueIdentifier) => ColumnData::Guid(None),
+        Some(
+            SqlType::BigInt
+            | SqlType::Decimal { .. }
+            | SqlType::Money
+            | SqlType::SmallMoney
+            | SqlType::Char(_)
+            | SqlType::VarChar(_)
+            | SqlType::NChar(_)
+            | SqlType::NVarChar(_)
+            | SqlType::Binary(_)
+            | SqlType::VarBinary(_)
+            | SqlType::DateTime
+            | SqlType::SmallDateTime,
+        ) => ColumnData::I64(None),
+        // No typed NULL of tiberius converts to these: an nvarchar NULL does.
+        Some(SqlType::Date | SqlType::Time(_) | SqlType::DateTime2(_) | SqlType::DateTimeOffset(_) | SqlType::Xml)
+        | None => ColumnData::String(None),
     }
+}
+
+/// tiberius declares a decimal's precision as its integer digits (at least
+/// one) plus its scale, an impossible numeric(39,38) for a value below 1 with
+/// 38 fractional digits; such values travel as text and are CAST.
+fn travels_as_text(value: &ParamValue) -> bool {
+    matches!(value, ParamValue::Decimal { scale, .. } if *scale >= MAX_DIGITS)
+}
+
+/// The type the statement casts a parameter to, if any.
+fn cast_type(param: &BoundParam) -> Option<SqlType> {
+    param.forced.or_else(|| {
+        travels_as_text(&param.value).then_some(SqlType::Decimal { precision: MAX_DIGITS, scale: MAX_DIGITS })
+    })
 }
 
 /// Wraps a [`BoundParam`] for tiberius.
@@ -73,6 +95,9 @@ impl ToSql for TdsParam<'_> {
             },
             ParamValue::String(s) => ColumnData::String(Some(s.as_str().into())),
             ParamValue::Bytes(b) => ColumnData::Binary(Some(b.as_slice().into())),
+            ParamValue::Decimal { unscaled, scale } if travels_as_text(&self.0.value) => {
+                ColumnData::String(Some(decimal_text(*unscaled, *scale as i8).into()))
+            }
             ParamValue::Decimal { unscaled, scale } => {
                 ColumnData::Numeric(Some(Numeric::new_with_scale(*unscaled, *scale)))
             }
@@ -97,7 +122,7 @@ pub(crate) fn statement_with_forced_types(sql: &str, params: &[BoundParam]) -> S
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            p.forced.map(|ty| (positional_name(i), format!("CAST(@{} AS {})", positional_name(i), ty.declaration())))
+            cast_type(p).map(|ty| (positional_name(i), format!("CAST(@{} AS {})", positional_name(i), ty.declaration())))
         })
         .collect();
     if renames.is_empty() {
@@ -142,13 +167,15 @@ mod tests {
         ];
         let sql = statement_with_forced_types("SELECT @P1, @P2", &params);
         assert_eq!(sql, "SELECT @P1, CAST(@P2 AS decimal(18,4))");
-        assert_eq!(TdsParam(&params[1]).to_sql(), ColumnData::Numeric(None));
+        assert_eq!(TdsParam(&params[1]).to_sql(), ColumnData::I64(None));
         assert_eq!(statement_with_forced_types("SELECT @P1", &params[..1]), "SELECT @P1");
     }
 
     #[test]
-    fn forced_lengths_are_irrelevant_to_the_wire_value() {
-        let p = BoundParam::forced(ParamValue::String("x".into()), SqlType::VarChar(Length::Max)).unwrap();
-        assert_eq!(TdsParam(&p).to_sql(), ColumnData::String(Some("x".into())));
+    fn decimals_with_38_fractional_digits_travel_as_cast_text() {
+        let value = 10i128.pow(38) - 1;
+        let params = vec![BoundParam::new(ParamValue::Decimal { unscaled: value, scale: 38 })];
+        assert_eq!(statement_with_forced_types("SELECT @P1", &params), "SELECT CAST(@P1 AS decimal(38,38))");
+        assert_eq!(TdsParam(&params[0]).to_sql(), ColumnData::String(Some(format!("0.{}", "9".repeat(38)).into())));
     }
 }

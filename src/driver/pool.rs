@@ -62,7 +62,10 @@ impl DriverPool {
             .retry_connection(false)
             .error_sink(Box::new(last_error.clone()))
             .build_unchecked(Manager { settings: connect, connect_timeout });
-        pool.add(first).map_err(|_| DriverError::internal("a new pool refused its first connection"))?;
+        // The direct connection proved address and credentials. When the
+        // pool's own min_idle replenishment already fills it (max_size ==
+        // min_idle), it is refused and simply closed.
+        drop(pool.add(first));
         Ok(Self { pool, settings, last_error })
     }
 

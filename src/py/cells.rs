@@ -1,5 +1,6 @@
 //! One Arrow cell as a Python object, created only when a row reads it.
 
+use crate::decimal::decimal_text;
 use crate::temporal::{civil_from_days, split_micros};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -18,19 +19,6 @@ static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static TIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// `unscaled / 10^scale` written with exactly `scale` fractional digits.
-pub(crate) fn decimal_text(unscaled: i128, scale: i8) -> String {
-    let digits = unscaled.unsigned_abs().to_string();
-    let sign = if unscaled < 0 { "-" } else { "" };
-    if scale <= 0 {
-        return format!("{sign}{digits}{}", "0".repeat(scale.unsigned_abs() as usize));
-    }
-    let scale = scale as usize;
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (int_part, frac_part) = padded.split_at(padded.len() - scale);
-    format!("{sign}{int_part}.{frac_part}")
-}
 
 /// Canonical lowercase 8-4-4-4-12 form, as `str(uuid.UUID)`.
 pub(crate) fn uuid_text(bytes: &[u8]) -> String {
@@ -99,15 +87,6 @@ pub(crate) fn cell_to_py<'py>(py: Python<'py>, array: &ArrayRef, index: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimals_keep_exactly_their_scale() {
-        assert_eq!(decimal_text(12345, 2), "123.45");
-        assert_eq!(decimal_text(-5, 4), "-0.0005");
-        assert_eq!(decimal_text(0, 3), "0.000");
-        assert_eq!(decimal_text(7, 0), "7");
-        assert_eq!(decimal_text(i128::from(10u64.pow(18)) * 100_000_000_000_000_000_000 - 1, 38), format!("0.{}", "9".repeat(38)));
-    }
 
     #[test]
     fn uuid_text_is_canonical() {
