@@ -75,6 +75,60 @@ impl SqlType {
         }
     }
 
+    /// char, varchar, nchar, nvarchar, text, ntext
+    pub fn is_string(&self) -> bool {
+        matches!(
+            self,
+            SqlType::Char(_)
+                | SqlType::VarChar(_)
+                | SqlType::NChar(_)
+                | SqlType::NVarChar(_)
+                | SqlType::Text
+                | SqlType::NText
+        )
+    }
+
+    /// Types whose text is UTF-16 on the wire.
+    pub fn is_unicode(&self) -> bool {
+        matches!(self, SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::NText | SqlType::Xml)
+    }
+
+    pub fn is_binary(&self) -> bool {
+        matches!(self, SqlType::Binary(_) | SqlType::VarBinary(_) | SqlType::Image)
+    }
+
+    pub fn is_temporal(&self) -> bool {
+        matches!(
+            self,
+            SqlType::Date
+                | SqlType::Time(_)
+                | SqlType::DateTime
+                | SqlType::SmallDateTime
+                | SqlType::DateTime2(_)
+                | SqlType::DateTimeOffset(_)
+        )
+    }
+
+    pub fn is_integer(&self) -> bool {
+        matches!(self, SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
+    }
+
+    pub fn is_decimal(&self) -> bool {
+        matches!(self, SqlType::Decimal { .. } | SqlType::Numeric { .. })
+    }
+
+    pub fn is_money(&self) -> bool {
+        matches!(self, SqlType::Money | SqlType::SmallMoney)
+    }
+
+    /// bit, the integers, decimal/numeric, money, real and float
+    pub fn is_number(&self) -> bool {
+        self.is_integer()
+            || self.is_decimal()
+            || self.is_money()
+            || matches!(self, SqlType::Real | SqlType::Float | SqlType::Bit)
+    }
+
     /// The full declaration, e.g. `decimal(10,2)`, `nvarchar(max)`.
     pub fn declaration(&self) -> String {
         let len = |n: &Option<u16>| n.map_or("max".to_string(), |n| n.to_string());
@@ -124,9 +178,9 @@ const TEXT_POINTER: [u8; 16] =
     [0x64, 0x75, 0x6d, 0x6d, 0x79, 0x20, 0x74, 0x65, 0x78, 0x74, 0x70, 0x74, 0x72, 0x00, 0x00, 0x00];
 const TEXT_TIMESTAMP: [u8; 8] = [0x64, 0x75, 0x6d, 0x6d, 0x79, 0x54, 0x53, 0x00];
 
-// TDS data type tokens (2.2.5.4).
+// TDS data type tokens (2.2.5.4) of the types this server sends and reads; the legacy
+// pre-7.x ones (CHAR, VARCHAR, ...) are left out, TDS 7.4 clients do not send them.
 pub mod token {
-    pub const NULL: u8 = 0x1F;
     pub const INT1: u8 = 0x30;
     pub const BIT: u8 = 0x32;
     pub const INT2: u8 = 0x34;
@@ -138,8 +192,6 @@ pub mod token {
     pub const FLT8: u8 = 0x3E;
     pub const MONEY4: u8 = 0x7A;
     pub const INT8: u8 = 0x7F;
-    pub const DECIMAL: u8 = 0x37;
-    pub const NUMERIC: u8 = 0x3F;
     pub const GUID: u8 = 0x24;
     pub const INTN: u8 = 0x26;
     pub const BITN: u8 = 0x68;
@@ -152,10 +204,6 @@ pub mod token {
     pub const TIMEN: u8 = 0x29;
     pub const DATETIME2N: u8 = 0x2A;
     pub const DATETIMEOFFSETN: u8 = 0x2B;
-    pub const CHAR: u8 = 0x2F;
-    pub const VARCHAR: u8 = 0x27;
-    pub const BINARY: u8 = 0x2D;
-    pub const VARBINARY: u8 = 0x25;
     pub const BIGVARBINARY: u8 = 0xA5;
     pub const BIGVARCHAR: u8 = 0xA7;
     pub const BIGBINARY: u8 = 0xAD;

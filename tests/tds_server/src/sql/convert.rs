@@ -11,67 +11,19 @@ const MONEY_MIN: i128 = i64::MIN as i128;
 const SMALLMONEY_MAX: i128 = i32::MAX as i128;
 const SMALLMONEY_MIN: i128 = i32::MIN as i128;
 
-fn is_string(t: &SqlType) -> bool {
-    matches!(
-        t,
-        SqlType::Char(_)
-            | SqlType::VarChar(_)
-            | SqlType::NChar(_)
-            | SqlType::NVarChar(_)
-            | SqlType::Text
-            | SqlType::NText
-    )
-}
-
-fn is_unicode(t: &SqlType) -> bool {
-    matches!(t, SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::NText | SqlType::Xml)
-}
-
-fn is_binary(t: &SqlType) -> bool {
-    matches!(t, SqlType::Binary(_) | SqlType::VarBinary(_) | SqlType::Image)
-}
-
-fn is_temporal(t: &SqlType) -> bool {
-    matches!(
-        t,
-        SqlType::Date
-            | SqlType::Time(_)
-            | SqlType::DateTime
-            | SqlType::SmallDateTime
-            | SqlType::DateTime2(_)
-            | SqlType::DateTimeOffset(_)
-    )
-}
-
-fn is_integer(t: &SqlType) -> bool {
-    matches!(t, SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
-}
-
-fn is_decimal(t: &SqlType) -> bool {
-    matches!(t, SqlType::Decimal { .. } | SqlType::Numeric { .. })
-}
-
-fn is_money(t: &SqlType) -> bool {
-    matches!(t, SqlType::Money | SqlType::SmallMoney)
-}
-
-fn is_number(t: &SqlType) -> bool {
-    is_integer(t) || is_decimal(t) || is_money(t) || matches!(t, SqlType::Real | SqlType::Float | SqlType::Bit)
-}
-
 fn not_allowed(from: &SqlType, to: &SqlType) -> SqlError {
     SqlError::new(529, format!("Explicit conversion from data type {} to {} is not allowed.", from.name(), to.name()))
 }
 
 fn overflow(from: &SqlType, to: &SqlType) -> SqlError {
     // SQL Server names the source type only for conversions to decimal/numeric
-    let from = if is_decimal(to) && (is_string(from) || is_integer(from) || is_decimal(from)) {
+    let from = if to.is_decimal() && (from.is_string() || from.is_integer() || from.is_decimal()) {
         from.name()
     } else {
         "expression"
     };
     // and calls decimal "numeric" in this message
-    let to = if is_decimal(to) { "numeric" } else { to.name() };
+    let to = if to.is_decimal() { "numeric" } else { to.name() };
     SqlError::new(8115, format!("Arithmetic overflow error converting {from} to data type {to}."))
 }
 
@@ -99,25 +51,25 @@ pub fn convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, Sql
     if *to == SqlType::SqlVariant {
         return to_variant(value, from);
     }
-    if is_string(from) || *from == SqlType::Xml {
+    if from.is_string() || *from == SqlType::Xml {
         let Value::Str(s) = value else { return Err(internal(value, from)) };
         return from_string(s, from, to);
     }
-    if is_string(to) {
+    if to.is_string() {
         let text = to_text(value, from, to)?;
         return string_to_string_type(text, to, value_is_exact_text(from));
     }
     if *to == SqlType::Xml {
         return Err(not_allowed(from, to));
     }
-    if is_binary(from) {
+    if from.is_binary() {
         let Value::Bytes(b) = value else { return Err(internal(value, from)) };
         return from_binary(b, from, to);
     }
-    if is_binary(to) {
+    if to.is_binary() {
         return to_binary(value, from, to);
     }
-    if is_temporal(from) || is_temporal(to) {
+    if from.is_temporal() || to.is_temporal() {
         return temporal_convert(value, from, to);
     }
     if *from == SqlType::UniqueIdentifier || *to == SqlType::UniqueIdentifier {
@@ -138,7 +90,7 @@ fn internal(v: &Value, t: &SqlType) -> SqlError {
 
 /// Whether a value's text form is complete (int/decimal/date text is; truncating it is an error).
 fn value_is_exact_text(from: &SqlType) -> bool {
-    !is_binary(from)
+    !from.is_binary()
 }
 
 fn to_variant(value: &Value, from: &SqlType) -> Result<Value, SqlError> {
@@ -170,15 +122,15 @@ fn conversion_failed(s: &str, from: &SqlType, to: &SqlType) -> SqlError {
 
 fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
     match to {
-        _ if is_string(to) || *to == SqlType::Xml => {
+        _ if to.is_string() || *to == SqlType::Xml => {
             if *to == SqlType::Xml {
                 return Ok(Value::Str(check_xml(s)?));
             }
             string_to_string_type(s.to_string(), to, false)
         }
-        _ if is_binary(to) => {
+        _ if to.is_binary() => {
             let bytes =
-                if is_unicode(from) { encode_utf16(s) } else { encode_cp1252(s).map_err(SqlError::not_supported)? };
+                if from.is_unicode() { encode_utf16(s) } else { encode_cp1252(s).map_err(SqlError::not_supported)? };
             fit_binary(bytes, to)
         }
         SqlType::Bit => {
@@ -198,7 +150,7 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
             }
             Ok(Value::Bool(digits.bytes().any(|b| b != b'0')))
         }
-        _ if is_integer(to) => {
+        _ if to.is_integer() => {
             let t = s.trim();
             if t.is_empty() {
                 return Ok(Value::Int(0)); // SQL Server converts '' to 0
@@ -265,7 +217,7 @@ fn from_string(s: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError>
             }
             Ok(Value::Float(f))
         }
-        _ if is_temporal(to) => {
+        _ if to.is_temporal() => {
             let failed =
                 || SqlError::new(241, "Conversion failed when converting date and/or time from character string.");
             // SQL Server reads '' as 1900-01-01 00:00:00
@@ -301,7 +253,7 @@ fn string_to_string_type(text: String, to: &SqlType, exact: bool) -> Result<Valu
         SqlType::VarChar(Some(n)) | SqlType::NVarChar(Some(n)) => (Some(*n as usize), false),
         _ => (None, false),
     };
-    let unicode = is_unicode(to);
+    let unicode = to.is_unicode();
     if !unicode {
         encode_cp1252(&text)
             .map_err(|e| SqlError::not_supported(format!("{e} (SQL Server would substitute '?'); this")))?;
@@ -433,7 +385,7 @@ fn to_text(value: &Value, from: &SqlType, to: &SqlType) -> Result<String, SqlErr
                 _ => usize::MAX,
             };
             if text.len() > limit {
-                if is_unicode(to) {
+                if to.is_unicode() {
                     return Err(SqlError::new(
                         8115,
                         format!("Arithmetic overflow error converting expression to data type {}.", to.name()),
@@ -464,7 +416,7 @@ fn to_text(value: &Value, from: &SqlType, to: &SqlType) -> Result<String, SqlErr
             format_guid(g)
         }
         (_, Value::Bytes(b)) => {
-            if is_unicode(to) {
+            if to.is_unicode() {
                 let mut b = b.clone();
                 if b.len() % 2 == 1 {
                     b.push(0);
@@ -474,7 +426,7 @@ fn to_text(value: &Value, from: &SqlType, to: &SqlType) -> Result<String, SqlErr
                 decode_cp1252(b)
             }
         }
-        _ if is_temporal(from) => temporal::format(value, from).ok_or_else(|| internal(value, from))?,
+        _ if from.is_temporal() => temporal::format(value, from).ok_or_else(|| internal(value, from))?,
         (SqlType::Real | SqlType::Float, _) => {
             return Err(SqlError::not_supported("Converting float or real to a string"));
         }
@@ -497,14 +449,14 @@ fn fit_binary(mut bytes: Vec<u8>, to: &SqlType) -> Result<Value, SqlError> {
 
 fn from_binary(b: &[u8], from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
     match to {
-        _ if is_binary(to) => fit_binary(b.to_vec(), to),
+        _ if to.is_binary() => fit_binary(b.to_vec(), to),
         SqlType::UniqueIdentifier => {
             let mut w = [0u8; 16];
             let n = b.len().min(16);
             w[..n].copy_from_slice(&b[..n]);
             Ok(Value::Guid(guid_from_wire(&w)))
         }
-        _ if is_integer(to) || *to == SqlType::Bit => {
+        _ if to.is_integer() || *to == SqlType::Bit => {
             // the rightmost bytes, big-endian
             let size = match to {
                 SqlType::Bit | SqlType::TinyInt => 1,
@@ -560,19 +512,19 @@ fn to_binary(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlEr
 // ---------------------------------------------------------------------------
 
 fn temporal_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
-    if !is_temporal(from) {
+    if !from.is_temporal() {
         // int -> datetime counts days from 1900-01-01
         if let (Value::Int(days), SqlType::DateTime | SqlType::SmallDateTime) = (value, to) {
             let local = temporal::LocalDateTime { days: days + crate::calendar::DAYS_TO_1900, ticks: 0, offset: None };
             return temporal::to_value(&local, to).map_err(|_| overflow(from, to));
         }
-        if matches!(to, SqlType::DateTime | SqlType::SmallDateTime) && is_number(from) {
+        if matches!(to, SqlType::DateTime | SqlType::SmallDateTime) && from.is_number() {
             return Err(SqlError::not_supported(format!("Converting {} to {}", from.name(), to.name())));
         }
         return Err(not_allowed(from, to));
     }
-    if !is_temporal(to) {
-        if matches!(from, SqlType::DateTime | SqlType::SmallDateTime) && is_number(to) {
+    if !to.is_temporal() {
+        if matches!(from, SqlType::DateTime | SqlType::SmallDateTime) && to.is_number() {
             return Err(SqlError::not_supported(format!("Converting {} to {}", from.name(), to.name())));
         }
         return Err(not_allowed(from, to));
@@ -782,10 +734,10 @@ fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value,
             Num::Exact(u, _) => u != 0,
             Num::Approx(f) => f != 0.0,
         })),
-        _ if is_integer(to) => {
+        _ if to.is_integer() => {
             let v: i128 = match num {
                 // money rounds to the nearest integer, decimal truncates
-                Num::Exact(u, 4) if is_money(from) => round_scaled(u, 4, 0).ok_or_else(|| overflow(from, to))?,
+                Num::Exact(u, 4) if from.is_money() => round_scaled(u, 4, 0).ok_or_else(|| overflow(from, to))?,
                 Num::Exact(u, s) => truncate_scaled(u, s),
                 Num::Approx(f) => {
                     let t = f.trunc();
@@ -797,7 +749,7 @@ fn numeric_convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value,
             };
             let (lo, hi) = int_range(to);
             if v < lo as i128 || v > hi as i128 {
-                if is_integer(from) || *from == SqlType::Bit {
+                if from.is_integer() || *from == SqlType::Bit {
                     return Err(SqlError::new(
                         220,
                         format!("Arithmetic overflow error for data type {}, value = {v}.", to.name()),

@@ -116,29 +116,13 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
             match style {
                 None | Some(0) => cast(t, ty),
                 // the ISO styles read exactly the forms this server parses
-                Some(20 | 120 | 21 | 121 | 126 | 127) if is_string_type(&t.ty) && is_temporal_type(ty) => cast(t, ty),
+                Some(20 | 120 | 21 | 121 | 126 | 127) if t.ty.is_string() && ty.is_temporal() => cast(t, ty),
                 Some(s) => {
                     Err(SqlError::not_supported(format!("CONVERT style {s} from {} to {}", t.ty.name(), ty.name())))
                 }
             }
         }
     }
-}
-
-fn is_string_type(t: &SqlType) -> bool {
-    matches!(t, SqlType::Char(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::NVarChar(_))
-}
-
-fn is_temporal_type(t: &SqlType) -> bool {
-    matches!(
-        t,
-        SqlType::Date
-            | SqlType::Time(_)
-            | SqlType::DateTime
-            | SqlType::SmallDateTime
-            | SqlType::DateTime2(_)
-            | SqlType::DateTimeOffset(_)
-    )
 }
 
 fn out_of_numeric_range(t: &str) -> SqlError {
@@ -172,19 +156,10 @@ fn cast(t: Typed, ty: &SqlType) -> Result<Typed, SqlError> {
 }
 
 fn check_arithmetic_operand(ty: &SqlType, verb: &str) -> Result<(), SqlError> {
-    match ty {
-        SqlType::TinyInt
-        | SqlType::SmallInt
-        | SqlType::Int
-        | SqlType::BigInt
-        | SqlType::Real
-        | SqlType::Float
-        | SqlType::Decimal { .. }
-        | SqlType::Numeric { .. }
-        | SqlType::Money
-        | SqlType::SmallMoney => Ok(()),
-        _ => Err(SqlError::new(8117, format!("Operand data type {} is invalid for {verb} operator.", ty.name()))),
+    if ty.is_number() && *ty != SqlType::Bit {
+        return Ok(());
     }
+    Err(SqlError::new(8117, format!("Operand data type {} is invalid for {verb} operator.", ty.name())))
 }
 
 fn negate(t: Typed) -> Result<Typed, SqlError> {
