@@ -29,6 +29,22 @@ pub struct Session {
     pub prepared: PreparedStatements,
 }
 
+impl Session {
+    /// A new session after login: no transaction, no options, nothing prepared.
+    pub fn new(spid: u16, user: &str, database: &str, server_name: &str) -> Session {
+        Session {
+            spid,
+            user: user.to_string(),
+            database: database.to_string(),
+            server_name: server_name.to_string(),
+            transaction: None,
+            next_transaction_descriptor: 1,
+            options: HashMap::new(),
+            prepared: PreparedStatements::default(),
+        }
+    }
+}
+
 /// One RPC parameter as decoded from the request.
 #[derive(Clone, Debug)]
 pub struct RpcParam {

@@ -1,7 +1,6 @@
 //! Malformed SQL text and RPC parameter bytes get an answer (or a decoding error),
 //! never a panic: pseudo-random inputs built from SQL fragments and raw bytes.
 
-use std::collections::HashMap;
 
 use tds_server::engine::{execute_batch, execute_rpc, Event, RpcParam, RpcRequest, RpcTarget, Session};
 use tds_server::types::{read_type_info, read_value, SqlType};
@@ -108,16 +107,7 @@ const FRAGMENTS: &[&str] = &[
 ];
 
 fn session() -> Session {
-    Session {
-        spid: 60,
-        user: "sa".into(),
-        database: "master".into(),
-        server_name: "fastmssql-test".into(),
-        transaction: None,
-        next_transaction_descriptor: 1,
-        options: HashMap::new(),
-        prepared: Default::default(),
-    }
+    Session::new(60, "sa", "master", "fastmssql-test")
 }
 
 fn random_sql(rng: &mut Lcg) -> String {

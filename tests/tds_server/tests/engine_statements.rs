@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use tds_server::engine::{
@@ -13,16 +12,7 @@ use tds_server::types::{ColumnDef, SqlType};
 use tds_server::value::Value;
 
 fn session() -> Session {
-    Session {
-        spid: 53,
-        user: "sa".into(),
-        database: "master".into(),
-        server_name: "fastmssql-test".into(),
-        transaction: None,
-        next_transaction_descriptor: 1,
-        options: HashMap::new(),
-        prepared: Default::default(),
-    }
+    Session::new(53, "sa", "master", "fastmssql-test")
 }
 
 /// Runs a one-statement SELECT and returns its columns and row.
