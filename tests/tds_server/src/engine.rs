@@ -8,7 +8,7 @@ use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
 use crate::sql::eval::{eval, Scope, Typed, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
-use crate::tokens::{CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
+use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
 
@@ -157,7 +157,6 @@ const CMD_SET: u16 = 0xBA;
 const CMD_SET_TRANSACTION: u16 = 0xF9;
 const CMD_USE: u16 = 0xC5;
 const CMD_WAITFOR: u16 = 0xBF;
-const CMD_EXECUTE: u16 = 0xE0;
 const CMD_BEGIN_TRANSACTION: u16 = 0xD4;
 const CMD_COMMIT_TRANSACTION: u16 = 0xD5;
 const CMD_ROLLBACK_TRANSACTION: u16 = 0xD6;

@@ -28,8 +28,8 @@ pub const DONE_ATTN: u16 = 0x20;
 pub const CURCMD_SELECT: u16 = 0xC1;
 pub const CURCMD_EXECUTE: u16 = 0xE0;
 
-/// SQL_Latin1_General_CP1_CI_AS, the server's default collation.
-pub const DEFAULT_COLLATION: [u8; 5] = [0x09, 0x04, 0xD0, 0x00, 0x34];
+/// SQL_Latin1_General_CP1_CI_AS, the server's default collation (defined with the type system).
+pub use crate::types::DEFAULT_COLLATION;
 
 /// ENVCHANGE type 18: acknowledges RESETCONNECTION, empty old and new values.
 const ENV_RESET_CONNECTION_ACK: u8 = 18;

@@ -158,7 +158,8 @@ pub struct ColumnDef {
     pub computed: bool,
 }
 
-/// The server's default collation Latin1_General_CI_AS (LCID 0x0409, flags CI/AS, sort id 52).
+/// The server's default collation SQL_Latin1_General_CP1_CI_AS: LCID 0x0409, flags
+/// case-insensitive/accent-sensitive, SortId 52 (a SQL collation), code page 1252.
 pub const DEFAULT_COLLATION: [u8; 5] = [0x09, 0x04, 0xD0, 0x00, 0x34];
 
 /// Size of the PLP chunks the server writes, as SQL Server does for (max) values.
