@@ -9,6 +9,7 @@ Importable without pytest: `examples/quickstart.py` uses it too.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import functools
 import json
 import os
@@ -17,6 +18,7 @@ import queue
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -102,6 +104,15 @@ def _ado_value(value: str) -> str:
     return value
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _terminate_with_parent() -> None:
+    """Runs in the child before exec (Linux): SIGTERM the server when the thread that started it dies,
+    so a killed test run leaves no server behind. Start servers from a thread that outlives them."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 _running: set[LocalServer] = set()
 
 
@@ -179,6 +190,7 @@ class LocalServer:
             stdout=subprocess.PIPE,
             stderr=self._stderr_file,
             text=True,
+            preexec_fn=_terminate_with_parent if sys.platform.startswith("linux") else None,
         )
         _running.add(self)
         # Drains stdout for the whole life of the process so the server never blocks on a full pipe.
