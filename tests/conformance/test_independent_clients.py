@@ -31,6 +31,7 @@ CLIENT_MODES = [(client, mode) for client in CLIENT_NAMES for mode in ENCRYPTION
 WRONG_PASSWORD = "definitely-not-the-password"
 TESTS_DIR = pathlib.Path(__file__).resolve().parent.parent
 LOGIN_PROBE_TIMEOUT_SECS = 60
+SIGTERM_RACE_ATTEMPTS = 20
 SMALLEST_PACKET_SIZE = 512  # MS-TDS 2.2.6.4: the smallest packet size a client may ask for
 SMALL_PACKET_CASES = ("nvarchar_max", "varbinary_max", "ntext", "sql_variant", "datetimeoffset_7", "decimal_38_0")
 
@@ -376,3 +377,13 @@ def test_server_stops_cleanly_on_sigterm() -> None:
         finally:
             conn.close()
     assert server.returncode == 0, f"tds-server exited with {server.returncode} on SIGTERM"
+
+
+def test_sigterm_right_after_the_port_line_exits_cleanly() -> None:
+    """Once the port is printed, SIGTERM must already stop the server cleanly (not kill it: exit code -15)."""
+    exit_codes = []
+    for _ in range(SIGTERM_RACE_ATTEMPTS):
+        with LocalServer(encrypt="off") as server:
+            pass
+        exit_codes.append(server.returncode)
+    assert exit_codes == [0] * SIGTERM_RACE_ATTEMPTS, f"exit codes on SIGTERM right after start: {exit_codes}"
