@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -119,6 +120,62 @@ async def test_200_concurrent_queries_on_a_pool_of_10(test_url: str) -> None:
         assert 2 <= len(sessions) <= 10, f"{len(sessions)} sessions served 200 queries on a pool of 10"
         stats = connection.pool_stats()
         assert stats["connections"] <= 10
+    finally:
+        await bounded(connection.close())
+
+
+async def test_waiting_query_blocks_neither_the_event_loop_nor_other_threads(conn) -> None:
+    """While the server waits 1 s, asyncio tasks and Python threads keep running (GIL released)."""
+    loop_ticks = 0
+    thread_ticks = 0
+    stop = threading.Event()
+
+    def count_in_thread() -> None:
+        nonlocal thread_ticks
+        while not stop.wait(0.01):
+            thread_ticks += 1
+
+    async def count_in_loop() -> None:
+        nonlocal loop_ticks
+        while True:
+            await asyncio.sleep(0.01)
+            loop_ticks += 1
+
+    thread = threading.Thread(target=count_in_thread)
+    thread.start()
+    ticker = asyncio.ensure_future(count_in_loop())
+    try:
+        result = await bounded(conn.query("WAITFOR DELAY '00:00:01'; SELECT 1 AS done"))
+    finally:
+        ticker.cancel()
+        stop.set()
+        thread.join(5)
+    assert result.rows() == [{"done": 1}]
+    assert loop_ticks >= 20, f"the event loop ran only {loop_ticks} times during a 1 s query"
+    assert thread_ticks >= 20, f"another thread ran only {thread_ticks} times during a 1 s query"
+
+
+async def test_pool_runs_queries_in_parallel(test_url: str) -> None:
+    """Ten 1 s waits on a pool of ten take about 1 s, not 10 s."""
+    connection = Connection(test_url, pool_config=PoolConfig(max_size=10, min_idle=0))
+    await bounded(connection.connect())
+    try:
+        started = time.monotonic()
+        await bounded(asyncio.gather(*(connection.execute("WAITFOR DELAY '00:00:01'") for _ in range(10))))
+        elapsed = time.monotonic() - started
+        assert elapsed < 5, f"10 concurrent 1 s waits took {elapsed:.1f} s on a pool of 10"
+    finally:
+        await bounded(connection.close())
+
+
+async def test_open_transaction_is_not_handed_to_the_next_user(test_url: str) -> None:
+    """A pooled session left inside a transaction is reset or discarded before it is reused."""
+    connection = Connection(test_url, pool_config=PoolConfig(max_size=1, min_idle=0))
+    await bounded(connection.connect())
+    try:
+        await bounded(connection.execute("BEGIN TRANSACTION"))
+        result = await bounded(connection.query("SELECT @@TRANCOUNT AS trancount"))
+        assert result.rows() == [{"trancount": 0}]
     finally:
         await bounded(connection.close())
 

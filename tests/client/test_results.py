@@ -291,3 +291,39 @@ async def test_polars_without_pyarrow(test_url: str) -> None:
     for name, message in report["errors"].items():
         assert message is not None, f"{name}() should raise ImportError without pyarrow"
         assert "pyarrow" in message, f"{name}(): {message}"
+
+
+MISSING_LIBRARY = textwrap.dedent(
+    """
+    import asyncio, json, os, sys
+    sys.modules[{blocked!r}] = None  # importing it now raises ImportError
+    import fastmssql
+
+    async def main():
+        async with fastmssql.Connection(os.environ["CLIENT_TEST_URL"]) as conn:
+            result = await asyncio.wait_for(conn.query("SELECT 1 AS i"), {timeout})
+            try:
+                getattr(result, {method!r})()
+            except ImportError as exc:
+                return str(exc)
+            return None
+
+    print(json.dumps(asyncio.run(main())))
+    """
+)
+
+
+@pytest.mark.parametrize(("blocked", "method"), [("polars", "to_polars"), ("pandas", "to_pandas")])
+async def test_missing_library_is_a_clear_import_error(test_url: str, blocked: str, method: str) -> None:
+    code = MISSING_LIBRARY.format(blocked=blocked, method=method, timeout=NETWORK_TIMEOUT_SECS)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "CLIENT_TEST_URL": test_url},
+        capture_output=True,
+        text=True,
+        timeout=NETWORK_TIMEOUT_SECS * 2,
+    )
+    assert proc.returncode == 0, proc.stderr
+    message = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert message is not None, f"{method}() should raise ImportError without {blocked}"
+    assert blocked in message, message
