@@ -29,6 +29,8 @@ ENCRYPTION_MODES = ("off", "tls")
 
 class ClientAdapter:
     name: str
+    # Whether the client's exceptions carry SQL Server's error number (see `error_number`).
+    exposes_error_number: bool
     # How a positional query parameter is written in SQL text (the client's DB-API paramstyle).
     positional_marker: str
 
@@ -64,6 +66,7 @@ class ClientAdapter:
 class MssqlPythonAdapter(ClientAdapter):
     name = "mssql_python"
     positional_marker = "?"
+    exposes_error_number = False
 
     def module(self) -> Any:
         import mssql_python
@@ -99,6 +102,7 @@ class MssqlPythonAdapter(ClientAdapter):
 class PymssqlAdapter(ClientAdapter):
     name = "pymssql"
     positional_marker = "%s"
+    exposes_error_number = True
 
     def module(self) -> Any:
         import pymssql
@@ -127,11 +131,17 @@ class PymssqlAdapter(ClientAdapter):
             )
 
     def error_number(self, exc: BaseException) -> int | None:
-        # pymssql raises its DB-API errors with args[0] == (number, message) for server errors
-        # (_pymssql.pyx: `raise OperationalError(e.args[0])` of an MSSQLDatabaseException((number, message))).
-        detail = exc.args[0] if exc.args else None
-        if isinstance(detail, tuple) and detail and isinstance(detail[0], int):
-            return detail[0]
+        number_and_message = self.number_and_message(exc)
+        return number_and_message[0] if number_and_message else None
+
+    @staticmethod
+    def number_and_message(exc: BaseException) -> tuple[int, bytes] | None:
+        """pymssql's (number, UTF-8 message) of a server error: its DB-API errors carry them as args at
+        login (`raise OperationalError(e.args[0])`: args[0] == (number, message)) and as args otherwise
+        (`raise OperationalError, e.args[0]`: args == (number, message)) (_pymssql.pyx)."""
+        args = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], tuple) else exc.args
+        if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], bytes):
+            return args[0], args[1]
         return None
 
     def login_error_types(self) -> tuple[type[BaseException], ...]:
@@ -166,6 +176,7 @@ def _freetds_conf(server: LocalServer, encryption: str, packet_size: int | None)
 class PytdsAdapter(ClientAdapter):
     name = "pytds"
     positional_marker = "%s"
+    exposes_error_number = True
 
     def module(self) -> Any:
         import pytds

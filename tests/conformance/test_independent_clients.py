@@ -70,6 +70,15 @@ def _fetch_rows(conn: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]
     return _fetch(conn, sql, params)[1]
 
 
+def _error_text(adapter: ClientAdapter, exc: BaseException) -> str:
+    """The server's message as the client reports it (pymssql keeps FreeTDS's UTF-8 bytes)."""
+    if adapter.name == "pymssql":
+        number_and_message = adapter.number_and_message(exc)
+        assert number_and_message, f"pymssql error without (number, message): {exc!r}"
+        return number_and_message[1].decode("utf-8")
+    return str(exc)
+
+
 def _same_value(got: Any, expected: Any) -> bool:
     if type(got) is not type(expected):
         return False
@@ -239,6 +248,31 @@ def test_several_result_sets(session: tuple[ClientAdapter, Any]) -> None:
     assert sets == [[(1,)], [("two", None)], [(3.5,)]], f"{adapter.name}: {sets!r}"
 
 
+def test_column_names_and_null_bitmaps(session: tuple[ClientAdapter, Any]) -> None:
+    """Names counted in UTF-16 code units (non-BMP, 128 characters) and a 20-column NBCROW null bitmap."""
+    adapter, conn = session
+    for name in ("naïve " + NON_BMP, "x" * 128):
+        names, rows = _fetch(conn, f"SELECT CAST(1 AS int) AS [{name}]")
+        assert (names, rows) == ([name], [(1,)]), f"{adapter.name}: {names!r} {rows!r}"
+    columns, expected = [], []
+    for i in range(20):
+        sql_type, value = ("int", i) if i % 2 else ("nvarchar(5)", str(i))
+        null = i % 3 != 0
+        columns.append(f"CAST({'NULL' if null else i} AS {sql_type}) AS c{i}")
+        expected.append(None if null else value)
+    _assert_row(adapter.name, "20 columns with NULLs", _fetch_rows(conn, "SELECT " + ", ".join(columns)), tuple(expected))
+
+
+def test_error_message_with_non_bmp_text(session: tuple[ClientAdapter, Any]) -> None:
+    adapter, conn = session
+    with pytest.raises(adapter.module().DatabaseError) as caught:
+        _fetch_rows(conn, f"SELECT CAST(N'{NON_BMP}' AS int)")
+    expected = f"Conversion failed when converting the nvarchar value '{NON_BMP}' to data type int."
+    text = _error_text(adapter, caught.value)
+    assert expected in text, text
+    assert _fetch_rows(conn, "SELECT CAST(7 AS int)") == [(7,)]
+
+
 def test_version(session: tuple[ClientAdapter, Any]) -> None:
     adapter, conn = session
     rows = _fetch_rows(conn, "SELECT @@VERSION, @@SPID")
@@ -313,8 +347,8 @@ def test_server_error_keeps_the_connection(session: tuple[ClientAdapter, Any], s
     adapter, conn = session
     with pytest.raises(adapter.module().DatabaseError) as caught:
         _fetch_rows(conn, sql)
-    assert message in str(caught.value), str(caught.value)
-    if number is not None and adapter.error_number(caught.value) is not None:
+    assert message in _error_text(adapter, caught.value), str(caught.value)
+    if number is not None and adapter.exposes_error_number:
         assert adapter.error_number(caught.value) == number, str(caught.value)
     assert _fetch_rows(conn, "SELECT CAST(7 AS int)") == [(7,)], "the connection is unusable after a server error"
 
