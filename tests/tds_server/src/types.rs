@@ -766,7 +766,7 @@ pub fn read_type_info(buf: &mut &[u8]) -> Result<SqlType, String> {
         }
         BIGVARCHAR | BIGCHAR | NVARCHAR | NCHAR => {
             let len = take_u16(buf)?;
-            read_collation(buf)?;
+            read_collation(buf, tok == BIGVARCHAR || tok == BIGCHAR)?;
             let chars = |bytes: u16| if tok == NVARCHAR || tok == NCHAR { bytes / 2 } else { bytes };
             match (tok, len) {
                 (BIGVARCHAR, 0xFFFF) => SqlType::VarChar(None),
@@ -787,7 +787,7 @@ pub fn read_type_info(buf: &mut &[u8]) -> Result<SqlType, String> {
         }
         TEXT | NTEXT => {
             take_u32(buf)?;
-            read_collation(buf)?;
+            read_collation(buf, tok == TEXT)?;
             if tok == TEXT {
                 SqlType::Text
             } else {
@@ -815,10 +815,20 @@ pub fn read_type_info(buf: &mut &[u8]) -> Result<SqlType, String> {
     Ok(ty)
 }
 
-/// Skips a parameter's collation: clients echo the server's default collation, so varchar
-/// parameter bytes are decoded as its code page 1252.
-fn read_collation(buf: &mut &[u8]) -> Result<(), String> {
-    take(buf, 5).map(|_| ())
+/// Reads a parameter's collation. Clients echo the server's default one; the bytes of
+/// char/varchar/text values are decoded as its code page 1252, so for those (`single_byte`)
+/// another locale or a UTF-8 collation is refused rather than misread.
+fn read_collation(buf: &mut &[u8], single_byte: bool) -> Result<(), String> {
+    let c = take(buf, 5)?;
+    let lcid = u32::from_le_bytes([c[0], c[1], c[2] & 0x0F, 0]);
+    let utf8 = c[3] & 0x04 != 0; // fUTF8 is bit 26 of the collation's first four bytes
+    let default_lcid = u32::from_le_bytes([DEFAULT_COLLATION[0], DEFAULT_COLLATION[1], DEFAULT_COLLATION[2] & 0x0F, 0]);
+    if single_byte && (lcid != default_lcid || utf8) {
+        return Err(format!(
+            "a char/varchar/text parameter in collation {c:02X?} (not code page 1252) is not supported by the local test server"
+        ));
+    }
+    Ok(())
 }
 
 /// Reads one value of type `ty` as sent in an RPC parameter (the nullable wire forms), advancing `buf`.

@@ -420,6 +420,15 @@ fn rpc_decoding_of_client_forms() {
     // unknown types are reported as unsupported
     let mut buf = &hex("F0 00")[..];
     assert!(read_type_info(&mut buf).unwrap_err().contains("not supported by the local test server"));
+    // varchar in another locale's or a UTF-8 collation would be misread as code page 1252: refused
+    for collation in [[0x07, 0x04, 0xD0, 0x00, 0x34], [0x09, 0x04, 0xD0, 0x04, 0x00]] {
+        let mut wire = vec![0xA7, 0x0A, 0x00];
+        wire.extend(collation);
+        assert!(read_type_info(&mut &wire[..]).unwrap_err().contains("not supported by the local test server"));
+    }
+    // ... while nvarchar in any collation is UTF-16 and accepted
+    let mut buf = &hex("E7 0A00 0704D00034")[..];
+    assert_eq!(read_type_info(&mut buf).unwrap(), SqlType::NVarChar(Some(5)));
     // invalid UTF-16 in NVARCHAR
     let mut wire = cat(&[&[0xE7, 0x08, 0x00], &COLL]);
     wire.extend(hex("0200 00D8"));
