@@ -1057,8 +1057,15 @@ fn decode_variant(data: &[u8]) -> Result<Value, String> {
         }
         BIGBINARY => SqlType::Binary(len16(0)?),
         BIGVARBINARY => SqlType::VarBinary(Some(len16(0)?)),
-        BIGCHAR => SqlType::Char(len16(5)?),
-        BIGVARCHAR => SqlType::VarChar(Some(len16(5)?)),
+        BIGCHAR | BIGVARCHAR => {
+            let len = len16(5)?;
+            read_collation(&mut &props[..], true)?;
+            if tok == BIGCHAR {
+                SqlType::Char(len)
+            } else {
+                SqlType::VarChar(Some(len))
+            }
+        }
         NCHAR => SqlType::NChar(len16(5)? / 2),
         NVARCHAR => SqlType::NVarChar(Some(len16(5)? / 2)),
         other => return Err(format!("sql_variant base type 0x{other:02X} is not supported by the local test server")),
