@@ -63,11 +63,13 @@ fn travels_as_text(value: &ParamValue) -> bool {
     matches!(value, ParamValue::Decimal { scale, .. } if *scale >= MAX_DIGITS)
 }
 
-/// The type the statement casts a parameter to, if any.
-fn cast_type(param: &BoundParam) -> Option<SqlType> {
-    param.forced.or_else(|| {
-        travels_as_text(&param.value).then_some(SqlType::Decimal { precision: MAX_DIGITS, scale: MAX_DIGITS })
-    })
+/// The type (T-SQL) the statement casts a parameter to, if any.
+fn cast_type(param: &BoundParam) -> Option<String> {
+    match param.forced {
+        Some(forced) => Some(forced.declaration()),
+        // Python decimals are sent as numeric.
+        None => travels_as_text(&param.value).then(|| format!("numeric({MAX_DIGITS},{MAX_DIGITS})")),
+    }
 }
 
 /// Wraps a [`BoundParam`] for tiberius.
@@ -122,7 +124,7 @@ pub(crate) fn statement_with_forced_types(sql: &str, params: &[BoundParam]) -> S
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            cast_type(p).map(|ty| (positional_name(i), format!("CAST(@{} AS {})", positional_name(i), ty.declaration())))
+            cast_type(p).map(|ty| (positional_name(i), format!("CAST(@{} AS {ty})", positional_name(i))))
         })
         .collect();
     if renames.is_empty() {
@@ -175,7 +177,7 @@ mod tests {
     fn decimals_with_38_fractional_digits_travel_as_cast_text() {
         let value = 10i128.pow(38) - 1;
         let params = vec![BoundParam::new(ParamValue::Decimal { unscaled: value, scale: 38 })];
-        assert_eq!(statement_with_forced_types("SELECT @P1", &params), "SELECT CAST(@P1 AS decimal(38,38))");
+        assert_eq!(statement_with_forced_types("SELECT @P1", &params), "SELECT CAST(@P1 AS numeric(38,38))");
         assert_eq!(TdsParam(&params[0]).to_sql(), ColumnData::String(Some(format!("0.{}", "9".repeat(38)).into())));
     }
 }
