@@ -42,6 +42,7 @@ class ClientAdapter:
         server: LocalServer,
         encryption: str,
         *,
+        database: str | None = None,
         user: str | None = None,
         password: str | None = None,
         packet_size: int | None = None,
@@ -73,7 +74,7 @@ class MssqlPythonAdapter(ClientAdapter):
 
         return mssql_python
 
-    def connect(self, server, encryption, *, user=None, password=None, packet_size=None, autocommit=True,
+    def connect(self, server, encryption, *, database=None, user=None, password=None, packet_size=None, autocommit=True,
                 query_timeout=QUERY_TIMEOUT_SECS):
         import mssql_python
 
@@ -81,7 +82,7 @@ class MssqlPythonAdapter(ClientAdapter):
         packet = f";PacketSize={packet_size}" if packet_size else ""
         braced_password = (password or server.password).replace("}", "}}")
         conn = mssql_python.connect(
-            f"Server={server.host},{server.port};Database={server.database};"
+            f"Server={server.host},{server.port};Database={database or server.database};"
             f"UID={user or server.user};PWD={{{braced_password}}};{security}{packet}",
             autocommit=autocommit,
             timeout=LOGIN_TIMEOUT_SECS,
@@ -109,7 +110,7 @@ class PymssqlAdapter(ClientAdapter):
 
         return pymssql
 
-    def connect(self, server, encryption, *, user=None, password=None, packet_size=None, autocommit=True,
+    def connect(self, server, encryption, *, database=None, user=None, password=None, packet_size=None, autocommit=True,
                 query_timeout=QUERY_TIMEOUT_SECS):
         import pymssql
 
@@ -122,7 +123,7 @@ class PymssqlAdapter(ClientAdapter):
                 port=str(server.port),
                 user=user or server.user,
                 password=password or server.password,
-                database=server.database,
+                database=database or server.database,
                 login_timeout=LOGIN_TIMEOUT_SECS,
                 timeout=query_timeout,
                 tds_version="7.4",
@@ -183,12 +184,12 @@ class PytdsAdapter(ClientAdapter):
 
         return pytds
 
-    def connect(self, server, encryption, *, user=None, password=None, packet_size=None, autocommit=True,
+    def connect(self, server, encryption, *, database=None, user=None, password=None, packet_size=None, autocommit=True,
                 query_timeout=QUERY_TIMEOUT_SECS):
         import pytds
 
         options: dict[str, Any] = dict(
-            database=server.database,
+            database=database or server.database,
             user=user or server.user,
             password=password or server.password,
             port=server.port,

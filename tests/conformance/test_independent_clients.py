@@ -387,6 +387,17 @@ def test_tls_client_with_every_server_mode(local_server: LocalServer, tls_server
                 conn.close()
 
 
+def test_login_to_a_missing_database_fails(local_server: LocalServer) -> None:
+    """SQL Server answers a LOGIN7 naming an unknown database with ERROR 4060, then 18456, and no LOGINACK.
+    pytds joins the text of every ERROR of the response into its exception (tds_session.py raise_db_exception)."""
+    adapter = ADAPTERS["pytds"]
+    with pytest.raises(adapter.login_error_types()) as caught:
+        adapter.connect(local_server, "off", database="no_such_database").close()
+    text = str(caught.value)
+    assert 'Cannot open database "no_such_database" requested by the login. The login failed.' in text, text
+    assert f"Login failed for user '{local_server.user}'." in text, text
+
+
 def test_configured_users() -> None:
     """--user NAME:PASSWORD replaces the default sa login; each configured user logs in with its own password."""
     users = {"alice": "Alice;Pass{1}", "bob": "B0b!pass"}
