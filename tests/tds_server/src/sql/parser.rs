@@ -447,6 +447,16 @@ impl Parser {
         let e = self.unary()?;
         if let Some(Token::Punct(c)) = self.peek() {
             if "+-*/%&|^".contains(*c) {
+                // an operator with nothing after it is a syntax error; with an operand, valid
+                // T-SQL this server does not evaluate
+                let operand_follows = match self.tokens.get(self.pos + 1) {
+                    None | Some(Token::Punct(';' | ',' | ')')) => false,
+                    Some(t @ Token::Ident { quoted: false, .. }) => !STATEMENT_KEYWORDS.iter().any(|k| t.is_keyword(k)),
+                    Some(_) => true,
+                };
+                if !operand_follows {
+                    return Err(SqlError::syntax_near(&c.to_string()));
+                }
                 return Err(SqlError::not_supported(format!("Operator '{c}'")));
             }
         }
@@ -522,10 +532,13 @@ impl Parser {
                 return Err(SqlError::not_supported(format!("The function '{text}'")));
             }
             Token::Ident { text, quoted: false } if self.is_reserved(&text) => {
-                return Err(if UNSUPPORTED_SELECT_WORDS.iter().any(|k| text.eq_ignore_ascii_case(k)) {
+                // words that can begin a select-list item in T-SQL this server does not run
+                let starts_item =
+                    ["CASE", "TOP", "DISTINCT", "ALL", "NOT"].iter().any(|k| text.eq_ignore_ascii_case(k));
+                return Err(if starts_item {
                     SqlError::not_supported(format!("'{}'", text.to_ascii_uppercase()))
                 } else {
-                    SqlError::syntax_near(&text)
+                    SqlError::new(156, format!("Incorrect syntax near the keyword '{text}'."))
                 });
             }
             Token::Ident { text, .. } => return Err(SqlError::not_supported(format!("Column reference '{text}'"))),
@@ -755,6 +768,11 @@ mod tests {
         assert_eq!(parse_batch("SELECT a FROM t").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("INSERT INTO t VALUES (1)").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT 1,").unwrap_err(), SqlError { line: 1, ..SqlError::syntax_near(",") });
+        assert_eq!(parse_batch("SELECT 1 +").unwrap_err().text, "Incorrect syntax near '+'.");
+        assert_eq!(parse_batch("SELECT 1 *;SELECT 2").unwrap_err().number, 102);
+        let e = parse_batch("SELECT FROM t").unwrap_err();
+        assert_eq!((e.number, e.text.as_str()), (156, "Incorrect syntax near the keyword 'FROM'."));
+        assert_eq!(parse_batch("select distinct 1").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT 1\nSELECT\n  2 +\n3").unwrap_err().line, 3);
         assert_eq!(parse_batch("SELECT CAST(1 AS foo)").unwrap_err().number, 243);
         assert_eq!(parse_batch(&format!("SELECT 1 AS [{}]", "n".repeat(129))).unwrap_err().number, 103);
