@@ -427,11 +427,35 @@ fn to_text(value: &Value, from: &SqlType, to: &SqlType) -> Result<String, SqlErr
             }
         }
         _ if from.is_temporal() => temporal::format(value, from).ok_or_else(|| internal(value, from))?,
-        (SqlType::Real | SqlType::Float, _) => {
-            return Err(SqlError::not_supported("Converting float or real to a string"));
-        }
+        (SqlType::Real | SqlType::Float, Value::Float(f)) => format_float_style0(*f)?,
         _ => return Err(internal(value, from)),
     })
+}
+
+/// CONVERT style 0 of float and real: at most 6 significant digits, scientific notation
+/// (with a three-digit exponent, as SQL Server prints it) below 1e-4 or from 1e6 on.
+fn format_float_style0(f: f64) -> Result<String, SqlError> {
+    if f == 0.0 && f.is_sign_negative() {
+        return Err(SqlError::not_supported("Converting a negative zero float to a string"));
+    }
+    if f == 0.0 {
+        return Ok("0".to_string());
+    }
+    let sci = format!("{f:.5e}"); // d.ddddde[-]x, rounded to 6 significant digits
+    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("exponent");
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return Ok(format!("{}e{sign}{:03}", trim(mantissa), exp.abs()));
+    }
+    Ok(trim(&format!("{f:.*}", (5 - exp) as usize)))
 }
 
 // ---------------------------------------------------------------------------
@@ -864,6 +888,28 @@ mod tests {
         ];
         for r in rewritten {
             assert_eq!(cast(r, xml.clone()).unwrap_err().number, NOT_SUPPORTED_NUMBER, "{r}");
+        }
+    }
+
+    #[test]
+    fn float_to_string_style_0() {
+        let text = |f: f64| convert(&Value::Float(f), &SqlType::Float, &SqlType::VarChar(Some(30))).unwrap();
+        let cases = [
+            (123456789.0, "1.23457e+008"),
+            (1495591.0, "1.49559e+006"),
+            (4.76758527755737, "4.76759"),
+            (1.5, "1.5"),
+            (-2.0, "-2"),
+            (100000.0, "100000"),
+            (1000000.0, "1e+006"),
+            (0.0001, "0.0001"),
+            (0.00001234567, "1.23457e-005"),
+            (1.79e308, "1.79e+308"),
+            (0.0, "0"),
+            (3.14159265, "3.14159"),
+        ];
+        for (f, expected) in cases {
+            assert_eq!(text(f), Value::Str(expected.into()), "{f}");
         }
     }
 
