@@ -412,11 +412,12 @@ fn set_option(session: &mut Session, option: &str, value: &str, events: &mut Vec
         }
         "TEXTSIZE" => {
             let size: i64 = value.parse().map_err(|_| SqlError::syntax_near(value))?;
-            if size == 0 {
-                session.options.remove(option); // 0 restores the default
+            if size <= 0 {
+                // 0 restores the default and -1 lifts the limit: no truncation either way
+                session.options.remove(option);
                 return Ok(CMD_SET);
             }
-            if !(1..=i32::MAX as i64).contains(&size) {
+            if size > i32::MAX as i64 {
                 return Err(SqlError::not_supported(format!("SET TEXTSIZE {value}")));
             }
         }
