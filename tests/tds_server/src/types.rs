@@ -388,6 +388,11 @@ pub fn decimal_magnitude_len(precision: u8) -> usize {
     }
 }
 
+/// Whether an unscaled decimal has at most `precision` (1-38) digits.
+pub fn fits_precision(u: i128, precision: u8) -> bool {
+    precision <= 38 && 10u128.checked_pow(precision as u32).is_some_and(|limit| u.unsigned_abs() < limit)
+}
+
 /// Bytes of a time(n) value (2.2.5.5.1.8).
 pub fn time_len(scale: u8) -> usize {
     match scale {
@@ -550,7 +555,7 @@ fn encode_data(ty: &SqlType, v: &Value) -> Result<Vec<u8>, String> {
         (SqlType::Real, Value::Float(f)) => (*f as f32).to_le_bytes().to_vec(),
         (SqlType::Float, Value::Float(f)) => f.to_le_bytes().to_vec(),
         (SqlType::Decimal { precision, scale } | SqlType::Numeric { precision, scale }, Value::Decimal(u, s)) => {
-            if s != scale || u.unsigned_abs() >= 10u128.pow(*precision as u32) {
+            if s != scale || !fits_precision(*u, *precision) {
                 return Err(err());
             }
             let mut d = vec![if *u < 0 { 0 } else { 1 }];
@@ -928,7 +933,7 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
                 return Err(format!("invalid decimal data length {}", data.len()));
             }
             let magnitude = le_uint(&data[1..]);
-            if magnitude >= 10u128.pow(*precision as u32) {
+            if magnitude > i128::MAX as u128 || !fits_precision(magnitude as i128, *precision) {
                 return Err(format!("decimal value exceeds precision {precision}"));
             }
             let m = magnitude as i128;

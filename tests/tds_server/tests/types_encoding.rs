@@ -413,6 +413,10 @@ fn rpc_decoding_of_client_forms() {
     let ty = read_type_info(&mut buf).unwrap();
     assert_eq!(ty, SqlType::Decimal { precision: 38, scale: 2 });
     assert_eq!(read_value(&mut buf, &ty).unwrap(), Value::Null);
+    // a 16-byte magnitude beyond 38 digits (all ones) is refused, not wrapped
+    let mut buf = &hex("6A 11 26 00 11 01 FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF")[..];
+    let ty = read_type_info(&mut buf).unwrap();
+    assert!(read_value(&mut buf, &ty).is_err());
     // truncated input is an error, not a panic
     let mut buf = &hex("26 04 04 0100")[..];
     let ty = read_type_info(&mut buf).unwrap();

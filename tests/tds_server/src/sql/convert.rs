@@ -3,7 +3,9 @@
 
 use super::parser::SqlError;
 use super::temporal;
-use crate::types::{decode_cp1252, decode_utf16, encode_cp1252, encode_utf16, guid_from_wire, guid_to_wire, SqlType};
+use crate::types::{
+    decode_cp1252, decode_utf16, encode_cp1252, encode_utf16, fits_precision, guid_from_wire, guid_to_wire, SqlType,
+};
 use crate::value::Value;
 
 const MONEY_MAX: i128 = i64::MAX as i128;
@@ -646,10 +648,6 @@ fn parse_money_text(t: &str) -> Option<DecimalText> {
     Some(d)
 }
 
-pub fn fits_precision(u: i128, precision: u8) -> bool {
-    u.unsigned_abs() < 10u128.pow(precision as u32)
-}
-
 /// Rescales an unscaled value, rounding half away from zero; `None` on i128 overflow.
 pub fn round_scaled(u: i128, from: u8, to: u8) -> Option<i128> {
     if to >= from {
@@ -906,7 +904,7 @@ mod tests {
             (0.00001234567, "1.23457e-005"),
             (1.79e308, "1.79e+308"),
             (0.0, "0"),
-            (3.14159265, "3.14159"),
+            (1.23456789, "1.23457"),
         ];
         for (f, expected) in cases {
             assert_eq!(text(f), Value::Str(expected.into()), "{f}");
