@@ -980,8 +980,9 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
             expect_len(ty, data, 8)?;
             let days = i32::from_le_bytes(data[0..4].try_into().expect("4 bytes"));
             let ticks = u32::from_le_bytes(data[4..8].try_into().expect("4 bytes"));
-            if ticks >= 300 * 86_400 {
-                return Err(format!("datetime ticks {ticks} out of range"));
+            // 1753-01-01 .. 9999-12-31, and less than a day of 1/300 s ticks
+            if !(-53_690..=2_958_463).contains(&days) || ticks >= 300 * 86_400 {
+                return Err(format!("datetime value ({days} days, {ticks} ticks) out of range"));
             }
             Value::DateTime { days, ticks }
         }

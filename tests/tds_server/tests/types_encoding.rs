@@ -417,6 +417,10 @@ fn rpc_decoding_of_client_forms() {
     let mut buf = &hex("6A 11 26 00 11 01 FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF")[..];
     let ty = read_type_info(&mut buf).unwrap();
     assert!(read_value(&mut buf, &ty).is_err());
+    // datetime before 1753-01-01 is refused
+    let mut buf = &hex("6F 08 08 452EFFFF 00000000")[..];
+    let ty = read_type_info(&mut buf).unwrap();
+    assert!(read_value(&mut buf, &ty).is_err());
     // truncated input is an error, not a panic
     let mut buf = &hex("26 04 04 0100")[..];
     let ty = read_type_info(&mut buf).unwrap();
