@@ -161,7 +161,14 @@ const CMD_BEGIN_TRANSACTION: u16 = 0xD4;
 const CMD_COMMIT_TRANSACTION: u16 = 0xD5;
 const CMD_ROLLBACK_TRANSACTION: u16 = 0xD6;
 
+/// The databases of this server: SQL Server's system databases.
 const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
+
+/// The database named `name` (case-insensitively, as under the default collation), in its
+/// own spelling; `None` when there is none (SQL Server's 911 for USE, 4060 at login).
+pub fn find_database(name: &str) -> Option<&'static str> {
+    DATABASES.iter().find(|d| d.eq_ignore_ascii_case(name)).copied()
+}
 
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
@@ -283,7 +290,7 @@ fn run_statement(
             Err(e) => fail(events, kind, e, CMD_SET, line),
         },
         Statement::Use(db) => {
-            let Some(name) = DATABASES.iter().find(|d| d.eq_ignore_ascii_case(db)) else {
+            let Some(name) = find_database(db) else {
                 return fail(
                     events,
                     kind,
