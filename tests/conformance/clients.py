@@ -15,6 +15,7 @@ import contextlib
 import os
 import pathlib
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -149,6 +150,10 @@ class PymssqlAdapter(ClientAdapter):
         return (self.module().OperationalError,)
 
 
+# FREETDSCONF is process-wide: one pymssql connection at a time may be opened through it.
+_FREETDS_CONF_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _freetds_conf(server: LocalServer, encryption: str, packet_size: int | None) -> Iterator[str]:
     section = "fastmssql-local"
@@ -159,7 +164,7 @@ def _freetds_conf(server: LocalServer, encryption: str, packet_size: int | None)
         lines.append("encryption = off")
     if packet_size:
         lines.append(f"packet size = {packet_size}")
-    with tempfile.TemporaryDirectory(prefix="fastmssql-freetds-") as tmp:
+    with _FREETDS_CONF_LOCK, tempfile.TemporaryDirectory(prefix="fastmssql-freetds-") as tmp:
         conf = pathlib.Path(tmp) / "freetds.conf"
         conf.write_text("\n\t".join(lines) + "\n")
         previous = os.environ.get("FREETDSCONF")

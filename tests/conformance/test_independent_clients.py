@@ -9,6 +9,7 @@ points at a server bug. These tests always run against the local server: they te
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
 import pathlib
@@ -32,6 +33,8 @@ WRONG_PASSWORD = "definitely-not-the-password"
 TESTS_DIR = pathlib.Path(__file__).resolve().parent.parent
 LOGIN_PROBE_TIMEOUT_SECS = 60
 SIGTERM_RACE_ATTEMPTS = 20
+CONCURRENT_CONNECTIONS_PER_CLIENT = 4
+CONCURRENCY_TIMEOUT_SECS = 120
 SMALLEST_PACKET_SIZE = 512  # MS-TDS 2.2.6.4: the smallest packet size a client may ask for
 SMALL_PACKET_CASES = ("nvarchar_max", "varbinary_max", "ntext", "sql_variant", "datetimeoffset_7", "decimal_38_0")
 
@@ -385,6 +388,31 @@ def test_tls_client_with_every_server_mode(local_server: LocalServer, tls_server
                 assert _fetch_rows(conn, "SELECT CAST(N'tls' AS nvarchar(3))") == [("tls",)], server
             finally:
                 conn.close()
+
+
+def test_concurrent_clients(local_server: LocalServer, tls_server: LocalServer) -> None:
+    """Several connections of every client in both modes at once, each reading the small type rows."""
+    small_cases = [case for case in TYPE_CASES if len(case.select_sql()) < 2000]
+
+    def read_all(client: str, mode: str) -> list[str]:
+        adapter = ADAPTERS[client]
+        conn = adapter.connect(local_server if mode == "off" else tls_server, mode)
+        try:
+            failures = []
+            for case in small_cases:
+                expected = tuple(expected_in_client(client, value) for value in case.expected())
+                rows = _fetch_rows(conn, case.select_sql())
+                if len(rows) != 1 or not all(_same_value(g, e) for g, e in zip(rows[0], expected)):
+                    failures.append(f"{client}-{mode} {case.sql_type}: {rows!r}")
+            return failures
+        finally:
+            conn.close()
+
+    work = [(client, mode) for client, mode in CLIENT_MODES for _ in range(CONCURRENT_CONNECTIONS_PER_CLIENT)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(work)) as pool:
+        futures = [pool.submit(read_all, client, mode) for client, mode in work]
+        failures = [failure for future in futures for failure in future.result(timeout=CONCURRENCY_TIMEOUT_SECS)]
+    assert not failures, "\n".join(failures)
 
 
 def test_login_to_a_missing_database_fails(local_server: LocalServer) -> None:
