@@ -597,15 +597,22 @@ fn int_param(params: &[RpcParam], index: usize, param_name: &str) -> Result<Opti
     }
 }
 
+/// An OUTPUT parameter to echo as RETURNVALUE.
+struct OutputParam {
+    /// position in the RPC's parameter list
+    ordinal: usize,
+    name: String,
+    ty: SqlType,
+    value: Value,
+}
+
 /// Binds RPC values to declared parameters (by name when named, else by position),
-/// converting each to its declared type. Returns the variables and the OUTPUT
-/// parameters to echo as RETURNVALUE (ordinal, name, declared type, value).
-#[allow(clippy::type_complexity)]
+/// converting each to its declared type. Returns the variables and the OUTPUT parameters.
 fn bind_parameters(
     declarations: &str,
     statement: &str,
     values: &[(usize, &RpcParam)],
-) -> Result<(Variables, Vec<(usize, String, SqlType, Value)>), SqlError> {
+) -> Result<(Variables, Vec<OutputParam>), SqlError> {
     let declared = parse_param_declarations(declarations)?;
     let mut variables = HashMap::new();
     let mut outputs = Vec::new();
@@ -624,7 +631,12 @@ fn bind_parameters(
         };
         let value = convert(&param.value, &param.ty, ty)?;
         if *is_output && param.status & PARAM_BY_REF != 0 {
-            outputs.push((*ordinal, param.name.clone(), ty.clone(), value.clone()));
+            outputs.push(OutputParam {
+                ordinal: *ordinal,
+                name: param.name.clone(),
+                ty: ty.clone(),
+                value: value.clone(),
+            });
         }
         variables.insert(name.to_lowercase(), (ty.clone(), value));
         assigned[index] = true;
@@ -641,10 +653,10 @@ fn bind_parameters(
     Ok((variables, outputs))
 }
 
-fn return_values(outputs: Vec<(usize, String, SqlType, Value)>) -> Vec<Event> {
+fn return_values(outputs: Vec<OutputParam>) -> Vec<Event> {
     outputs
         .into_iter()
-        .map(|(ordinal, name, ty, value)| Event::ReturnValue {
+        .map(|OutputParam { ordinal, name, ty, value }| Event::ReturnValue {
             ordinal: ordinal as u16,
             name,
             status: PARAM_BY_REF,
@@ -748,7 +760,7 @@ fn scope<'a>(session: &'a Session, variables: &'a Variables) -> Scope<'a> {
 /// The RETURNVALUE carrying a new prepared handle in parameter 0.
 fn handle_output(params: &[RpcParam], handle: i32) -> Vec<Event> {
     let name = params.first().map(|p| p.name.clone()).unwrap_or_default();
-    return_values(vec![(0, name, SqlType::Int, Value::Int(handle as i64))])
+    return_values(vec![OutputParam { ordinal: 0, name, ty: SqlType::Int, value: Value::Int(handle as i64) }])
 }
 
 /// sp_execute @handle, [values...]
