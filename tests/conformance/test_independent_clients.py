@@ -164,22 +164,23 @@ def test_column_metadata(local_server: LocalServer, case: TypeCase) -> None:
     pytds: description[4:6] = (precision, scale) for decimal/numeric, (scale, None) for time types (tds_types.py).
     """
     size, digits = _odbc_column_size_and_digits(case.sql_type)
-    odbc = ADAPTERS["mssql_python"].connect(local_server, "off")
-    pytds_conn = ADAPTERS["pytds"].connect(local_server, "off")
+    columns = len(case.column_names())
+    odbc_description = _description(ADAPTERS["mssql_python"], local_server, case.select_sql())
+    assert [tuple(column[3:6]) for column in odbc_description] == [(size, size, digits)] * columns, odbc_description
+    pytds_description = _description(ADAPTERS["pytds"], local_server, case.select_sql())
+    expected_pytds = [_pytds_precision_scale(case.sql_type)] * columns
+    assert [tuple(column[4:6]) for column in pytds_description] == expected_pytds, pytds_description
+
+
+def _description(adapter: ClientAdapter, server: LocalServer, sql: str) -> list[tuple[Any, ...]]:
+    conn = adapter.connect(server, "off")
     try:
-        for conn, expected in (
-            (odbc, [(size, size, digits)] * len(case.column_names())),
-            (pytds_conn, [_pytds_precision_scale(case.sql_type)] * len(case.column_names())),
-        ):
-            cursor = conn.cursor()
-            cursor.execute(case.select_sql())
-            cursor.fetchall()
-            got = [tuple(column[3:6]) if conn is odbc else tuple(column[4:6]) for column in cursor.description]
-            cursor.close()
-            assert got == expected, f"{case.sql_type}: {'mssql_python' if conn is odbc else 'pytds'} reads {got}"
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        cursor.fetchall()
+        return [tuple(column) for column in cursor.description]
     finally:
-        odbc.close()
-        pytds_conn.close()
+        conn.close()
 
 
 def _pytds_precision_scale(sql_type: str) -> tuple[int | None, int | None]:
