@@ -5,10 +5,8 @@
 //! shut down at interpreter exit.
 
 use parking_lot::Mutex;
-use std::future::Future;
 use std::time::Duration;
 use tokio::runtime::{Builder, Handle, Runtime};
-use tokio::task::JoinHandle;
 
 struct OwnedRuntime {
     pid: u32,
@@ -53,15 +51,6 @@ pub fn handle() -> std::io::Result<Handle> {
     Ok(handle)
 }
 
-/// Spawns a future on the runtime.
-pub fn spawn<F>(future: F) -> std::io::Result<JoinHandle<F::Output>>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    Ok(handle()?.spawn(future))
-}
-
 /// Stops the runtime (interpreter exit), giving running tasks a moment to
 /// finish dropping.
 pub fn shutdown() {
@@ -86,11 +75,13 @@ mod tests {
 
     #[test]
     fn spawned_futures_run_and_shutdown_allows_a_new_runtime() {
-        let answer = handle().unwrap().block_on(spawn(async { 41 + 1 }).unwrap()).unwrap();
+        let runtime = handle().unwrap();
+        let answer = runtime.block_on(runtime.spawn(async { 41 + 1 })).unwrap();
         assert_eq!(answer, 42);
         shutdown();
         assert!(RUNTIME.lock().is_none());
-        let again = handle().unwrap().block_on(spawn(async { 7 }).unwrap()).unwrap();
+        let runtime = handle().unwrap();
+        let again = runtime.block_on(runtime.spawn(async { 7 })).unwrap();
         assert_eq!(again, 7);
     }
 }

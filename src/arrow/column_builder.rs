@@ -164,10 +164,6 @@ impl ColumnBuilder {
         builder
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     fn set_kind(&mut self, kind: ValueKind, sql_type: &'static str) {
         let mut values = Values::new(kind, 1024);
         for _ in 0..self.pending_nulls {

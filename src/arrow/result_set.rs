@@ -16,10 +16,6 @@ impl ResultSet {
     pub fn empty() -> Self {
         Self { schema: Arc::new(Schema::empty()), batches: Vec::new() }
     }
-
-    pub fn num_rows(&self) -> usize {
-        self.batches.iter().map(RecordBatch::num_rows).sum()
-    }
 }
 
 /// Collects the columns of one result set while its rows stream in.
@@ -74,7 +70,7 @@ mod tests {
         builder.columns_mut()[1].append_str("x").unwrap();
         builder.end_row();
         let result = builder.finish().unwrap();
-        assert_eq!(result.num_rows(), 1);
+        assert_eq!(result.batches[0].num_rows(), 1);
         assert_eq!(result.schema.field(1).name(), "b");
 
         let empty = ResultSetBuilder::new(vec![ColumnBuilder::new(
@@ -83,6 +79,6 @@ mod tests {
         )])
         .finish()
         .unwrap();
-        assert_eq!((empty.num_rows(), empty.schema.fields().len()), (0, 1));
+        assert_eq!((empty.batches[0].num_rows(), empty.schema.fields().len()), (0, 1));
     }
 }
