@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn money_becomes_an_exact_decimal() {
         let mut col = column("m", ColumnType::Money);
-        append_cell(&mut col, &ColumnData::F64(Some(-922_337_203.5808))).unwrap();
+        append_cell(&mut col, &ColumnData::F64(Some(-922_337_203.580_8))).unwrap();
         let (field, array) = col.finish().unwrap();
         assert_eq!(field.data_type(), &DataType::Decimal128(19, 4));
         assert_eq!(array.as_primitive::<Decimal128Type>().value(0), -9_223_372_035_808);

@@ -90,7 +90,7 @@ impl FastRow {
 
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let pairs = (0..self.width())
-            .map(|i| Ok(PyTuple::new(py, [self.view.names[i].clone().into_pyobject(py)?.into_any(), self.value(py, i)?])?))
+            .map(|i| PyTuple::new(py, [self.view.names[i].clone().into_pyobject(py)?.into_any(), self.value(py, i)?]))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, pairs)
     }

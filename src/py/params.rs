@@ -112,7 +112,7 @@ fn to_value(value: &Bound<'_, PyAny>) -> Result<ParamValue, DriverError> {
     }
     if is_a(value, &MEMORYVIEW, "builtins", "memoryview")? {
         let bytes = value.call_method0("tobytes").map_err(python_error)?;
-        return Ok(ParamValue::Bytes(bytes.extract::<Vec<u8>>().map_err(|e| python_error(e.into()))?));
+        return Ok(ParamValue::Bytes(bytes.extract::<Vec<u8>>().map_err(python_error)?));
     }
     if is_a(value, &DECIMAL, "decimal", "Decimal")? {
         return decimal_value(value);
