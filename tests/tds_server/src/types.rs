@@ -15,8 +15,14 @@ pub enum SqlType {
     BigInt,
     Real,
     Float,
-    Decimal { precision: u8, scale: u8 },
-    Numeric { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
+    Numeric {
+        precision: u8,
+        scale: u8,
+    },
     Money,
     SmallMoney,
     Char(u16),
@@ -37,6 +43,9 @@ pub enum SqlType {
     UniqueIdentifier,
     Xml,
     SqlVariant,
+    /// NULLTYPE (0x1F): an untyped NULL a client may send as an RPC parameter (2.2.5.4.1);
+    /// never a column's type, SQL Server never sends it
+    Null,
 }
 
 impl SqlType {
@@ -72,6 +81,7 @@ impl SqlType {
             SqlType::UniqueIdentifier => "uniqueidentifier",
             SqlType::Xml => "xml",
             SqlType::SqlVariant => "sql_variant",
+            SqlType::Null => "NULL",
         }
     }
 
@@ -182,6 +192,7 @@ const TEXT_TIMESTAMP: [u8; 8] = [0x64, 0x75, 0x6d, 0x6d, 0x79, 0x54, 0x53, 0x00]
 // TDS data type tokens (2.2.5.4) of the types this server sends and reads; the legacy
 // pre-7.x ones (CHAR, VARCHAR, ...) are left out, TDS 7.4 clients do not send them.
 pub mod token {
+    pub const NULLTYPE: u8 = 0x1F;
     pub const INT1: u8 = 0x30;
     pub const BIT: u8 = 0x32;
     pub const INT2: u8 = 0x34;
@@ -351,6 +362,7 @@ pub fn write_type_info(out: &mut Vec<u8>, ty: &SqlType, nullable: bool) {
         SqlType::DateTimeOffset(s) => out.extend_from_slice(&[DATETIMEOFFSETN, *s]),
         SqlType::UniqueIdentifier => out.extend_from_slice(&[GUID, 16]),
         SqlType::Xml => out.extend_from_slice(&[XML, 0]), // no schema collection
+        SqlType::Null => out.push(NULLTYPE),
     }
 }
 
@@ -488,6 +500,7 @@ fn write_null(out: &mut Vec<u8>, ty: &SqlType) {
         | SqlType::VarBinary(_) => out.extend_from_slice(&CHARBIN_NULL.to_le_bytes()),
         SqlType::Text | SqlType::NText | SqlType::Image => out.extend_from_slice(&TEXT_NULL.to_le_bytes()),
         SqlType::SqlVariant => out.extend_from_slice(&0u32.to_le_bytes()),
+        SqlType::Null => {} // NULLTYPE has no data
         _ => out.push(0),
     }
 }
@@ -714,6 +727,7 @@ pub fn read_type_info(buf: &mut &[u8]) -> Result<SqlType, String> {
     use token::*;
     let tok = take_u8(buf)?;
     let ty = match tok {
+        NULLTYPE => SqlType::Null,
         INTN => match take_u8(buf)? {
             1 => SqlType::TinyInt,
             2 => SqlType::SmallInt,
@@ -838,6 +852,9 @@ fn read_collation(buf: &mut &[u8], single_byte: bool) -> Result<(), String> {
 
 /// Reads one value of type `ty` as sent in an RPC parameter (the nullable wire forms), advancing `buf`.
 pub fn read_value(buf: &mut &[u8], ty: &SqlType) -> Result<Value, String> {
+    if *ty == SqlType::Null {
+        return Ok(Value::Null); // NULLTYPE carries no data
+    }
     if is_plp(ty) {
         return match read_plp(buf)? {
             None => Ok(Value::Null),
@@ -1000,6 +1017,7 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
             Value::Guid(guid_from_wire(data.try_into().expect("16 bytes")))
         }
         SqlType::SqlVariant => decode_variant(data)?,
+        SqlType::Null => Value::Null,
     })
 }
 

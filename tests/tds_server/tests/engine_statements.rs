@@ -308,6 +308,20 @@ fn sp_executesql_binds_declared_parameters() {
     assert_eq!(events[4], Event::Done(Done { kind: DoneKind::DoneProc, status: 0, cur_cmd: 0xE0, row_count: 0 }));
     assert_eq!(events.len(), 5);
 
+    // a NULLTYPE parameter takes its declared type
+    let rpc = RpcRequest {
+        target: RpcTarget::ProcId(10),
+        option_flags: 0,
+        params: vec![
+            nvarchar("", "SELECT @P1 AS n"),
+            nvarchar("", "@P1 datetime2(3)"),
+            param("@P1", SqlType::Null, Value::Null),
+        ],
+    };
+    let events = execute_rpc(&mut session(), &rpc);
+    assert!(matches!(&events[0], Event::ColMetadata(c) if c[0].ty == SqlType::DateTime2(3)), "{events:?}");
+    assert_eq!(events[1], Event::Row(vec![Value::Null]));
+
     // by name, unnamed positional values, and the names tedious uses
     for (stmt_name, params_name, value_name) in [("@statement", "@params", "@v"), ("stmt", "params", ""), ("", "", "")]
     {

@@ -391,6 +391,9 @@ fn rpc_parameters_round_trip() {
         Value::Variant(Box::new(SqlType::VarChar(Some(5))), Box::new(Value::Str("hi".into()))),
     );
     round_trip(SqlType::SqlVariant, Value::Variant(Box::new(SqlType::BigInt), Box::new(Value::Int(-7))));
+    // NULLTYPE, which clients may send for a NULL parameter: the type byte alone
+    round_trip(SqlType::Null, Value::Null);
+    assert_eq!(type_info(&SqlType::Null, true), [0x1F]);
 }
 
 #[test]

@@ -175,6 +175,8 @@ fn catalog_entry(ty: &SqlType) -> (i64, i64, i64, i64) {
         SqlType::UniqueIdentifier => (36, 16, 0, 0),
         SqlType::Xml => (241, -1, 0, 0),
         SqlType::SqlVariant => (98, 8016, 0, 0),
+        // not a type a CAST can name
+        SqlType::Null => (0, 0, 0, 0),
     }
 }
 

@@ -64,7 +64,12 @@ pub const NOT_SUPPORTED_NUMBER: i32 = 50000;
 
 impl SqlError {
     pub fn new(number: i32, text: impl Into<String>) -> SqlError {
-        SqlError { number, class: 16, text: text.into(), line: 0 }
+        // SQL Server raises its parse-time errors at severity 15, the others here at 16
+        let class = match number {
+            102 | 103 | 105 | 113 | 131 | 137 | 148 | 156 | 168 | 1001 | 1002 | 1007 => 15,
+            _ => 16,
+        };
+        SqlError { number, class, text: text.into(), line: 0 }
     }
 
     pub fn not_supported(what: impl std::fmt::Display) -> SqlError {
@@ -769,6 +774,8 @@ mod tests {
         assert_eq!(parse_batch("INSERT INTO t VALUES (1)").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT 1,").unwrap_err(), SqlError { line: 1, ..SqlError::syntax_near(",") });
         assert_eq!(parse_batch("SELECT 1 +").unwrap_err().text, "Incorrect syntax near '+'.");
+        assert_eq!(parse_batch("SELECT 1 +").unwrap_err().class, 15);
+        assert_eq!(parse_batch("SELECT 1 + 1").unwrap_err().class, 16);
         assert_eq!(parse_batch("SELECT 1 *;SELECT 2").unwrap_err().number, 102);
         let e = parse_batch("SELECT FROM t").unwrap_err();
         assert_eq!((e.number, e.text.as_str()), (156, "Incorrect syntax near the keyword 'FROM'."));
