@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
-use crate::sql::eval::{eval, Scope, Typed, Variables};
+use crate::sql::eval::{eval, eval_filter, Scope, Typed, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
@@ -203,8 +203,11 @@ fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: Done
     };
     // SQL Server compiles the whole batch first: a typing error runs none of it
     for (statement, line) in &statements {
-        if let Statement::Select(items) = statement {
-            if let Err(e) = select_columns(session, items, variables) {
+        if let Statement::Select(items, filter) = statement {
+            let scope = scope(session, variables);
+            let typed = select_columns(session, items, variables)
+                .and_then(|_| filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope)));
+            if let Err(e) = typed {
                 return fail(events, kind, e, 0, *line);
             }
         }
@@ -250,7 +253,7 @@ fn run_statement(
     events: &mut Vec<Event>,
 ) -> bool {
     match statement {
-        Statement::Select(items) => {
+        Statement::Select(items, filter) => {
             let scope = scope(session, variables);
             let mut columns = Vec::new();
             let mut row = Vec::new();
@@ -268,12 +271,25 @@ fn run_statement(
                     }
                 }
             }
+            // WHERE decides first whether there is a row at all, and so whether its values are computed
+            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope)) {
+                Ok(Ok(q)) => q,
+                Ok(Err(e)) | Err(e) => {
+                    events.push(Event::ColMetadata(columns));
+                    return fail(events, kind, e, CMD_SELECT, line);
+                }
+            };
+            let count_status = if option_on(session, "NOCOUNT") { 0 } else { DONE_COUNT };
+            if !qualifies {
+                events.push(Event::ColMetadata(columns));
+                events.push(done(kind, count_status, CMD_SELECT, 0));
+                return true;
+            }
             let runtime_error = runtime_error.map_or_else(|| apply_textsize(session, &columns, &mut row).err(), Some);
             events.push(Event::ColMetadata(columns));
             if let Some(e) = runtime_error {
                 return fail(events, kind, e, CMD_SELECT, line);
             }
-            let count_status = if option_on(session, "NOCOUNT") { 0 } else { DONE_COUNT };
             if option_on(session, "FMTONLY") {
                 events.push(done(kind, count_status, CMD_SELECT, 0));
                 return true;
@@ -542,7 +558,9 @@ pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
         Some(Procedure::Execute) => execute_prepared(session, &rpc.params, &mut events),
         Some(Procedure::PrepExec) => prepexec(session, &rpc.params, &mut events),
         Some(Procedure::Unprepare) => unprepare(session, &rpc.params),
-        Some(Procedure::DescribeUndeclaredParameters) => describe_undeclared_parameters(&rpc.params, &mut events),
+        Some(Procedure::DescribeUndeclaredParameters) => {
+            describe_undeclared_parameters(session, &rpc.params, &mut events)
+        }
         None => {
             let name = match &rpc.target {
                 RpcTarget::ProcId(id) => format!("The RPC procedure id {id}"),
@@ -715,7 +733,7 @@ fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) 
         let variables: Variables =
             declared.into_iter().map(|(name, ty, _)| (name.to_lowercase(), (ty, Value::Null))).collect();
         let first_select = statements.iter().find_map(|(s, _)| match s {
-            Statement::Select(items) => Some(items),
+            Statement::Select(items, _) => Some(items),
             _ => None,
         });
         if let Some(items) = first_select {
@@ -794,13 +812,18 @@ fn prepexec(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>)
 }
 
 /// sp_describe_undeclared_parameters @tsql, [@params]: one result set.
-fn describe_undeclared_parameters(params: &[RpcParam], events: &mut Vec<Event>) -> Result<Vec<Event>, SqlError> {
+fn describe_undeclared_parameters(
+    session: &Session,
+    params: &[RpcParam],
+    events: &mut Vec<Event>,
+) -> Result<Vec<Event>, SqlError> {
     let name = "sp_describe_undeclared_parameters";
     let statement = string_param(params, 0, name, "@tsql")?.ok_or_else(|| {
         SqlError::new(201, format!("Procedure or function '{name}' expects parameter '@tsql', which was not supplied."))
     })?;
     let declarations = string_param(params, 1, name, "@params")?.unwrap_or_default();
-    let (columns, rows) = undeclared_parameters(&statement, &declarations)?;
+    let no_variables = Variables::new();
+    let (columns, rows) = undeclared_parameters(&statement, &declarations, &scope(session, &no_variables))?;
     let count = rows.len() as u64;
     events.push(Event::ColMetadata(columns));
     events.extend(rows.into_iter().map(Event::Row));

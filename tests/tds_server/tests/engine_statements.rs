@@ -671,3 +671,15 @@ fn spec_sql_batch_example_answered_byte_for_byte() {
     tds_server::packet::frame_message(&mut framed, tds_server::packet::PacketType::TabularResult, 0, 4096, &payload);
     assert_eq!(framed, support::fixture("sql_batch_response"));
 }
+
+#[test]
+fn where_filters_the_single_row() {
+    // no row: the columns stay described, DONE counts 0, and the select list is not computed
+    let events = execute_batch(&mut session(), "SELECT CAST(1 AS bit) AS b, CAST('x' AS int) AS boom WHERE 1 = 0");
+    let Event::ColMetadata(cols) = &events[0] else { panic!("{events:?}") };
+    assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["b", "boom"]);
+    assert_eq!(events[1], Event::Done(Done { kind: DoneKind::Done, status: 0x10, cur_cmd: 0xC1, row_count: 0 }));
+    assert_eq!(events.len(), 2);
+    assert_eq!(one("SELECT 5 AS v WHERE 2.5 > 2"), (SqlType::Int, false, Value::Int(5)));
+    assert!(error("SELECT 1 WHERE N'a' = N'a'").1.contains("not supported by the local test server"));
+}

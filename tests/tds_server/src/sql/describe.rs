@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use super::eval::{eval, Scope};
 use super::parser::{parse_batch, parse_param_declarations, Expr, SqlError, Statement};
 use crate::types::{write_type_info, ColumnDef, SqlType};
 use crate::value::Value;
@@ -16,18 +17,30 @@ struct Deduced {
 }
 
 /// The result set sp_describe_undeclared_parameters returns for `statement`, whose
-/// parameters declared in `declarations` are left out.
+/// parameters declared in `declarations` are left out; `scope` types the expressions
+/// parameters are compared with.
 pub fn undeclared_parameters(
     statement: &str,
     declarations: &str,
+    scope: &Scope,
 ) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
     let declared: HashSet<String> =
         parse_param_declarations(declarations)?.into_iter().map(|(name, _, _)| name.to_lowercase()).collect();
     let mut uses: Vec<(String, Option<SqlType>)> = Vec::new();
     for (statement, _) in parse_batch(statement)? {
-        if let Statement::Select(items) = statement {
+        if let Statement::Select(items, filter) = statement {
             for item in &items {
                 collect(&item.expr, None, &mut uses);
+            }
+            if let Some(f) = filter {
+                // a parameter compared with a typed expression takes its type (simple deduction)
+                for (side, other) in [(&f.left, &f.right), (&f.right, &f.left)] {
+                    let other_type = eval(other, scope).ok().map(|t| t.ty).filter(|_| !has_variable(other));
+                    match (side, other_type) {
+                        (Expr::Variable(name), Some(ty)) => uses.push((name.clone(), Some(ty))),
+                        _ => collect(side, None, &mut uses),
+                    }
+                }
             }
         }
     }
@@ -61,6 +74,12 @@ fn collect(expr: &Expr, target: Option<&SqlType>, out: &mut Vec<(String, Option<
         Expr::Negate(inner) | Expr::Plus(inner) => collect(inner, None, out),
         _ => {}
     }
+}
+
+fn has_variable(expr: &Expr) -> bool {
+    let mut found = Vec::new();
+    collect(expr, None, &mut found);
+    !found.is_empty()
 }
 
 fn columns() -> Vec<ColumnDef> {
@@ -203,10 +222,17 @@ fn tds_type_and_length(ty: &SqlType) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    fn describe(sql: &str, declarations: &str) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
+        let (variables, options) = (HashMap::new(), HashMap::new());
+        let scope = Scope { variables: &variables, spid: 51, trancount: 0, server_name: "s", options: &options };
+        undeclared_parameters(sql, declarations, &scope)
+    }
 
     #[test]
     fn deduces_cast_targets_and_skips_declared_parameters() {
-        let (cols, rows) = undeclared_parameters(
+        let (cols, rows) = describe(
             "SELECT CAST(@P1 AS int) AS a, CONVERT(nvarchar(10), @P2), CAST(@P3 AS decimal(10,2)), @known",
             "@known bit",
         )
@@ -239,8 +265,12 @@ mod tests {
 
     #[test]
     fn undeducible_or_repeated_parameters_are_errors() {
-        assert_eq!(undeclared_parameters("SELECT @P1", "").unwrap_err().number, 11502);
-        assert_eq!(undeclared_parameters("SELECT -CAST(@P1 AS int), CAST(@p1 AS int)", "").unwrap_err().number, 11508);
-        assert!(undeclared_parameters("SELECT 1", "").unwrap().1.is_empty());
+        assert_eq!(describe("SELECT @P1", "").unwrap_err().number, 11502);
+        assert_eq!(describe("SELECT -CAST(@P1 AS int), CAST(@p1 AS int)", "").unwrap_err().number, 11508);
+        assert!(describe("SELECT 1", "").unwrap().1.is_empty());
+        // compared with a typed expression in WHERE, a parameter takes its type
+        let (_, rows) = describe("SELECT 1 WHERE @P1 = CAST(2 AS smallint)", "").unwrap();
+        assert_eq!(rows[0][3], Value::Str("smallint".into()));
+        assert_eq!(describe("SELECT 1 WHERE @P1 = @P2", "").unwrap_err().number, 11502);
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::convert::{convert, parse_decimal_text};
-use super::parser::{Expr, SqlError};
+use super::parser::{Comparison, Expr, Filter, SqlError};
 use crate::types::{encode_cp1252, SqlType};
 use crate::value::Value;
 
@@ -125,6 +125,73 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
     }
 }
 
+/// Evaluates a WHERE filter: `Err` for typing errors (the batch does not run), `Ok(Err)` for
+/// run-time errors, else whether the row qualifies. Comparisons are between numbers (exactly,
+/// or as float when one side is float/real); NULL never qualifies (ANSI_NULLS ON).
+pub fn eval_filter(filter: &Filter, scope: &Scope) -> Result<Result<bool, SqlError>, SqlError> {
+    let left = eval(&filter.left, scope)?;
+    let right = eval(&filter.right, scope)?;
+    if !left.ty.is_number() || !right.ty.is_number() {
+        return Err(SqlError::not_supported(format!(
+            "A WHERE comparison of {} with {}",
+            left.ty.name(),
+            right.ty.name()
+        )));
+    }
+    if scope.options.get("ANSI_NULLS").is_some_and(|v| v.eq_ignore_ascii_case("OFF")) {
+        return Err(SqlError::not_supported("A WHERE comparison under SET ANSI_NULLS OFF"));
+    }
+    let (l, r) = match (left.value, right.value) {
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+        (Ok(l), Ok(r)) => (l, r),
+    };
+    if l.is_null() || r.is_null() {
+        return Ok(Ok(false));
+    }
+    let ordering =
+        if matches!(left.ty, SqlType::Float | SqlType::Real) || matches!(right.ty, SqlType::Float | SqlType::Real) {
+            let as_float = |v: &Value, ty: &SqlType| match convert(v, ty, &SqlType::Float) {
+                Ok(Value::Float(f)) => Ok(f),
+                Ok(other) => Err(SqlError::not_supported(format!("Comparing {other:?}"))),
+                Err(e) => Err(e),
+            };
+            let (a, b) = match (as_float(&l, &left.ty), as_float(&r, &right.ty)) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+            };
+            a.partial_cmp(&b).ok_or_else(|| SqlError::not_supported("Comparing NaN"))?
+        } else {
+            let (a, sa) = exact(&l)?;
+            let (b, sb) = exact(&r)?;
+            let scale = sa.max(sb);
+            let widen = |u: i128, s: u8| u.checked_mul(10i128.pow((scale - s) as u32));
+            match (widen(a, sa), widen(b, sb)) {
+                (Some(a), Some(b)) => a.cmp(&b),
+                _ => return Err(SqlError::not_supported("A WHERE comparison of numbers this wide")),
+            }
+        };
+    use std::cmp::Ordering::*;
+    Ok(Ok(match filter.op {
+        Comparison::Equal => ordering == Equal,
+        Comparison::NotEqual => ordering != Equal,
+        Comparison::Less => ordering == Less,
+        Comparison::LessOrEqual => ordering != Greater,
+        Comparison::Greater => ordering == Greater,
+        Comparison::GreaterOrEqual => ordering != Less,
+    }))
+}
+
+/// An exact number as (unscaled, scale).
+fn exact(v: &Value) -> Result<(i128, u8), SqlError> {
+    Ok(match v {
+        Value::Bool(b) => (*b as i128, 0),
+        Value::Int(i) => (*i as i128, 0),
+        Value::Decimal(u, s) => (*u, *s),
+        Value::Money(m) => (*m as i128, 4),
+        other => return Err(SqlError::not_supported(format!("Comparing {other:?}"))),
+    })
+}
+
 fn out_of_numeric_range(t: &str) -> SqlError {
     SqlError::new(
         1007,
@@ -224,9 +291,30 @@ mod tests {
         let options = HashMap::new();
         let scope = Scope { variables: &vars, spid: 51, trancount: 0, server_name: "s", options: &options };
         let stmts = parse_batch(&format!("SELECT {sql}")).unwrap();
-        let (Statement::Select(items), _) = &stmts[0] else { panic!("not a select") };
+        let (Statement::Select(items, _), _) = &stmts[0] else { panic!("not a select") };
         let t = eval(&items[0].expr, &scope).unwrap();
         (t.ty, t.nullable, t.value.unwrap())
+    }
+
+    fn filter(sql: &str) -> Result<Result<bool, SqlError>, SqlError> {
+        let vars = HashMap::new();
+        let options = HashMap::new();
+        let scope = Scope { variables: &vars, spid: 51, trancount: 0, server_name: "s", options: &options };
+        let stmts = parse_batch(&format!("SELECT 1 WHERE {sql}")).unwrap();
+        let (Statement::Select(_, Some(f)), _) = &stmts[0] else { panic!("no filter") };
+        eval_filter(f, &scope)
+    }
+
+    #[test]
+    fn where_compares_numbers_exactly() {
+        assert_eq!(filter("1 = 0"), Ok(Ok(false)));
+        assert_eq!(filter("1 = 1.00"), Ok(Ok(true)));
+        assert_eq!(filter("0.1 < 0.10000000000000000001"), Ok(Ok(true)));
+        assert_eq!(filter("CAST(1 AS bit) >= $0.9999"), Ok(Ok(true)));
+        assert_eq!(filter("2 <> 2E0"), Ok(Ok(false)));
+        assert_eq!(filter("NULL = NULL"), Ok(Ok(false)));
+        assert_eq!(filter("CAST('x' AS int) = 1").unwrap().unwrap_err().number, 245);
+        assert_eq!(filter("'a' = 'a'").unwrap_err().number, crate::sql::parser::NOT_SUPPORTED_NUMBER);
     }
 
     #[test]

@@ -34,9 +34,29 @@ pub struct SelectItem {
     pub name: String,
 }
 
+/// A comparison operator of a WHERE clause.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Comparison {
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+/// `WHERE left <op> right`: the one predicate form of table-less SELECTs this server runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    pub left: Expr,
+    pub op: Comparison,
+    pub right: Expr,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Statement {
-    Select(Vec<SelectItem>),
+    /// The select list and an optional WHERE filter
+    Select(Vec<SelectItem>, Option<Filter>),
     /// `SET option value`: option upper-cased, value as written
     Set {
         option: String,
@@ -403,7 +423,40 @@ impl Parser {
                 break;
             }
         }
-        Ok(Statement::Select(items))
+        let filter = if self.eat_keyword("WHERE") { Some(self.filter()?) } else { None };
+        Ok(Statement::Select(items, filter))
+    }
+
+    fn filter(&mut self) -> Result<Filter, SqlError> {
+        let left = self.unary()?;
+        let op = match (self.next(), self.peek()) {
+            (Some(Token::Punct('=')), _) => Comparison::Equal,
+            (Some(Token::Punct('<')), Some(Token::Punct('>'))) => Comparison::NotEqual,
+            (Some(Token::Punct('!')), Some(Token::Punct('='))) => Comparison::NotEqual,
+            (Some(Token::Punct('<')), Some(Token::Punct('='))) => Comparison::LessOrEqual,
+            (Some(Token::Punct('>')), Some(Token::Punct('='))) => Comparison::GreaterOrEqual,
+            (Some(Token::Punct('<')), _) => Comparison::Less,
+            (Some(Token::Punct('>')), _) => Comparison::Greater,
+            (Some(t), _) => {
+                self.pos -= 1;
+                return Err(if matches!(t, Token::Ident { .. } | Token::Punct(_)) {
+                    SqlError::not_supported(format!("A WHERE condition with '{}'", t.display()))
+                } else {
+                    SqlError::syntax_near(&t.display())
+                });
+            }
+            (None, _) => return Err(SqlError::syntax_near("WHERE")),
+        };
+        if matches!(op, Comparison::NotEqual | Comparison::LessOrEqual | Comparison::GreaterOrEqual) {
+            self.pos += 1; // the operator's second character
+        }
+        let right = self.unary()?;
+        if let Some(t) = self.peek() {
+            if !(matches!(t, Token::Punct(';')) || self.at_statement_start()) {
+                return Err(SqlError::not_supported(format!("A WHERE condition continuing with '{}'", t.display())));
+            }
+        }
+        Ok(Filter { left, op, right })
     }
 
     fn select_item(&mut self) -> Result<SelectItem, SqlError> {
@@ -720,23 +773,36 @@ mod tests {
             s,
             vec![
                 (
-                    Statement::Select(vec![
-                        SelectItem { expr: Expr::Integer("1".into()), name: "a".into() },
-                        SelectItem { expr: Expr::NStr("x".into()), name: "b".into() },
-                        SelectItem {
-                            expr: Expr::Cast(
-                                Box::new(Expr::Str("1".into())),
-                                SqlType::Decimal { precision: 5, scale: 2 }
-                            ),
-                            name: "c".into()
-                        },
-                        SelectItem { expr: Expr::Negate(Box::new(Expr::Integer("2".into()))), name: String::new() },
-                    ]),
+                    Statement::Select(
+                        vec![
+                            SelectItem { expr: Expr::Integer("1".into()), name: "a".into() },
+                            SelectItem { expr: Expr::NStr("x".into()), name: "b".into() },
+                            SelectItem {
+                                expr: Expr::Cast(
+                                    Box::new(Expr::Str("1".into())),
+                                    SqlType::Decimal { precision: 5, scale: 2 }
+                                ),
+                                name: "c".into()
+                            },
+                            SelectItem { expr: Expr::Negate(Box::new(Expr::Integer("2".into()))), name: String::new() },
+                        ],
+                        None
+                    ),
                     1
                 ),
-                (Statement::Select(vec![SelectItem { expr: Expr::Null, name: String::new() }]), 1),
+                (Statement::Select(vec![SelectItem { expr: Expr::Null, name: String::new() }], None), 1),
             ]
         );
+    }
+
+    #[test]
+    fn where_comparisons() {
+        let s = parse_batch("SELECT 1 AS a WHERE 1 <> -2; SELECT 2 WHERE @p >= 3").unwrap();
+        let (Statement::Select(_, Some(f)), _) = &s[0] else { panic!("{s:?}") };
+        assert_eq!(f.op, Comparison::NotEqual);
+        assert_eq!(f.right, Expr::Negate(Box::new(Expr::Integer("2".into()))));
+        let (Statement::Select(_, Some(f)), _) = &s[1] else { panic!("{s:?}") };
+        assert_eq!((&f.left, f.op), (&Expr::Variable("@p".into()), Comparison::GreaterOrEqual));
     }
 
     #[test]
@@ -753,7 +819,7 @@ mod tests {
     #[test]
     fn cast_default_lengths_and_declarations() {
         let s = parse_batch("SELECT CAST('a' AS varchar), CAST('a' AS nvarchar(max))").unwrap();
-        let (Statement::Select(items), _) = &s[0] else { panic!("not a select") };
+        let (Statement::Select(items, _), _) = &s[0] else { panic!("not a select") };
         assert!(matches!(&items[0].expr, Expr::Cast(_, SqlType::VarChar(Some(30)))));
         assert!(matches!(&items[1].expr, Expr::Cast(_, SqlType::NVarChar(None))));
         let d = parse_param_declarations("@P1 int, @P2 nvarchar(max) OUTPUT,@x varchar").unwrap();
@@ -780,6 +846,8 @@ mod tests {
         let e = parse_batch("SELECT FROM t").unwrap_err();
         assert_eq!((e.number, e.text.as_str()), (156, "Incorrect syntax near the keyword 'FROM'."));
         assert_eq!(parse_batch("select distinct 1").unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        assert_eq!(parse_batch("SELECT 1 WHERE 1 = 0 AND 1 = 1").unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        assert_eq!(parse_batch("SELECT 1 WHERE 1 LIKE 1").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT 1\nSELECT\n  2 +\n3").unwrap_err().line, 3);
         assert_eq!(parse_batch("SELECT CAST(1 AS foo)").unwrap_err().number, 243);
         assert_eq!(parse_batch(&format!("SELECT 1 AS [{}]", "n".repeat(129))).unwrap_err().number, 103);
