@@ -1,7 +1,6 @@
 //! Malformed SQL text and RPC parameter bytes get an answer (or a decoding error),
 //! never a panic: pseudo-random inputs built from SQL fragments and raw bytes.
 
-
 use tds_server::engine::{execute_batch, execute_rpc, Event, RpcParam, RpcRequest, RpcTarget, Session};
 use tds_server::types::{read_type_info, read_value, SqlType};
 use tds_server::value::Value;
