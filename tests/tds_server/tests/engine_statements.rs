@@ -683,3 +683,24 @@ fn where_filters_the_single_row() {
     assert_eq!(one("SELECT 5 AS v WHERE 2.5 > 2"), (SqlType::Int, false, Value::Int(5)));
     assert!(error("SELECT 1 WHERE N'a' = N'a'").1.contains("not supported by the local test server"));
 }
+
+#[test]
+fn convert_styles_for_dates() {
+    let text = |sql: &str| one(&format!("SELECT {sql}")).2;
+    // the common idiom: style 120 cut to its date part by the target's length
+    assert_eq!(
+        text("CONVERT(varchar(10), CAST('2024-02-09 13:04:05.997' AS datetime), 120)"),
+        Value::Str("2024-02-09".into())
+    );
+    assert_eq!(
+        text("CONVERT(nvarchar(30), CAST('2024-02-09 13:04:05.1234567 +05:30' AS datetimeoffset), 120)"),
+        Value::Str("2024-02-09 13:04:05".into())
+    );
+    assert_eq!(text("CONVERT(char(8), CAST('2024-02-09' AS date), 112)"), Value::Str("20240209".into()));
+    assert_eq!(text("CONVERT(varchar(20), CAST('2024-02-09' AS date), 101)"), Value::Str("02/09/2024".into()));
+    assert_eq!(text("CONVERT(varchar(8), CAST('13:04:05.5' AS time), 108)"), Value::Str("13:04:05".into()));
+    assert_eq!(text("CAST(CAST('2024-02-29' AS date) AS varchar(4))"), Value::Str("2024".into()));
+    assert_eq!(one("SELECT CONVERT(varchar(10), CAST(NULL AS date), 112)").2, Value::Null);
+    assert!(error("SELECT CONVERT(varchar(30), CAST('2024-02-09' AS date), 131)").1.contains("not supported"));
+    assert!(error("SELECT CONVERT(varchar(30), CAST('10:00' AS time), 112)").1.contains("not supported"));
+}

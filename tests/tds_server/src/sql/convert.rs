@@ -90,9 +90,11 @@ fn internal(v: &Value, t: &SqlType) -> SqlError {
     SqlError::not_supported(format!("Converting the value {v:?} held as {}", t.name()))
 }
 
-/// Whether a value's text form is complete (int/decimal/date text is; truncating it is an error).
+/// Whether cutting a value's text to a shorter string type is refused: numbers are (SQL
+/// Server raises an error or shows '*'), while binary and date/time text is cut silently
+/// (the CONVERT(varchar(10), d, 120) idiom keeps the date part).
 fn value_is_exact_text(from: &SqlType) -> bool {
-    !from.is_binary()
+    !from.is_binary() && !from.is_temporal()
 }
 
 fn to_variant(value: &Value, from: &SqlType) -> Result<Value, SqlError> {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::convert::{convert, parse_decimal_text};
 use super::parser::{Comparison, Expr, Filter, SqlError};
+use super::temporal;
 use crate::types::{encode_cp1252, SqlType};
 use crate::value::Value;
 
@@ -117,6 +118,14 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
                 None | Some(0) => cast(t, ty),
                 // the ISO styles read exactly the forms this server parses
                 Some(20 | 120 | 21 | 121 | 126 | 127) if t.ty.is_string() && ty.is_temporal() => cast(t, ty),
+                Some(s) if t.ty.is_temporal() && ty.is_string() && temporal::supports_style(&t.ty, *s) => {
+                    // the styled text then converts like any string (a shorter target cuts it)
+                    let value = t.value.and_then(|v| match temporal::format_style(&v, &t.ty, *s) {
+                        None => Ok(Value::Null), // only NULL has no text
+                        Some(text) => convert(&Value::Str(text), &SqlType::NVarChar(None), ty),
+                    });
+                    Ok(Typed { ty: ty.clone(), nullable: t.nullable, value })
+                }
                 Some(s) => {
                     Err(SqlError::not_supported(format!("CONVERT style {s} from {} to {}", t.ty.name(), ty.name())))
                 }

@@ -388,6 +388,43 @@ pub fn format(v: &Value, ty: &SqlType) -> Option<String> {
     })
 }
 
+/// The text of CONVERT(varchar, value, style) for the styles with four-digit years and
+/// whole seconds; `None` for other styles (and for date styles of a time value).
+pub fn format_style(v: &Value, ty: &SqlType, style: i64) -> Option<String> {
+    format_local_style(&from_value(v)?, ty, style)
+}
+
+/// Whether `format_style` knows `style` for values of `ty`.
+pub fn supports_style(ty: &SqlType, style: i64) -> bool {
+    format_local_style(&LocalDateTime { days: 0, ticks: 0, offset: None }, ty, style).is_some()
+}
+
+fn format_local_style(local: &LocalDateTime, ty: &SqlType, style: i64) -> Option<String> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (y, m, d) = civil_from_days(local.days);
+    let secs = local.ticks / TICKS_PER_SECOND;
+    // datetime's 1/300 s and any fraction are cut, not rounded, by these styles
+    let time = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    let has_date = !matches!(ty, SqlType::Time(_));
+    Some(match style {
+        108 | 8 | 24 => time,
+        _ if !has_date => return None,
+        23 => format!("{y:04}-{m:02}-{d:02}"),
+        101 => format!("{m:02}/{d:02}/{y:04}"),
+        102 => format!("{y:04}.{m:02}.{d:02}"),
+        103 => format!("{d:02}/{m:02}/{y:04}"),
+        104 => format!("{d:02}.{m:02}.{y:04}"),
+        105 => format!("{d:02}-{m:02}-{y:04}"),
+        106 => format!("{d:02} {} {y:04}", MONTHS[m as usize - 1]),
+        107 => format!("{} {d:02}, {y:04}", MONTHS[m as usize - 1]),
+        110 => format!("{m:02}-{d:02}-{y:04}"),
+        111 => format!("{y:04}/{m:02}/{d:02}"),
+        112 => format!("{y:04}{m:02}{d:02}"),
+        20 | 120 => format!("{y:04}-{m:02}-{d:02} {time}"),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,6 +441,20 @@ mod tests {
         assert_eq!(parse("10:00").unwrap().date, None);
         // a multi-byte character where AM/PM could be is a syntax error, not a panic
         assert_eq!(parse("10:00 😀"), Err(TemporalError::Syntax));
+    }
+
+    #[test]
+    fn convert_styles() {
+        let v = from_parsed(&parse("2024-02-09 13:04:05.997").unwrap(), &SqlType::DateTime).unwrap();
+        let f = |style| format_style(&v, &SqlType::DateTime, style);
+        assert_eq!(f(120).as_deref(), Some("2024-02-09 13:04:05"));
+        assert_eq!(f(112).as_deref(), Some("20240209"));
+        assert_eq!(f(103).as_deref(), Some("09/02/2024"));
+        assert_eq!(f(107).as_deref(), Some("Feb 09, 2024"));
+        assert_eq!(f(108).as_deref(), Some("13:04:05"));
+        assert_eq!(f(121), None);
+        let t = from_parsed(&parse("10:00").unwrap(), &SqlType::Time(0)).unwrap();
+        assert_eq!(format_style(&t, &SqlType::Time(0), 23), None);
     }
 
     #[test]
