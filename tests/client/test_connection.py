@@ -386,29 +386,26 @@ async def test_tls_trusting_the_server_certificate(local_tls_server) -> None:
     assert await query_once(Connection(local_tls_server.connection_string(encrypt=True))) == [{"v": "ok"}]
 
 
-async def test_tls_with_the_server_certificate_as_ca(local_tls_server) -> None:
-    connection = Connection(
-        server=local_tls_server.host,
-        port=local_tls_server.port,
-        database=local_tls_server.database,
-        username=local_tls_server.user,
-        password=local_tls_server.password,
-        ssl_config=SslConfig(ca_certificate_path=str(local_tls_server.cert_path)),
+def validating_connection(server, ssl_config: SslConfig) -> Connection:
+    """A keyword-configured connection to the local server that validates its certificate per `ssl_config`."""
+    return Connection(
+        server=server.host,
+        port=server.port,
+        database=server.database,
+        username=server.user,
+        password=server.password,
+        ssl_config=ssl_config,
     )
-    assert await query_once(connection) == [{"v": "ok"}]
+
+
+async def test_tls_with_the_server_certificate_as_ca(local_tls_server) -> None:
+    ssl_config = SslConfig(ca_certificate_path=str(local_tls_server.cert_path))
+    assert await query_once(validating_connection(local_tls_server, ssl_config)) == [{"v": "ok"}]
 
 
 async def test_tls_rejects_an_untrusted_certificate(local_tls_server) -> None:
-    connection = Connection(
-        server=local_tls_server.host,
-        port=local_tls_server.port,
-        database=local_tls_server.database,
-        username=local_tls_server.user,
-        password=local_tls_server.password,
-        ssl_config=SslConfig(),
-    )
     with pytest.raises(fastmssql.OperationalError, match="(?i)certificate"):
-        await connect_and_query(connection)
+        await connect_and_query(validating_connection(local_tls_server, SslConfig()))
 
 
 async def test_braced_password_in_connection_string() -> None:

@@ -271,10 +271,8 @@ WITHOUT_PYARROW = textwrap.dedent(
 )
 
 
-async def test_polars_without_pyarrow(test_url: str) -> None:
-    pytest.importorskip("polars")
-    sql = "SELECT 1 AS i, N'x😀' AS s, CAST(1.50 AS decimal(5,2)) AS d"
-    code = WITHOUT_PYARROW.format(sql=sql, timeout=NETWORK_TIMEOUT_SECS)
+def run_client_script(code: str, test_url: str) -> object:
+    """Run `code` in a fresh interpreter (so sys.modules can block a library); return the JSON it prints last."""
     proc = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "CLIENT_TEST_URL": test_url},
@@ -283,7 +281,14 @@ async def test_polars_without_pyarrow(test_url: str) -> None:
         timeout=NETWORK_TIMEOUT_SECS * 2,
     )
     assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+async def test_polars_without_pyarrow(test_url: str) -> None:
+    pytest.importorskip("polars")
+    sql = "SELECT 1 AS i, N'x😀' AS s, CAST(1.50 AS decimal(5,2)) AS d"
+    report = run_client_script(WITHOUT_PYARROW.format(sql=sql, timeout=NETWORK_TIMEOUT_SECS), test_url)
+    assert isinstance(report, dict)
     assert report["columns"] == ["i", "s", "d"]
     assert report["row"] == ["1", "x😀", "1.50"]
     assert report["same"] is True
@@ -316,14 +321,6 @@ MISSING_LIBRARY = textwrap.dedent(
 @pytest.mark.parametrize(("blocked", "method"), [("polars", "to_polars"), ("pandas", "to_pandas")])
 async def test_missing_library_is_a_clear_import_error(test_url: str, blocked: str, method: str) -> None:
     code = MISSING_LIBRARY.format(blocked=blocked, method=method, timeout=NETWORK_TIMEOUT_SECS)
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "CLIENT_TEST_URL": test_url},
-        capture_output=True,
-        text=True,
-        timeout=NETWORK_TIMEOUT_SECS * 2,
-    )
-    assert proc.returncode == 0, proc.stderr
-    message = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert message is not None, f"{method}() should raise ImportError without {blocked}"
+    message = run_client_script(code, test_url)
+    assert isinstance(message, str), f"{method}() should raise ImportError without {blocked}"
     assert blocked in message, message
