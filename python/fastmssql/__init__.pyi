@@ -34,9 +34,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, TypeAlias, final, overload
 
-import pandas  # type: ignore
-import polars  # type: ignore
-import pyarrow  # type: ignore
+import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
+import polars  # type: ignore[import-untyped, import-not-found, unused-ignore]
+import pyarrow  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 _ParamValue: TypeAlias = (
     None
