@@ -74,9 +74,10 @@ fn parse_bool(key: ConnectionStringKey, value: &str) -> Result<bool, ConfigError
     }
 }
 
-/// `Encrypt=` values. `no`/`optional` mean no encryption unless the server
-/// insists: tiberius cannot offer ODBC's opportunistic login-only encryption
-/// (it answers a server without TLS by attempting TLS anyway).
+/// `Encrypt=` values. `no`/`optional` offer no encryption and accept it when
+/// the server insists (the driver retries encrypted): tiberius cannot offer
+/// ODBC's opportunistic login-only encryption, as it answers a server without
+/// TLS by attempting TLS anyway.
 fn parse_encrypt(value: &str) -> Result<Encryption, ConfigError> {
     match value.to_ascii_lowercase().as_str() {
         "yes" | "true" | "1" | "mandatory" | "strict" => Ok(Encryption::Required),

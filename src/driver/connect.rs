@@ -1,10 +1,10 @@
 use super::connection::DriverConnection;
 use super::errors::from_tiberius;
 use super::tds_config;
-use crate::config::ConnectSettings;
+use crate::config::{ConnectSettings, Encryption};
 use crate::error::DriverError;
 use std::time::Duration;
-use tiberius::{Client, Config, SqlBrowser};
+use tiberius::{Client, Config, EncryptionLevel, SqlBrowser};
 use tokio::net::TcpStream;
 use tokio_util::compat::TokioAsyncWriteCompatExt;
 
@@ -13,14 +13,16 @@ use tokio_util::compat::TokioAsyncWriteCompatExt;
 pub(crate) async fn open(settings: &ConnectSettings, timeout: Duration) -> Result<DriverConnection, DriverError> {
     let address = settings.address();
     let config = tds_config::build(settings)?;
+    let via_browser = settings.instance.is_some() && settings.port.is_none();
     let attempt = async {
-        match login(config.clone(), settings.instance.is_some() && settings.port.is_none()).await {
-            // Azure SQL gateways redirect to the node that serves the database.
-            Err(tiberius::error::Error::Routing { host, port }) => {
-                let mut routed = config;
-                routed.host(&host);
-                routed.port(port);
-                login(routed, false).await
+        match login_routed(config.clone(), via_browser).await {
+            // Encrypt=no offers no TLS at all (see tds_config); a server that
+            // insists on encryption hangs up, and then, as ODBC's Encrypt=no
+            // would, the session is encrypted after all.
+            Err(error) if settings.ssl.encryption == Encryption::Off && hung_up_during_handshake(&error) => {
+                let mut encrypted = config;
+                encrypted.encryption(EncryptionLevel::Off);
+                login_routed(encrypted, via_browser).await
             }
             other => other,
         }
@@ -32,6 +34,36 @@ pub(crate) async fn open(settings: &ConnectSettings, timeout: Duration) -> Resul
             "cannot connect to {address}: no answer within {} s",
             timeout.as_secs_f32()
         ))),
+    }
+}
+
+/// Whether the server closed the connection during PRELOGIN/TLS, as a
+/// server requiring encryption does to a client that offers none.
+fn hung_up_during_handshake(error: &tiberius::error::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        tiberius::error::Error::Io { kind, .. } => {
+            matches!(kind, ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe)
+        }
+        tiberius::error::Error::Tls(_) | tiberius::error::Error::Protocol(_) => true,
+        _ => false,
+    }
+}
+
+/// Logs in, following one redirection (Azure SQL gateways redirect to the
+/// node that serves the database).
+async fn login_routed(
+    config: Config,
+    via_browser: bool,
+) -> Result<Client<tokio_util::compat::Compat<TcpStream>>, tiberius::error::Error> {
+    match login(config.clone(), via_browser).await {
+        Err(tiberius::error::Error::Routing { host, port }) => {
+            let mut routed = config;
+            routed.host(&host);
+            routed.port(port);
+            login(routed, false).await
+        }
+        other => other,
     }
 }
 
