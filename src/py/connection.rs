@@ -1,4 +1,4 @@
-use super::errors::config_error;
+use super::errors::{config_error, panic_safe};
 use super::gil::run_detached;
 use super::params::convert_params;
 use super::pool_config::PoolConfig;
@@ -146,7 +146,7 @@ impl Connection {
 
     #[pyo3(signature = (sql, params=None))]
     fn query<'py>(&self, py: Python<'py>, sql: &str, params: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let (statement, bound) = convert_params(sql, params)?;
+        let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
         let shared = self.shared.clone();
         run_detached(
             py,
@@ -157,7 +157,7 @@ impl Connection {
 
     #[pyo3(signature = (sql, params=None))]
     fn execute<'py>(&self, py: Python<'py>, sql: &str, params: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let (statement, bound) = convert_params(sql, params)?;
+        let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
         let shared = self.shared.clone();
         run_detached(
             py,

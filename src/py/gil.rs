@@ -4,7 +4,7 @@
 //! pyo3-async-runtimes' generic bridge; the GIL is only taken to hand the
 //! result back. Panics become `InternalError` instead of a `PanicException`.
 
-use super::errors::{driver_error, panic_error};
+use super::errors::{driver_error, panic_error, panic_safe};
 use crate::error::DriverError;
 use futures_util::FutureExt;
 use pyo3::prelude::*;
@@ -96,7 +96,7 @@ where
     crate::runtime::handle().map_err(|e| driver_error(&DriverError::internal(format!("cannot start the runtime: {e}"))))?;
     let guarded = async move {
         match AssertUnwindSafe(future).catch_unwind().await {
-            Ok(Ok(value)) => Python::attach(|py| convert(py, value)),
+            Ok(Ok(value)) => Python::attach(|py| panic_safe(|| convert(py, value))),
             Ok(Err(error)) => Err(driver_error(&error)),
             Err(payload) => Err(panic_error(payload.as_ref())),
         }

@@ -1,6 +1,7 @@
 //! Shared, immutable view of one result set that rows point into.
 
 use super::cells::cell_to_py;
+use super::errors::panic_safe;
 use crate::arrow::ResultSet;
 use ahash::AHashMap;
 use pyo3::prelude::*;
@@ -40,8 +41,10 @@ impl ResultView {
     }
 
     pub(crate) fn cell<'py>(&self, py: Python<'py>, row: usize, column: usize) -> PyResult<Bound<'py, PyAny>> {
-        let batch = self.batch_starts.partition_point(|start| *start <= row) - 1;
-        let array = self.set.batches[batch].column(column);
-        cell_to_py(py, array, row - self.batch_starts[batch])
+        panic_safe(|| {
+            let batch = self.batch_starts.partition_point(|start| *start <= row) - 1;
+            let array = self.set.batches[batch].column(column);
+            cell_to_py(py, array, row - self.batch_starts[batch])
+        })
     }
 }
