@@ -1,7 +1,7 @@
 //! One client connection from PRELOGIN to disconnect: encryption, login, then requests
 //! handed to the engine and its `Event`s written back as tokens.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
@@ -82,39 +82,40 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
     }
     let login = login7::parse(&login_message.payload).map_err(invalid)?;
     conn.spid = spid;
-    if !context.accepts(&login.user_name, &login.password) || !login.sspi.is_empty() {
-        let mut out = Vec::new();
-        write_login_failure(&mut out, &login.user_name, &context.server_name);
-        conn.send_message(PacketType::TabularResult, &out).await?;
-        return Ok(());
-    }
-
-    let session = Session {
-        spid,
-        user: login.user_name.clone(),
-        database: initial_database(&login.database),
-        server_name: context.server_name.clone(),
-        transaction: None,
-        next_transaction_descriptor: 1,
-        options: HashMap::new(),
-        prepared: Default::default(),
+    // Err(None): wrong credentials; Err(Some(name)): right ones but no such database.
+    let database = if context.accepts(&login.user_name, &login.password) && login.sspi.is_empty() {
+        login_database(&login.database).map_err(Some)
+    } else {
+        Err(None)
     };
+    let database = match database {
+        Ok(database) => database,
+        Err(missing_database) => {
+            let mut out = Vec::new();
+            write_login_failure(&mut out, &login.user_name, missing_database, &context.server_name);
+            conn.send_message(PacketType::TabularResult, &out).await?;
+            return Ok(());
+        }
+    };
+
+    let session = Session::new(spid, &login.user_name, database, &context.server_name);
     let packet_size = negotiate_packet_size(login.packet_size);
     let mut out = Vec::new();
     write_login_response(&mut out, &session, &login, packet_size);
     conn.send_message(PacketType::TabularResult, &out).await?;
     conn.packet_size = packet_size;
 
-    let mut handler = RequestLoop { conn, session, login_database: login.database, queued: VecDeque::new() };
+    let mut handler = RequestLoop { conn, session, login_database: database, queued: VecDeque::new() };
     handler.run().await
 }
 
-/// The database LOGIN7 asked for, or the default one.
-fn initial_database(requested: &str) -> String {
+/// The database LOGIN7 asked for in the server's own spelling (the default one when it asked
+/// for none), or the requested name when no such database exists.
+fn login_database(requested: &str) -> Result<&'static str, &str> {
     if requested.is_empty() {
-        DEFAULT_DATABASE.to_string()
+        Ok(DEFAULT_DATABASE)
     } else {
-        requested.to_string()
+        engine::find_database(requested).ok_or(requested)
     }
 }
 
@@ -165,8 +166,13 @@ pub fn write_login_response(out: &mut Vec<u8>, session: &Session, login: &Login7
     tokens::write_done(out, &done(DONE_FINAL));
 }
 
-/// ERROR 18456 and a DONE with DONE_ERROR, as SQL Server rejects a login.
-pub fn write_login_failure(out: &mut Vec<u8>, user: &str, server_name: &str) {
+/// ERROR 18456 and a DONE with DONE_ERROR, as SQL Server rejects a login; preceded by
+/// ERROR 4060 when the credentials were right but the requested database does not exist.
+pub fn write_login_failure(out: &mut Vec<u8>, user: &str, missing_database: Option<&str>, server_name: &str) {
+    if let Some(database) = missing_database {
+        let text = format!("Cannot open database \"{database}\" requested by the login. The login failed.");
+        tokens::write_error(out, &tokens::server_message(4060, 1, 11, text), server_name);
+    }
     let error = tokens::server_message(18456, 1, 14, format!("Login failed for user '{user}'."));
     tokens::write_error(out, &error, server_name);
     tokens::write_done(out, &done(DONE_ERROR));
@@ -202,7 +208,8 @@ fn guarded(run: impl FnOnce() -> Vec<Event>) -> Vec<Event> {
 struct RequestLoop {
     conn: Connection,
     session: Session,
-    login_database: String,
+    /// The database the login chose, which RESETCONNECTION returns to.
+    login_database: &'static str,
     /// Requests that arrived while a `WAITFOR DELAY` was being waited out.
     queued: VecDeque<Message>,
 }
@@ -236,7 +243,7 @@ impl RequestLoop {
     /// handles), keeping the open transaction only for RESETCONNECTIONSKIPTRAN.
     fn reset(&mut self, keep_transaction: bool) {
         self.session.options.clear();
-        self.session.database = initial_database(&self.login_database);
+        self.session.database = self.login_database.to_string();
         self.session.prepared = Default::default();
         if !keep_transaction {
             self.session.transaction = None;

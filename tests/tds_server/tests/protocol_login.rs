@@ -114,6 +114,33 @@ fn wrong_password_is_error_18456_then_close() {
 }
 
 #[test]
+fn missing_database_is_error_4060_then_18456_then_close() {
+    let server = server();
+    let mut client = Client::connect(server.addr());
+    client.prelogin(0x02);
+    let tokens = client.login("sa", "FastMssql!Test1", "no_such_database", 4096);
+    assert_eq!(tokens[0].ty, 0xAA, "{tokens:?}");
+    assert_eq!(tokens[0].i32_at(0), 4060);
+    assert_eq!(tokens[0].body[4], 1, "state");
+    assert_eq!(tokens[0].body[5], 11, "class");
+    assert_eq!(
+        tokens[0].message_text(),
+        "Cannot open database \"no_such_database\" requested by the login. The login failed."
+    );
+    assert_login_failed(&tokens[1..], "sa");
+    assert!(client.is_closed_by_server());
+}
+
+#[test]
+fn wrong_password_with_a_missing_database_is_only_18456() {
+    let server = server();
+    let mut client = Client::connect(server.addr());
+    client.prelogin(0x02);
+    assert_login_failed(&client.login("sa", "not the password", "no_such_database", 4096), "sa");
+    assert!(client.is_closed_by_server());
+}
+
+#[test]
 fn configured_users_replace_the_default() {
     let server = TestServer::start(TestServerConfig {
         users: vec![("alice".into(), "Secret#1".into())],
