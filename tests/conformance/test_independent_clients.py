@@ -423,7 +423,7 @@ def test_login_to_a_missing_database_fails(local_server: LocalServer) -> None:
     adapter = ADAPTERS["pytds"]
     with pytest.raises(adapter.login_error_types()) as caught:
         adapter.connect(local_server, "off", database="no_such_database").close()
-    text = str(caught.value)
+    text = caught.value.args[0]  # pytds errors carry (message, inner exception): str() would repr the pair
     assert 'Cannot open database "no_such_database" requested by the login. The login failed.' in text, text
     assert f"Login failed for user '{local_server.user}'." in text, text
 
