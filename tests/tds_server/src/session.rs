@@ -16,7 +16,7 @@ use crate::prelogin::{self, Encryption};
 use crate::request::{self, AllHeaders, TransactionRequest};
 use crate::response::ResponseEncoder;
 use crate::server::ServerContext;
-use crate::tokens::{self, LoginAck, DEFAULT_COLLATION, DONE_ATTN, DONE_ERROR, DONE_FINAL};
+use crate::tokens::{self, LoginAck, DEFAULT_COLLATION, DONE_ATTN, DONE_ERROR, DONE_FINAL, DONE_RPCINBATCH};
 
 /// TDS 7.4 as LOGINACK writes it.
 pub const TDS_7_4: u32 = 0x7400_0004;
@@ -205,6 +205,17 @@ fn guarded(run: impl FnOnce() -> Vec<Event>) -> Vec<Event> {
     })
 }
 
+/// Sets DONE_RPCINBATCH on the DONEPROC that ends one RPC of a batch (not the last RPC).
+fn mark_rpc_in_batch(events: &mut [Event]) {
+    let end = events.iter_mut().rev().find_map(|event| match event {
+        Event::Done(done) if done.kind == DoneKind::DoneProc => Some(done),
+        _ => None,
+    });
+    if let Some(done) = end {
+        done.status |= DONE_RPCINBATCH;
+    }
+}
+
 struct RequestLoop {
     conn: Connection,
     session: Session,
@@ -282,9 +293,14 @@ impl RequestLoop {
             Err(events) => return events,
         };
         let mut events = Vec::new();
-        for rpc in &batch.requests {
+        let last = batch.requests.len() - 1;
+        for (index, rpc) in batch.requests.iter().enumerate() {
             let session = &mut self.session;
-            events.extend(guarded(|| engine::execute_rpc(session, rpc)));
+            let mut rpc_events = guarded(|| engine::execute_rpc(session, rpc));
+            if index != last {
+                mark_rpc_in_batch(&mut rpc_events);
+            }
+            events.extend(rpc_events);
         }
         events
     }

@@ -23,6 +23,8 @@ pub const DONE_ERROR: u16 = 0x02;
 pub const DONE_INXACT: u16 = 0x04;
 pub const DONE_COUNT: u16 = 0x10;
 pub const DONE_ATTN: u16 = 0x20;
+/// On the DONEPROC of every RPC of a batched RPC request but the last.
+pub const DONE_RPCINBATCH: u16 = 0x80;
 
 /// CurCmd values SQL Server puts in DONE tokens.
 pub const CURCMD_SELECT: u16 = 0xC1;

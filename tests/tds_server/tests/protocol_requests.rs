@@ -70,6 +70,25 @@ fn batched_rpcs_by_proc_id_and_by_name() {
 }
 
 #[test]
+fn every_rpc_of_a_batch_but_the_last_ends_with_done_rpcinbatch() {
+    let server = server();
+    let mut client = Client::logged_in(server.addr());
+    let mut payload = all_headers(0);
+    for index in 0..3 {
+        if index > 0 {
+            payload.push(0xFF); // BatchFlag
+        }
+        payload.extend_from_slice(&[0xFF, 0xFF, 10, 0, 0, 0]); // sp_executesql
+        nvarchar_param(&mut payload, "", "SET NOCOUNT ON");
+    }
+    let tokens = request(&mut client, 0x03, 0, &payload);
+    let doneproc_statuses: Vec<u16> = tokens.iter().filter(|t| t.ty == 0xFE).map(|t| t.u16_at(0)).collect();
+    // As SQL Server answers two batched RPCs (real-sqlserver-2009-tds72.pcap frame 16): DONE_MORE |
+    // DONE_RPCINBATCH on all but the last, whose DONEPROC is DONE_FINAL.
+    assert_eq!(doneproc_statuses, [0x81, 0x81, 0x00], "{tokens:?}");
+}
+
+#[test]
 fn truncated_rpc_is_a_decoding_error() {
     let mut payload = all_headers(0);
     payload.extend_from_slice(&[0xFF, 0xFF, 10, 0, 0, 0]);
