@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use tokio::signal::unix::{signal, SignalKind};
+
 use tds_server::prelogin::EncryptMode;
 use tds_server::server::{TestServer, TestServerConfig};
 use tds_server::tls;
@@ -61,6 +63,17 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
 
 fn run() -> Result<(), String> {
     let options = parse_args(std::env::args().skip(1))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    // Handlers go in before the port line: from that line on, SIGTERM must stop the server
+    // cleanly, never find the default action (death by signal).
+    let (mut terminate, mut interrupt) = {
+        let _context = runtime.enter();
+        let handler = |kind: SignalKind, name: &str| signal(kind).map_err(|e| format!("{name} handler: {e}"));
+        (handler(SignalKind::terminate(), "SIGTERM")?, handler(SignalKind::interrupt(), "SIGINT")?)
+    };
     let server = TestServer::start(options.config)?;
     if let Some(path) = &options.write_cert {
         std::fs::write(path, server.certificate_pem()).map_err(|e| format!("cannot write {path}: {e}"))?;
@@ -68,19 +81,12 @@ fn run() -> Result<(), String> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", server.addr().port()).and_then(|_| stdout.flush()).map_err(|e| format!("stdout: {e}"))?;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?;
     runtime.block_on(async {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| format!("SIGTERM handler: {e}"))?;
         tokio::select! {
             _ = terminate.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = interrupt.recv() => {}
         }
-        Ok::<(), String>(())
-    })?;
+    });
     server.stop();
     Ok(())
 }
