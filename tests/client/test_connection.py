@@ -56,6 +56,19 @@ async def test_refused_port_is_a_quick_operational_error() -> None:
     assert SECRET not in str(info.value) and SECRET not in repr(info.value)
 
 
+async def test_unknown_host_is_a_quick_operational_error() -> None:
+    host = "no-such-host.invalid"  # RFC 6761: never resolves
+    connection = Connection(f"Server={host},1433;Database=master;User Id=sa;Password={SECRET};Encrypt=no")
+    started = time.monotonic()
+    with pytest.raises(fastmssql.OperationalError) as info:
+        await connect_and_query(connection)
+    elapsed = time.monotonic() - started
+    assert elapsed < FAILURE_DEADLINE_SECS, f"took {elapsed:.2f} s"
+    message = str(info.value)
+    assert host in message, message
+    assert any(word in message.lower() for word in ("lookup", "resolve", "not known")), message
+
+
 async def test_wrong_password_is_a_quick_operational_error(test_url: str) -> None:
     wrong = "Wrong-Passw0rd!x"
     pairs = {k: v for k, v in parse_connection_string(test_url).items() if k not in ("password", "pwd")}
