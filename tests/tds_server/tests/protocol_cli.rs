@@ -169,9 +169,7 @@ fn sigterm_right_after_the_port_line_exits_zero() {
     // The handler must be in place before the port is printed: a SIGTERM sent the instant the
     // line is read otherwise finds the default action now and then (exit by signal, no code).
     let cycles = |_| {
-        std::thread::spawn(|| {
-            (0..10).map(|_| Server::spawn(&["--port", "0"], true).exit_code()).collect::<Vec<_>>()
-        })
+        std::thread::spawn(|| (0..10).map(|_| Server::spawn(&["--port", "0"], true).exit_code()).collect::<Vec<_>>())
     };
     let workers: Vec<_> = (0..4).map(cycles).collect();
     let codes: Vec<Option<i32>> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
