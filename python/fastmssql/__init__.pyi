@@ -215,14 +215,19 @@ class Connection:
         traceback: TracebackType | None = None,
     ) -> None: ...
     async def connect(self) -> None:
-        """Open the pool (its ``min_idle`` connections); raises ``OperationalError`` naming the cause."""
+        """Open the pool: one connection at once, ``min_idle`` more in the background.
+
+        A refused connection, an unknown host or a failed login raises
+        ``OperationalError`` naming the cause.
+        """
 
     async def close(self) -> None:
         """Close every connection of the pool."""
 
     def is_connected(self) -> bool: ...
     def pool_stats(self) -> dict[str, int]:
-        """``{"connections": ..., "idle_connections": ..., "max_size": ..., "min_idle": ...}``."""
+        """Counters of the pool: ``connected`` (bool), ``connections``, ``idle_connections``,
+        ``connections_created``, ``connections_closed_broken``, ``max_size``, ``min_idle``."""
 
     async def query(self, sql: str, params: _Params | None = None) -> QueryResult:
         """Run a batch and return its first result set (all of them in ``result_sets``).
@@ -251,7 +256,8 @@ class QueryResult:
     @property
     def columns(self) -> list[str]: ...
     @property
-    def rows_affected(self) -> int: ...
+    def rows_affected(self) -> int:
+        """Rows affected by the whole batch, as ``Connection.execute`` would return."""
     @property
     def result_sets(self) -> list[QueryResult]:
         """Every result set of the batch in order (``[self, ...]``); ``[]`` when there is none."""
