@@ -14,7 +14,17 @@ pub(crate) fn from_tiberius(error: tiberius::error::Error) -> DriverError {
             message: token.message().to_string(),
         }),
         Error::Io { message, .. } => DriverError::operational(format!("I/O error: {message}")),
-        Error::Tls(message) => DriverError::operational(format!("TLS error: {message}")),
+        Error::Tls(message) => {
+            // tiberius appends advice naming its own Config methods; give ours.
+            let cause = message.split(". To connect anyway").next().unwrap_or(&message);
+            let advice = if cause.contains("certificate") {
+                "; to validate against a private CA pass SslConfig(ca_certificate_path=...), \
+                 or set TrustServerCertificate=yes to accept any certificate"
+            } else {
+                ""
+            };
+            DriverError::operational(format!("TLS error: {cause}{advice}"))
+        }
         Error::Routing { host, port } => {
             DriverError::operational(format!("server redirected the connection to {host},{port}"))
         }
