@@ -65,6 +65,9 @@ CASES: list[tuple[str, str, str, Cell]] = [
     ("money-min", "money", "-922337203685477.5808",
      Cell(pa.decimal128(19, 4), Decimal("-922337203685477.5808"), mssql=declared("money"))),
     ("money-typical", "money", "1.5", Cell(pa.decimal128(19, 4), Decimal("1.5000"), mssql=declared("money"))),
+    # more ten-thousandths than a double holds exactly through x / 1e4 * 1e4 (2^51 < 3961435819265051 < 2^52)
+    ("money-large", "money", "396143581926.5051",
+     Cell(pa.decimal128(19, 4), Decimal("396143581926.5051"), mssql=declared("money"))),
     ("smallmoney-max", "smallmoney", "214748.3647",
      Cell(pa.decimal128(10, 4), Decimal("214748.3647"), mssql=declared("smallmoney"))),
     ("smallmoney-min", "smallmoney", "-214748.3648",
