@@ -11,6 +11,8 @@ import json
 import pathlib
 import sys
 
+from local_server import DEFAULT_DATABASE
+
 from .clients import ADAPTERS
 
 
@@ -20,7 +22,7 @@ class _ServerAddress:
     def __init__(self, host: str, port: int, user: str, cert_path: str) -> None:
         self.host, self.port, self.user = host, port, user
         self.cert_path = pathlib.Path(cert_path)
-        self.database = "master"
+        self.database = DEFAULT_DATABASE
         self.password = None
 
 
