@@ -80,10 +80,18 @@ fn datetime2_micros(value: DateTime2) -> i64 {
     days * MICROS_PER_DAY + time_nanos(value.time()) / 1000
 }
 
-/// Money arrives from tiberius as an f64 of the exact ten-thousandths
-/// (exact up to 2^53 / 10^4, about 900 billion).
+/// Money arrives from tiberius as `ten_thousandths as f64 / 1e4`. The
+/// neighbour of the nearest candidate that reproduces that division exactly is
+/// the original, unique for amounts below about 4.5e11; beyond that the f64
+/// no longer determines the last digits.
 fn money_unscaled(value: f64) -> i128 {
-    (value * 10_000.0).round() as i128
+    let nearest = (value * 10_000.0).round() as i64;
+    [0, -1, 1, -2, 2]
+        .into_iter()
+        .map(|delta| nearest.saturating_add(delta))
+        .find(|candidate| *candidate as f64 / 10_000.0 == value)
+        .unwrap_or(nearest)
+        .into()
 }
 
 /// Appends one cell to its column.
@@ -173,6 +181,14 @@ mod tests {
         let (field, array) = col.finish().unwrap();
         assert_eq!(field.data_type(), &DataType::Decimal128(19, 4));
         assert_eq!(array.as_primitive::<Decimal128Type>().value(0), -9_223_372_035_808);
+    }
+
+    #[test]
+    fn large_money_is_recovered_exactly_from_the_f64() {
+        for ten_thousandths in [3_961_435_819_265_051i64, -4_503_599_627_370_495, 1, -1, 2_147_483_647] {
+            let as_tiberius_decodes = ten_thousandths as f64 / 1e4;
+            assert_eq!(money_unscaled(as_tiberius_decodes), i128::from(ten_thousandths), "{ten_thousandths}");
+        }
     }
 
     #[test]
