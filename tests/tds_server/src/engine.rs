@@ -8,6 +8,8 @@ use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
 use crate::sql::eval::{eval, eval_filter, Scope, Typed, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
+use crate::tables::store::Store;
+use crate::tables::{self, Piece};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
@@ -27,6 +29,8 @@ pub struct Session {
     pub options: HashMap<String, String>,
     /// Handles of sp_prepare / sp_prepexec.
     pub prepared: PreparedStatements,
+    /// The session's connection to the table store, opened by the first statement that needs it.
+    pub store: Option<Store>,
 }
 
 impl Session {
@@ -41,6 +45,7 @@ impl Session {
             next_transaction_descriptor: 1,
             options: HashMap::new(),
             prepared: PreparedStatements::default(),
+            store: None,
         }
     }
 }
@@ -170,6 +175,15 @@ pub fn find_database(name: &str) -> Option<&'static str> {
     DATABASES.iter().find(|d| d.eq_ignore_ascii_case(name)).copied()
 }
 
+/// Ends the table store's side of a transaction the protocol layer ended (TransMgrReq
+/// commit/rollback, after it took `Session::transaction`); a failing COMMIT comes back as an ERROR.
+pub fn end_transaction(session: &mut Session, commit: bool) -> Vec<Event> {
+    match tables::end_transaction(session, commit) {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![Event::Error(message(&e, 1))],
+    }
+}
+
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     let mut events = Vec::new();
@@ -196,7 +210,36 @@ fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
 }
 
 /// Runs statements, appending their events; returns false when one failed (which ends the batch).
+/// Batches that touch tables are split by the table front end; the rest is part-1 T-SQL.
 fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: DoneKind, events: &mut Vec<Event>) -> bool {
+    if !tables::involves_tables(sql) {
+        return run_table_less(session, sql, variables, kind, events);
+    }
+    let pieces = match tables::split_batch(sql) {
+        Ok(p) => p,
+        Err(e) => return fail(events, kind, e, 0, 1),
+    };
+    for piece in pieces {
+        let ok = match piece {
+            Piece::Table(statement, line) => tables::run_statement(session, &statement, line, variables, kind, events),
+            Piece::Other(text) => run_table_less(session, &text, variables, kind, events),
+        };
+        if !ok {
+            abort_transaction_if_xact_abort(session, events);
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs part-1 statements (no tables), compiled together first as SQL Server compiles a batch.
+fn run_table_less(
+    session: &mut Session,
+    sql: &str,
+    variables: &Variables,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
     let statements = match parse_batch(sql) {
         Ok(s) => s,
         Err(e) => return fail(events, kind, e, 0, 1),
@@ -230,6 +273,9 @@ fn abort_transaction_if_xact_abort(session: &mut Session, events: &mut Vec<Event
     if let Some(descriptor) = session.transaction.take() {
         let at = events.len().saturating_sub(1);
         events.insert(at, Event::EnvChange(EnvChange::RollbackTransaction { descriptor }));
+        if let Err(e) = tables::end_transaction(session, false) {
+            events.insert(at, Event::Error(message(&e, 0)));
+        }
     }
 }
 
@@ -364,6 +410,9 @@ fn run_statement(
                     line,
                 );
             };
+            if let Err(e) = tables::end_transaction(session, commit) {
+                return fail(events, kind, e, cur_cmd, line);
+            }
             events.push(Event::EnvChange(if commit {
                 EnvChange::CommitTransaction { descriptor }
             } else {
@@ -768,6 +817,7 @@ fn expression_column(name: &str, typed: &Typed) -> ColumnDef {
 fn scope<'a>(session: &'a Session, variables: &'a Variables) -> Scope<'a> {
     Scope {
         variables,
+        columns: &[],
         spid: session.spid,
         trancount: session.transaction.is_some() as i32,
         server_name: &session.server_name,

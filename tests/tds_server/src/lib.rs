@@ -14,6 +14,7 @@ pub mod response;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod tables;
 pub mod tls;
 pub mod tokens;
 pub mod types;

@@ -330,6 +330,7 @@ impl RequestLoop {
                 } else {
                     EnvChange::RollbackTransaction { descriptor }
                 }));
+                events.extend(engine::end_transaction(&mut self.session, commit));
                 begin_after
             }
             TransactionRequest::Save { .. } if self.session.transaction.is_some() => None,

@@ -24,9 +24,19 @@ pub struct Typed {
 /// Parameters by lower-cased name (with '@'): declared type and value.
 pub type Variables = HashMap<String, (SqlType, Value)>;
 
-/// What expressions can see: parameters and session values.
+/// A column of the row an expression is evaluated on.
+#[derive(Clone, Debug)]
+pub struct ColumnValue {
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+    pub value: Value,
+}
+
+/// What expressions can see: parameters, the current row's columns and session values.
 pub struct Scope<'a> {
     pub variables: &'a Variables,
+    pub columns: &'a [ColumnValue],
     pub spid: u16,
     pub trancount: i32,
     pub server_name: &'a str,
@@ -105,6 +115,14 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
             Ok(Typed { ty: ty.clone(), nullable: true, value: Ok(value.clone()) })
         }
         Expr::SystemVariable(name) => system_variable(name, scope),
+        Expr::Column(name) => {
+            let column = scope
+                .columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| SqlError::new(207, format!("Invalid column name '{name}'.")))?;
+            Ok(Typed { ty: column.ty.clone(), nullable: column.nullable, value: Ok(column.value.clone()) })
+        }
         Expr::Plus(inner) => {
             let t = eval(inner, scope)?;
             check_arithmetic_operand(&t.ty, "add")?;
@@ -154,42 +172,94 @@ pub fn eval_filter(filter: &Filter, scope: &Scope) -> Result<Result<bool, SqlErr
         (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
         (Ok(l), Ok(r)) => (l, r),
     };
-    if l.is_null() || r.is_null() {
-        return Ok(Ok(false));
-    }
-    let ordering =
-        if matches!(left.ty, SqlType::Float | SqlType::Real) || matches!(right.ty, SqlType::Float | SqlType::Real) {
-            let as_float = |v: &Value, ty: &SqlType| match convert(v, ty, &SqlType::Float) {
-                Ok(Value::Float(f)) => Ok(f),
-                Ok(other) => Err(SqlError::not_supported(format!("Comparing {other:?}"))),
-                Err(e) => Err(e),
-            };
-            let (a, b) = match (as_float(&l, &left.ty), as_float(&r, &right.ty)) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
-            };
-            a.partial_cmp(&b).ok_or_else(|| SqlError::not_supported("Comparing NaN"))?
-        } else {
-            let (a, sa) = exact(&l)?;
-            let (b, sb) = exact(&r)?;
-            let scale = sa.max(sb);
-            let widen = |u: i128, s: u8| u.checked_mul(10i128.pow((scale - s) as u32));
-            match (widen(a, sa), widen(b, sb)) {
-                (Some(a), Some(b)) => a.cmp(&b),
-                _ => return Err(SqlError::not_supported("A WHERE comparison of numbers this wide")),
-            }
-        };
+    let ordering = match compare(&left.ty, &l, &right.ty, &r) {
+        Ok(Some(o)) => o,
+        Ok(None) => return Ok(Ok(false)),
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(comparison_holds(filter.op, ordering)))
+}
+
+/// Whether `op` holds between two values ordered as `ordering`.
+pub fn comparison_holds(op: Comparison, ordering: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering::*;
-    Ok(Ok(match filter.op {
+    match op {
         Comparison::Equal => ordering == Equal,
         Comparison::NotEqual => ordering != Equal,
         Comparison::Less => ordering == Less,
         Comparison::LessOrEqual => ordering != Greater,
         Comparison::Greater => ordering == Greater,
         Comparison::GreaterOrEqual => ordering != Less,
+    }
+}
+
+/// Orders two values as SQL Server compares them; `None` when either is NULL (UNKNOWN).
+/// Numbers compare exactly (as float when one is float/real); strings case-insensitively and
+/// ignoring trailing spaces (SQL_Latin1_General_CP1_CI_AS); a string against another type is
+/// converted to that type first (type precedence); date/time values on a common type.
+pub fn compare(lt: &SqlType, l: &Value, rt: &SqlType, r: &Value) -> Result<Option<std::cmp::Ordering>, SqlError> {
+    if l.is_null() || r.is_null() {
+        return Ok(None);
+    }
+    if lt.is_string() && !rt.is_string() && !matches!(rt, SqlType::SqlVariant) {
+        return compare(rt, &convert(l, lt, rt)?, rt, r);
+    }
+    if rt.is_string() && !lt.is_string() && !matches!(lt, SqlType::SqlVariant) {
+        return compare(lt, l, lt, &convert(r, rt, lt)?);
+    }
+    if lt.is_number() && rt.is_number() {
+        return compare_numbers(lt, l, rt, r).map(Some);
+    }
+    if lt.is_temporal() && rt.is_temporal() {
+        let common = if matches!(lt, SqlType::DateTimeOffset(_)) || matches!(rt, SqlType::DateTimeOffset(_)) {
+            SqlType::DateTimeOffset(7)
+        } else if matches!((lt, rt), (SqlType::Time(_), SqlType::Time(_))) {
+            SqlType::Time(7)
+        } else {
+            SqlType::DateTime2(7)
+        };
+        let key = |v: &Value, ty: &SqlType| -> Result<(i64, u64), SqlError> {
+            Ok(match convert(v, ty, &common)? {
+                Value::Time(t) => (0, t),
+                Value::DateTime2 { days, ticks } | Value::DateTimeOffset { days, ticks, .. } => (days as i64, ticks),
+                other => return Err(SqlError::not_supported(format!("Comparing {other:?}"))),
+            })
+        };
+        return Ok(Some(key(l, lt)?.cmp(&key(r, rt)?)));
+    }
+    Ok(Some(match (l, r) {
+        (Value::Str(a), Value::Str(b)) => {
+            let fold = |s: &str| s.trim_end_matches(' ').to_lowercase();
+            fold(a).cmp(&fold(b))
+        }
+        (Value::Bytes(a), Value::Bytes(b)) => a.cmp(b),
+        (Value::Guid(a), Value::Guid(b)) => a.cmp(b),
+        _ => {
+            return Err(SqlError::new(
+                402,
+                format!("The data types {} and {} are incompatible in the equal to operator.", lt.name(), rt.name()),
+            ))
+        }
     }))
 }
 
+fn compare_numbers(lt: &SqlType, l: &Value, rt: &SqlType, r: &Value) -> Result<std::cmp::Ordering, SqlError> {
+    if matches!(lt, SqlType::Float | SqlType::Real) || matches!(rt, SqlType::Float | SqlType::Real) {
+        let as_float = |v: &Value, ty: &SqlType| match convert(v, ty, &SqlType::Float)? {
+            Value::Float(f) => Ok(f),
+            other => Err(SqlError::not_supported(format!("Comparing {other:?}"))),
+        };
+        return as_float(l, lt)?.partial_cmp(&as_float(r, rt)?).ok_or_else(|| SqlError::not_supported("Comparing NaN"));
+    }
+    let (a, sa) = exact(l)?;
+    let (b, sb) = exact(r)?;
+    let scale = sa.max(sb);
+    let widen = |u: i128, s: u8| u.checked_mul(10i128.pow((scale - s) as u32));
+    match (widen(a, sa), widen(b, sb)) {
+        (Some(a), Some(b)) => Ok(a.cmp(&b)),
+        _ => Err(SqlError::not_supported("A comparison of numbers this wide")),
+    }
+}
 /// An exact number as (unscaled, scale).
 fn exact(v: &Value) -> Result<(i128, u8), SqlError> {
     Ok(match v {
@@ -298,7 +368,8 @@ mod tests {
     fn typed(sql: &str) -> (SqlType, bool, Value) {
         let vars = HashMap::new();
         let options = HashMap::new();
-        let scope = Scope { variables: &vars, spid: 51, trancount: 0, server_name: "s", options: &options };
+        let scope =
+            Scope { variables: &vars, columns: &[], spid: 51, trancount: 0, server_name: "s", options: &options };
         let stmts = parse_batch(&format!("SELECT {sql}")).unwrap();
         let (Statement::Select(items, _), _) = &stmts[0] else { panic!("not a select") };
         let t = eval(&items[0].expr, &scope).unwrap();
@@ -308,7 +379,8 @@ mod tests {
     fn filter(sql: &str) -> Result<Result<bool, SqlError>, SqlError> {
         let vars = HashMap::new();
         let options = HashMap::new();
-        let scope = Scope { variables: &vars, spid: 51, trancount: 0, server_name: "s", options: &options };
+        let scope =
+            Scope { variables: &vars, columns: &[], spid: 51, trancount: 0, server_name: "s", options: &options };
         let stmts = parse_batch(&format!("SELECT 1 WHERE {sql}")).unwrap();
         let (Statement::Select(_, Some(f)), _) = &stmts[0] else { panic!("no filter") };
         eval_filter(f, &scope)

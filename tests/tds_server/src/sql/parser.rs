@@ -16,6 +16,8 @@ pub enum Expr {
     Null,
     Variable(String),
     SystemVariable(String),
+    /// A column of the table a statement reads, by name
+    Column(String),
     Negate(Box<Expr>),
     /// Unary plus: no-op on numbers, kept for type checks
     Plus(Box<Expr>),
@@ -102,7 +104,7 @@ impl SqlError {
 }
 
 /// Keywords that start a statement (and so end the previous one without a ';').
-const STATEMENT_KEYWORDS: &[&str] = &[
+pub const STATEMENT_KEYWORDS: &[&str] = &[
     "SELECT",
     "SET",
     "USE",
@@ -218,6 +220,16 @@ pub fn parse_param_declarations(text: &str) -> Result<Vec<(String, SqlType, bool
         }
     }
     Ok(out)
+}
+
+/// Parses the target type of a CAST/CONVERT written apart (char types without a length are 30 long).
+pub fn parse_conversion_type(text: &str) -> Result<SqlType, SqlError> {
+    let mut p = Parser::new(text)?;
+    let ty = p.type_name(TypeContext::Conversion)?;
+    if !p.at_end() {
+        return Err(p.unexpected());
+    }
+    Ok(ty)
 }
 
 /// Where a type name appears: CAST/CONVERT default char lengths to 30, declarations to 1.

@@ -1,0 +1,1019 @@
+//! Statements on tables. sqlparser's `MsSqlDialect` is the front end of batches that touch
+//! tables: it splits them statement by statement, and CREATE/DROP TABLE, INSERT, UPDATE,
+//! DELETE and SELECT ... FROM run here on the SQLite store, while every other statement
+//! (table-less SELECT, SET, USE, transactions, WAITFOR) goes back as text to the part-1
+//! parser. Expressions are translated into the part-1 `Expr`, so typing, conversions and
+//! comparisons have one implementation (`sql::eval`, `sql::convert`).
+
+pub mod store;
+
+use sqlparser::ast;
+use sqlparser::dialect::MsSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Location, Token};
+
+use crate::engine::{Done, DoneKind, Event, Message, Session};
+use crate::sql::convert::convert;
+use crate::sql::eval::{compare, comparison_holds, eval, ColumnValue, Scope, Typed, Variables};
+use crate::sql::lexer::{tokenize, Token as Part1Token};
+use crate::sql::parser::{parse_conversion_type, Comparison, Expr, SqlError, STATEMENT_KEYWORDS};
+use crate::tokens::{CURCMD_SELECT, DONE_COUNT, DONE_ERROR};
+use crate::types::{ColumnDef, SqlType};
+use crate::value::Value;
+use store::{parse_type, storage_error, CatalogColumn, Constraint, Store, Table};
+
+/// CurCmd values of the DONE tokens of table statements.
+const CMD_INSERT: u16 = 0xC3;
+const CMD_DELETE: u16 = 0xC4;
+const CMD_UPDATE: u16 = 0xC5;
+const CMD_CREATE_TABLE: u16 = 0xC6;
+const CMD_DROP_TABLE: u16 = 0xC7;
+
+/// Words that make a batch one for this front end.
+const TABLE_WORDS: &[&str] = &["FROM", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "TRUNCATE", "INTO"];
+
+/// A statement of a batch: run on tables here, or given to the part-1 parser as text.
+pub enum Piece {
+    Table(Box<ast::Statement>, u32),
+    /// The statement's text, preceded by blank space up to its place so line numbers hold.
+    Other(String),
+}
+
+/// Whether `sql` names a table statement anywhere (outside strings and comments).
+pub fn involves_tables(sql: &str) -> bool {
+    tokenize(sql).is_ok_and(|tokens| {
+        tokens.iter().any(|(t, _)| {
+            matches!(t, Part1Token::Ident { quoted: false, .. }) && TABLE_WORDS.iter().any(|w| t.is_keyword(w))
+        })
+    })
+}
+
+fn parse_error(e: ParserError, line: u32) -> SqlError {
+    let text = e.to_string();
+    let near = text.split("found: ").nth(1).and_then(|rest| rest.split(" at Line").next()).unwrap_or("");
+    let near = if near == "EOF" { "" } else { near };
+    SqlError { line, ..SqlError::syntax_near(near) }
+}
+
+/// Splits a batch into its statements.
+pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
+    let dialect = MsSqlDialect {};
+    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| parse_error(e, 1))?;
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(sql.char_indices().filter(|(_, c)| *c == '\n').map(|(i, _)| i + 1)).collect();
+    let offset = |loc: Location| -> usize {
+        let Some(&line_start) = line_starts.get((loc.line as usize).saturating_sub(1)) else {
+            return sql.len();
+        };
+        sql[line_start..]
+            .char_indices()
+            .nth((loc.column as usize).saturating_sub(1))
+            .map_or(sql.len(), |(i, _)| line_start + i)
+    };
+    let mut pieces = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        let first = parser.peek_token();
+        if first.token == Token::EOF {
+            return Ok(pieces);
+        }
+        let line = first.span.start.line as u32;
+        let start = offset(first.span.start);
+        let word = match &first.token {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+            _ => String::new(),
+        };
+        if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) {
+            let statement = parser.parse_statement().map_err(|e| parse_error(e, line))?;
+            if is_table_statement(&statement) {
+                pieces.push(Piece::Table(Box::new(statement), line));
+                continue;
+            }
+        } else {
+            // a statement of the part-1 parser runs to the next statement keyword
+            let mut depth = 0usize;
+            parser.next_token();
+            loop {
+                match &parser.peek_token().token {
+                    Token::EOF | Token::SemiColon => break,
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth = depth.saturating_sub(1),
+                    Token::Word(w)
+                        if depth == 0
+                            && w.quote_style.is_none()
+                            && STATEMENT_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(&w.value)) =>
+                    {
+                        break
+                    }
+                    _ => {}
+                }
+                parser.next_token();
+            }
+        }
+        let next = parser.peek_token();
+        let end = if next.token == Token::EOF { sql.len() } else { offset(next.span.start) };
+        let padding: String = sql[..start].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
+        pieces.push(Piece::Other(padding + &sql[start..end]));
+    }
+}
+
+fn is_table_statement(statement: &ast::Statement) -> bool {
+    match statement {
+        ast::Statement::Query(q) => !matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty()),
+        _ => true,
+    }
+}
+
+/// Whether an error ends only its statement (the batch goes on), as SQL Server's constraint
+/// and truncation errors do; the others end the batch.
+fn ends_statement_only(e: &SqlError) -> bool {
+    matches!(e.number, 2627 | 2601 | 515 | 2628 | 8152 | 544 | 109 | 110)
+}
+
+fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
+    Event::Done(Done { kind, status, cur_cmd, row_count })
+}
+
+fn count_status(session: &Session) -> u16 {
+    if session.options.get("NOCOUNT").is_some_and(|v| v.eq_ignore_ascii_case("ON")) {
+        0
+    } else {
+        DONE_COUNT
+    }
+}
+
+/// The session's store, opened on first use.
+pub fn store(session: &mut Session) -> Result<&Store, SqlError> {
+    if session.store.is_none() {
+        session.store = Some(Store::open()?);
+    }
+    Ok(session.store.as_ref().expect("opened above"))
+}
+
+/// Opens the store's side of the session's transaction (`Session::transaction`, set by BEGIN TRAN
+/// or by the protocol layer's TransMgrReq) before a table statement. It is opened here, lazily, so a
+/// transaction that never touches a table takes no lock; IMMEDIATE takes the write lock at once, so
+/// two transactions never deadlock on a lock upgrade (the second waits up to the busy timeout).
+fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
+    let open = session.transaction.is_some();
+    let store = store(session)?;
+    match (open, store.in_transaction()) {
+        (true, false) => store.execute("BEGIN IMMEDIATE"),
+        // ended without `end_transaction`: nothing committed it
+        (false, true) => store.execute("ROLLBACK"),
+        _ => Ok(()),
+    }
+}
+
+/// Commits or rolls back the store's side of a transaction the session has just ended.
+pub fn end_transaction(session: &mut Session, commit: bool) -> Result<(), SqlError> {
+    match &session.store {
+        Some(store) if store.in_transaction() => store.execute(if commit { "COMMIT" } else { "ROLLBACK" }),
+        _ => Ok(()),
+    }
+}
+
+/// Runs a table statement; returns false when its error ends the batch.
+pub fn run_statement(
+    session: &mut Session,
+    statement: &ast::Statement,
+    line: u32,
+    variables: &Variables,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    let synced = begin_if_open(session);
+    let (cur_cmd, result) = match statement {
+        _ if synced.is_err() => (0, synced.map(|()| None)),
+        ast::Statement::CreateTable(create) => (CMD_CREATE_TABLE, create_table(session, create).map(|()| None)),
+        ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, .. } => {
+            (CMD_DROP_TABLE, drop_tables(session, names, *if_exists).map(|()| None))
+        }
+        ast::Statement::Insert(insert) => (CMD_INSERT, self::insert(session, insert, variables).map(Some)),
+        ast::Statement::Update(update) => (CMD_UPDATE, self::update(session, update, variables).map(Some)),
+        ast::Statement::Delete(delete) => (CMD_DELETE, self::delete(session, delete, variables).map(Some)),
+        ast::Statement::Query(query) => (CURCMD_SELECT, select(session, query, variables, events).map(Some)),
+        other => (0, Err(SqlError::not_supported(format!("The statement '{}'", first_words(other))))),
+    };
+    match result {
+        Ok(count) => {
+            let status = if count.is_some() { count_status(session) } else { 0 };
+            events.push(done(kind, status, cur_cmd, count.unwrap_or(0)));
+            true
+        }
+        Err(e) => {
+            let line = if e.line != 0 { e.line } else { line };
+            let state = if e.number == 515 { 2 } else { 1 };
+            events.push(Event::Error(Message {
+                number: e.number,
+                state,
+                class: e.class,
+                text: e.text.clone(),
+                procedure: String::new(),
+                line: line as i32,
+            }));
+            events.push(done(kind, DONE_ERROR, cur_cmd, 0));
+            ends_statement_only(&e)
+        }
+    }
+}
+
+fn first_words(statement: &ast::Statement) -> String {
+    statement.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// Runs `f` as one atomic statement: in its own transaction, or in a savepoint of the open one.
+fn atomically<T>(store: &Store, f: impl FnOnce(&Store) -> Result<T, SqlError>) -> Result<T, SqlError> {
+    let nested = store.in_transaction();
+    store.execute(if nested { "SAVEPOINT tds_statement" } else { "BEGIN IMMEDIATE" })?;
+    match f(store) {
+        Ok(v) => {
+            store.execute(if nested { "RELEASE tds_statement" } else { "COMMIT" })?;
+            Ok(v)
+        }
+        Err(e) => {
+            // the statement's own error is the one to report
+            let _ = store.execute(if nested { "ROLLBACK TO tds_statement; RELEASE tds_statement" } else { "ROLLBACK" });
+            Err(e)
+        }
+    }
+}
+
+/// `t`, `dbo.t`, `[master].[dbo].[t]`, `#t` → the table's name.
+fn table_name(name: &ast::ObjectName) -> Result<String, SqlError> {
+    let parts: Vec<String> =
+        name.0.iter().map(|p| p.to_string().trim_matches(|c| c == '[' || c == ']' || c == '"').to_string()).collect();
+    match parts.as_slice() {
+        [t] => Ok(t.clone()),
+        [s, t] if s.eq_ignore_ascii_case("dbo") => Ok(t.clone()),
+        [_db, s, t] if s.eq_ignore_ascii_case("dbo") || s.is_empty() => Ok(t.clone()),
+        _ => Err(SqlError::not_supported(format!("The object name {name}"))),
+    }
+}
+
+fn invalid_object(name: &str) -> SqlError {
+    SqlError::new(208, format!("Invalid object name '{name}'."))
+}
+
+fn find_table(store: &Store, name: &ast::ObjectName) -> Result<Table, SqlError> {
+    let n = table_name(name)?;
+    store.table(&n)?.ok_or_else(|| invalid_object(&name.to_string()))
+}
+
+/// The object name SQL Server's messages use: `master.dbo.t`.
+fn qualified(session: &Session, table: &Table) -> String {
+    let db = if table.is_temp() { "tempdb" } else { &session.database };
+    format!("{db}.dbo.{}", table.name)
+}
+
+// ---------------------------------------------------------------------------
+// CREATE / DROP TABLE
+// ---------------------------------------------------------------------------
+
+fn create_table(session: &mut Session, create: &ast::CreateTable) -> Result<(), SqlError> {
+    let name = table_name(&create.name)?;
+    if create.query.is_some() || create.like.is_some() || create.clone.is_some() {
+        return Err(SqlError::not_supported("CREATE TABLE ... AS/LIKE/CLONE"));
+    }
+    let mut columns = Vec::new();
+    let mut constraints = Vec::new();
+    let mut identity = None;
+    let short_hash = |kind: &str| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (kind, &name, std::time::SystemTime::now()).hash(&mut h);
+        format!("{kind}__{}__{:016X}", name.trim_start_matches('#'), h.finish())
+    };
+    for (ordinal, def) in create.columns.iter().enumerate() {
+        let ty = parse_type(&def.data_type.to_string())?;
+        let mut column =
+            CatalogColumn { name: def.name.value.clone(), ty, nullable: true, identity: false, default_sql: None };
+        for option in &def.options {
+            match &option.option {
+                ast::ColumnOption::Null => column.nullable = true,
+                ast::ColumnOption::NotNull => column.nullable = false,
+                ast::ColumnOption::Default(e) => column.default_sql = Some(e.to_string()),
+                ast::ColumnOption::PrimaryKey(_) => {
+                    column.nullable = false;
+                    constraints.push(Constraint { name: short_hash("PK"), primary_key: true, columns: vec![ordinal] });
+                }
+                ast::ColumnOption::Unique(_) => {
+                    constraints.push(Constraint { name: short_hash("UQ"), primary_key: false, columns: vec![ordinal] })
+                }
+                ast::ColumnOption::Identity(ast::IdentityPropertyKind::Identity(p)) => {
+                    let (seed, increment) = match &p.parameters {
+                        None => (1, 1),
+                        Some(ast::IdentityPropertyFormatKind::FunctionCall(f)) => {
+                            (constant_int(&f.seed)?, constant_int(&f.increment)?)
+                        }
+                        Some(other) => return Err(SqlError::not_supported(format!("IDENTITY {other}"))),
+                    };
+                    column.identity = true;
+                    column.nullable = false;
+                    identity = Some((seed, increment));
+                }
+                other => return Err(SqlError::not_supported(format!("The column option {other}"))),
+            }
+        }
+        columns.push(column);
+    }
+    let ordinal_of = |columns: &[CatalogColumn], ident: &str| {
+        columns.iter().position(|c| c.name.eq_ignore_ascii_case(ident)).ok_or_else(|| {
+            SqlError::new(1911, format!("Column name '{ident}' does not exist in the target table or view."))
+        })
+    };
+    for constraint in &create.constraints {
+        let (primary_key, idents) = match constraint {
+            ast::TableConstraint::PrimaryKey(pk) => {
+                (true, pk.columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>())
+            }
+            ast::TableConstraint::Unique(uq) => (false, uq.columns.iter().map(|c| c.column.expr.to_string()).collect()),
+            other => return Err(SqlError::not_supported(format!("The table constraint {other}"))),
+        };
+        let mut ordinals = Vec::new();
+        for ident in &idents {
+            ordinals.push(ordinal_of(&columns, ident.trim_matches(|c| c == '[' || c == ']'))?);
+        }
+        if primary_key {
+            for &o in &ordinals {
+                columns[o].nullable = false;
+            }
+        }
+        constraints.push(Constraint {
+            name: short_hash(if primary_key { "PK" } else { "UQ" }),
+            primary_key,
+            columns: ordinals,
+        });
+    }
+    let table = Table { name: name.clone(), columns, constraints };
+    let store = store(session)?;
+    if store.table(&name)?.is_some() {
+        return Err(SqlError::new(2714, format!("There is already an object named '{name}' in the database.")));
+    }
+    atomically(store, |s| s.create_table(&table, identity))
+}
+
+fn constant_int(e: &ast::Expr) -> Result<i64, SqlError> {
+    let text = e.to_string();
+    text.parse().map_err(|_| SqlError::not_supported(format!("IDENTITY with {text}")))
+}
+
+fn drop_tables(session: &mut Session, names: &[ast::ObjectName], if_exists: bool) -> Result<(), SqlError> {
+    let store = store(session)?;
+    for name in names {
+        match store.table(&table_name(name)?)? {
+            Some(table) => atomically(store, |s| s.drop_table(&table))?,
+            None if if_exists => {}
+            None => {
+                return Err(SqlError::new(
+                    3701,
+                    format!("Cannot drop the table '{name}', because it does not exist or you do not have permission."),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Expressions
+// ---------------------------------------------------------------------------
+
+/// A sqlparser expression as the part-1 evaluator's `Expr`.
+fn translate(e: &ast::Expr) -> Result<Expr, SqlError> {
+    Ok(match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => {
+                if n.contains(['e', 'E']) {
+                    Expr::Float(n.clone())
+                } else if n.contains('.') {
+                    Expr::Decimal(n.clone())
+                } else {
+                    Expr::Integer(n.clone())
+                }
+            }
+            ast::Value::SingleQuotedString(s) => Expr::Str(s.clone()),
+            ast::Value::NationalStringLiteral(s) => Expr::NStr(s.clone()),
+            ast::Value::HexStringLiteral(h) => {
+                let h = if h.len() % 2 == 1 { format!("0{h}") } else { h.clone() };
+                let bytes: Option<Vec<u8>> =
+                    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok()).collect();
+                Expr::Binary(bytes.ok_or_else(|| SqlError::syntax_near(&format!("0x{h}")))?)
+            }
+            ast::Value::Null => Expr::Null,
+            other => return Err(SqlError::not_supported(format!("The literal {other}"))),
+        },
+        ast::Expr::Identifier(ident) => identifier(ident),
+        ast::Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(last) => Expr::Column(last.value.clone()),
+            None => return Err(SqlError::syntax_near("")),
+        },
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => Expr::Negate(Box::new(translate(expr)?)),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Plus, expr } => Expr::Plus(Box::new(translate(expr)?)),
+        ast::Expr::Nested(inner) => translate(inner)?,
+        ast::Expr::Cast { kind: ast::CastKind::Cast, expr, data_type, format: None, .. } => {
+            Expr::Cast(Box::new(translate(expr)?), parse_conversion_type(&data_type.to_string())?)
+        }
+        ast::Expr::Convert { is_try: false, expr, data_type: Some(data_type), charset: None, styles, .. } => {
+            let style = match styles.as_slice() {
+                [] => None,
+                [ast::Expr::Value(v)] => match &v.value {
+                    ast::Value::Number(n, _) => Some(n.parse().map_err(|_| SqlError::syntax_near(n))?),
+                    other => return Err(SqlError::not_supported(format!("CONVERT style {other}"))),
+                },
+                _ => return Err(SqlError::not_supported("CONVERT with this style")),
+            };
+            Expr::Convert {
+                ty: parse_conversion_type(&data_type.to_string())?,
+                expr: Box::new(translate(expr)?),
+                style,
+            }
+        }
+        other => return Err(SqlError::not_supported(format!("The expression '{other}' on a table"))),
+    })
+}
+
+fn identifier(ident: &ast::Ident) -> Expr {
+    let v = &ident.value;
+    if ident.quote_style.is_none() && v.starts_with("@@") {
+        Expr::SystemVariable(v[2..].to_uppercase())
+    } else if ident.quote_style.is_none() && v.starts_with('@') {
+        Expr::Variable(v.clone())
+    } else {
+        Expr::Column(v.clone())
+    }
+}
+
+/// The row of `table` as the columns an expression sees.
+fn row_scope(table: &Table, values: &[Value]) -> Vec<ColumnValue> {
+    table
+        .columns
+        .iter()
+        .zip(values)
+        .map(|(c, v)| ColumnValue { name: c.name.clone(), ty: c.ty.clone(), nullable: c.nullable, value: v.clone() })
+        .collect()
+}
+
+fn scope<'a>(session: &'a Session, variables: &'a Variables, columns: &'a [ColumnValue]) -> Scope<'a> {
+    Scope {
+        variables,
+        columns,
+        spid: session.spid,
+        trancount: session.transaction.is_some() as i32,
+        server_name: &session.server_name,
+        options: &session.options,
+    }
+}
+
+/// Evaluates to a value (run-time errors included).
+fn value_of(e: &ast::Expr, scope: &Scope) -> Result<(Typed, Value), SqlError> {
+    let mut typed = eval(&translate(e)?, scope)?;
+    let value = std::mem::replace(&mut typed.value, Ok(Value::Null))?;
+    Ok((typed, value))
+}
+
+/// A WHERE condition under three-valued logic: `None` is UNKNOWN.
+fn predicate(e: &ast::Expr, scope: &Scope) -> Result<Option<bool>, SqlError> {
+    use ast::BinaryOperator as B;
+    Ok(match e {
+        ast::Expr::Nested(inner) => predicate(inner, scope)?,
+        ast::Expr::BinaryOp { left, op: B::And, right } => match (predicate(left, scope)?, predicate(right, scope)?) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        ast::Expr::BinaryOp { left, op: B::Or, right } => match (predicate(left, scope)?, predicate(right, scope)?) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Not, expr } => predicate(expr, scope)?.map(|b| !b),
+        ast::Expr::IsNull(inner) => Some(value_of(inner, scope)?.1.is_null()),
+        ast::Expr::IsNotNull(inner) => Some(!value_of(inner, scope)?.1.is_null()),
+        ast::Expr::BinaryOp { left, op, right } => {
+            let op = match op {
+                B::Eq => Comparison::Equal,
+                B::NotEq => Comparison::NotEqual,
+                B::Lt => Comparison::Less,
+                B::LtEq => Comparison::LessOrEqual,
+                B::Gt => Comparison::Greater,
+                B::GtEq => Comparison::GreaterOrEqual,
+                other => return Err(SqlError::not_supported(format!("The operator {other} in a condition"))),
+            };
+            let (lt, l) = value_of(left, scope)?;
+            let (rt, r) = value_of(right, scope)?;
+            compare(&lt.ty, &l, &rt.ty, &r)?.map(|o| comparison_holds(op, o))
+        }
+        ast::Expr::InList { expr, list, negated } => {
+            let (t, v) = value_of(expr, scope)?;
+            let mut result = Some(false);
+            for item in list {
+                let (it, iv) = value_of(item, scope)?;
+                match compare(&t.ty, &v, &it.ty, &iv)? {
+                    Some(std::cmp::Ordering::Equal) => {
+                        result = Some(true);
+                        break;
+                    }
+                    Some(_) => {}
+                    None => result = None,
+                }
+            }
+            if *negated {
+                result.map(|b| !b)
+            } else {
+                result
+            }
+        }
+        ast::Expr::Between { expr, negated, low, high } => {
+            let (t, v) = value_of(expr, scope)?;
+            let (lt, l) = value_of(low, scope)?;
+            let (ht, h) = value_of(high, scope)?;
+            let above = compare(&t.ty, &v, &lt.ty, &l)?.map(|o| o != std::cmp::Ordering::Less);
+            let below = compare(&t.ty, &v, &ht.ty, &h)?.map(|o| o != std::cmp::Ordering::Greater);
+            let within = match (above, below) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            };
+            if *negated {
+                within.map(|b| !b)
+            } else {
+                within
+            }
+        }
+        other => return Err(SqlError::not_supported(format!("The condition '{other}'"))),
+    })
+}
+
+/// Whether a row qualifies for an optional WHERE.
+fn qualifies(selection: Option<&ast::Expr>, scope: &Scope) -> Result<bool, SqlError> {
+    Ok(match selection {
+        None => true,
+        Some(e) => predicate(e, scope)? == Some(true),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// INSERT / UPDATE / DELETE
+// ---------------------------------------------------------------------------
+
+/// `value` of type `from` as stored in `column` of `table`: 515 for NULL in NOT NULL,
+/// 2628 for strings and binaries longer than the column, else SQL Server's conversion.
+fn assign(
+    session: &Session,
+    table: &Table,
+    column: &CatalogColumn,
+    value: &Value,
+    from: &SqlType,
+    verb: &str,
+) -> Result<Value, SqlError> {
+    if value.is_null() {
+        if !column.nullable {
+            return Err(SqlError::new(
+                515,
+                format!(
+                    "Cannot insert the value NULL into column '{}', table '{}'; column does not allow nulls. {verb} fails.",
+                    column.name,
+                    qualified(session, table)
+                ),
+            ));
+        }
+        return Ok(Value::Null);
+    }
+    let converted = convert(value, from, &column.ty)?;
+    if let Some(limit) = length_limit(&column.ty) {
+        let full = convert(value, from, &unbounded(&column.ty))?;
+        if stored_length(&full, &column.ty) > limit {
+            let shown = match &converted {
+                Value::Str(s) => s.clone(),
+                Value::Bytes(b) => format!("0x{}", b.iter().map(|x| format!("{x:02X}")).collect::<String>()),
+                _ => String::new(),
+            };
+            return Err(SqlError::new(
+                2628,
+                format!(
+                    "String or binary data would be truncated in table '{}', column '{}'. Truncated value: '{shown}'.",
+                    qualified(session, table),
+                    column.name
+                ),
+            ));
+        }
+    }
+    Ok(converted)
+}
+
+/// A sized string/binary type's length in characters (bytes for binary), `None` for (max) and others.
+fn length_limit(ty: &SqlType) -> Option<usize> {
+    match ty {
+        SqlType::Char(n) | SqlType::NChar(n) | SqlType::Binary(n) => Some(*n as usize),
+        SqlType::VarChar(Some(n)) | SqlType::NVarChar(Some(n)) | SqlType::VarBinary(Some(n)) => Some(*n as usize),
+        _ => None,
+    }
+}
+
+fn unbounded(ty: &SqlType) -> SqlType {
+    match ty {
+        SqlType::Char(_) | SqlType::VarChar(_) => SqlType::VarChar(None),
+        SqlType::NChar(_) | SqlType::NVarChar(_) => SqlType::NVarChar(None),
+        _ => SqlType::VarBinary(None),
+    }
+}
+
+/// Length in the column's units, ignoring the trailing spaces SQL Server pads with.
+fn stored_length(v: &Value, ty: &SqlType) -> usize {
+    match v {
+        Value::Str(s) if ty.is_unicode() => s.trim_end_matches(' ').encode_utf16().count(),
+        Value::Str(s) => s.trim_end_matches(' ').chars().count(),
+        Value::Bytes(b) => b.len(),
+        _ => 0,
+    }
+}
+
+/// A constraint violation reported by SQLite as SQL Server's 2627.
+fn constraint_error(session: &Session, table: &Table, values: &[Value], e: rusqlite::Error) -> SqlError {
+    let is_unique = matches!(
+        &e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    );
+    if !is_unique {
+        return storage_error(e);
+    }
+    // "UNIQUE constraint failed: t_x.c0, t_x.c2" names the storage columns
+    let text = e.to_string();
+    let failed: Vec<usize> = text
+        .rsplit(": ")
+        .next()
+        .unwrap_or("")
+        .split(", ")
+        .filter_map(|c| c.rsplit('.').next()?.strip_prefix('c')?.parse().ok())
+        .collect();
+    let Some(constraint) = table.constraints.iter().find(|k| k.columns == failed) else {
+        return storage_error(e);
+    };
+    let key: Vec<String> = constraint
+        .columns
+        .iter()
+        .map(|&i| match convert(&values[i], &table.columns[i].ty, &SqlType::NVarChar(None)) {
+            Ok(Value::Str(s)) => s,
+            _ => "NULL".to_string(),
+        })
+        .collect();
+    let object = qualified(session, table);
+    let object = object.split_once('.').map_or(object.as_str(), |(_, rest)| rest);
+    SqlError {
+        class: 14,
+        ..SqlError::new(
+            2627,
+            format!(
+                "Violation of {} constraint '{}'. Cannot insert duplicate key in object '{object}'. The duplicate key value is ({}).",
+                if constraint.primary_key { "PRIMARY KEY" } else { "UNIQUE KEY" },
+                constraint.name,
+                key.join(", ")
+            ),
+        )
+    }
+}
+
+fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) -> Result<u64, SqlError> {
+    let ast::TableObject::TableName(name) = &insert.table else {
+        return Err(SqlError::not_supported("INSERT into a table function"));
+    };
+    let table = find_table(store(session)?, name)?;
+    let targets: Vec<usize> = if insert.columns.is_empty() {
+        (0..table.columns.len()).filter(|&i| !table.columns[i].identity).collect()
+    } else {
+        let mut targets = Vec::new();
+        for ident in &insert.columns {
+            let i = table
+                .columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(&ident.value))
+                .ok_or_else(|| SqlError::new(207, format!("Invalid column name '{}'.", ident.value)))?;
+            if table.columns[i].identity {
+                return Err(SqlError::new(
+                    544,
+                    format!(
+                        "Cannot insert explicit value for identity column in table '{}' when IDENTITY_INSERT is set to OFF.",
+                        table.name
+                    ),
+                ));
+            }
+            targets.push(i);
+        }
+        targets
+    };
+    let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
+        Some(ast::SetExpr::Values(values)) => &values.rows,
+        _ => return Err(SqlError::not_supported("INSERT without a VALUES list")),
+    };
+    let no_columns = Vec::new();
+    let session_ref: &Session = session;
+    let scope = scope(session_ref, variables, &no_columns);
+    // SQL Server evaluates and checks every row before inserting any
+    let mut prepared = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.len() != targets.len() {
+            return Err(if row.len() > targets.len() {
+                SqlError::new(110, "There are fewer columns in the INSERT statement than values specified in the VALUES clause. The number of values in the VALUES clause must match the number of columns specified in the INSERT statement.")
+            } else {
+                SqlError::new(109, "There are more columns in the INSERT statement than values specified in the VALUES clause. The number of values in the VALUES clause must match the number of columns specified in the INSERT statement.")
+            });
+        }
+        let mut given: Vec<Option<(SqlType, Value)>> = vec![None; table.columns.len()];
+        for (expr, &i) in row.iter().zip(&targets) {
+            let (typed, value) = value_of(expr, &scope)?;
+            given[i] = Some((typed.ty, value));
+        }
+        prepared.push(given);
+    }
+    let store = session_ref.store.as_ref().expect("opened by find_table");
+    atomically(store, |store| {
+        for given in &prepared {
+            let mut values = Vec::with_capacity(table.columns.len());
+            for (column, given) in table.columns.iter().zip(given) {
+                let value = match given {
+                    Some((ty, v)) => assign(session_ref, &table, column, v, ty, "INSERT")?,
+                    None if column.identity => Value::Int(store.next_identity(&table)?),
+                    None => match &column.default_sql {
+                        Some(sql) => {
+                            let dialect = MsSqlDialect {};
+                            let e = Parser::new(&dialect)
+                                .try_with_sql(sql)
+                                .and_then(|mut p| p.parse_expr())
+                                .map_err(|e| parse_error(e, 0))?;
+                            let (typed, v) = value_of(&e, &scope)?;
+                            assign(session_ref, &table, column, &v, &typed.ty, "INSERT")?
+                        }
+                        None => assign(session_ref, &table, column, &Value::Null, &SqlType::Int, "INSERT")?,
+                    },
+                };
+                values.push(value);
+            }
+            store.insert(&table, &values).map_err(|e| constraint_error(session_ref, &table, &values, e))?;
+        }
+        Ok(prepared.len() as u64)
+    })
+}
+
+/// The single table a statement's FROM names.
+fn single_table(from: &[ast::TableWithJoins]) -> Result<&ast::ObjectName, SqlError> {
+    match from {
+        [ast::TableWithJoins { relation: ast::TableFactor::Table { name, args: None, .. }, joins }]
+            if joins.is_empty() =>
+        {
+            Ok(name)
+        }
+        _ => Err(SqlError::not_supported("A FROM clause other than one table")),
+    }
+}
+
+fn update(session: &mut Session, update: &ast::Update, variables: &Variables) -> Result<u64, SqlError> {
+    if update.from.is_some() || update.returning.is_some() || update.limit.is_some() {
+        return Err(SqlError::not_supported("UPDATE with FROM, OUTPUT or a limit"));
+    }
+    let table = find_table(store(session)?, single_table(std::slice::from_ref(&update.table))?)?;
+    let mut assignments = Vec::new();
+    for a in &update.assignments {
+        let ast::AssignmentTarget::ColumnName(name) = &a.target else {
+            return Err(SqlError::not_supported("UPDATE of a tuple"));
+        };
+        let column = name.0.last().map(|p| p.to_string()).unwrap_or_default();
+        let column = column.trim_matches(|c| c == '[' || c == ']');
+        let i = table
+            .columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(column))
+            .ok_or_else(|| SqlError::new(207, format!("Invalid column name '{column}'.")))?;
+        if table.columns[i].identity {
+            return Err(SqlError::new(8102, format!("Cannot update identity column '{}'.", table.columns[i].name)));
+        }
+        assignments.push((i, &a.value));
+    }
+    let session_ref: &Session = session;
+    change_rows(session_ref, &table, update.selection.as_ref(), variables, |store, rowid, values, scope| {
+        let mut new_values = values.to_vec();
+        for (i, e) in &assignments {
+            let (typed, v) = value_of(e, scope)?;
+            new_values[*i] = assign(session_ref, &table, &table.columns[*i], &v, &typed.ty, "UPDATE")?;
+        }
+        store.update(&table, rowid, &new_values).map_err(|e| constraint_error(session_ref, &table, &new_values, e))
+    })
+}
+
+fn delete(session: &mut Session, delete: &ast::Delete, variables: &Variables) -> Result<u64, SqlError> {
+    let from = match &delete.from {
+        ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+    };
+    if !delete.tables.is_empty() || delete.using.is_some() || delete.returning.is_some() || delete.limit.is_some() {
+        return Err(SqlError::not_supported("DELETE with several tables, OUTPUT or a limit"));
+    }
+    let table = find_table(store(session)?, single_table(from)?)?;
+    change_rows(session, &table, delete.selection.as_ref(), variables, |store, rowid, _, _| store.delete(&table, rowid))
+}
+
+/// Runs `change` on every row of `table` that `selection` qualifies, as one atomic statement;
+/// returns how many rows it changed.
+fn change_rows(
+    session: &Session,
+    table: &Table,
+    selection: Option<&ast::Expr>,
+    variables: &Variables,
+    mut change: impl FnMut(&Store, i64, &[Value], &Scope) -> Result<(), SqlError>,
+) -> Result<u64, SqlError> {
+    let store = session.store.as_ref().expect("opened by find_table");
+    atomically(store, |store| {
+        let mut count = 0;
+        for (rowid, values) in store.scan(table)? {
+            let columns = row_scope(table, &values);
+            let scope = scope(session, variables, &columns);
+            if qualifies(selection, &scope)? {
+                change(store, rowid, &values, &scope)?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// SELECT
+// ---------------------------------------------------------------------------
+
+/// One output column: its metadata and the expression computing it.
+struct Output {
+    column: ColumnDef,
+    expr: Expr,
+}
+
+/// A table column as a result column: typed and flagged from the catalog.
+fn catalog_output(c: &CatalogColumn, name: &str) -> Output {
+    Output {
+        column: ColumnDef {
+            name: name.to_string(),
+            ty: c.ty.clone(),
+            nullable: c.nullable,
+            updatable: !c.identity,
+            identity: c.identity,
+            computed: false,
+        },
+        expr: Expr::Column(c.name.clone()),
+    }
+}
+
+fn select(
+    session: &mut Session,
+    query: &ast::Query,
+    variables: &Variables,
+    events: &mut Vec<Event>,
+) -> Result<u64, SqlError> {
+    let ast::SetExpr::Select(select) = query.body.as_ref() else {
+        return Err(SqlError::not_supported("A query other than one SELECT"));
+    };
+    if query.with.is_some()
+        || query.limit_clause.is_some()
+        || query.fetch.is_some()
+        || !query.locks.is_empty()
+        || query.for_clause.is_some()
+    {
+        return Err(SqlError::not_supported("WITH, OFFSET/FETCH or FOR clauses"));
+    }
+    if select.distinct.is_some()
+        || select.into.is_some()
+        || select.having.is_some()
+        || !matches!(&select.group_by, ast::GroupByExpr::Expressions(g, m) if g.is_empty() && m.is_empty())
+    {
+        return Err(SqlError::not_supported("DISTINCT, INTO, GROUP BY or HAVING"));
+    }
+    let table = find_table(store(session)?, single_table(&select.from)?)?;
+    let session_ref: &Session = session;
+    let null_row = row_scope(&table, &vec![Value::Null; table.columns.len()]);
+    let typing_scope = scope(session_ref, variables, &null_row);
+    let mut outputs = Vec::new();
+    for item in &select.projection {
+        match item {
+            ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                outputs.extend(table.columns.iter().map(|c| catalog_output(c, &c.name)))
+            }
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                let alias = match item {
+                    ast::SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+                    _ => None,
+                };
+                let expr = translate(e)?;
+                let typed = eval(&expr, &typing_scope)?;
+                let output = match &expr {
+                    Expr::Column(name) => {
+                        let c = table.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).expect("typed above");
+                        catalog_output(c, alias.as_deref().unwrap_or(&c.name))
+                    }
+                    _ => Output {
+                        column: ColumnDef {
+                            name: alias.unwrap_or_default(),
+                            ty: typed.ty,
+                            nullable: typed.nullable,
+                            updatable: false,
+                            identity: false,
+                            computed: true,
+                        },
+                        expr,
+                    },
+                };
+                outputs.push(output);
+            }
+        }
+    }
+    let top = match &select.top {
+        None => None,
+        Some(ast::Top { with_ties: false, percent: false, quantity: Some(q) }) => {
+            let e = match q {
+                ast::TopQuantity::Constant(n) => *n,
+                ast::TopQuantity::Expr(e) => {
+                    let (typed, v) = value_of(e, &typing_scope)?;
+                    match convert(&v, &typed.ty, &SqlType::BigInt)? {
+                        Value::Int(n) if n >= 0 => n as u64,
+                        _ => return Err(SqlError::new(1060, "The number of rows provided for a TOP or FETCH clauses row count parameter must be an integer.")),
+                    }
+                }
+            };
+            Some(e)
+        }
+        Some(_) => return Err(SqlError::not_supported("TOP PERCENT or WITH TIES")),
+    };
+    let order: Vec<(Expr, bool)> = match &query.order_by {
+        None => Vec::new(),
+        Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(keys), .. }) => {
+            let mut order = Vec::new();
+            for k in keys {
+                let expr = translate(&k.expr)?;
+                eval(&expr, &typing_scope)?;
+                order.push((expr, k.options.asc != Some(false)));
+            }
+            order
+        }
+        Some(_) => return Err(SqlError::not_supported("ORDER BY ALL")),
+    };
+    let store = session_ref.store.as_ref().expect("opened by find_table");
+    let columns: Vec<ColumnDef> = outputs.iter().map(|o| o.column.clone()).collect();
+    let mut result = Ok(());
+    let mut rows: Vec<(Vec<Typed>, Vec<Value>)> = Vec::new();
+    for (_, values) in store.scan(&table)? {
+        let row = row_scope(&table, &values);
+        let scope = scope(session_ref, variables, &row);
+        let computed = qualifies(select.selection.as_ref(), &scope).and_then(|q| {
+            if !q {
+                return Ok(None);
+            }
+            let keys = order.iter().map(|(e, _)| eval(e, &scope)).collect::<Result<Vec<_>, _>>()?;
+            let out =
+                outputs.iter().map(|o| eval(&o.expr, &scope).and_then(|t| t.value)).collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((keys, out)))
+        });
+        match computed {
+            Ok(Some(r)) => rows.push(r),
+            Ok(None) => {}
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if !order.is_empty() {
+        let mut sort_error = None;
+        rows.sort_by(|(a, _), (b, _)| {
+            for ((ka, kb), (_, ascending)) in a.iter().zip(b).zip(&order) {
+                let (va, vb) = (ka.value.as_ref().unwrap_or(&Value::Null), kb.value.as_ref().unwrap_or(&Value::Null));
+                // NULL sorts first, as the lowest value
+                let o = match (va.is_null(), vb.is_null()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => std::cmp::Ordering::Less,
+                    (false, true) => std::cmp::Ordering::Greater,
+                    _ => compare(&ka.ty, va, &kb.ty, vb)
+                        .unwrap_or_else(|e| {
+                            sort_error.get_or_insert(e);
+                            None
+                        })
+                        .unwrap_or(std::cmp::Ordering::Equal),
+                };
+                let o = if *ascending { o } else { o.reverse() };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        if let Some(e) = sort_error {
+            result = result.and(Err(e));
+        }
+    }
+    if let Some(n) = top {
+        rows.truncate(n as usize);
+    }
+    events.push(Event::ColMetadata(columns));
+    let count = rows.len() as u64;
+    let fmtonly = session_ref.options.get("FMTONLY").is_some_and(|v| v.eq_ignore_ascii_case("ON"));
+    if !fmtonly {
+        events.extend(rows.into_iter().map(|(_, values)| Event::Row(values)));
+    }
+    result.map(|()| if fmtonly { 0 } else { count })
+}

@@ -1,0 +1,403 @@
+//! SQLite storage of the tables. One in-memory database per server process (memdb VFS, so
+//! every session's connection sees the others' committed data, with SQLite's locking and a
+//! busy timeout); `#temp` tables live in each connection's own `temp` schema. Values are
+//! stored exactly, in a form chosen by the column's declared SQL Server type, which the
+//! catalog records: SQLite's dynamic types never decide what a client sees.
+
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use rusqlite::types::Value as DbValue;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::sql::convert::{format_decimal, parse_decimal_text};
+use crate::sql::parser::{parse_param_declarations, SqlError};
+use crate::types::{read_value, write_value, SqlType};
+use crate::value::Value;
+
+/// How long a statement waits for another session's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const DATETIME_TICKS_PER_DAY: i64 = 86_400 * 300;
+const TICKS_PER_DAY: i64 = 86_400 * 10_000_000;
+
+/// The database's URI and a connection that keeps the memdb database alive for the process.
+fn database_uri() -> Result<&'static str, SqlError> {
+    static DATABASE: OnceLock<(String, Mutex<Connection>)> = OnceLock::new();
+    if let Some((uri, _)) = DATABASE.get() {
+        return Ok(uri);
+    }
+    let uri = format!("file:/tds_server_{}?vfs=memdb", std::process::id());
+    let anchor = open_uri(&uri)?;
+    anchor
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER);
+             CREATE TABLE IF NOT EXISTS tds_columns (table_name TEXT COLLATE NOCASE, ordinal INTEGER, name TEXT, type TEXT, nullable INTEGER, is_identity INTEGER, default_sql TEXT, PRIMARY KEY (table_name, ordinal));
+             CREATE TABLE IF NOT EXISTS tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);",
+        )
+        .map_err(storage_error)?;
+    let (uri, _) = DATABASE.get_or_init(|| (uri, Mutex::new(anchor)));
+    Ok(uri)
+}
+
+fn open_uri(uri: &str) -> Result<Connection, SqlError> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+        | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(uri, flags).map_err(storage_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(storage_error)?;
+    Ok(conn)
+}
+
+/// An error of the storage layer that no SQL Server error describes.
+pub fn storage_error(e: rusqlite::Error) -> SqlError {
+    SqlError::new(50000, format!("Storage error in the local test server: {e}"))
+}
+
+/// A session's connection to the shared database.
+#[derive(Debug)]
+pub struct Store {
+    pub conn: Connection,
+}
+
+/// A column as the catalog records it.
+#[derive(Clone, Debug)]
+pub struct CatalogColumn {
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+    pub identity: bool,
+    /// The DEFAULT expression's T-SQL text
+    pub default_sql: Option<String>,
+}
+
+/// A PRIMARY KEY or UNIQUE constraint.
+#[derive(Clone, Debug)]
+pub struct Constraint {
+    pub name: String,
+    pub primary_key: bool,
+    /// column ordinals
+    pub columns: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// As created (without schema), e.g. `t` or `#t`
+    pub name: String,
+    pub columns: Vec<CatalogColumn>,
+    pub constraints: Vec<Constraint>,
+}
+
+impl Table {
+    pub fn is_temp(&self) -> bool {
+        is_temp_name(&self.name)
+    }
+
+    /// The quoted SQLite name of the table's storage.
+    pub fn storage_name(&self) -> String {
+        storage_name(&self.name)
+    }
+}
+
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with('#')
+}
+
+fn schema(name: &str) -> &'static str {
+    if is_temp_name(name) {
+        "temp"
+    } else {
+        "main"
+    }
+}
+
+fn storage_name(name: &str) -> String {
+    format!("{}.\"t_{}\"", schema(name), name.to_lowercase().replace('"', "\"\""))
+}
+
+/// The SQLite column holding a table's column `ordinal`.
+pub fn storage_column(ordinal: usize) -> String {
+    format!("c{ordinal}")
+}
+
+impl Store {
+    pub fn open() -> Result<Store, SqlError> {
+        let conn = open_uri(database_uri()?)?;
+        conn.execute_batch(
+            "CREATE TEMP TABLE tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER);
+             CREATE TEMP TABLE tds_columns (table_name TEXT COLLATE NOCASE, ordinal INTEGER, name TEXT, type TEXT, nullable INTEGER, is_identity INTEGER, default_sql TEXT, PRIMARY KEY (table_name, ordinal));
+             CREATE TEMP TABLE tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);",
+        )
+        .map_err(storage_error)?;
+        Ok(Store { conn })
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    pub fn execute(&self, sql: &str) -> Result<(), SqlError> {
+        self.conn.execute_batch(sql).map_err(storage_error)
+    }
+
+    /// The table's catalog entry; `None` when there is no such table.
+    pub fn table(&self, name: &str) -> Result<Option<Table>, SqlError> {
+        let s = schema(name);
+        let found: Option<String> = self
+            .conn
+            .query_row(&format!("SELECT name FROM {s}.tds_tables WHERE name = ?1"), [name], |r| r.get(0))
+            .optional()
+            .map_err(storage_error)?;
+        let Some(name) = found else { return Ok(None) };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT name, type, nullable, is_identity, default_sql FROM {s}.tds_columns WHERE table_name = ?1 ORDER BY ordinal"
+            ))
+            .map_err(storage_error)?;
+        let rows = stmt
+            .query_map([&name], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get(4)?,
+                ))
+            })
+            .map_err(storage_error)?;
+        let mut columns = Vec::new();
+        for row in rows {
+            let (column_name, declaration, nullable, identity, default_sql) = row.map_err(storage_error)?;
+            columns.push(CatalogColumn {
+                name: column_name,
+                ty: parse_type(&declaration)?,
+                nullable,
+                identity,
+                default_sql,
+            });
+        }
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT name, kind, columns FROM {s}.tds_constraints WHERE table_name = ?1"))
+            .map_err(storage_error)?;
+        let rows = stmt
+            .query_map([&name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(storage_error)?;
+        let mut constraints = Vec::new();
+        for row in rows {
+            let (constraint_name, kind, ordinals) = row.map_err(storage_error)?;
+            constraints.push(Constraint {
+                name: constraint_name,
+                primary_key: kind == "PK",
+                columns: ordinals.split(',').filter_map(|o| o.parse().ok()).collect(),
+            });
+        }
+        Ok(Some(Table { name, columns, constraints }))
+    }
+
+    /// Records and creates a table; identity columns start at `identity.0` by `identity.1`.
+    pub fn create_table(&self, table: &Table, identity: Option<(i64, i64)>) -> Result<(), SqlError> {
+        let s = schema(&table.name);
+        let mut ddl = Vec::new();
+        for (i, c) in table.columns.iter().enumerate() {
+            let collate = if c.ty.is_string() { " COLLATE NOCASE" } else { "" };
+            let not_null = if c.nullable { "" } else { " NOT NULL" };
+            ddl.push(format!("{}{collate}{not_null}", storage_column(i)));
+        }
+        for k in &table.constraints {
+            let cols: Vec<String> = k.columns.iter().map(|&i| storage_column(i)).collect();
+            ddl.push(format!("{} ({})", if k.primary_key { "PRIMARY KEY" } else { "UNIQUE" }, cols.join(", ")));
+        }
+        self.execute(&format!("CREATE TABLE {} ({})", table.storage_name(), ddl.join(", ")))?;
+        let (next, increment) = identity.map_or((None, None), |(seed, inc)| (Some(seed), Some(inc)));
+        self.conn
+            .execute(&format!("INSERT INTO {s}.tds_tables VALUES (?1, ?2, ?3)"), params![table.name, next, increment])
+            .map_err(storage_error)?;
+        for (i, c) in table.columns.iter().enumerate() {
+            self.conn
+                .execute(
+                    &format!("INSERT INTO {s}.tds_columns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                    params![table.name, i as i64, c.name, c.ty.declaration(), c.nullable, c.identity, c.default_sql],
+                )
+                .map_err(storage_error)?;
+        }
+        for k in &table.constraints {
+            let ordinals: Vec<String> = k.columns.iter().map(|i| i.to_string()).collect();
+            self.conn
+                .execute(
+                    &format!("INSERT INTO {s}.tds_constraints VALUES (?1, ?2, ?3, ?4)"),
+                    params![table.name, k.name, if k.primary_key { "PK" } else { "UQ" }, ordinals.join(",")],
+                )
+                .map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
+    pub fn drop_table(&self, table: &Table) -> Result<(), SqlError> {
+        let s = schema(&table.name);
+        self.execute(&format!("DROP TABLE {}", table.storage_name()))?;
+        for catalog in ["tds_tables", "tds_columns", "tds_constraints"] {
+            let key = if catalog == "tds_tables" { "name" } else { "table_name" };
+            self.conn
+                .execute(&format!("DELETE FROM {s}.{catalog} WHERE {key} = ?1"), [&table.name])
+                .map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the next identity value of a table.
+    pub fn next_identity(&self, table: &Table) -> Result<i64, SqlError> {
+        let s = schema(&table.name);
+        let (next, increment): (i64, i64) = self
+            .conn
+            .query_row(
+                &format!("SELECT identity_next, identity_increment FROM {s}.tds_tables WHERE name = ?1"),
+                [&table.name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(storage_error)?;
+        self.conn
+            .execute(
+                &format!("UPDATE {s}.tds_tables SET identity_next = ?1 WHERE name = ?2"),
+                params![next + increment, table.name],
+            )
+            .map_err(storage_error)?;
+        Ok(next)
+    }
+
+    /// Every row of a table with its rowid, in storage order.
+    pub fn scan(&self, table: &Table) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
+        let cols: Vec<String> = (0..table.columns.len()).map(storage_column).collect();
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT rowid, {} FROM {}", cols.join(", "), table.storage_name()))
+            .map_err(storage_error)?;
+        let mut rows = stmt.query([]).map_err(storage_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(storage_error)? {
+            let rowid: i64 = row.get(0).map_err(storage_error)?;
+            let mut values = Vec::with_capacity(table.columns.len());
+            for (i, c) in table.columns.iter().enumerate() {
+                let stored: DbValue = row.get(i + 1).map_err(storage_error)?;
+                values.push(decode(&stored, &c.ty)?);
+            }
+            out.push((rowid, values));
+        }
+        Ok(out)
+    }
+
+    /// Inserts one row (values in column order, already of the columns' types).
+    pub fn insert(&self, table: &Table, values: &[Value]) -> Result<(), rusqlite::Error> {
+        let cols: Vec<String> = (0..values.len()).map(storage_column).collect();
+        let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
+        let encoded: Vec<DbValue> = values.iter().zip(&table.columns).map(|(v, c)| encode(v, &c.ty)).collect();
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                table.storage_name(),
+                cols.join(", "),
+                marks.join(", ")
+            ))?
+            .execute(rusqlite::params_from_iter(encoded))?;
+        Ok(())
+    }
+
+    /// Replaces the row `rowid` with `values`.
+    pub fn update(&self, table: &Table, rowid: i64, values: &[Value]) -> Result<(), rusqlite::Error> {
+        let sets: Vec<String> = (0..values.len()).map(|i| format!("{} = ?{}", storage_column(i), i + 1)).collect();
+        let mut encoded: Vec<DbValue> = values.iter().zip(&table.columns).map(|(v, c)| encode(v, &c.ty)).collect();
+        encoded.push(DbValue::Integer(rowid));
+        self.conn
+            .prepare_cached(&format!(
+                "UPDATE {} SET {} WHERE rowid = ?{}",
+                table.storage_name(),
+                sets.join(", "),
+                values.len() + 1
+            ))?
+            .execute(rusqlite::params_from_iter(encoded))?;
+        Ok(())
+    }
+
+    pub fn delete(&self, table: &Table, rowid: i64) -> Result<(), SqlError> {
+        self.conn
+            .prepare_cached(&format!("DELETE FROM {} WHERE rowid = ?1", table.storage_name()))
+            .and_then(|mut s| s.execute([rowid]))
+            .map_err(storage_error)?;
+        Ok(())
+    }
+}
+
+/// A declared type's text (as `SqlType::declaration` writes it) read back by the T-SQL parser.
+pub fn parse_type(declaration: &str) -> Result<SqlType, SqlError> {
+    match parse_param_declarations(&format!("@c {declaration}"))?.pop() {
+        Some((_, ty, _)) => Ok(ty),
+        None => Err(SqlError::not_supported(format!("The type {declaration}"))),
+    }
+}
+
+/// The stored form of a value of a column of type `ty`.
+fn encode(v: &Value, ty: &SqlType) -> DbValue {
+    match v {
+        Value::Null => DbValue::Null,
+        Value::Bool(b) => DbValue::Integer(*b as i64),
+        Value::Int(i) => DbValue::Integer(*i),
+        Value::Float(f) => DbValue::Real(*f),
+        Value::Decimal(u, s) => DbValue::Text(format_decimal(*u, *s)),
+        Value::Money(m) => DbValue::Integer(*m),
+        Value::Str(s) => DbValue::Text(s.clone()),
+        Value::Bytes(b) => DbValue::Blob(b.clone()),
+        Value::Date(d) => DbValue::Integer(*d as i64),
+        Value::Time(t) => DbValue::Integer(*t as i64),
+        Value::DateTime { days, ticks } => DbValue::Integer(*days as i64 * DATETIME_TICKS_PER_DAY + *ticks as i64),
+        Value::SmallDateTime { days, minutes } => DbValue::Integer(*days as i64 * 1440 + *minutes as i64),
+        Value::DateTime2 { days, ticks } => DbValue::Integer(*days as i64 * TICKS_PER_DAY + *ticks as i64),
+        Value::Guid(g) => DbValue::Blob(g.to_vec()),
+        // the wire encoding is exact and read back by the same codec
+        Value::DateTimeOffset { .. } | Value::Variant(..) => {
+            let mut out = Vec::new();
+            match write_value(&mut out, ty, true, v) {
+                Ok(()) => DbValue::Blob(out),
+                Err(_) => DbValue::Null,
+            }
+        }
+    }
+}
+
+fn corrupt(ty: &SqlType) -> SqlError {
+    SqlError::new(50000, format!("Stored value does not fit its {} column in the local test server.", ty.name()))
+}
+
+/// A stored value read back as a value of its column's type.
+fn decode(stored: &DbValue, ty: &SqlType) -> Result<Value, SqlError> {
+    use SqlType::*;
+    Ok(match (ty, stored) {
+        (_, DbValue::Null) => Value::Null,
+        (Bit, DbValue::Integer(i)) => Value::Bool(*i != 0),
+        (TinyInt | SmallInt | Int | BigInt, DbValue::Integer(i)) => Value::Int(*i),
+        (Real | SqlType::Float, DbValue::Real(f)) => Value::Float(*f),
+        (Decimal { scale, .. } | Numeric { scale, .. }, DbValue::Text(t)) => {
+            Value::Decimal(parse_decimal_text(t).and_then(|d| d.round_to(*scale)).ok_or_else(|| corrupt(ty))?, *scale)
+        }
+        (Money | SmallMoney, DbValue::Integer(i)) => Value::Money(*i),
+        (_, DbValue::Text(s)) if ty.is_string() || matches!(ty, Xml) => Value::Str(s.clone()),
+        (_, DbValue::Blob(b)) if ty.is_binary() => Value::Bytes(b.clone()),
+        (SqlType::Date, DbValue::Integer(d)) => Value::Date(*d as u32),
+        (Time(_), DbValue::Integer(t)) => Value::Time(*t as u64),
+        (DateTime, DbValue::Integer(i)) => Value::DateTime {
+            days: i.div_euclid(DATETIME_TICKS_PER_DAY) as i32,
+            ticks: i.rem_euclid(DATETIME_TICKS_PER_DAY) as u32,
+        },
+        (SmallDateTime, DbValue::Integer(i)) => {
+            Value::SmallDateTime { days: (i / 1440) as u16, minutes: (i % 1440) as u16 }
+        }
+        (DateTime2(_), DbValue::Integer(i)) => {
+            Value::DateTime2 { days: (i / TICKS_PER_DAY) as u32, ticks: (i % TICKS_PER_DAY) as u64 }
+        }
+        (UniqueIdentifier, DbValue::Blob(b)) => Value::Guid(b.as_slice().try_into().map_err(|_| corrupt(ty))?),
+        (DateTimeOffset(_) | SqlVariant, DbValue::Blob(b)) => {
+            read_value(&mut b.as_slice(), ty).map_err(|_| corrupt(ty))?
+        }
+        _ => return Err(corrupt(ty)),
+    })
+}
