@@ -5,6 +5,7 @@
 //! parser. Expressions are translated into the part-1 `Expr`, so typing, conversions and
 //! comparisons have one implementation (`sql::eval`, `sql::convert`).
 
+mod query;
 pub mod store;
 
 use sqlparser::ast;
@@ -192,7 +193,7 @@ pub fn run_statement(
         ast::Statement::Insert(insert) => (CMD_INSERT, self::insert(session, insert, variables).map(Some)),
         ast::Statement::Update(update) => (CMD_UPDATE, self::update(session, update, variables).map(Some)),
         ast::Statement::Delete(delete) => (CMD_DELETE, self::delete(session, delete, variables).map(Some)),
-        ast::Statement::Query(query) => (CURCMD_SELECT, select(session, query, variables, events).map(Some)),
+        ast::Statement::Query(query) => (CURCMD_SELECT, query::select(session, query, variables, events).map(Some)),
         other => (0, Err(SqlError::not_supported(format!("The statement '{}'", first_words(other))))),
     };
     match result {
@@ -444,14 +445,25 @@ fn identifier(ident: &ast::Ident) -> Expr {
     }
 }
 
-/// The row of `table` as the columns an expression sees.
-fn row_scope(table: &Table, values: &[Value]) -> Vec<ColumnValue> {
-    table
-        .columns
+/// A row as the columns an expression sees.
+fn row_scope(columns: &[ColumnDef], values: &[Value]) -> Vec<ColumnValue> {
+    columns
         .iter()
         .zip(values)
         .map(|(c, v)| ColumnValue { name: c.name.clone(), ty: c.ty.clone(), nullable: c.nullable, value: v.clone() })
         .collect()
+}
+
+/// A table column as a result column: typed and flagged from the catalog.
+fn catalog_column(c: &CatalogColumn) -> ColumnDef {
+    ColumnDef {
+        name: c.name.clone(),
+        ty: c.ty.clone(),
+        nullable: c.nullable,
+        updatable: !c.identity,
+        identity: c.identity,
+        computed: false,
+    }
 }
 
 fn scope<'a>(session: &'a Session, variables: &'a Variables, columns: &'a [ColumnValue]) -> Scope<'a> {
@@ -822,10 +834,11 @@ fn change_rows(
     mut change: impl FnMut(&Store, i64, &[Value], &Scope) -> Result<(), SqlError>,
 ) -> Result<u64, SqlError> {
     let store = session.store.as_ref().expect("opened by find_table");
+    let defs: Vec<ColumnDef> = table.columns.iter().map(catalog_column).collect();
     atomically(store, |store| {
         let mut count = 0;
         for (rowid, values) in store.scan(table)? {
-            let columns = row_scope(table, &values);
+            let columns = row_scope(&defs, &values);
             let scope = scope(session, variables, &columns);
             if qualifies(selection, &scope)? {
                 change(store, rowid, &values, &scope)?;
@@ -834,186 +847,4 @@ fn change_rows(
         }
         Ok(count)
     })
-}
-
-// ---------------------------------------------------------------------------
-// SELECT
-// ---------------------------------------------------------------------------
-
-/// One output column: its metadata and the expression computing it.
-struct Output {
-    column: ColumnDef,
-    expr: Expr,
-}
-
-/// A table column as a result column: typed and flagged from the catalog.
-fn catalog_output(c: &CatalogColumn, name: &str) -> Output {
-    Output {
-        column: ColumnDef {
-            name: name.to_string(),
-            ty: c.ty.clone(),
-            nullable: c.nullable,
-            updatable: !c.identity,
-            identity: c.identity,
-            computed: false,
-        },
-        expr: Expr::Column(c.name.clone()),
-    }
-}
-
-fn select(
-    session: &mut Session,
-    query: &ast::Query,
-    variables: &Variables,
-    events: &mut Vec<Event>,
-) -> Result<u64, SqlError> {
-    let ast::SetExpr::Select(select) = query.body.as_ref() else {
-        return Err(SqlError::not_supported("A query other than one SELECT"));
-    };
-    if query.with.is_some()
-        || query.limit_clause.is_some()
-        || query.fetch.is_some()
-        || !query.locks.is_empty()
-        || query.for_clause.is_some()
-    {
-        return Err(SqlError::not_supported("WITH, OFFSET/FETCH or FOR clauses"));
-    }
-    if select.distinct.is_some()
-        || select.into.is_some()
-        || select.having.is_some()
-        || !matches!(&select.group_by, ast::GroupByExpr::Expressions(g, m) if g.is_empty() && m.is_empty())
-    {
-        return Err(SqlError::not_supported("DISTINCT, INTO, GROUP BY or HAVING"));
-    }
-    let table = find_table(store(session)?, single_table(&select.from)?)?;
-    let session_ref: &Session = session;
-    let null_row = row_scope(&table, &vec![Value::Null; table.columns.len()]);
-    let typing_scope = scope(session_ref, variables, &null_row);
-    let mut outputs = Vec::new();
-    for item in &select.projection {
-        match item {
-            ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
-                outputs.extend(table.columns.iter().map(|c| catalog_output(c, &c.name)))
-            }
-            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
-                let alias = match item {
-                    ast::SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
-                    _ => None,
-                };
-                let expr = translate(e)?;
-                let typed = eval(&expr, &typing_scope)?;
-                let output = match &expr {
-                    Expr::Column(name) => {
-                        let c = table.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).expect("typed above");
-                        catalog_output(c, alias.as_deref().unwrap_or(&c.name))
-                    }
-                    _ => Output {
-                        column: ColumnDef {
-                            name: alias.unwrap_or_default(),
-                            ty: typed.ty,
-                            nullable: typed.nullable,
-                            updatable: false,
-                            identity: false,
-                            computed: true,
-                        },
-                        expr,
-                    },
-                };
-                outputs.push(output);
-            }
-        }
-    }
-    let top = match &select.top {
-        None => None,
-        Some(ast::Top { with_ties: false, percent: false, quantity: Some(q) }) => {
-            let e = match q {
-                ast::TopQuantity::Constant(n) => *n,
-                ast::TopQuantity::Expr(e) => {
-                    let (typed, v) = value_of(e, &typing_scope)?;
-                    match convert(&v, &typed.ty, &SqlType::BigInt)? {
-                        Value::Int(n) if n >= 0 => n as u64,
-                        _ => return Err(SqlError::new(1060, "The number of rows provided for a TOP or FETCH clauses row count parameter must be an integer.")),
-                    }
-                }
-            };
-            Some(e)
-        }
-        Some(_) => return Err(SqlError::not_supported("TOP PERCENT or WITH TIES")),
-    };
-    let order: Vec<(Expr, bool)> = match &query.order_by {
-        None => Vec::new(),
-        Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(keys), .. }) => {
-            let mut order = Vec::new();
-            for k in keys {
-                let expr = translate(&k.expr)?;
-                eval(&expr, &typing_scope)?;
-                order.push((expr, k.options.asc != Some(false)));
-            }
-            order
-        }
-        Some(_) => return Err(SqlError::not_supported("ORDER BY ALL")),
-    };
-    let store = session_ref.store.as_ref().expect("opened by find_table");
-    let columns: Vec<ColumnDef> = outputs.iter().map(|o| o.column.clone()).collect();
-    let mut result = Ok(());
-    let mut rows: Vec<(Vec<Typed>, Vec<Value>)> = Vec::new();
-    for (_, values) in store.scan(&table)? {
-        let row = row_scope(&table, &values);
-        let scope = scope(session_ref, variables, &row);
-        let computed = qualifies(select.selection.as_ref(), &scope).and_then(|q| {
-            if !q {
-                return Ok(None);
-            }
-            let keys = order.iter().map(|(e, _)| eval(e, &scope)).collect::<Result<Vec<_>, _>>()?;
-            let out =
-                outputs.iter().map(|o| eval(&o.expr, &scope).and_then(|t| t.value)).collect::<Result<Vec<_>, _>>()?;
-            Ok(Some((keys, out)))
-        });
-        match computed {
-            Ok(Some(r)) => rows.push(r),
-            Ok(None) => {}
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    if !order.is_empty() {
-        let mut sort_error = None;
-        rows.sort_by(|(a, _), (b, _)| {
-            for ((ka, kb), (_, ascending)) in a.iter().zip(b).zip(&order) {
-                let (va, vb) = (ka.value.as_ref().unwrap_or(&Value::Null), kb.value.as_ref().unwrap_or(&Value::Null));
-                // NULL sorts first, as the lowest value
-                let o = match (va.is_null(), vb.is_null()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Less,
-                    (false, true) => std::cmp::Ordering::Greater,
-                    _ => compare(&ka.ty, va, &kb.ty, vb)
-                        .unwrap_or_else(|e| {
-                            sort_error.get_or_insert(e);
-                            None
-                        })
-                        .unwrap_or(std::cmp::Ordering::Equal),
-                };
-                let o = if *ascending { o } else { o.reverse() };
-                if o != std::cmp::Ordering::Equal {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
-        if let Some(e) = sort_error {
-            result = result.and(Err(e));
-        }
-    }
-    if let Some(n) = top {
-        rows.truncate(n as usize);
-    }
-    events.push(Event::ColMetadata(columns));
-    let count = rows.len() as u64;
-    let fmtonly = session_ref.options.get("FMTONLY").is_some_and(|v| v.eq_ignore_ascii_case("ON"));
-    if !fmtonly {
-        events.extend(rows.into_iter().map(|(_, values)| Event::Row(values)));
-    }
-    result.map(|()| if fmtonly { 0 } else { count })
 }

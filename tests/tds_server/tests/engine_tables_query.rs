@@ -1,0 +1,127 @@
+//! SELECTs over tables: aggregates typed as SQL Server types them, GROUP BY, derived tables
+//! (the query shapes connectorx sends). Each test uses its own tables (one shared database).
+
+use tds_server::engine::{execute_batch, Event, Session};
+use tds_server::types::{ColumnDef, SqlType};
+use tds_server::value::Value;
+
+fn session() -> Session {
+    Session::new(53, "sa", "master", "fastmssql-test")
+}
+
+/// The columns and rows of a result.
+type ResultSet = (Vec<ColumnDef>, Vec<Vec<Value>>);
+
+/// A batch's last result, or its first error (number, text).
+fn query(s: &mut Session, sql: &str) -> Result<ResultSet, (i32, String)> {
+    let events = execute_batch(s, sql);
+    if let Some((n, t)) =
+        events.iter().find_map(|e| if let Event::Error(m) = e { Some((m.number, m.text.clone())) } else { None })
+    {
+        return Err((n, t));
+    }
+    let start = events.iter().rposition(|e| matches!(e, Event::ColMetadata(_))).expect("a result");
+    let Event::ColMetadata(columns) = &events[start] else { unreachable!() };
+    let rows =
+        events[start..].iter().filter_map(|e| if let Event::Row(r) = e { Some(r.clone()) } else { None }).collect();
+    Ok((columns.clone(), rows))
+}
+
+fn setup(s: &mut Session, table: &str) {
+    let sql = format!(
+        "CREATE TABLE {table} (k INT NOT NULL, grp VARCHAR(5), small SMALLINT, price DECIMAL(10,2), cash MONEY, f FLOAT)\n\
+         INSERT INTO {table} VALUES (1, 'a', 1, 1.50, 1, 0.5), (2, 'b', 2, 2.25, 2, 1.5), (3, 'a', NULL, NULL, 3, NULL), (4, 'b', 4, 4.00, 4, 2.0), (5, 'A', 5, 0.01, 5, 1.0)"
+    );
+    assert!(query(s, &format!("{sql}\nSELECT 1 AS done")).is_ok());
+}
+
+#[test]
+fn aggregates_are_typed_as_sql_server_types_them() {
+    let mut s = session();
+    setup(&mut s, "agg_t");
+    let (cols, rows) = query(
+        &mut s,
+        "SELECT COUNT(*), COUNT(small) AS c, COUNT_BIG(*) AS cb, MIN(price) AS mn, MAX(grp) AS mx, SUM(small) AS s, \
+         SUM(price) AS sp, AVG(small) AS a, AVG(price) AS ap, SUM(cash) AS sc, AVG(f) AS af FROM agg_t",
+    )
+    .unwrap();
+    let types: Vec<SqlType> = cols.iter().map(|c| c.ty.clone()).collect();
+    assert_eq!(
+        types,
+        [
+            SqlType::Int,
+            SqlType::Int,
+            SqlType::BigInt,
+            SqlType::Decimal { precision: 10, scale: 2 },
+            SqlType::VarChar(Some(5)),
+            SqlType::Int,
+            SqlType::Decimal { precision: 38, scale: 2 },
+            SqlType::Int,
+            SqlType::Decimal { precision: 38, scale: 6 },
+            SqlType::Money,
+            SqlType::Float
+        ]
+    );
+    assert!(cols.iter().all(|c| c.nullable && c.computed));
+    assert_eq!(cols[0].name, "");
+    assert_eq!(
+        rows,
+        [vec![
+            Value::Int(5),
+            Value::Int(4),
+            Value::Int(5),
+            Value::Decimal(1, 2),
+            Value::Str("b".into()),
+            Value::Int(12),
+            Value::Decimal(776, 2),
+            // 12 / 4 and 7.76 / 4 (NULLs left out)
+            Value::Int(3),
+            Value::Decimal(1_940_000, 6),
+            Value::Money(150_000),
+            Value::Float(1.25)
+        ]]
+    );
+    // no rows: COUNT is 0, the others NULL
+    let (_, rows) = query(&mut s, "SELECT COUNT(*), MAX(k), SUM(price) FROM agg_t WHERE k > 100").unwrap();
+    assert_eq!(rows, [vec![Value::Int(0), Value::Null, Value::Null]]);
+}
+
+#[test]
+fn group_by_and_its_errors() {
+    let mut s = session();
+    setup(&mut s, "grp_t");
+    // 'a' and 'A' are one group under the case-insensitive collation
+    let (cols, rows) =
+        query(&mut s, "SELECT grp, COUNT(*) AS n, SUM(k) AS total FROM grp_t GROUP BY grp ORDER BY total DESC")
+            .unwrap();
+    assert_eq!(cols[0].name, "grp");
+    assert!(!cols[0].computed);
+    assert_eq!(
+        rows,
+        [
+            vec![Value::Str("a".into()), Value::Int(3), Value::Int(9)],
+            vec![Value::Str("b".into()), Value::Int(2), Value::Int(6)]
+        ]
+    );
+    assert_eq!(query(&mut s, "SELECT k, COUNT(*) FROM grp_t").unwrap_err().0, 8120);
+    assert_eq!(query(&mut s, "SELECT SUM(grp) FROM grp_t").unwrap_err().0, 8117);
+}
+
+#[test]
+fn derived_tables_in_the_shapes_connectorx_sends() {
+    let mut s = session();
+    setup(&mut s, "cx_t");
+    let (cols, rows) =
+        query(&mut s, "SELECT min(t.k), max(t.k) FROM (SELECT k, price FROM cx_t WHERE k > 1) AS t").unwrap();
+    assert_eq!(cols.iter().map(|c| c.ty.clone()).collect::<Vec<_>>(), [SqlType::Int, SqlType::Int]);
+    assert_eq!(rows, [vec![Value::Int(2), Value::Int(5)]]);
+    let (cols, rows) =
+        query(&mut s, "SELECT * FROM (SELECT k, price FROM cx_t) AS t WHERE 1 <= t.k AND t.k < 3").unwrap();
+    assert_eq!(cols[1].ty, SqlType::Decimal { precision: 10, scale: 2 });
+    assert!(!cols[0].nullable);
+    assert_eq!(rows, [vec![Value::Int(1), Value::Decimal(150, 2)], vec![Value::Int(2), Value::Decimal(225, 2)]]);
+    let (_, rows) = query(&mut s, "SELECT count(*) FROM (SELECT * FROM cx_t) AS t").unwrap();
+    assert_eq!(rows, [vec![Value::Int(5)]]);
+    assert_eq!(query(&mut s, "SELECT * FROM (SELECT k + 0 FROM cx_t) AS t").unwrap_err().0, 50000);
+    assert_eq!(query(&mut s, "SELECT * FROM (SELECT CAST(k AS int) FROM cx_t) AS t").unwrap_err().0, 8155);
+}
