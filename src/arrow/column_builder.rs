@@ -1,57 +1,47 @@
-use super::sink::{ColumnSink, KindHint, SinkError, ValueKind};
+use super::sink::{ColumnDescription, ColumnSink, SinkError, ValueKind};
 use super::{SQL_TYPE_METADATA_KEY, UUID_EXTENSION_NAME};
-use crate::decimal::{digit_count, MAX_DIGITS};
+use crate::decimal::{decimal_text, digit_count};
 use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Date32Builder, FixedSizeBinaryBuilder, Float32Builder, Float64Builder,
-    Int16Builder, Int32Builder, Int64Builder, StringBuilder, Time64NanosecondBuilder,
+    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, FixedSizeBinaryBuilder, Float32Builder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, Time64NanosecondBuilder,
     TimestampMicrosecondBuilder, UInt8Builder,
 };
-use arrow_array::{ArrayRef, Decimal128Array};
+use arrow_array::ArrayRef;
 use arrow_schema::Field;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Decimal values are kept unscaled until the column's scale is final.
-#[derive(Debug, Default)]
+/// Decimal values at the column's scale, checked against its precision.
+#[derive(Debug)]
 struct DecimalValues {
     precision: u8,
-    scale: Option<u8>,
-    values: Vec<Option<i128>>,
+    scale: u8,
+    builder: Decimal128Builder,
 }
 
 impl DecimalValues {
     fn push(&mut self, unscaled: i128, scale: u8) -> Result<(), SinkError> {
-        let current = *self.scale.get_or_insert(scale);
-        let value = if scale < current {
-            rescale(unscaled, current - scale)?
-        } else {
-            if scale > current {
-                // A finer value than seen so far: widen everything before it.
-                for value in self.values.iter_mut().flatten() {
-                    *value = rescale(*value, scale - current)?;
-                }
-                self.scale = Some(scale);
-            }
-            unscaled
-        };
-        if digit_count(value) > self.precision {
+        if scale > self.scale {
             return Err(SinkError(format!(
-                "decimal value with {} digits exceeds precision {}",
-                digit_count(value),
-                self.precision
+                "a decimal value with scale {scale} does not fit the column's scale {} without rounding",
+                self.scale
             )));
         }
-        self.values.push(Some(value));
+        let value = 10i128
+            .checked_pow(u32::from(self.scale - scale))
+            .and_then(|factor| unscaled.checked_mul(factor))
+            .filter(|v| digit_count(*v) <= self.precision)
+            .ok_or_else(|| {
+                SinkError(format!(
+                    "decimal value {} does not fit decimal({},{})",
+                    decimal_text(unscaled, scale as i8),
+                    self.precision,
+                    self.scale
+                ))
+            })?;
+        self.builder.append_value(value);
         Ok(())
     }
-}
-
-fn rescale(value: i128, by: u8) -> Result<i128, SinkError> {
-    10i128
-        .checked_pow(u32::from(by))
-        .and_then(|factor| value.checked_mul(factor))
-        .filter(|v| digit_count(*v) <= MAX_DIGITS)
-        .ok_or_else(|| SinkError("decimal value does not fit 38 digits at the column's scale".into()))
 }
 
 #[derive(Debug)]
@@ -74,8 +64,8 @@ enum Values {
 }
 
 impl Values {
-    fn new(kind: ValueKind, capacity: usize) -> Self {
-        match kind {
+    fn new(kind: ValueKind, capacity: usize) -> Result<Self, SinkError> {
+        Ok(match kind {
             ValueKind::Bool => Self::Bool(BooleanBuilder::with_capacity(capacity)),
             ValueKind::UInt8 => Self::UInt8(UInt8Builder::with_capacity(capacity)),
             ValueKind::Int16 => Self::Int16(Int16Builder::with_capacity(capacity)),
@@ -83,19 +73,23 @@ impl Values {
             ValueKind::Int64 => Self::Int64(Int64Builder::with_capacity(capacity)),
             ValueKind::Float32 => Self::Float32(Float32Builder::with_capacity(capacity)),
             ValueKind::Float64 => Self::Float64(Float64Builder::with_capacity(capacity)),
-            ValueKind::Decimal { precision, scale } => {
-                Self::Decimal(DecimalValues { precision, scale, values: Vec::with_capacity(capacity) })
-            }
+            ValueKind::Decimal { precision, scale } => Self::Decimal(DecimalValues {
+                precision,
+                scale,
+                builder: Decimal128Builder::with_capacity(capacity)
+                    .with_precision_and_scale(precision, scale as i8)
+                    .map_err(|e| SinkError(e.to_string()))?,
+            }),
             ValueKind::Utf8 => Self::Utf8(StringBuilder::new()),
             ValueKind::Binary => Self::Binary(BinaryBuilder::new()),
             ValueKind::Uuid => Self::Uuid(FixedSizeBinaryBuilder::with_capacity(capacity, 16)),
             ValueKind::Date => Self::Date(Date32Builder::with_capacity(capacity)),
             ValueKind::Time => Self::Time(Time64NanosecondBuilder::with_capacity(capacity)),
             ValueKind::Timestamp => Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity)),
-            ValueKind::TimestampUtc => Self::TimestampUtc(
-                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
-            ),
-        }
+            ValueKind::TimestampUtc => {
+                Self::TimestampUtc(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
+            }
+        })
     }
 
     fn append_null(&mut self) {
@@ -107,7 +101,7 @@ impl Values {
             Self::Int64(b) => b.append_null(),
             Self::Float32(b) => b.append_null(),
             Self::Float64(b) => b.append_null(),
-            Self::Decimal(d) => d.values.push(None),
+            Self::Decimal(d) => d.builder.append_null(),
             Self::Utf8(b) => b.append_null(),
             Self::Binary(b) => b.append_null(),
             Self::Uuid(b) => b.append_null(),
@@ -117,8 +111,8 @@ impl Values {
         }
     }
 
-    fn finish(&mut self) -> Result<ArrayRef, SinkError> {
-        Ok(match self {
+    fn finish(&mut self) -> ArrayRef {
+        match self {
             Self::Bool(b) => Arc::new(b.finish()),
             Self::UInt8(b) => Arc::new(b.finish()),
             Self::Int16(b) => Arc::new(b.finish()),
@@ -126,21 +120,14 @@ impl Values {
             Self::Int64(b) => Arc::new(b.finish()),
             Self::Float32(b) => Arc::new(b.finish()),
             Self::Float64(b) => Arc::new(b.finish()),
-            Self::Decimal(d) => {
-                let values = std::mem::take(&mut d.values);
-                Arc::new(
-                    Decimal128Array::from(values)
-                        .with_precision_and_scale(d.precision, d.scale.unwrap_or(0) as i8)
-                        .map_err(|e| SinkError(e.to_string()))?,
-                )
-            }
+            Self::Decimal(d) => Arc::new(d.builder.finish()),
             Self::Utf8(b) => Arc::new(b.finish()),
             Self::Binary(b) => Arc::new(b.finish()),
             Self::Uuid(b) => Arc::new(b.finish()),
             Self::Date(b) => Arc::new(b.finish()),
             Self::Time(b) => Arc::new(b.finish()),
             Self::Timestamp(b) | Self::TimestampUtc(b) => Arc::new(b.finish()),
-        })
+        }
     }
 }
 
@@ -148,69 +135,45 @@ impl Values {
 #[derive(Debug)]
 pub struct ColumnBuilder {
     name: String,
-    hint: KindHint,
-    declared: Option<(ValueKind, &'static str)>,
-    values: Option<Values>,
-    /// Nulls seen before the kind was known.
-    pending_nulls: usize,
+    description: ColumnDescription,
+    values: Values,
 }
 
 impl ColumnBuilder {
-    pub fn new(name: impl Into<String>, hint: KindHint) -> Self {
-        let mut builder = Self { name: name.into(), hint, declared: None, values: None, pending_nulls: 0 };
-        if let KindHint::Known(kind, sql_type) = hint {
-            builder.set_kind(kind, sql_type);
-        }
-        builder
-    }
-
-    fn set_kind(&mut self, kind: ValueKind, sql_type: &'static str) {
-        let mut values = Values::new(kind, 1024);
-        for _ in 0..self.pending_nulls {
-            values.append_null();
-        }
-        self.pending_nulls = 0;
-        self.declared = Some((kind, sql_type));
-        self.values = Some(values);
+    /// Fails only for a description Arrow cannot hold (a decimal precision
+    /// outside 1..=38).
+    pub fn new(name: impl Into<String>, description: ColumnDescription) -> Result<Self, SinkError> {
+        let name = name.into();
+        let values = Values::new(description.kind, 1024).map_err(|e| SinkError(format!("column '{name}': {e}")))?;
+        Ok(Self { name, description, values })
     }
 
     fn mismatch(&self, got: &str) -> SinkError {
-        let expected = self.declared.map_or("an undeclared kind", |(k, _)| k.name());
-        SinkError(format!("column '{}': a {got} value arrived for a {expected} column", self.name))
+        SinkError(format!(
+            "column '{}': a {got} value arrived for a {} column",
+            self.name,
+            self.description.kind.name()
+        ))
     }
 
     /// The Arrow field (with `mssql.type` metadata) and the finished array.
-    pub fn finish(&mut self) -> Result<(Field, ArrayRef), SinkError> {
-        let (kind, sql_type) = match self.declared {
-            Some(declared) => declared,
-            None => {
-                let fallback = match self.hint {
-                    KindHint::Known(kind, sql_type) => (kind, sql_type),
-                    KindHint::FromValues { fallback, fallback_sql_type } => (fallback, fallback_sql_type),
-                };
-                self.set_kind(fallback.0, fallback.1);
-                fallback
-            }
-        };
-        let array = match self.values.as_mut() {
-            Some(values) => values.finish()?,
-            None => return Err(self.mismatch("final")),
-        };
-        let mut metadata = HashMap::from([(SQL_TYPE_METADATA_KEY.to_string(), sql_type.to_string())]);
-        if kind == ValueKind::Uuid {
+    pub fn finish(&mut self) -> (Field, ArrayRef) {
+        let array = self.values.finish();
+        let mut metadata = HashMap::from([(SQL_TYPE_METADATA_KEY.to_string(), self.description.sql_type.clone())]);
+        if self.description.kind == ValueKind::Uuid {
             metadata.insert("ARROW:extension:name".into(), UUID_EXTENSION_NAME.into());
             metadata.insert("ARROW:extension:metadata".into(), String::new());
         }
         let field = Field::new(self.name.clone(), array.data_type().clone(), true).with_metadata(metadata);
-        Ok((field, array))
+        (field, array)
     }
 }
 
 /// Appends to the builder variant matching the method, or reports a mismatch.
 macro_rules! append_as {
     ($self:ident, $variant:ident, $what:literal, |$b:ident| $body:expr) => {
-        match $self.values.as_mut() {
-            Some(Values::$variant($b)) => {
+        match &mut $self.values {
+            Values::$variant($b) => {
                 $body;
                 Ok(())
             }
@@ -220,27 +183,8 @@ macro_rules! append_as {
 }
 
 impl ColumnSink for ColumnBuilder {
-    fn declare(&mut self, kind: ValueKind, sql_type: &'static str) -> Result<(), SinkError> {
-        match self.declared {
-            None => {
-                self.set_kind(kind, sql_type);
-                Ok(())
-            }
-            Some((existing, _)) if existing == kind => Ok(()),
-            Some((ValueKind::Decimal { .. }, _)) if matches!(kind, ValueKind::Decimal { .. }) => Ok(()),
-            Some(_) => Err(self.mismatch(kind.name())),
-        }
-    }
-
-    fn is_declared(&self) -> bool {
-        self.declared.is_some()
-    }
-
     fn append_null(&mut self) {
-        match self.values.as_mut() {
-            Some(values) => values.append_null(),
-            None => self.pending_nulls += 1,
-        }
+        self.values.append_null();
     }
 
     fn append_bool(&mut self, value: bool) -> Result<(), SinkError> {
@@ -280,8 +224,10 @@ impl ColumnSink for ColumnBuilder {
     }
 
     fn append_decimal(&mut self, unscaled: i128, scale: u8) -> Result<(), SinkError> {
-        match self.values.as_mut() {
-            Some(Values::Decimal(d)) => d.push(unscaled, scale).map_err(|e| SinkError(format!("column '{}': {e}", self.name))),
+        match &mut self.values {
+            Values::Decimal(d) => {
+                d.push(unscaled, scale).map_err(|e| SinkError(format!("column '{}': {e}", self.name)))
+            }
             _ => Err(self.mismatch("decimal")),
         }
     }
@@ -303,8 +249,8 @@ impl ColumnSink for ColumnBuilder {
     }
 
     fn append_uuid(&mut self, bytes: [u8; 16]) -> Result<(), SinkError> {
-        match self.values.as_mut() {
-            Some(Values::Uuid(b)) => b.append_value(bytes).map_err(|e| SinkError(e.to_string())),
+        match &mut self.values {
+            Values::Uuid(b) => b.append_value(bytes).map_err(|e| SinkError(e.to_string())),
             _ => Err(self.mismatch("uuid")),
         }
     }
@@ -314,16 +260,20 @@ impl ColumnSink for ColumnBuilder {
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Int32Type, TimestampMicrosecondType};
+    use arrow_array::types::{Decimal128Type, Int32Type, TimestampMicrosecondType};
     use arrow_array::Array;
     use arrow_schema::{DataType, TimeUnit};
 
+    fn column(name: &str, kind: ValueKind, sql_type: &str) -> ColumnBuilder {
+        ColumnBuilder::new(name, ColumnDescription::new(kind, sql_type)).unwrap()
+    }
+
     #[test]
-    fn known_kind_builds_typed_array_with_metadata() {
-        let mut col = ColumnBuilder::new("n", KindHint::Known(ValueKind::Int32, "int"));
+    fn described_kind_builds_typed_array_with_metadata() {
+        let mut col = column("n", ValueKind::Int32, "int");
         col.append_i32(7).unwrap();
         col.append_null();
-        let (field, array) = col.finish().unwrap();
+        let (field, array) = col.finish();
         assert_eq!(field.data_type(), &DataType::Int32);
         assert_eq!(field.metadata()[SQL_TYPE_METADATA_KEY], "int");
         let ints = array.as_primitive::<Int32Type>();
@@ -331,82 +281,66 @@ mod tests {
     }
 
     #[test]
-    fn width_from_values_keeps_leading_nulls() {
-        let mut col = ColumnBuilder::new(
-            "x",
-            KindHint::FromValues { fallback: ValueKind::Int64, fallback_sql_type: "bigint" },
-        );
-        col.append_null();
-        assert!(!col.is_declared());
-        col.declare(ValueKind::Int16, "smallint").unwrap();
-        col.append_i16(-3).unwrap();
-        let (field, array) = col.finish().unwrap();
-        assert_eq!(field.data_type(), &DataType::Int16);
-        assert_eq!(field.metadata()[SQL_TYPE_METADATA_KEY], "smallint");
-        assert_eq!(array.len(), 2);
-        assert!(array.is_null(0));
-    }
-
-    #[test]
-    fn empty_ambiguous_column_uses_fallback() {
-        let mut col = ColumnBuilder::new(
-            "x",
-            KindHint::FromValues { fallback: ValueKind::Float64, fallback_sql_type: "float" },
-        );
-        let (field, array) = col.finish().unwrap();
-        assert_eq!((field.data_type(), array.len()), (&DataType::Float64, 0));
+    fn an_empty_column_keeps_its_described_type() {
+        let mut col = column("r", ValueKind::Float32, "real");
+        let (field, array) = col.finish();
+        assert_eq!((field.data_type(), array.len()), (&DataType::Float32, 0));
     }
 
     #[test]
     fn mismatched_append_is_an_error_naming_the_column() {
-        let mut col = ColumnBuilder::new("price", KindHint::Known(ValueKind::Int32, "int"));
+        let mut col = column("price", ValueKind::Int32, "int");
         let err = col.append_str("x").unwrap_err();
-        assert!(err.0.contains("price"));
-        assert!(col.declare(ValueKind::Utf8, "nvarchar").is_err());
+        assert!(err.0.contains("price") && err.0.contains("int32"), "{err}");
     }
 
     #[test]
-    fn decimal_scale_comes_from_values_and_widens_without_losing_digits() {
-        let mut col = ColumnBuilder::new(
-            "d",
-            KindHint::Known(ValueKind::Decimal { precision: 38, scale: None }, "decimal"),
-        );
-        col.append_decimal(12345, 2).unwrap(); // 123.45
-        col.append_decimal(-5, 4).unwrap(); // -0.0005
+    fn decimals_take_the_declared_precision_and_scale() {
+        let mut col = column("d", ValueKind::Decimal { precision: 18, scale: 4 }, "decimal(18,4)");
+        col.append_decimal(12345, 4).unwrap(); // 1.2345
+        col.append_decimal(-5, 2).unwrap(); // -0.05, widened exactly
         col.append_null();
-        let (field, array) = col.finish().unwrap();
-        assert_eq!(field.data_type(), &DataType::Decimal128(38, 4));
-        let decimals = array.as_primitive::<arrow_array::types::Decimal128Type>();
-        assert_eq!(decimals.value(0), 1_234_500);
-        assert_eq!(decimals.value(1), -5);
+        let (field, array) = col.finish();
+        assert_eq!(field.data_type(), &DataType::Decimal128(18, 4));
+        assert_eq!(field.metadata()[SQL_TYPE_METADATA_KEY], "decimal(18,4)");
+        let decimals = array.as_primitive::<Decimal128Type>();
+        assert_eq!((decimals.value(0), decimals.value(1)), (12345, -500));
         assert!(decimals.is_null(2));
     }
 
     #[test]
-    fn max_38_digit_decimal_survives() {
+    fn decimals_are_never_rounded_or_overflowed() {
+        let mut col = column("d", ValueKind::Decimal { precision: 5, scale: 2 }, "decimal(5,2)");
+        assert!(col.append_decimal(1, 3).is_err(), "a finer scale would need rounding");
+        assert!(col.append_decimal(100_000, 2).is_err(), "6 digits exceed precision 5");
+        col.append_decimal(99_999, 2).unwrap();
         let max = 10i128.pow(38) - 1;
-        let mut col = ColumnBuilder::new(
-            "d",
-            KindHint::Known(ValueKind::Decimal { precision: 38, scale: None }, "decimal"),
-        );
-        col.append_decimal(max, 10).unwrap();
-        col.append_decimal(-max, 10).unwrap();
-        assert!(col.append_decimal(1, 11).is_err(), "widening would exceed 38 digits");
-        let (_, array) = col.finish().unwrap();
-        assert_eq!(array.as_primitive::<arrow_array::types::Decimal128Type>().value(0), max);
+        let mut wide = column("w", ValueKind::Decimal { precision: 38, scale: 10 }, "decimal(38,10)");
+        wide.append_decimal(max, 10).unwrap();
+        wide.append_decimal(-max, 10).unwrap();
+        assert!(wide.append_decimal(max, 9).is_err(), "widening would exceed 38 digits");
+        let (_, array) = wide.finish();
+        assert_eq!(array.as_primitive::<Decimal128Type>().value(0), max);
+    }
+
+    #[test]
+    fn a_decimal_precision_arrow_cannot_hold_is_refused() {
+        let err = ColumnBuilder::new("z", ColumnDescription::new(ValueKind::Decimal { precision: 0, scale: 0 }, "x"))
+            .unwrap_err();
+        assert!(err.0.contains("'z'"), "{err}");
     }
 
     #[test]
     fn utc_timestamps_carry_the_zone_and_uuid_the_extension() {
-        let mut ts = ColumnBuilder::new("t", KindHint::Known(ValueKind::TimestampUtc, "datetimeoffset"));
+        let mut ts = column("t", ValueKind::TimestampUtc, "datetimeoffset(7)");
         ts.append_timestamp_utc(1).unwrap();
-        let (field, array) = ts.finish().unwrap();
+        let (field, array) = ts.finish();
         assert_eq!(field.data_type(), &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
         assert_eq!(array.as_primitive::<TimestampMicrosecondType>().value(0), 1);
 
-        let mut id = ColumnBuilder::new("u", KindHint::Known(ValueKind::Uuid, "uniqueidentifier"));
+        let mut id = column("u", ValueKind::Uuid, "uniqueidentifier");
         id.append_uuid([1; 16]).unwrap();
-        let (field, _) = id.finish().unwrap();
+        let (field, _) = id.finish();
         assert_eq!(field.data_type(), &DataType::FixedSizeBinary(16));
         assert_eq!(field.metadata()["ARROW:extension:name"], UUID_EXTENSION_NAME);
     }

@@ -10,7 +10,7 @@ mod sink;
 
 pub use column_builder::ColumnBuilder;
 pub use result_set::{ResultSet, ResultSetBuilder};
-pub use sink::{ColumnSink, KindHint, SinkError, ValueKind};
+pub use sink::{ColumnDescription, ColumnSink, SinkError, ValueKind};
 
 /// Field metadata key holding the declared SQL Server type.
 pub const SQL_TYPE_METADATA_KEY: &str = "mssql.type";

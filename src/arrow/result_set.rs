@@ -43,7 +43,7 @@ impl ResultSetBuilder {
         let mut fields = Vec::with_capacity(self.columns.len());
         let mut arrays = Vec::with_capacity(self.columns.len());
         for column in &mut self.columns {
-            let (field, array) = column.finish()?;
+            let (field, array) = column.finish();
             fields.push(field);
             arrays.push(array);
         }
@@ -58,13 +58,17 @@ impl ResultSetBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arrow::{ColumnSink, KindHint, ValueKind};
+    use crate::arrow::{ColumnDescription, ColumnSink, ValueKind};
+
+    fn column(name: &str, kind: ValueKind, sql_type: &str) -> ColumnBuilder {
+        ColumnBuilder::new(name, ColumnDescription::new(kind, sql_type)).unwrap()
+    }
 
     #[test]
     fn rows_become_one_batch_and_zero_rows_keep_the_schema() {
         let mut builder = ResultSetBuilder::new(vec![
-            ColumnBuilder::new("a", KindHint::Known(ValueKind::Int32, "int")),
-            ColumnBuilder::new("b", KindHint::Known(ValueKind::Utf8, "nvarchar")),
+            column("a", ValueKind::Int32, "int"),
+            column("b", ValueKind::Utf8, "nvarchar(10)"),
         ]);
         builder.columns_mut()[0].append_i32(1).unwrap();
         builder.columns_mut()[1].append_str("x").unwrap();
@@ -73,12 +77,7 @@ mod tests {
         assert_eq!(result.batches[0].num_rows(), 1);
         assert_eq!(result.schema.field(1).name(), "b");
 
-        let empty = ResultSetBuilder::new(vec![ColumnBuilder::new(
-            "a",
-            KindHint::Known(ValueKind::Int32, "int"),
-        )])
-        .finish()
-        .unwrap();
+        let empty = ResultSetBuilder::new(vec![column("a", ValueKind::Int32, "int")]).finish().unwrap();
         assert_eq!((empty.batches[0].num_rows(), empty.schema.fields().len()), (0, 1));
     }
 }

@@ -10,8 +10,11 @@ pub enum ValueKind {
     Int64,
     Float32,
     Float64,
-    /// `scale: None` until the first value tells it.
-    Decimal { precision: u8, scale: Option<u8> },
+    /// decimal128(precision, scale).
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Utf8,
     Binary,
     /// 16 bytes in RFC 4122 (big-endian) order.
@@ -48,14 +51,19 @@ impl ValueKind {
     }
 }
 
-/// What the result metadata says about a column before any value arrives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KindHint {
-    /// The type is fully known, with its SQL Server name.
-    Known(ValueKind, &'static str),
-    /// The width is only known from the values (nullable int/float columns);
-    /// `fallback` is used when the result has no row at all.
-    FromValues { fallback: ValueKind, fallback_sql_type: &'static str },
+/// What the result metadata says about a column, in Arrow terms and
+/// without naming the wire decoder's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDescription {
+    pub kind: ValueKind,
+    /// The declared SQL Server type, e.g. "decimal(18,4)" or "nvarchar(max)".
+    pub sql_type: String,
+}
+
+impl ColumnDescription {
+    pub fn new(kind: ValueKind, sql_type: impl Into<String>) -> Self {
+        Self { kind, sql_type: sql_type.into() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,12 +77,9 @@ impl fmt::Display for SinkError {
 
 impl std::error::Error for SinkError {}
 
-/// Receives one column's values in row order.
+/// Receives one column's values in row order; a value of another kind than
+/// the column's description is an error.
 pub trait ColumnSink {
-    /// Fixes the column's kind (no-op when it is already that kind).
-    fn declare(&mut self, kind: ValueKind, sql_type: &'static str) -> Result<(), SinkError>;
-    /// Whether a kind has been fixed, by the metadata or by `declare`.
-    fn is_declared(&self) -> bool;
     fn append_null(&mut self);
     fn append_bool(&mut self, value: bool) -> Result<(), SinkError>;
     fn append_u8(&mut self, value: u8) -> Result<(), SinkError>;
@@ -85,7 +90,8 @@ pub trait ColumnSink {
     fn append_f64(&mut self, value: f64) -> Result<(), SinkError>;
     fn append_str(&mut self, value: &str) -> Result<(), SinkError>;
     fn append_bytes(&mut self, value: &[u8]) -> Result<(), SinkError>;
-    /// `unscaled / 10^scale`.
+    /// `unscaled / 10^scale`; a scale finer than the column's is an error
+    /// (never rounded).
     fn append_decimal(&mut self, unscaled: i128, scale: u8) -> Result<(), SinkError>;
     fn append_date(&mut self, days_since_epoch: i32) -> Result<(), SinkError>;
     fn append_time(&mut self, nanos_since_midnight: i64) -> Result<(), SinkError>;

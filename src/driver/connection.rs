@@ -1,19 +1,16 @@
 use super::bind::{statement_with_forced_types, TdsParam};
-use super::decode::{append_cell, kind_hint};
+use super::decode::append_cell;
+use super::describe::describe_column;
 use super::errors::{breaks_connection, from_tiberius};
 use crate::arrow::{ColumnBuilder, ResultSet, ResultSetBuilder};
 use crate::error::DriverError;
 use crate::params::BoundParam;
 use futures_util::TryStreamExt;
-use tiberius::{Client, QueryItem, ToSql};
+use tiberius::{Client, Column, QueryItem, ToSql};
 use tokio::net::TcpStream;
 use tokio_util::compat::Compat;
 
 type TdsClient = Client<Compat<TcpStream>>;
-
-/// Statement that ends a transaction a batch left open, so the next user of
-/// the pooled connection never inherits it.
-const ROLLBACK_OPEN_TRANSACTION: &str = "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION";
 
 /// Everything a query batch returned.
 #[derive(Debug)]
@@ -47,7 +44,7 @@ impl DriverConnection {
     pub async fn query(&mut self, sql: &str, params: &[BoundParam]) -> Result<QueryOutcome, DriverError> {
         self.poisoned = true;
         let outcome = self.stream_results(sql, params).await;
-        self.finish_request(sql, outcome).await
+        self.finish_request(outcome).await
     }
 
     /// Runs a batch and returns the rows affected, summed over its statements.
@@ -60,7 +57,7 @@ impl DriverConnection {
             Ok(result) => Ok(result.rows_affected().iter().sum()),
             Err(error) => Err(from_tiberius(error)),
         };
-        self.finish_request(sql, outcome).await
+        self.finish_request(outcome).await
     }
 
     /// A cheap round trip proving the session is alive.
@@ -72,27 +69,34 @@ impl DriverConnection {
         Ok(())
     }
 
-    /// Clears `poisoned` unless the error broke the session, and rolls back a
-    /// transaction the batch may have left open.
-    async fn finish_request<T>(&mut self, sql: &str, outcome: Result<T, DriverError>) -> Result<T, DriverError> {
+    /// Clears `poisoned` unless the error broke the session or a transaction
+    /// the batch left open could not be rolled back.
+    async fn finish_request<T>(&mut self, outcome: Result<T, DriverError>) -> Result<T, DriverError> {
         let healthy = match &outcome {
             Ok(_) => true,
             Err(error) => !breaks_connection(error),
         };
         if healthy {
-            // Only statements that can open a transaction (directly or in a
-            // procedure) pay for the extra round trip.
-            let lowered = sql.to_ascii_lowercase();
-            let may_leave_transaction = lowered.contains("tran") || lowered.contains("exec");
-            let clean = !may_leave_transaction || self.rollback_open_transaction().await.is_ok();
-            self.poisoned = !clean;
+            self.poisoned = !self.roll_back_open_transaction().await;
         }
         outcome
     }
 
-    async fn rollback_open_transaction(&mut self) -> Result<(), tiberius::error::Error> {
-        self.client.simple_query(ROLLBACK_OPEN_TRANSACTION).await?.into_results().await?;
-        Ok(())
+    /// Whether the server reported a transaction open (ENVCHANGE 8 with no
+    /// commit or rollback since), as of the tokens read so far.
+    fn in_transaction(&self) -> bool {
+        self.client.transaction_descriptor() != [0; 8]
+    }
+
+    /// Rolls back a transaction the batch left open, so the next user of the
+    /// pooled connection never inherits it; true when none is open after.
+    async fn roll_back_open_transaction(&mut self) -> bool {
+        if !self.in_transaction() {
+            return true;
+        }
+        // A Transaction Manager request needs no T-SQL and names the
+        // transaction by its descriptor; success is the server's ENVCHANGE 10.
+        self.client.rollback_transaction().await.is_ok() && !self.in_transaction()
     }
 
     /// Streams the response into column builders, reading it to the end even
@@ -135,11 +139,8 @@ impl DriverConnection {
                     if let Some(done) = current.take() {
                         result_sets.push(finish_set(done)?);
                     }
-                    let columns: Result<Vec<ColumnBuilder>, DriverError> = meta
-                        .columns()
-                        .iter()
-                        .map(|c| kind_hint(c.name(), c.column_type()).map(|hint| ColumnBuilder::new(c.name(), hint)))
-                        .collect();
+                    let columns: Result<Vec<ColumnBuilder>, DriverError> =
+                        meta.columns().iter().map(column_builder).collect();
                     match columns {
                         Ok(columns) => current = Some(ResultSetBuilder::new(columns)),
                         Err(error) => first_problem = Some(error),
@@ -147,7 +148,8 @@ impl DriverConnection {
                 }
                 QueryItem::Row(row) => {
                     let Some(builder) = current.as_mut() else {
-                        first_problem = Some(DriverError::operational("protocol error: a row arrived before its metadata"));
+                        first_problem =
+                            Some(DriverError::operational("protocol error: a row arrived before its metadata"));
                         continue;
                     };
                     let appended = builder
@@ -173,6 +175,16 @@ impl DriverConnection {
         }
         Ok(QueryOutcome { result_sets, rows_affected })
     }
+}
+
+/// An empty Arrow column for a result column, typed from its TYPE_INFO.
+fn column_builder(column: &Column) -> Result<ColumnBuilder, DriverError> {
+    let name = column.name();
+    let type_info = column
+        .type_info()
+        .ok_or_else(|| DriverError::internal(format!("column '{name}' arrived without its TYPE_INFO")))?;
+    let description = describe_column(name, type_info)?;
+    ColumnBuilder::new(name, description).map_err(|e| DriverError::internal(e.0))
 }
 
 fn finish_set(builder: ResultSetBuilder) -> Result<ResultSet, DriverError> {

@@ -6,6 +6,7 @@ mod bind;
 mod connect;
 mod connection;
 mod decode;
+mod describe;
 mod errors;
 mod manager;
 mod pool;

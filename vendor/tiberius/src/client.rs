@@ -715,6 +715,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         self.connection.close().await
     }
 
+    // PATCHED (fastmssql, see PATCHES.md): exposes what the context knows.
+    /// The descriptor of the transaction the server reported open (ENVCHANGE
+    /// 8, whether begun by T-SQL or a Transaction Manager request); all zeros
+    /// when none is open (after ENVCHANGE 9/10/12 or before any). Only tokens
+    /// already read count, so read a response to its end before asking.
+    pub fn transaction_descriptor(&self) -> [u8; 8] {
+        self.connection.context().transaction_descriptor()
+    }
+
     /// Begins a new transaction using a Transaction Manager request
     /// (`TM_BEGIN_XACT`, MS-TDS 2.2.6.8) instead of a `BEGIN TRAN` T-SQL
     /// batch.

@@ -11,12 +11,25 @@ use std::{fmt::Display, sync::Arc};
 pub struct Column {
     pub(crate) name: String,
     pub(crate) column_type: ColumnType,
+    // PATCHED (fastmssql, see PATCHES.md): the column's full TYPE_INFO.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) type_info: Option<TypeInfo>,
 }
 
 impl Column {
     /// Construct a new Column.
     pub fn new(name: String, column_type: ColumnType) -> Self {
-        Self { name, column_type }
+        Self {
+            name,
+            column_type,
+            type_info: None,
+        }
+    }
+
+    /// The column's TYPE_INFO as the server sent it in COLMETADATA (length,
+    /// precision, scale, collation); `None` for a column built by hand.
+    pub fn type_info(&self) -> Option<&TypeInfo> {
+        self.type_info.as_ref()
     }
 
     /// The name of the column.

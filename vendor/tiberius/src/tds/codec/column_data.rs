@@ -1265,6 +1265,28 @@ mod tests {
             .expect_err("decode must consume entire buffer");
     }
 
+    // PATCHED (fastmssql): money, whatever value it was written from, decodes
+    // as the exact scale-4 `Numeric`.
+    async fn test_money_round_trip(ti: TypeInfo, d: ColumnData<'_>, scaled: Option<i128>) {
+        let mut buf = BytesMut::new();
+        let mut buf_with_ti = BytesMutWithTypeInfo::new(&mut buf).with_type_info(&ti);
+
+        d.encode(&mut buf_with_ti).expect("encode must succeed");
+
+        let reader = &mut buf.into_sql_read_bytes();
+        let nd = ColumnData::decode(reader, &ti)
+            .await
+            .expect("decode must succeed");
+
+        let expected = scaled.map(|v| Numeric::new_with_scale(v, 4));
+        assert_eq!(nd, ColumnData::Numeric(expected));
+
+        reader
+            .read_u8()
+            .await
+            .expect_err("decode must consume entire buffer");
+    }
+
     #[test]
     fn numeric_rescale_down_does_not_overflow() {
         // `Numeric::value()` is a pub-constructible i128. Rescaling `i128::MAX`
@@ -2067,18 +2089,20 @@ mod tests {
 
     #[tokio::test]
     async fn f64_with_fixedlen_money() {
-        test_round_trip(
+        test_money_round_trip(
             TypeInfo::FixedLen(FixedLenType::Money),
             ColumnData::F64(Some(3.5)),
+            Some(35000),
         )
         .await;
     }
 
     #[tokio::test]
     async fn f64_with_fixedlen_smallmoney() {
-        test_round_trip(
+        test_money_round_trip(
             TypeInfo::FixedLen(FixedLenType::Money4),
             ColumnData::F64(Some(3.5)),
+            Some(35000),
         )
         .await;
     }
@@ -2219,18 +2243,20 @@ mod tests {
 
     #[tokio::test]
     async fn f64_with_varlen_money() {
-        test_round_trip(
+        test_money_round_trip(
             TypeInfo::VarLenSized(VarLenContext::new(VarLenType::Money, 8, None)),
             ColumnData::F64(Some(3.5)),
+            Some(35000),
         )
         .await;
     }
 
     #[tokio::test]
     async fn none_f64_with_varlen_money() {
-        test_round_trip(
+        test_money_round_trip(
             TypeInfo::VarLenSized(VarLenContext::new(VarLenType::Money, 8, None)),
             ColumnData::F64(None),
+            None,
         )
         .await;
     }
@@ -2410,7 +2436,8 @@ mod tests {
 
         let reader = &mut buf.into_sql_read_bytes();
         let nd = ColumnData::decode(reader, &ti).await.unwrap();
-        assert_eq!(nd, ColumnData::F64(Some(3.5)));
+        let exact = Numeric::new_with_scale(35000, 4);
+        assert_eq!(nd, ColumnData::Numeric(Some(exact))); // PATCHED: exact money
     }
 
     #[tokio::test]
@@ -2420,7 +2447,7 @@ mod tests {
 
         let reader = &mut buf.into_sql_read_bytes();
         let nd = ColumnData::decode(reader, &ti).await.unwrap();
-        assert_eq!(nd, ColumnData::F64(None));
+        assert_eq!(nd, ColumnData::Numeric(None)); // PATCHED: exact money
     }
 
     // ----- Numeric rescale on encode (lines 859-879) -----

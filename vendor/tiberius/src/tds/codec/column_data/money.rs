@@ -213,19 +213,21 @@ where
     put_scaled(dst, max_len, scaled, &num, length_prefixed)
 }
 
+// PATCHED (fastmssql, see PATCHES.md): money is an exact scale-4 `Numeric`
+// (the scaled integer as read), not `f64`, which loses digits beyond 2^53.
 pub(crate) async fn decode<R>(src: &mut R, len: u8) -> crate::Result<ColumnData<'static>>
 where
     R: SqlReadBytes + Unpin,
 {
-    let res = match len {
-        0 => ColumnData::F64(None),
-        4 => ColumnData::F64(Some(src.read_i32_le().await? as f64 / 1e4)),
-        8 => ColumnData::F64(Some({
+    let scaled: i64 = match len {
+        0 => return Ok(ColumnData::Numeric(None)),
+        4 => src.read_i32_le().await? as i64,
+        8 => {
             let high = src.read_i32_le().await? as i64;
-            let low = src.read_u32_le().await? as f64;
+            let low = src.read_u32_le().await? as i64;
 
-            ((high << 32) as f64 + low) / 1e4
-        })),
+            (high << 32) | low
+        }
         _ => {
             return Err(Error::Protocol(
                 format!("money: length of {} is invalid", len).into(),
@@ -233,7 +235,10 @@ where
         }
     };
 
-    Ok(res)
+    Ok(ColumnData::Numeric(Some(crate::tds::Numeric::new_with_scale(
+        scaled as i128,
+        MONEY_SCALE as u8,
+    ))))
 }
 
 #[cfg(test)]
@@ -249,10 +254,8 @@ mod tests {
         buf.put_i32_le(12345);
 
         let data = decode(&mut buf.into_sql_read_bytes(), 4).await.unwrap();
-        match data {
-            ColumnData::F64(Some(v)) => assert!((v - 1.2345).abs() < 1e-9, "v={}", v),
-            other => panic!("expected F64, got {:?}", other),
-        }
+        let expected = crate::tds::Numeric::new_with_scale(12345, 4);
+        assert_eq!(data, ColumnData::Numeric(Some(expected)));
     }
 
     // `money` (len 8) is two 32-bit words: `((high << 32) + low) / 1e4`.
@@ -264,10 +267,32 @@ mod tests {
         buf.put_u32_le(30000); // low word
 
         let data = decode(&mut buf.into_sql_read_bytes(), 8).await.unwrap();
-        match data {
-            ColumnData::F64(Some(v)) => assert!((v - 429499.7296).abs() < 1e-6, "v={}", v),
-            other => panic!("expected F64, got {:?}", other),
+        let expected = crate::tds::Numeric::new_with_scale(4_294_997_296, 4);
+        assert_eq!(data, ColumnData::Numeric(Some(expected)));
+    }
+
+    // PATCHED: money's extremes and a value beyond f64's 2^53 stay exact.
+    #[tokio::test]
+    async fn decode_money_is_exact_at_the_extremes() {
+        for scaled in [i64::MAX, i64::MIN, 3_961_435_819_265_051, -1] {
+            let mut buf = BytesMut::new();
+            buf.put_i32_le((scaled >> 32) as i32); // high word
+            buf.put_u32_le(scaled as u32); // low word
+
+            let data = decode(&mut buf.into_sql_read_bytes(), 8).await.unwrap();
+            let expected = crate::tds::Numeric::new_with_scale(scaled as i128, 4);
+            assert_eq!(data, ColumnData::Numeric(Some(expected)), "{scaled}");
         }
+        for scaled in [i32::MAX, i32::MIN] {
+            let mut buf = BytesMut::new();
+            buf.put_i32_le(scaled);
+
+            let data = decode(&mut buf.into_sql_read_bytes(), 4).await.unwrap();
+            let expected = crate::tds::Numeric::new_with_scale(scaled as i128, 4);
+            assert_eq!(data, ColumnData::Numeric(Some(expected)), "{scaled}");
+        }
+        let null = decode(&mut BytesMut::new().into_sql_read_bytes(), 0).await.unwrap();
+        assert_eq!(null, ColumnData::Numeric(None));
     }
 
     // Reverses the on-wire money representation the same way `decode` does,

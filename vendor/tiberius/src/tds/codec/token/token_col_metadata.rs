@@ -207,10 +207,10 @@ impl BaseMetaDataColumn {
                 FixedLenType::Int4 => ColumnData::I32(None),
                 FixedLenType::Datetime4 => ColumnData::SmallDateTime(None),
                 FixedLenType::Float4 => ColumnData::F32(None),
-                FixedLenType::Money => ColumnData::F64(None),
+                FixedLenType::Money => ColumnData::Numeric(None), // PATCHED: money is Numeric
                 FixedLenType::Datetime => ColumnData::DateTime(None),
                 FixedLenType::Float8 => ColumnData::F64(None),
-                FixedLenType::Money4 => ColumnData::F32(None),
+                FixedLenType::Money4 => ColumnData::Numeric(None), // PATCHED: money is Numeric
                 FixedLenType::Int8 => ColumnData::I64(None),
             },
             TypeInfo::VarLenSized(cx) => match cx.r#type() {
@@ -228,7 +228,7 @@ impl BaseMetaDataColumn {
                     4 => ColumnData::F32(None),
                     _ => ColumnData::F64(None),
                 },
-                VarLenType::Money => ColumnData::F64(None),
+                VarLenType::Money => ColumnData::Numeric(None), // PATCHED: money is Numeric
                 VarLenType::Datetimen => ColumnData::DateTime(None),
                 #[cfg(feature = "tds73")]
                 VarLenType::Daten => ColumnData::Date(None),
@@ -263,7 +263,7 @@ impl BaseMetaDataColumn {
                 VarLenType::Decimaln => ColumnData::Numeric(None),
                 VarLenType::Numericn => ColumnData::Numeric(None),
                 VarLenType::Floatn => ColumnData::F32(None),
-                VarLenType::Money => ColumnData::F64(None),
+                VarLenType::Money => ColumnData::Numeric(None), // PATCHED: money is Numeric
                 VarLenType::Datetimen => ColumnData::DateTime(None),
                 #[cfg(feature = "tds73")]
                 VarLenType::Daten => ColumnData::Date(None),
@@ -464,6 +464,7 @@ impl<'a> TokenColMetaData<'a> {
         self.columns.iter().map(|x| Column {
             name: x.col_name.to_string(),
             column_type: ColumnType::from(&x.base.ty),
+            type_info: Some(x.base.ty.clone()),
         })
     }
 }
@@ -1366,10 +1367,10 @@ mod tests {
             (Int4, ColumnData::I32(None)),
             (Datetime4, ColumnData::SmallDateTime(None)),
             (Float4, ColumnData::F32(None)),
-            (Money, ColumnData::F64(None)),
+            (Money, ColumnData::Numeric(None)),
             (Datetime, ColumnData::DateTime(None)),
             (Float8, ColumnData::F64(None)),
-            (Money4, ColumnData::F32(None)),
+            (Money4, ColumnData::Numeric(None)),
             (Int8, ColumnData::I64(None)),
         ];
 
@@ -1399,7 +1400,7 @@ mod tests {
         assert_eq!(vsize_null(Bitn, 1), ColumnData::Bit(None));
         assert_eq!(vsize_null(Decimaln, 17), ColumnData::Numeric(None));
         assert_eq!(vsize_null(Numericn, 17), ColumnData::Numeric(None));
-        assert_eq!(vsize_null(Money, 8), ColumnData::F64(None));
+        assert_eq!(vsize_null(Money, 8), ColumnData::Numeric(None));
         assert_eq!(vsize_null(Datetimen, 8), ColumnData::DateTime(None));
         assert_eq!(vsize_null(BigVarBin, 100), ColumnData::Binary(None));
         assert_eq!(vsize_null(BigVarChar, 100), ColumnData::String(None));
@@ -1451,7 +1452,7 @@ mod tests {
         assert_eq!(vprec_null(Decimaln), ColumnData::Numeric(None));
         assert_eq!(vprec_null(Numericn), ColumnData::Numeric(None));
         assert_eq!(vprec_null(Floatn), ColumnData::F32(None));
-        assert_eq!(vprec_null(Money), ColumnData::F64(None));
+        assert_eq!(vprec_null(Money), ColumnData::Numeric(None));
         assert_eq!(vprec_null(Datetimen), ColumnData::DateTime(None));
         assert_eq!(vprec_null(BigVarBin), ColumnData::Binary(None));
         assert_eq!(vprec_null(BigVarChar), ColumnData::String(None));
