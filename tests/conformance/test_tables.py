@@ -183,3 +183,21 @@ def test_client_transaction_commits_and_rolls_back(request: pytest.FixtureReques
             assert _rows(reader, f"SELECT k FROM {table}") == [(2,)], name
         finally:
             reader.close()
+
+
+def test_aggregates_derived_tables_and_scope_identity(client_conn: tuple[ClientAdapter, Any]) -> None:
+    """connectorx's query shapes, aggregates typed as SQL Server types them, SCOPE_IDENTITY()."""
+    adapter, conn = client_conn
+    table = _table(adapter, "shapes")
+    _execute(conn, f"CREATE TABLE {table} (id int IDENTITY(1,1), c int NOT NULL, p decimal(10,2))")
+    assert _execute(conn, f"INSERT INTO {table} (c, p) VALUES (1, 1.50), (3, 2.25), (5, NULL), (7, 4.00)") == 4
+    assert _rows(conn, f"SELECT min(t.c), max(t.c) FROM (SELECT c FROM {table}) AS t") == [(1, 7)]
+    assert _rows(conn, f"SELECT * FROM (SELECT c, p FROM {table}) AS t WHERE 1 <= t.c AND t.c < 6 ORDER BY c") == [
+        (1, Decimal("1.50")),
+        (3, Decimal("2.25")),
+        (5, None),
+    ]
+    expected_avg = expected_in_client(adapter.name, Decimal("2.583333"))
+    assert _rows(conn, f"SELECT count(*), sum(p), avg(p) FROM {table}") == [(4, Decimal("7.75"), expected_avg)]
+    identity = _rows(conn, f"SET NOCOUNT ON; INSERT INTO {table} (c) VALUES (9); SELECT SCOPE_IDENTITY()")
+    assert identity == [(expected_in_client(adapter.name, Decimal("5")),)]

@@ -31,6 +31,12 @@ pub struct Session {
     pub prepared: PreparedStatements,
     /// The session's connection to the table store, opened by the first statement that needs it.
     pub store: Option<Store>,
+    /// @@ROWCOUNT
+    pub row_count: u64,
+    /// @@IDENTITY and SCOPE_IDENTITY(): the last identity value inserted by the session, and in
+    /// the current scope (a batch, or the statement of an sp_executesql/sp_execute)
+    pub identity: Option<i64>,
+    pub scope_identity: Option<i64>,
 }
 
 impl Session {
@@ -46,6 +52,9 @@ impl Session {
             options: HashMap::new(),
             prepared: PreparedStatements::default(),
             store: None,
+            row_count: 0,
+            identity: None,
+            scope_identity: None,
         }
     }
 }
@@ -188,6 +197,7 @@ pub fn end_transaction(session: &mut Session, commit: bool) -> Vec<Event> {
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     let mut events = Vec::new();
     let variables = Variables::new();
+    session.scope_identity = None;
     run_batch(session, sql, &variables, DoneKind::Done, &mut events);
     events
 }
@@ -256,7 +266,12 @@ fn run_table_less(
         }
     }
     for (statement, line) in &statements {
-        if !run_statement(session, statement, *line, variables, kind, events) {
+        let ok = run_statement(session, statement, *line, variables, kind, events);
+        session.row_count = match events.last() {
+            Some(Event::Done(d)) if ok => d.row_count,
+            _ => 0,
+        };
+        if !ok {
             abort_transaction_if_xact_abort(session, events);
             return false;
         }
@@ -749,7 +764,11 @@ fn run_parameterized(
     events: &mut Vec<Event>,
 ) -> Result<Vec<Event>, SqlError> {
     let (variables, outputs) = bind_parameters(declarations, statement, values)?;
-    if !run_batch(session, statement, &variables, DoneKind::DoneInProc, events) {
+    // the statement is a scope of its own for SCOPE_IDENTITY()
+    let outer_identity = session.scope_identity.take();
+    let ok = run_batch(session, statement, &variables, DoneKind::DoneInProc, events);
+    session.scope_identity = outer_identity;
+    if !ok {
         return Err(already_reported());
     }
     Ok(return_values(outputs))
@@ -820,6 +839,9 @@ fn scope<'a>(session: &'a Session, variables: &'a Variables) -> Scope<'a> {
         columns: &[],
         spid: session.spid,
         trancount: session.transaction.is_some() as i32,
+        rowcount: session.row_count,
+        identity: session.identity,
+        scope_identity: session.scope_identity,
         server_name: &session.server_name,
         options: &session.options,
     }

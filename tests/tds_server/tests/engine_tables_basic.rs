@@ -225,3 +225,18 @@ fn conversions_in_table_statements_use_the_part1_rules() {
     assert_eq!(rows(&run(&mut s, "SELECT n FROM conv_t WHERE d > '2024-01-02'")), [vec![Value::Int(12345)]]);
     assert!(rows(&run(&mut s, "SELECT n FROM conv_t WHERE n < '100'")).is_empty());
 }
+
+#[test]
+fn scope_identity_and_rowcount() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE ident_t (id INT IDENTITY(10, 5) PRIMARY KEY, v INT)");
+    let events = run(&mut s, "INSERT INTO ident_t (v) VALUES (1), (2)\nSELECT SCOPE_IDENTITY() AS id, @@ROWCOUNT AS n");
+    let Some(Event::ColMetadata(cols)) = events.iter().find(|e| matches!(e, Event::ColMetadata(_))) else { panic!() };
+    assert_eq!(cols[0].ty, SqlType::Numeric { precision: 38, scale: 0 });
+    assert_eq!(rows(&events), [vec![Value::Decimal(15, 0), Value::Int(2)]]);
+    // a new batch is a new scope; @@IDENTITY is the session's
+    assert_eq!(rows(&run(&mut s, "SELECT SCOPE_IDENTITY(), @@IDENTITY")), [vec![Value::Null, Value::Decimal(15, 0)]]);
+    let events = run(&mut s, "UPDATE ident_t SET v = 0 WHERE id >= 10; SELECT @@ROWCOUNT; SELECT @@ROWCOUNT");
+    assert_eq!(rows(&events), [vec![Value::Int(2)], vec![Value::Int(1)]]);
+    assert_eq!(rows(&run(&mut s, "SELECT id FROM ident_t WHERE id = SCOPE_IDENTITY()")), Vec::<Vec<Value>>::new());
+}

@@ -125,3 +125,20 @@ fn derived_tables_in_the_shapes_connectorx_sends() {
     assert_eq!(query(&mut s, "SELECT * FROM (SELECT k + 0 FROM cx_t) AS t").unwrap_err().0, 50000);
     assert_eq!(query(&mut s, "SELECT * FROM (SELECT CAST(k AS int) FROM cx_t) AS t").unwrap_err().0, 8155);
 }
+
+#[test]
+fn insert_from_a_select() {
+    let mut s = session();
+    setup(&mut s, "src_t");
+    let events = execute_batch(
+        &mut s,
+        "CREATE TABLE dst_t (k BIGINT, p DECIMAL(12,3))\nINSERT INTO dst_t (p, k) SELECT price, k FROM src_t WHERE price IS NOT NULL",
+    );
+    let counts: Vec<u64> =
+        events.iter().filter_map(|e| if let Event::Done(d) = e { Some(d.row_count) } else { None }).collect();
+    assert_eq!(counts, [0, 4]);
+    let (cols, rows) = query(&mut s, "SELECT k, p FROM dst_t WHERE k = 2").unwrap();
+    assert_eq!(cols[1].ty, SqlType::Decimal { precision: 12, scale: 3 });
+    assert_eq!(rows, [vec![Value::Int(2), Value::Decimal(2250, 3)]]);
+    assert_eq!(query(&mut s, "INSERT INTO dst_t (k, p) SELECT k FROM src_t").unwrap_err().0, 120);
+}

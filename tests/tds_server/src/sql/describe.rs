@@ -226,8 +226,17 @@ mod tests {
 
     fn describe(sql: &str, declarations: &str) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
         let (variables, options) = (HashMap::new(), HashMap::new());
-        let scope =
-            Scope { variables: &variables, columns: &[], spid: 51, trancount: 0, server_name: "s", options: &options };
+        let scope = Scope {
+            variables: &variables,
+            columns: &[],
+            spid: 51,
+            trancount: 0,
+            rowcount: 0,
+            identity: None,
+            scope_identity: None,
+            server_name: "s",
+            options: &options,
+        };
         undeclared_parameters(sql, declarations, &scope)
     }
 

@@ -39,6 +39,11 @@ pub struct Scope<'a> {
     pub columns: &'a [ColumnValue],
     pub spid: u16,
     pub trancount: i32,
+    /// @@ROWCOUNT: the rows the previous statement affected or returned
+    pub rowcount: u64,
+    /// @@IDENTITY (the session's last identity value) and SCOPE_IDENTITY() (this scope's)
+    pub identity: Option<i64>,
+    pub scope_identity: Option<i64>,
     pub server_name: &'a str,
     pub options: &'a HashMap<String, String>,
 }
@@ -115,6 +120,7 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
             Ok(Typed { ty: ty.clone(), nullable: true, value: Ok(value.clone()) })
         }
         Expr::SystemVariable(name) => system_variable(name, scope),
+        Expr::ScopeIdentity => Ok(identity_value(scope.scope_identity)),
         Expr::Column(name) => {
             let column = scope
                 .columns
@@ -342,11 +348,22 @@ fn negate(t: Typed) -> Result<Typed, SqlError> {
     Ok(Typed { ty, nullable: t.nullable, value })
 }
 
+/// An identity value as SQL Server returns it from SCOPE_IDENTITY() and @@IDENTITY: numeric(38,0).
+fn identity_value(value: Option<i64>) -> Typed {
+    Typed {
+        ty: SqlType::Numeric { precision: 38, scale: 0 },
+        nullable: true,
+        value: Ok(value.map_or(Value::Null, |v| Value::Decimal(v as i128, 0))),
+    }
+}
+
 fn system_variable(name: &str, scope: &Scope) -> Result<Typed, SqlError> {
     let (ty, value) = match name {
         "VERSION" => (SqlType::NVarChar(Some(300)), Value::Str(VERSION_TEXT.to_string())),
         "SPID" => (SqlType::SmallInt, Value::Int(scope.spid as i64)),
         "TRANCOUNT" => (SqlType::Int, Value::Int(scope.trancount as i64)),
+        "ROWCOUNT" => (SqlType::Int, Value::Int(scope.rowcount as i64)),
+        "IDENTITY" => return Ok(identity_value(scope.identity)),
         "SERVERNAME" => (SqlType::NVarChar(Some(128)), Value::Str(scope.server_name.to_string())),
         "LANGUAGE" => (SqlType::NVarChar(Some(128)), Value::Str("us_english".to_string())),
         "MAX_PRECISION" => (SqlType::TinyInt, Value::Int(38)),
@@ -368,8 +385,17 @@ mod tests {
     fn typed(sql: &str) -> (SqlType, bool, Value) {
         let vars = HashMap::new();
         let options = HashMap::new();
-        let scope =
-            Scope { variables: &vars, columns: &[], spid: 51, trancount: 0, server_name: "s", options: &options };
+        let scope = Scope {
+            variables: &vars,
+            columns: &[],
+            spid: 51,
+            trancount: 0,
+            rowcount: 0,
+            identity: None,
+            scope_identity: None,
+            server_name: "s",
+            options: &options,
+        };
         let stmts = parse_batch(&format!("SELECT {sql}")).unwrap();
         let (Statement::Select(items, _), _) = &stmts[0] else { panic!("not a select") };
         let t = eval(&items[0].expr, &scope).unwrap();
@@ -379,8 +405,17 @@ mod tests {
     fn filter(sql: &str) -> Result<Result<bool, SqlError>, SqlError> {
         let vars = HashMap::new();
         let options = HashMap::new();
-        let scope =
-            Scope { variables: &vars, columns: &[], spid: 51, trancount: 0, server_name: "s", options: &options };
+        let scope = Scope {
+            variables: &vars,
+            columns: &[],
+            spid: 51,
+            trancount: 0,
+            rowcount: 0,
+            identity: None,
+            scope_identity: None,
+            server_name: "s",
+            options: &options,
+        };
         let stmts = parse_batch(&format!("SELECT 1 WHERE {sql}")).unwrap();
         let (Statement::Select(_, Some(f)), _) = &stmts[0] else { panic!("no filter") };
         eval_filter(f, &scope)

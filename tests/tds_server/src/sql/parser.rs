@@ -18,6 +18,8 @@ pub enum Expr {
     SystemVariable(String),
     /// A column of the table a statement reads, by name
     Column(String),
+    /// `SCOPE_IDENTITY()`
+    ScopeIdentity,
     Negate(Box<Expr>),
     /// Unary plus: no-op on numbers, kept for type checks
     Plus(Box<Expr>),
@@ -566,6 +568,13 @@ impl Parser {
                 e
             }
             Token::Ident { text, quoted: false } if text.eq_ignore_ascii_case("NULL") => Expr::Null,
+            Token::Ident { text, quoted: false }
+                if text.eq_ignore_ascii_case("SCOPE_IDENTITY") && self.peek_punct('(') =>
+            {
+                self.pos += 1;
+                self.expect_punct(')')?;
+                Expr::ScopeIdentity
+            }
             Token::Ident { text, quoted: false } if text.eq_ignore_ascii_case("CAST") && self.peek_punct('(') => {
                 self.pos += 1;
                 let e = self.expr()?;

@@ -128,7 +128,7 @@ fn is_table_statement(statement: &ast::Statement) -> bool {
 /// Whether an error ends only its statement (the batch goes on), as SQL Server's constraint
 /// and truncation errors do; the others end the batch.
 fn ends_statement_only(e: &SqlError) -> bool {
-    matches!(e.number, 2627 | 2601 | 515 | 2628 | 8152 | 544 | 109 | 110)
+    matches!(e.number, 2627 | 2601 | 515 | 2628 | 8152 | 544 | 109 | 110 | 120 | 121)
 }
 
 fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
@@ -198,11 +198,13 @@ pub fn run_statement(
     };
     match result {
         Ok(count) => {
+            session.row_count = count.unwrap_or(0);
             let status = if count.is_some() { count_status(session) } else { 0 };
             events.push(done(kind, status, cur_cmd, count.unwrap_or(0)));
             true
         }
         Err(e) => {
+            session.row_count = 0;
             let line = if e.line != 0 { e.line } else { line };
             let state = if e.number == 515 { 2 } else { 1 };
             events.push(Event::Error(Message {
@@ -412,6 +414,12 @@ fn translate(e: &ast::Expr) -> Result<Expr, SqlError> {
         ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => Expr::Negate(Box::new(translate(expr)?)),
         ast::Expr::UnaryOp { op: ast::UnaryOperator::Plus, expr } => Expr::Plus(Box::new(translate(expr)?)),
         ast::Expr::Nested(inner) => translate(inner)?,
+        ast::Expr::Function(f)
+            if f.name.to_string().eq_ignore_ascii_case("SCOPE_IDENTITY")
+                && matches!(&f.args, ast::FunctionArguments::List(l) if l.args.is_empty()) =>
+        {
+            Expr::ScopeIdentity
+        }
         ast::Expr::Cast { kind: ast::CastKind::Cast, expr, data_type, format: None, .. } => {
             Expr::Cast(Box::new(translate(expr)?), parse_conversion_type(&data_type.to_string())?)
         }
@@ -472,6 +480,9 @@ fn scope<'a>(session: &'a Session, variables: &'a Variables, columns: &'a [Colum
         columns,
         spid: session.spid,
         trancount: session.transaction.is_some() as i32,
+        rowcount: session.row_count,
+        identity: session.identity,
+        scope_identity: session.scope_identity,
         server_name: &session.server_name,
         options: &session.options,
     }
@@ -715,38 +726,72 @@ fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) ->
         }
         targets
     };
-    let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
-        Some(ast::SetExpr::Values(values)) => &values.rows,
-        _ => return Err(SqlError::not_supported("INSERT without a VALUES list")),
-    };
-    let no_columns = Vec::new();
-    let session_ref: &Session = session;
-    let scope = scope(session_ref, variables, &no_columns);
-    // SQL Server evaluates and checks every row before inserting any
-    let mut prepared = Vec::with_capacity(rows.len());
-    for row in rows {
-        if row.len() != targets.len() {
-            return Err(if row.len() > targets.len() {
-                SqlError::new(110, "There are fewer columns in the INSERT statement than values specified in the VALUES clause. The number of values in the VALUES clause must match the number of columns specified in the INSERT statement.")
-            } else {
-                SqlError::new(109, "There are more columns in the INSERT statement than values specified in the VALUES clause. The number of values in the VALUES clause must match the number of columns specified in the INSERT statement.")
-            });
-        }
+    let place = |values: Vec<(SqlType, Value)>| {
         let mut given: Vec<Option<(SqlType, Value)>> = vec![None; table.columns.len()];
-        for (expr, &i) in row.iter().zip(&targets) {
-            let (typed, value) = value_of(expr, &scope)?;
-            given[i] = Some((typed.ty, value));
+        for (value, &i) in values.into_iter().zip(&targets) {
+            given[i] = Some(value);
         }
-        prepared.push(given);
+        given
+    };
+    // SQL Server computes and checks every row before inserting any
+    let mut prepared = Vec::new();
+    let values_list = insert.source.as_deref().and_then(|q| match q.body.as_ref() {
+        ast::SetExpr::Values(values) => Some(values),
+        _ => None,
+    });
+    match (values_list, insert.source.as_deref()) {
+        (Some(values), _) => {
+            let no_columns = Vec::new();
+            let scope = scope(session, variables, &no_columns);
+            for row in &values.rows {
+                if row.len() != targets.len() {
+                    return Err(if row.len() > targets.len() {
+                        SqlError::new(110, "There are fewer columns in the INSERT statement than values specified in the VALUES clause. The number of values in the VALUES clause must match the number of columns specified in the INSERT statement.")
+                    } else {
+                        SqlError::new(109, "There are more columns in the INSERT statement than values specified in the VALUES clause. The number of values in the VALUES clause must match the number of columns specified in the INSERT statement.")
+                    });
+                }
+                let values = row
+                    .iter()
+                    .map(|e| value_of(e, &scope).map(|(typed, value)| (typed.ty, value)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                prepared.push(place(values));
+            }
+        }
+        (None, Some(source)) => {
+            let result = query::run_query(session, source, variables)?;
+            if let Some(e) = result.error {
+                return Err(e);
+            }
+            if result.columns.len() != targets.len() {
+                return Err(if result.columns.len() < targets.len() {
+                    SqlError::new(120, "The select list for the INSERT statement contains fewer items than the insert list. The number of SELECT values must match the number of INSERT columns.")
+                } else {
+                    SqlError::new(121, "The select list for the INSERT statement contains more items than the insert list. The number of SELECT values must match the number of INSERT columns.")
+                });
+            }
+            for row in result.rows {
+                prepared.push(place(result.columns.iter().map(|c| c.ty.clone()).zip(row).collect()));
+            }
+        }
+        (None, None) => return Err(SqlError::not_supported("INSERT ... DEFAULT VALUES")),
     }
+    let session_ref: &Session = session;
+    let no_columns = Vec::new();
+    let scope = scope(session_ref, variables, &no_columns);
     let store = session_ref.store.as_ref().expect("opened by find_table");
-    atomically(store, |store| {
+    let mut last_identity = None;
+    let inserted = atomically(store, |store| {
         for given in &prepared {
             let mut values = Vec::with_capacity(table.columns.len());
             for (column, given) in table.columns.iter().zip(given) {
                 let value = match given {
                     Some((ty, v)) => assign(session_ref, &table, column, v, ty, "INSERT")?,
-                    None if column.identity => Value::Int(store.next_identity(&table)?),
+                    None if column.identity => {
+                        let id = store.next_identity(&table)?;
+                        last_identity = Some(id);
+                        Value::Int(id)
+                    }
                     None => match &column.default_sql {
                         Some(sql) => {
                             let dialect = MsSqlDialect {};
@@ -765,7 +810,12 @@ fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) ->
             store.insert(&table, &values).map_err(|e| constraint_error(session_ref, &table, &values, e))?;
         }
         Ok(prepared.len() as u64)
-    })
+    });
+    if inserted.is_ok() && last_identity.is_some() {
+        session.identity = last_identity;
+        session.scope_identity = last_identity;
+    }
+    inserted
 }
 
 /// The single table a statement's FROM names.

@@ -18,10 +18,10 @@ use crate::value::Value;
 type Key = Vec<(SqlType, Value)>;
 
 /// A query's result: its columns, the rows computed, and the run-time error that stopped it, if any.
-struct ResultSet {
-    columns: Vec<ColumnDef>,
-    rows: Vec<Vec<Value>>,
-    error: Option<SqlError>,
+pub(super) struct ResultSet {
+    pub columns: Vec<ColumnDef>,
+    pub rows: Vec<Vec<Value>>,
+    pub error: Option<SqlError>,
 }
 
 /// Runs a SELECT statement, appending its result; returns its row count.
@@ -63,7 +63,11 @@ struct Output {
     item: Item,
 }
 
-fn run_query(session: &mut Session, query: &ast::Query, variables: &Variables) -> Result<ResultSet, SqlError> {
+pub(super) fn run_query(
+    session: &mut Session,
+    query: &ast::Query,
+    variables: &Variables,
+) -> Result<ResultSet, SqlError> {
     let ast::SetExpr::Select(select) = query.body.as_ref() else {
         return Err(SqlError::not_supported("A query other than one SELECT"));
     };
@@ -338,9 +342,8 @@ fn groups<'r>(
             &group_by.iter().map(|e| (e.clone(), true)).collect::<Vec<_>>(),
             &scope(session, variables, &row),
         )?;
-        let same = |other: &Key| {
-            key.iter().zip(other).all(|((ta, a), (tb, b))| sort_order(ta, a, tb, b) == Ordering::Equal)
-        };
+        let same =
+            |other: &Key| key.iter().zip(other).all(|((ta, a), (tb, b))| sort_order(ta, a, tb, b) == Ordering::Equal);
         match groups.iter_mut().find(|(k, _)| same(k)) {
             Some((_, members)) => members.push(values),
             None => groups.push((key, vec![values])),
