@@ -226,17 +226,7 @@ mod tests {
 
     fn describe(sql: &str, declarations: &str) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
         let (variables, options) = (HashMap::new(), HashMap::new());
-        let scope = Scope {
-            variables: &variables,
-            columns: &[],
-            spid: 51,
-            trancount: 0,
-            rowcount: 0,
-            identity: None,
-            scope_identity: None,
-            server_name: "s",
-            options: &options,
-        };
+        let scope = Scope::for_tests(&variables, &options);
         undeclared_parameters(sql, declarations, &scope)
     }
 

@@ -48,6 +48,24 @@ pub struct Scope<'a> {
     pub options: &'a HashMap<String, String>,
 }
 
+#[cfg(test)]
+impl<'a> Scope<'a> {
+    /// Parameters and options only: no row, no session history, SPID 51.
+    pub(crate) fn for_tests(variables: &'a Variables, options: &'a HashMap<String, String>) -> Scope<'a> {
+        Scope {
+            variables,
+            columns: &[],
+            spid: 51,
+            trancount: 0,
+            rowcount: 0,
+            identity: None,
+            scope_identity: None,
+            server_name: "s",
+            options,
+        }
+    }
+}
+
 pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
     let exact = |ty: SqlType, value: Value| Ok(Typed { ty, nullable: false, value: Ok(value) });
     match expr {
@@ -385,17 +403,7 @@ mod tests {
     fn typed(sql: &str) -> (SqlType, bool, Value) {
         let vars = HashMap::new();
         let options = HashMap::new();
-        let scope = Scope {
-            variables: &vars,
-            columns: &[],
-            spid: 51,
-            trancount: 0,
-            rowcount: 0,
-            identity: None,
-            scope_identity: None,
-            server_name: "s",
-            options: &options,
-        };
+        let scope = Scope::for_tests(&vars, &options);
         let stmts = parse_batch(&format!("SELECT {sql}")).unwrap();
         let (Statement::Select(items, _), _) = &stmts[0] else { panic!("not a select") };
         let t = eval(&items[0].expr, &scope).unwrap();
@@ -405,17 +413,7 @@ mod tests {
     fn filter(sql: &str) -> Result<Result<bool, SqlError>, SqlError> {
         let vars = HashMap::new();
         let options = HashMap::new();
-        let scope = Scope {
-            variables: &vars,
-            columns: &[],
-            spid: 51,
-            trancount: 0,
-            rowcount: 0,
-            identity: None,
-            scope_identity: None,
-            server_name: "s",
-            options: &options,
-        };
+        let scope = Scope::for_tests(&vars, &options);
         let stmts = parse_batch(&format!("SELECT 1 WHERE {sql}")).unwrap();
         let (Statement::Select(_, Some(f)), _) = &stmts[0] else { panic!("no filter") };
         eval_filter(f, &scope)
