@@ -2,13 +2,14 @@
 //! which the protocol layer turns into tokens. Part 1: SELECTs without tables.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
 use crate::sql::eval::{eval, eval_filter, Scope, Typed, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
-use crate::tables::store::Store;
+use crate::tables::store::{Database, Store};
 use crate::tables::{self, Piece};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
@@ -29,7 +30,9 @@ pub struct Session {
     pub options: HashMap<String, String>,
     /// Handles of sp_prepare / sp_prepexec.
     pub prepared: PreparedStatements,
-    /// The session's connection to the table store, opened by the first statement that needs it.
+    /// The server's database of tables (`None`: the process's own, for sessions without a server)
+    /// and the session's connection to it, opened by the first statement that needs it.
+    pub tables: Option<Arc<Database>>,
     pub store: Option<Store>,
     /// @@ROWCOUNT
     pub row_count: u64,
@@ -51,11 +54,17 @@ impl Session {
             next_transaction_descriptor: 1,
             options: HashMap::new(),
             prepared: PreparedStatements::default(),
+            tables: None,
             store: None,
             row_count: 0,
             identity: None,
             scope_identity: None,
         }
+    }
+
+    /// The session on `tables`, its server's database.
+    pub fn with_tables(self, tables: Arc<Database>) -> Session {
+        Session { tables: Some(tables), ..self }
     }
 }
 

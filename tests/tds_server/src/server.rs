@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::prelogin::EncryptMode;
 use crate::session::serve_connection;
+use crate::tables::store::Database;
 use crate::tls::{self, TlsIdentity};
 
 pub const DEFAULT_USER: &str = "sa";
@@ -49,6 +50,8 @@ pub struct ServerContext {
     pub tls: Arc<rustls::ServerConfig>,
     pub users: Vec<(String, String)>,
     pub server_name: String,
+    /// The server's tables, shared by its sessions
+    pub tables: Arc<Database>,
     next_spid: AtomicU16,
 }
 
@@ -88,6 +91,7 @@ impl TestServer {
             tls: tls::server_config(&identity)?,
             users: config.users,
             server_name: SERVER_NAME.to_string(),
+            tables: Arc::new(Database::new().map_err(|e| e.text)?),
             next_spid: AtomicU16::new(FIRST_SPID),
         });
         let listener = std::net::TcpListener::bind((config.host.as_str(), config.port))

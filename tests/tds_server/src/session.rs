@@ -98,7 +98,8 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
         }
     };
 
-    let session = Session::new(spid, &login.user_name, database, &context.server_name);
+    let session =
+        Session::new(spid, &login.user_name, database, &context.server_name).with_tables(context.tables.clone());
     let packet_size = negotiate_packet_size(login.packet_size);
     let mut out = Vec::new();
     write_login_response(&mut out, &session, &login, packet_size);

@@ -146,7 +146,11 @@ fn count_status(session: &Session) -> u16 {
 /// The session's store, opened on first use.
 pub fn store(session: &mut Session) -> Result<&Store, SqlError> {
     if session.store.is_none() {
-        session.store = Some(Store::open()?);
+        let database = match &session.tables {
+            Some(database) => database.clone(),
+            None => store::Database::process_default()?,
+        };
+        session.store = Some(Store::open(&database)?);
     }
     Ok(session.store.as_ref().expect("opened above"))
 }

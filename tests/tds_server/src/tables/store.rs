@@ -4,7 +4,8 @@
 //! stored exactly, in a form chosen by the column's declared SQL Server type, which the
 //! catalog records: SQLite's dynamic types never decide what a client sees.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::types::Value as DbValue;
@@ -20,23 +21,43 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const DATETIME_TICKS_PER_DAY: i64 = 86_400 * 300;
 const TICKS_PER_DAY: i64 = 86_400 * 10_000_000;
 
-/// The database's URI and a connection that keeps the memdb database alive for the process.
-fn database_uri() -> Result<&'static str, SqlError> {
-    static DATABASE: OnceLock<(String, Mutex<Connection>)> = OnceLock::new();
-    if let Some((uri, _)) = DATABASE.get() {
-        return Ok(uri);
+/// One database of tables: an in-memory SQLite database (memdb VFS) that each session's
+/// connection opens by name; the anchor connection keeps it alive as long as the server runs.
+#[derive(Debug)]
+pub struct Database {
+    uri: String,
+    _anchor: Mutex<Connection>,
+}
+
+impl Database {
+    /// A new, empty database (one per server).
+    pub fn new() -> Result<Database, SqlError> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let uri = format!("file:/tds_server_{}_{}?vfs=memdb", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let anchor = open_uri(&uri)?;
+        anchor.execute_batch(&catalog_ddl("CREATE TABLE")).map_err(storage_error)?;
+        Ok(Database { uri, _anchor: Mutex::new(anchor) })
     }
-    let uri = format!("file:/tds_server_{}?vfs=memdb", std::process::id());
-    let anchor = open_uri(&uri)?;
-    anchor
-        .execute_batch(
-            "CREATE TABLE IF NOT EXISTS tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER);
-             CREATE TABLE IF NOT EXISTS tds_columns (table_name TEXT COLLATE NOCASE, ordinal INTEGER, name TEXT, type TEXT, nullable INTEGER, is_identity INTEGER, default_sql TEXT, PRIMARY KEY (table_name, ordinal));
-             CREATE TABLE IF NOT EXISTS tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);",
-        )
-        .map_err(storage_error)?;
-    let (uri, _) = DATABASE.get_or_init(|| (uri, Mutex::new(anchor)));
-    Ok(uri)
+
+    /// The database of sessions that belong to no server (`Session::new` alone): one per process.
+    pub fn process_default() -> Result<Arc<Database>, SqlError> {
+        static DEFAULT: OnceLock<Arc<Database>> = OnceLock::new();
+        if let Some(database) = DEFAULT.get() {
+            return Ok(database.clone());
+        }
+        let database = Arc::new(Database::new()?);
+        Ok(DEFAULT.get_or_init(|| database).clone())
+    }
+}
+
+/// The catalog's tables, made with `create` (`CREATE TABLE` in the shared schema, `CREATE TEMP
+/// TABLE` for a connection's #temp tables).
+fn catalog_ddl(create: &str) -> String {
+    format!(
+        "{create} tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER);
+         {create} tds_columns (table_name TEXT COLLATE NOCASE, ordinal INTEGER, name TEXT, type TEXT, nullable INTEGER, is_identity INTEGER, default_sql TEXT, PRIMARY KEY (table_name, ordinal));
+         {create} tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);"
+    )
 }
 
 fn open_uri(uri: &str) -> Result<Connection, SqlError> {
@@ -121,14 +142,9 @@ pub fn storage_column(ordinal: usize) -> String {
 }
 
 impl Store {
-    pub fn open() -> Result<Store, SqlError> {
-        let conn = open_uri(database_uri()?)?;
-        conn.execute_batch(
-            "CREATE TEMP TABLE tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER);
-             CREATE TEMP TABLE tds_columns (table_name TEXT COLLATE NOCASE, ordinal INTEGER, name TEXT, type TEXT, nullable INTEGER, is_identity INTEGER, default_sql TEXT, PRIMARY KEY (table_name, ordinal));
-             CREATE TEMP TABLE tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);",
-        )
-        .map_err(storage_error)?;
+    pub fn open(database: &Database) -> Result<Store, SqlError> {
+        let conn = open_uri(&database.uri)?;
+        conn.execute_batch(&catalog_ddl("CREATE TEMP TABLE")).map_err(storage_error)?;
         Ok(Store { conn })
     }
 
