@@ -18,7 +18,9 @@ from .type_matrix import SqlVariant, SubMicrosecond
 # Python's time/datetime stop at microseconds; time, datetime2 and datetimeoffset carry 100 ns units.
 # Every client cuts the digits below the microsecond off (never rounds, which could overflow 23:59:59.9999999):
 SUB_MICROSECOND_CONVENTION = {
-    # mssql_python/pybind: the ODBC structs' fraction (nanoseconds) / 1000 -> microsecond.
+    # mssql-python builds datetime/time from the ODBC structs' fraction (nanoseconds). Its wheel ships no C++
+    # source to cite; it truncates: for the 100 ns values that pytds decodes to ...56.123456 (truncation read
+    # in pytds' source) from the same bytes, mssql-python returns the same, never ...56.123457.
     "mssql_python": "truncate",
     # pymssql/_mssql.pyx convert_db_value(): datetime(..., di.nanosecond // 1000) after FreeTDS dbanydatecrack().
     "pymssql": "truncate",
