@@ -240,3 +240,16 @@ fn scope_identity_and_rowcount() {
     assert_eq!(rows(&events), [vec![Value::Int(2)], vec![Value::Int(1)]]);
     assert_eq!(rows(&run(&mut s, "SELECT id FROM ident_t WHERE id = SCOPE_IDENTITY()")), Vec::<Vec<Value>>::new());
 }
+
+#[test]
+fn a_transaction_ended_by_a_reset_is_rolled_back_not_continued() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE reset_tx (k INT)");
+    run(&mut s, "BEGIN TRAN; INSERT INTO reset_tx VALUES (1)");
+    // RESETCONNECTION dropped the transaction, then TransMgrReq began a new one
+    s.transaction = Some(99);
+    run(&mut s, "INSERT INTO reset_tx VALUES (2)");
+    s.transaction = None;
+    assert!(tds_server::engine::end_transaction(&mut s, true).is_empty());
+    assert_eq!(rows(&run(&mut session(), "SELECT k FROM reset_tx")), [vec![Value::Int(2)]]);
+}

@@ -159,21 +159,30 @@ pub fn store(session: &mut Session) -> Result<&Store, SqlError> {
 /// or by the protocol layer's TransMgrReq) before a table statement. It is opened here, lazily, so a
 /// transaction that never touches a table takes no lock; IMMEDIATE takes the write lock at once, so
 /// two transactions never deadlock on a lock upgrade (the second waits up to the busy timeout).
+/// A store transaction of an earlier session transaction that ended without `end_transaction`
+/// (RESETCONNECTION) is rolled back: nothing committed it.
 fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
-    let open = session.transaction.is_some();
-    let store = store(session)?;
-    match (open, store.in_transaction()) {
-        (true, false) => store.execute("BEGIN IMMEDIATE"),
-        // ended without `end_transaction`: nothing committed it
-        (false, true) => store.execute("ROLLBACK"),
-        _ => Ok(()),
+    let wanted = session.transaction;
+    store(session)?;
+    let store = session.store.as_mut().expect("opened above");
+    if store.in_transaction() && store.transaction != wanted {
+        store.transaction = None;
+        store.execute("ROLLBACK")?;
     }
+    if wanted.is_some() && !store.in_transaction() {
+        store.execute("BEGIN IMMEDIATE")?;
+        store.transaction = wanted;
+    }
+    Ok(())
 }
 
 /// Commits or rolls back the store's side of a transaction the session has just ended.
 pub fn end_transaction(session: &mut Session, commit: bool) -> Result<(), SqlError> {
-    match &session.store {
-        Some(store) if store.in_transaction() => store.execute(if commit { "COMMIT" } else { "ROLLBACK" }),
+    match &mut session.store {
+        Some(store) if store.in_transaction() => {
+            store.transaction = None;
+            store.execute(if commit { "COMMIT" } else { "ROLLBACK" })
+        }
         _ => Ok(()),
     }
 }

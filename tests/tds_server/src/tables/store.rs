@@ -79,6 +79,8 @@ pub fn storage_error(e: rusqlite::Error) -> SqlError {
 #[derive(Debug)]
 pub struct Store {
     pub conn: Connection,
+    /// The descriptor of the session transaction the connection's open transaction belongs to
+    pub transaction: Option<u64>,
 }
 
 /// A column as the catalog records it.
@@ -145,7 +147,7 @@ impl Store {
     pub fn open(database: &Database) -> Result<Store, SqlError> {
         let conn = open_uri(&database.uri)?;
         conn.execute_batch(&catalog_ddl("CREATE TEMP TABLE")).map_err(storage_error)?;
-        Ok(Store { conn })
+        Ok(Store { conn, transaction: None })
     }
 
     pub fn in_transaction(&self) -> bool {
