@@ -201,3 +201,17 @@ def test_aggregates_derived_tables_and_scope_identity(client_conn: tuple[ClientA
     assert _rows(conn, f"SELECT count(*), sum(p), avg(p) FROM {table}") == [(4, Decimal("7.75"), expected_avg)]
     identity = _rows(conn, f"SET NOCOUNT ON; INSERT INTO {table} (c) VALUES (9); SELECT SCOPE_IDENTITY()")
     assert identity == [(expected_in_client(adapter.name, Decimal("5")),)]
+
+
+def test_error_after_rows_of_a_result_reaches_the_client(client_conn: tuple[ClientAdapter, Any]) -> None:
+    """Ten rows convert, the eleventh fails with SQL Server's 245: the client raises, the connection stays usable."""
+    adapter, conn = client_conn
+    table = _table(adapter, "late_error")
+    _execute(conn, f"CREATE TABLE {table} (k int NOT NULL, v varchar(10))")
+    values = ", ".join(f"({k}, '{k}')" for k in range(1, 11))
+    _execute(conn, f"INSERT INTO {table} VALUES {values}, (11, 'eleven')")
+    with pytest.raises(adapter.module().DatabaseError) as caught:
+        _rows(conn, f"SELECT k, CAST(v AS int) AS n FROM {table} ORDER BY k")
+    if adapter.exposes_error_number:
+        assert adapter.error_number(caught.value) == 245, str(caught.value)
+    assert _rows(conn, f"SELECT count(*) FROM {table}") == [(11,)]

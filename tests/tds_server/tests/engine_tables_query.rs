@@ -142,3 +142,19 @@ fn insert_from_a_select() {
     assert_eq!(rows, [vec![Value::Int(2), Value::Decimal(2250, 3)]]);
     assert_eq!(query(&mut s, "INSERT INTO dst_t (k, p) SELECT k FROM src_t").unwrap_err().0, 120);
 }
+
+#[test]
+fn a_run_time_error_follows_the_rows_computed_before_it() {
+    let mut s = session();
+    let events = execute_batch(
+        &mut s,
+        "CREATE TABLE late_t (k INT, v VARCHAR(10))\nINSERT INTO late_t VALUES (1, '1'), (2, '2'), (3, 'three')\n\
+         SELECT CAST(v AS int) AS n FROM late_t ORDER BY k",
+    );
+    let tail: Vec<&Event> = events.iter().skip_while(|e| !matches!(e, Event::ColMetadata(_))).collect();
+    assert!(matches!(tail[1], Event::Row(r) if r == &[Value::Int(1)]), "{tail:?}");
+    assert!(matches!(tail[2], Event::Row(r) if r == &[Value::Int(2)]), "{tail:?}");
+    assert!(matches!(tail[3], Event::Error(m) if m.number == 245), "{tail:?}");
+    assert!(matches!(tail[4], Event::Done(d) if d.status & 0x2 != 0), "{tail:?}");
+    assert_eq!(tail.len(), 5);
+}
