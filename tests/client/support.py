@@ -93,24 +93,16 @@ def f32(value: float) -> float:
 
 @dataclass(frozen=True)
 class DecimalType:
-    """An Arrow decimal128 with this scale; precision `p`, or 38 where the declared p is not exposed.
+    """An Arrow decimal128(precision, scale), the declared precision and scale of the column."""
 
-    `scale=None` (only for NULL values): the scale of an all-NULL decimal column is not on the wire
-    in a form the client's TDS library exposes, so only "a decimal128" is required.
-    """
-
-    precision: int | None
-    scale: int | None
+    precision: int
+    scale: int
 
     def matches(self, typ: pa.DataType) -> bool:
-        if not pa.types.is_decimal128(typ):
-            return False
-        if self.scale is None:
-            return True
-        return typ.scale == self.scale and (self.precision is None or typ.precision in (self.precision, 38))
+        return pa.types.is_decimal128(typ) and (typ.precision, typ.scale) == (self.precision, self.scale)
 
     def __repr__(self) -> str:
-        return f"decimal128({self.precision if self.precision is not None else 'p'}|38, {self.scale})"
+        return f"decimal128({self.precision}, {self.scale})"
 
 
 SAME = object()

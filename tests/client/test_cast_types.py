@@ -19,10 +19,9 @@ import fastmssql
 from .support import ARROW_UUID, Cell, DecimalType, arrow_type_matches, check_cell, f32
 
 
-def declared(full: str, base: str | None = None) -> str:
-    """`mssql.type` is the full declared type, or its base name where a length/precision is not exposed."""
-    base = base if base is not None else full.split("(")[0]
-    return f"{re.escape(full)}|{re.escape(base)}"
+def declared(sql_type: str) -> str:
+    """The `mssql.type` metadata: exactly the declared type."""
+    return re.escape(sql_type)
 
 
 UTC = timezone.utc
@@ -142,9 +141,8 @@ CASES: list[tuple[str, str, str, Cell]] = [
 
 
 def null_cell(cell: Cell) -> Cell:
-    """The same column type holding NULL (an all-NULL decimal column does not reveal its scale)."""
-    arrow_type = DecimalType(None, None) if isinstance(cell.arrow_type, DecimalType) else cell.arrow_type
-    return Cell(arrow_type, None, mssql=cell.mssql)
+    """The same column type holding NULL."""
+    return Cell(cell.arrow_type, None, mssql=cell.mssql)
 
 
 NULL_CASES: dict[str, Cell] = {}
