@@ -1,7 +1,6 @@
 //! Our parameters as tiberius `ColumnData`, plus the statement rewrite that
 //! gives forced-type parameters their exact declared type.
 
-use crate::decimal::{decimal_text, MAX_DIGITS};
 use crate::params::{BoundParam, ParamValue, SqlType};
 use crate::statement::{positional_name, rename_variables};
 use crate::temporal::{split_micros, UNIX_EPOCH_DAYS_FROM_YEAR_1};
@@ -56,22 +55,6 @@ fn typed_null(forced: Option<SqlType>) -> ColumnData<'static> {
     }
 }
 
-/// tiberius declares a decimal's precision as its integer digits (at least
-/// one) plus its scale, an impossible numeric(39,38) for a value below 1 with
-/// 38 fractional digits; such values travel as text and are CAST.
-fn travels_as_text(value: &ParamValue) -> bool {
-    matches!(value, ParamValue::Decimal { scale, .. } if *scale >= MAX_DIGITS)
-}
-
-/// The type (T-SQL) the statement casts a parameter to, if any.
-fn cast_type(param: &BoundParam) -> Option<String> {
-    match param.forced {
-        Some(forced) => Some(forced.declaration()),
-        // Python decimals are sent as numeric.
-        None => travels_as_text(&param.value).then(|| format!("numeric({MAX_DIGITS},{MAX_DIGITS})")),
-    }
-}
-
 /// Wraps a [`BoundParam`] for tiberius.
 pub(crate) struct TdsParam<'a>(pub &'a BoundParam);
 
@@ -97,9 +80,6 @@ impl ToSql for TdsParam<'_> {
             },
             ParamValue::String(s) => ColumnData::String(Some(s.as_str().into())),
             ParamValue::Bytes(b) => ColumnData::Binary(Some(b.as_slice().into())),
-            ParamValue::Decimal { unscaled, scale } if travels_as_text(&self.0.value) => {
-                ColumnData::String(Some(decimal_text(*unscaled, *scale as i8).into()))
-            }
             ParamValue::Decimal { unscaled, scale } => {
                 ColumnData::Numeric(Some(Numeric::new_with_scale(*unscaled, *scale)))
             }
@@ -124,7 +104,9 @@ pub(crate) fn statement_with_forced_types(sql: &str, params: &[BoundParam]) -> S
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            cast_type(p).map(|ty| (positional_name(i), format!("CAST(@{} AS {ty})", positional_name(i))))
+            p.forced.map(|forced| {
+                (positional_name(i), format!("CAST(@{} AS {})", positional_name(i), forced.declaration()))
+            })
         })
         .collect();
     if renames.is_empty() {
@@ -174,10 +156,13 @@ mod tests {
     }
 
     #[test]
-    fn decimals_with_38_fractional_digits_travel_as_cast_text() {
+    fn decimals_with_38_fractional_digits_are_declared_numeric_38_38() {
         let value = 10i128.pow(38) - 1;
         let params = vec![BoundParam::new(ParamValue::Decimal { unscaled: value, scale: 38 })];
-        assert_eq!(statement_with_forced_types("SELECT @P1", &params), "SELECT CAST(@P1 AS numeric(38,38))");
-        assert_eq!(TdsParam(&params[0]).to_sql(), ColumnData::String(Some(format!("0.{}", "9".repeat(38)).into())));
+        assert_eq!(statement_with_forced_types("SELECT @P1", &params), "SELECT @P1");
+        match TdsParam(&params[0]).to_sql() {
+            ColumnData::Numeric(Some(n)) => assert_eq!((n.precision(), n.scale(), n.value()), (38, 38, value)),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

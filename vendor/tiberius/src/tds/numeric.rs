@@ -71,20 +71,20 @@ impl Numeric {
     }
 
     /// The precision of the `Number` as a number of digits.
+    // PATCHED (fastmssql, see PATCHES.md): the digits of the unscaled value,
+    // at least the scale and at least 1, as SQL Server types a literal (0.001
+    // is numeric(3,3)); counting a zero integer digit gave numeric(39,38),
+    // which SQL Server refuses, for a value below 1 with 38 fractional digits.
     pub fn precision(self) -> u8 {
-        let mut result = 0;
-        let mut n = self.int_part();
+        let mut digits = 1;
+        let mut n = self.value.unsigned_abs() / 10;
 
         while n != 0 {
             n /= 10;
-            result += 1;
+            digits += 1;
         }
 
-        if result == 0 {
-            1 + self.scale()
-        } else {
-            result + self.scale()
-        }
+        digits.max(self.scale())
     }
 
     pub(crate) fn len(self) -> u8 {
@@ -642,10 +642,13 @@ mod tests {
 
     #[test]
     fn precision_with_zero_int_part() {
-        // int_part == 0 -> precision is 1 + scale.
+        // PATCHED: int_part == 0 -> precision is the scale (0.05 is numeric(2,2)).
         let n = Numeric::new_with_scale(5, 2);
         assert_eq!(n.int_part(), 0);
-        assert_eq!(n.precision(), 3);
+        assert_eq!(n.precision(), 2);
+        assert_eq!(Numeric::new_with_scale(10i128.pow(38) - 1, 38).precision(), 38);
+        assert_eq!(Numeric::new_with_scale(-12345, 2).precision(), 5);
+        assert_eq!(Numeric::new_with_scale(0, 0).precision(), 1);
     }
 
     #[test]
