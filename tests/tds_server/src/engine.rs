@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
-use crate::sql::eval::{eval, eval_filter, Scope, Typed, Variables};
+use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
 use crate::tables::store::{Database, Store};
 use crate::tables::{self, Piece};
@@ -266,7 +266,7 @@ fn run_table_less(
     // SQL Server compiles the whole batch first: a typing error runs none of it
     for (statement, line) in &statements {
         if let Statement::Select(items, filter) = statement {
-            let scope = scope(session, variables);
+            let scope = scope(session, variables, &[]);
             let typed = select_columns(session, items, variables)
                 .and_then(|_| filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope)));
             if let Err(e) = typed {
@@ -324,7 +324,7 @@ fn run_statement(
 ) -> bool {
     match statement {
         Statement::Select(items, filter) => {
-            let scope = scope(session, variables);
+            let scope = scope(session, variables, &[]);
             let mut columns = Vec::new();
             let mut row = Vec::new();
             let mut runtime_error = None;
@@ -825,7 +825,7 @@ fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) 
 
 /// The result columns of a SELECT list, typed without computing values.
 fn select_columns(session: &Session, items: &[SelectItem], variables: &Variables) -> Result<Vec<ColumnDef>, SqlError> {
-    let scope = scope(session, variables);
+    let scope = scope(session, variables, &[]);
     items.iter().map(|item| Ok(expression_column(&item.name, &eval(&item.expr, &scope)?))).collect()
 }
 
@@ -842,10 +842,11 @@ fn expression_column(name: &str, typed: &Typed) -> ColumnDef {
     }
 }
 
-fn scope<'a>(session: &'a Session, variables: &'a Variables) -> Scope<'a> {
+/// The evaluation scope of a statement of `session`, with `columns` of the current row (none outside tables).
+pub(crate) fn scope<'a>(session: &'a Session, variables: &'a Variables, columns: &'a [ColumnValue]) -> Scope<'a> {
     Scope {
         variables,
-        columns: &[],
+        columns,
         spid: session.spid,
         trancount: session.transaction.is_some() as i32,
         rowcount: session.row_count,
@@ -904,7 +905,7 @@ fn describe_undeclared_parameters(
     })?;
     let declarations = string_param(params, 1, name, "@params")?.unwrap_or_default();
     let no_variables = Variables::new();
-    let (columns, rows) = undeclared_parameters(&statement, &declarations, &scope(session, &no_variables))?;
+    let (columns, rows) = undeclared_parameters(&statement, &declarations, &scope(session, &no_variables, &[]))?;
     let count = rows.len() as u64;
     events.push(Event::ColMetadata(columns));
     events.extend(rows.into_iter().map(Event::Row));

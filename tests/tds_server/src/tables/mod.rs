@@ -13,7 +13,7 @@ use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Token};
 
-use crate::engine::{Done, DoneKind, Event, Message, Session};
+use crate::engine::{scope, Done, DoneKind, Event, Message, Session};
 use crate::sql::convert::convert;
 use crate::sql::eval::{compare, comparison_holds, eval, ColumnValue, Scope, Typed, Variables};
 use crate::sql::lexer::{tokenize, Token as Part1Token};
@@ -484,20 +484,6 @@ fn catalog_column(c: &CatalogColumn) -> ColumnDef {
         updatable: !c.identity,
         identity: c.identity,
         computed: false,
-    }
-}
-
-fn scope<'a>(session: &'a Session, variables: &'a Variables, columns: &'a [ColumnValue]) -> Scope<'a> {
-    Scope {
-        variables,
-        columns,
-        spid: session.spid,
-        trancount: session.transaction.is_some() as i32,
-        rowcount: session.row_count,
-        identity: session.identity,
-        scope_identity: session.scope_identity,
-        server_name: &session.server_name,
-        options: &session.options,
     }
 }
 

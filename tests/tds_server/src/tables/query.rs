@@ -6,7 +6,8 @@ use std::cmp::Ordering;
 
 use sqlparser::ast;
 
-use super::{catalog_column, find_table, qualifies, row_scope, scope, store, translate, value_of};
+use super::{catalog_column, find_table, qualifies, row_scope, store, translate, value_of};
+use crate::engine::scope;
 use crate::engine::{Event, Session};
 use crate::sql::convert::convert;
 use crate::sql::eval::{compare, eval, Variables};
