@@ -31,6 +31,17 @@ async def conn(test_url: str) -> AsyncIterator[fastmssql.Connection]:
 
 
 @pytest.fixture
+async def single_connection(test_url: str) -> AsyncIterator[fastmssql.Connection]:
+    """A pool of exactly one connection, so "still works afterwards" means the same session."""
+    connection = fastmssql.Connection(test_url, pool_config=fastmssql.PoolConfig(max_size=1, min_idle=1))
+    await bounded(connection.connect())
+    try:
+        yield connection
+    finally:
+        await bounded(connection.close())
+
+
+@pytest.fixture
 def query(conn: fastmssql.Connection) -> QueryFn:
     """`await query(sql, params=None)` on `conn`, with a timeout."""
 

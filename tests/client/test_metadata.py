@@ -17,7 +17,6 @@ import pytest
 import fastmssql
 
 from .support import bounded
-from .test_parameters import single_connection  # noqa: F401  (fixture: a pool of one session)
 
 # SQL Server treats decimal and numeric as synonyms; the declared precision and scale must be exact.
 DECIMAL_18_4 = r"(decimal|numeric)\(18,4\)"

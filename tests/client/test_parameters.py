@@ -150,17 +150,6 @@ REFUSED: list[tuple[str, Any, type[fastmssql.Error]]] = [
 CLIENT_SIDE_ERRORS = (fastmssql.DataError, fastmssql.ProgrammingError, fastmssql.InterfaceError)
 
 
-@pytest.fixture
-async def single_connection(test_url: str):
-    """A pool of exactly one connection, so "still works afterwards" means the same session."""
-    connection = fastmssql.Connection(test_url, pool_config=fastmssql.PoolConfig(max_size=1, min_idle=1))
-    await bounded(connection.connect())
-    try:
-        yield connection
-    finally:
-        await bounded(connection.close())
-
-
 async def spid(connection: fastmssql.Connection) -> int:
     result = await bounded(connection.query("SELECT @@SPID AS spid"))
     return result.rows()[0]["spid"]
