@@ -17,8 +17,7 @@ type TdsClient = Client<Compat<TcpStream>>;
 pub struct QueryOutcome {
     /// Every result set, in order; empty when the batch returned none.
     pub result_sets: Vec<ResultSet>,
-    /// Rows returned across the result sets (tiberius's row stream does not
-    /// expose the DONE counts of data-modifying statements).
+    /// Rows affected by the whole batch: the sum of its DONE counts, as `execute` returns it.
     pub rows_affected: u64,
 }
 
@@ -115,7 +114,6 @@ impl DriverConnection {
         let mut result_sets = Vec::new();
         let mut current: Option<ResultSetBuilder> = None;
         let mut first_problem: Option<DriverError> = None;
-        let mut rows_affected = 0u64;
         loop {
             let item = match stream.try_next().await {
                 Ok(Some(item)) => item,
@@ -158,10 +156,7 @@ impl DriverConnection {
                         .zip(row.cells())
                         .try_for_each(|(column, (_, data))| append_cell(column, data));
                     match appended {
-                        Ok(()) => {
-                            builder.end_row();
-                            rows_affected += 1;
-                        }
+                        Ok(()) => builder.end_row(),
                         Err(error) => first_problem = Some(DriverError::internal(error.0)),
                     }
                 }
@@ -173,7 +168,7 @@ impl DriverConnection {
         if let Some(done) = current.take() {
             result_sets.push(finish_set(done)?);
         }
-        Ok(QueryOutcome { result_sets, rows_affected })
+        Ok(QueryOutcome { result_sets, rows_affected: stream.rows_affected() })
     }
 }
 

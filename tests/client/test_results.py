@@ -177,6 +177,20 @@ async def test_execute_returns_rows_affected(conn) -> None:
     assert await bounded(conn.execute("SET ANSI_NULLS ON; SET QUOTED_IDENTIFIER ON")) == 0
 
 
+ROWS_AFFECTED_BATCH = (
+    "CREATE TABLE #counted (a int); INSERT INTO #counted (a) VALUES (1), (2), (3); "
+    "UPDATE #counted SET a = 5 WHERE a > 1; SELECT a FROM #counted; DROP TABLE #counted"
+)
+
+
+async def test_query_rows_affected_counts_every_statement_as_execute_does(conn) -> None:
+    """3 inserted + 2 updated + 3 selected: the DONE counts of the batch, not only the rows returned."""
+    result = await bounded(conn.query(ROWS_AFFECTED_BATCH))
+    assert len(result) == 3
+    assert result.rows_affected == 8
+    assert await bounded(conn.execute(ROWS_AFFECTED_BATCH)) == 8
+
+
 # ---------------------------------------------------------------------------
 # Arrow, polars, pandas
 # ---------------------------------------------------------------------------

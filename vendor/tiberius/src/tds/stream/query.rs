@@ -92,6 +92,9 @@ pub struct QueryStream<'a> {
     token_stream: Peekable<BoxStream<'a, crate::Result<ReceivedToken>>>,
     columns: Option<Arc<Vec<Column>>>,
     result_set_index: Option<usize>,
+    // PATCHED (fastmssql): the DONE row counts the stream passes over, summed as
+    // `ExecuteResult` sums them, so a query's rows affected are not lost.
+    rows_affected: u64,
 }
 
 impl<'a> Debug for QueryStream<'a> {
@@ -111,6 +114,7 @@ impl<'a> QueryStream<'a> {
             token_stream: token_stream.peekable(),
             columns: None,
             result_set_index: None,
+            rows_affected: 0,
         }
     }
 
@@ -127,13 +131,28 @@ impl<'a> QueryStream<'a> {
             match item {
                 Some(ReceivedToken::NewResultset(_)) => break,
                 Some(_) => {
-                    self.token_stream.try_next().await?;
+                    // PATCHED (fastmssql): statements before the first result set count too.
+                    if let Some(token) = self.token_stream.try_next().await? {
+                        self.count_rows_affected(&token);
+                    }
                 }
                 None => break,
             }
         }
 
         Ok(())
+    }
+
+    /// PATCHED (fastmssql): adds a DONE-family token's row count to `rows_affected`,
+    /// skipping the final DONEPROC as `ExecuteResult::new` does.
+    fn count_rows_affected(&mut self, token: &ReceivedToken) {
+        match token {
+            ReceivedToken::DoneProc(done) if done.is_final() => (),
+            ReceivedToken::DoneProc(done) | ReceivedToken::DoneInProc(done) | ReceivedToken::Done(done) => {
+                self.rows_affected += done.rows()
+            }
+            _ => (),
+        }
     }
 
     /// The list of columns either for the current result set, or for the next
@@ -205,7 +224,10 @@ impl<'a> QueryStream<'a> {
                         break;
                     }
                     _ => {
-                        self.token_stream.try_next().await?;
+                        // PATCHED (fastmssql): a skipped statement's count is kept.
+                        if let Some(token) = self.token_stream.try_next().await? {
+                            self.count_rows_affected(&token);
+                        }
                         continue;
                     }
                 },
@@ -239,6 +261,14 @@ impl<'a> QueryStream<'a> {
         let mut results = self.into_first_result().await?.into_iter();
 
         Ok(results.next())
+    }
+
+    /// PATCHED (fastmssql): rows affected by the statements read so far, summed over
+    /// their DONE/DONEINPROC/DONEPROC counts exactly as [`ExecuteResult`] sums them.
+    ///
+    /// [`ExecuteResult`]: crate::ExecuteResult
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
     }
 
     /// Convert the stream into a stream of rows, skipping metadata items.
@@ -424,7 +454,11 @@ impl<'a> Stream for QueryStream<'a> {
 
                     Poll::Ready(Some(Ok(QueryItem::Row(row))))
                 }
-                _ => continue,
+                // PATCHED (fastmssql): keep the counts (see `rows_affected`).
+                other => {
+                    this.count_rows_affected(&other);
+                    continue;
+                }
             };
         }
     }
