@@ -53,16 +53,50 @@ impl Connection {
         }
     }
 
+    /// The next complete message if its bytes have already arrived, without waiting: how a
+    /// response being streamed notices an Attention.
+    pub fn try_read_message(&mut self) -> io::Result<Option<Message>> {
+        loop {
+            while let Some((header, data)) = self.buffered_packet()? {
+                if let Some(message) = self.assembler.push(&header, &data, MAX_MESSAGE_LEN).map_err(protocol_error)? {
+                    return Ok(Some(message));
+                }
+            }
+            let mut buf = vec![0u8; 16 * 1024];
+            let n = match self.tcp.try_read(&mut buf) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection")),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            self.accept_received(&buf[..n])?;
+        }
+    }
+
+    /// Closes the socket on purpose (a fault a test asked for).
+    pub async fn close(&mut self) -> io::Result<()> {
+        self.tcp.shutdown().await
+    }
+
+    /// The first packet in `inbox`, if it is complete.
+    fn buffered_packet(&mut self) -> io::Result<Option<(PacketHeader, Vec<u8>)>> {
+        if self.inbox.len() < HEADER_LEN {
+            return Ok(None);
+        }
+        let header = PacketHeader::parse(&self.inbox).map_err(protocol_error)?;
+        let length = header.length as usize;
+        if self.inbox.len() < length {
+            return Ok(None);
+        }
+        let data = self.inbox[HEADER_LEN..length].to_vec();
+        self.inbox.drain(..length);
+        Ok(Some((header, data)))
+    }
+
     async fn read_packet(&mut self) -> io::Result<(PacketHeader, Vec<u8>)> {
         loop {
-            if self.inbox.len() >= HEADER_LEN {
-                let header = PacketHeader::parse(&self.inbox).map_err(protocol_error)?;
-                let length = header.length as usize;
-                if self.inbox.len() >= length {
-                    let data = self.inbox[HEADER_LEN..length].to_vec();
-                    self.inbox.drain(..length);
-                    return Ok((header, data));
-                }
+            if let Some(packet) = self.buffered_packet()? {
+                return Ok(packet);
             }
             self.receive().await?;
         }
@@ -75,9 +109,14 @@ impl Connection {
         if n == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection"));
         }
+        self.accept_received(&buf[..n])
+    }
+
+    /// Adds received bytes to `inbox`, decrypted when TLS is on.
+    fn accept_received(&mut self, bytes: &[u8]) -> io::Result<()> {
         match &mut self.tls {
-            None => self.inbox.extend_from_slice(&buf[..n]),
-            Some(tls) => decrypt(tls, &buf[..n], &mut self.inbox)?,
+            None => self.inbox.extend_from_slice(bytes),
+            Some(tls) => decrypt(tls, bytes, &mut self.inbox)?,
         }
         Ok(())
     }

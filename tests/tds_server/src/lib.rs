@@ -6,9 +6,11 @@
 pub mod calendar;
 pub mod connection;
 pub mod engine;
+pub mod fault;
 pub mod login7;
 pub mod packet;
 pub mod prelogin;
+pub mod replay;
 pub mod request;
 pub mod response;
 pub mod server;

@@ -11,7 +11,7 @@ use tds_server::server::{TestServer, TestServerConfig};
 use tds_server::tls;
 
 const USAGE: &str = "usage: tds-server [--host 127.0.0.1] [--port 0] [--encrypt off|on|required] \
-[--cert PEM --key PEM] [--write-cert PATH] [--user NAME:PASSWORD ...]";
+[--cert PEM --key PEM] [--write-cert PATH] [--user NAME:PASSWORD ...] [--replay]";
 
 struct Options {
     config: TestServerConfig,
@@ -46,6 +46,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
                     spec.split_once(':').ok_or_else(|| format!("--user expects NAME:PASSWORD, got {spec:?}"))?;
                 users.push((name.to_string(), password.to_string()));
             }
+            "--replay" => config.replay = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }

@@ -114,57 +114,93 @@ impl PacketHeader {
 
 /// Splits a message payload into packets of at most `packet_size` bytes, EOM on the last.
 pub fn frame_message(out: &mut Vec<u8>, ty: PacketType, spid: u16, packet_size: usize, payload: &[u8]) {
-    MessageFramer::new(ty, spid, packet_size).finish(out, payload);
+    let mut packets = PacketWriter::new(ty, spid, packet_size);
+    packets.write(payload);
+    out.extend_from_slice(packets.finish());
 }
 
-/// Frames one outgoing message whose payload is produced piece by piece: full packets can
-/// leave early (e.g. before a `WAITFOR DELAY`), the rest goes out with EOM at the end.
+/// Frames one outgoing message whose payload is produced piece by piece, copying each piece
+/// once, straight into its packets. Closed packets can leave early (`framed`/`consume_framed`);
+/// the last one gets EOM in `finish`, so the final packet is never empty unless the message is.
 #[derive(Debug)]
-pub struct MessageFramer {
+pub struct PacketWriter {
     ty: PacketType,
     spid: u16,
     data_per_packet: usize,
     next_packet_id: u8,
+    /// Closed packets, then the open one: its header's place and the data written so far.
+    out: Vec<u8>,
+    /// Where the open packet's header starts in `out`.
+    open: usize,
 }
 
-impl MessageFramer {
-    pub fn new(ty: PacketType, spid: u16, packet_size: usize) -> MessageFramer {
-        MessageFramer { ty, spid, data_per_packet: packet_size.max(MIN_PACKET_SIZE) - HEADER_LEN, next_packet_id: 1 }
-    }
-
-    /// Frames as many full packets as `pending` holds while keeping at least one byte
-    /// back, so the final packet (with EOM) is never empty.
-    pub fn take_full_packets(&mut self, out: &mut Vec<u8>, pending: &mut Vec<u8>) {
-        let mut taken = 0;
-        while pending.len() - taken > self.data_per_packet {
-            self.packet(out, 0, &pending[taken..taken + self.data_per_packet]);
-            taken += self.data_per_packet;
-        }
-        pending.drain(..taken);
-    }
-
-    /// Frames the rest of the message; an empty message is one header-only packet.
-    pub fn finish(&mut self, out: &mut Vec<u8>, rest: &[u8]) {
-        let mut chunks = rest.chunks(self.data_per_packet).peekable();
-        if chunks.peek().is_none() {
-            self.packet(out, STATUS_EOM, &[]);
-        }
-        while let Some(chunk) = chunks.next() {
-            let status = if chunks.peek().is_none() { STATUS_EOM } else { 0 };
-            self.packet(out, status, chunk);
+impl PacketWriter {
+    pub fn new(ty: PacketType, spid: u16, packet_size: usize) -> PacketWriter {
+        PacketWriter {
+            ty,
+            spid,
+            data_per_packet: packet_size.max(MIN_PACKET_SIZE) - HEADER_LEN,
+            next_packet_id: 1,
+            out: vec![0; HEADER_LEN],
+            open: 0,
         }
     }
 
-    fn packet(&mut self, out: &mut Vec<u8>, status: u8, data: &[u8]) {
-        frame_packet(out, self.ty, status, self.spid, self.next_packet_id, data);
+    /// Appends payload bytes, closing each full packet (without EOM) once more data follows it.
+    pub fn write(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let used = self.out.len() - self.open - HEADER_LEN;
+            if used == self.data_per_packet {
+                self.close_open_packet(0);
+                continue;
+            }
+            let take = (self.data_per_packet - used).min(data.len());
+            self.out.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+    }
+
+    /// Closes the open packet without EOM even though it is not full, so every byte written
+    /// so far can be sent (a connection closed on purpose in the middle of a response).
+    pub fn seal(&mut self) {
+        if self.out.len() - self.open > HEADER_LEN {
+            self.close_open_packet(0);
+        }
+    }
+
+    /// The closed packets, ready to send.
+    pub fn framed(&self) -> &[u8] {
+        &self.out[..self.open]
+    }
+
+    /// Forgets the closed packets once they are sent.
+    pub fn consume_framed(&mut self) {
+        self.out.drain(..self.open);
+        self.open = 0;
+    }
+
+    /// Closes the open packet with EOM; returns every packet not yet consumed.
+    pub fn finish(&mut self) -> &[u8] {
+        let open = self.open;
+        self.write_header(open, STATUS_EOM);
+        self.open = self.out.len();
+        &self.out
+    }
+
+    fn close_open_packet(&mut self, status: u8) {
+        self.write_header(self.open, status);
+        self.open = self.out.len();
+        self.out.extend_from_slice(&[0; HEADER_LEN]);
+    }
+
+    fn write_header(&mut self, at: usize, status: u8) {
+        let length = (self.out.len() - at) as u16;
+        let header = PacketHeader { ty: self.ty, status, length, spid: self.spid, packet_id: self.next_packet_id, window: 0 };
+        let mut bytes = Vec::with_capacity(HEADER_LEN);
+        header.write(&mut bytes);
+        self.out[at..at + HEADER_LEN].copy_from_slice(&bytes);
         self.next_packet_id = self.next_packet_id.wrapping_add(1);
     }
-}
-
-/// Appends one packet (header + `data`).
-pub fn frame_packet(out: &mut Vec<u8>, ty: PacketType, status: u8, spid: u16, packet_id: u8, data: &[u8]) {
-    PacketHeader { ty, status, length: (HEADER_LEN + data.len()) as u16, spid, packet_id, window: 0 }.write(out);
-    out.extend_from_slice(data);
 }
 
 /// A complete message reassembled from its packets.

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::prelogin::EncryptMode;
+use crate::replay::ReplayCache;
 use crate::session::serve_connection;
 use crate::tables::store::Database;
 use crate::tls::{self, TlsIdentity};
@@ -30,6 +31,8 @@ pub struct TestServerConfig {
     pub identity: Option<TlsIdentity>,
     /// (login, password) pairs; logins compare case-insensitively, passwords exactly.
     pub users: Vec<(String, String)>,
+    /// Replay mode: responses of read-only requests are served again from memory until a write.
+    pub replay: bool,
 }
 
 impl Default for TestServerConfig {
@@ -40,6 +43,7 @@ impl Default for TestServerConfig {
             encrypt: EncryptMode::Off,
             identity: None,
             users: vec![(DEFAULT_USER.to_string(), DEFAULT_PASSWORD.to_string())],
+            replay: false,
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct ServerContext {
     pub server_name: String,
     /// The server's tables, shared by its sessions
     pub tables: Arc<Database>,
+    /// The cache of replay mode, shared by its sessions; `None` when replay mode is off.
+    pub replay: Option<Arc<ReplayCache>>,
     next_spid: AtomicU16,
 }
 
@@ -92,6 +98,7 @@ impl TestServer {
             users: config.users,
             server_name: SERVER_NAME.to_string(),
             tables: Arc::new(Database::new().map_err(|e| e.text)?),
+            replay: config.replay.then(|| Arc::new(ReplayCache::default())),
             next_spid: AtomicU16::new(FIRST_SPID),
         });
         let listener = std::net::TcpListener::bind((config.host.as_str(), config.port))

@@ -4,17 +4,20 @@
 use std::collections::VecDeque;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 
 use crate::connection::Connection;
 use crate::engine::{self, Done, DoneKind, EnvChange, Event, Session};
+use crate::fault::{self, Fault};
 use crate::login7::{self, Login7};
-use crate::packet::{negotiate_packet_size, Message, MessageFramer, PacketType, DEFAULT_PACKET_SIZE};
+use crate::packet::{negotiate_packet_size, Message, PacketType, DEFAULT_PACKET_SIZE};
 use crate::prelogin::{self, Encryption};
+use crate::replay::{self, CachedResponse, ReplayCache, ReplayKey, RequestClass};
 use crate::request::{self, AllHeaders, TransactionRequest};
-use crate::response::ResponseEncoder;
+use crate::response::{Flow, OutgoingResponse, ResponseEncoder};
 use crate::server::ServerContext;
 use crate::tokens::{self, LoginAck, DEFAULT_COLLATION, DONE_ATTN, DONE_ERROR, DONE_FINAL, DONE_RPCINBATCH};
 
@@ -106,7 +109,14 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
     conn.send_message(PacketType::TabularResult, &out).await?;
     conn.packet_size = packet_size;
 
-    let mut handler = RequestLoop { conn, session, login_database: database, queued: VecDeque::new() };
+    let mut handler = RequestLoop {
+        conn,
+        session,
+        login_database: database,
+        queued: VecDeque::new(),
+        replay: context.replay.clone(),
+        fault: None,
+    };
     handler.run().await
 }
 
@@ -222,8 +232,22 @@ struct RequestLoop {
     session: Session,
     /// The database the login chose, which RESETCONNECTION returns to.
     login_database: &'static str,
-    /// Requests that arrived while a `WAITFOR DELAY` was being waited out.
+    /// Requests that arrived while a response was being delayed or streamed.
     queued: VecDeque<Message>,
+    /// The server's replay cache, in replay mode.
+    replay: Option<Arc<ReplayCache>>,
+    /// A fault armed for the next request.
+    fault: Option<Fault>,
+}
+
+/// How replay mode treats one request.
+enum ReplayPlan {
+    /// Not cacheable and writes nothing shared (or replay mode is off).
+    Bypass,
+    /// May write: the cache is emptied once it has run.
+    Invalidate,
+    /// Served from the cache, or cached after it runs if its response allows.
+    Cache { key: ReplayKey, generation: u64 },
 }
 
 impl RequestLoop {
@@ -238,16 +262,89 @@ impl RequestLoop {
                 self.reset(message.reset_keeps_transaction());
                 tokens::write_reset_connection_ack(&mut prefix);
             }
-            let events = match message.ty {
-                PacketType::SqlBatch => self.sql_batch(&message.payload),
-                PacketType::Rpc => self.rpc(&message.payload),
-                PacketType::TransactionManager => self.transaction_manager(&message.payload),
-                PacketType::Attention => {
-                    vec![Event::Done(done(DONE_ATTN))]
+            if self.handle(prefix, message).await? == Flow::Closed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Answers one request: arms a fault, applies an armed one, serves it from the replay
+    /// cache, or executes it.
+    async fn handle(&mut self, prefix: Vec<u8>, message: Message) -> io::Result<Flow> {
+        if message.ty == PacketType::Attention {
+            return self.respond(prefix, &[Event::Done(done(DONE_ATTN))]).await;
+        }
+        if let Some(arming) = fault::arming_request(&message) {
+            if let fault::Arming::Arm { fault, .. } = &arming {
+                self.fault = Some(fault.clone());
+            }
+            return self.respond(prefix, &arming.response()).await;
+        }
+        let fault = self.fault.take();
+        match &fault {
+            Some(Fault::Error { number, message, severity }) => {
+                return self.respond(prefix, &Fault::error_events(*number, message, *severity)).await
+            }
+            Some(Fault::Delay(duration)) if self.wait_unless_attention(*duration).await? => {
+                return self.respond(prefix, &[Event::Done(done(DONE_ATTN))]).await
+            }
+            _ => {}
+        }
+        let plan = self.replay_plan(&message, fault.is_some());
+        if let ReplayPlan::Cache { key, .. } = &plan {
+            if let Some(cached) = self.replay.as_ref().and_then(|cache| cache.get(key)) {
+                return self.serve_cached(prefix, &cached).await;
+            }
+        }
+        let events = match message.ty {
+            PacketType::SqlBatch => self.sql_batch(&message.payload),
+            PacketType::Rpc => self.rpc(&message.payload),
+            PacketType::TransactionManager => self.transaction_manager(&message.payload),
+            other => error_events(50000, format!("{other:?} messages are not supported by the local test server")),
+        };
+        match (plan, &self.replay) {
+            (ReplayPlan::Invalidate, Some(cache)) => cache.invalidate(),
+            (ReplayPlan::Cache { key, generation }, Some(cache))
+                if replay::replayable(&events) && self.session.transaction.is_none() =>
+            {
+                match CachedResponse::encode(&events, &self.session.server_name) {
+                    Ok(cached) => {
+                        let cached = Arc::new(cached);
+                        cache.insert(key, cached.clone(), generation);
+                        return self.serve_cached(prefix, &cached).await;
+                    }
+                    // The normal path reports the encoding failure.
+                    Err(_) => {}
                 }
-                other => error_events(50000, format!("{other:?} messages are not supported by the local test server")),
-            };
-            self.respond(prefix, &events).await?;
+            }
+            _ => {}
+        }
+        self.respond_with_fault(prefix, &events, fault.as_ref()).await
+    }
+
+    /// How replay mode treats `message`; a request with a fault armed is never served from
+    /// or stored in the cache (but still empties it when it may write).
+    fn replay_plan(&self, message: &Message, fault_armed: bool) -> ReplayPlan {
+        let Some(cache) = &self.replay else { return ReplayPlan::Bypass };
+        let class = match message.ty {
+            PacketType::SqlBatch => match request::parse_sql_batch(&message.payload) {
+                Ok(batch) => replay::classify_sql(&batch.text),
+                Err(_) => RequestClass::SessionOnly,
+            },
+            PacketType::Rpc => match request::parse_rpc(&message.payload) {
+                Ok(rpc) => replay::classify_rpc(&rpc.requests),
+                Err(_) => RequestClass::SessionOnly,
+            },
+            _ => RequestClass::MayWrite,
+        };
+        match class {
+            RequestClass::MayWrite => ReplayPlan::Invalidate,
+            RequestClass::SessionOnly => ReplayPlan::Bypass,
+            RequestClass::Cacheable if fault_armed || self.session.transaction.is_some() => ReplayPlan::Bypass,
+            RequestClass::Cacheable => match ReplayKey::new(message.ty, &message.payload, &self.session) {
+                Some(key) => ReplayPlan::Cache { key, generation: cache.generation() },
+                None => ReplayPlan::Bypass,
+            },
         }
     }
 
@@ -363,16 +460,23 @@ impl RequestLoop {
         events.push(Event::EnvChange(EnvChange::BeginTransaction { descriptor }));
     }
 
-    /// Writes `events` as one response message. A `Delay` is waited out unless an
-    /// Attention arrives, which ends the response with DONE_ATTN.
-    async fn respond(&mut self, prefix: Vec<u8>, events: &[Event]) -> io::Result<()> {
+    async fn respond(&mut self, prefix: Vec<u8>, events: &[Event]) -> io::Result<Flow> {
+        self.respond_with_fault(prefix, events, None).await
+    }
+
+    /// Writes `events` as one response message, streaming it in chunks. A `Delay` is waited out
+    /// and a chunk sent unless an Attention arrives, which ends the response with DONE_ATTN.
+    /// A `CloseAfterBytes`/`CloseAfterRows` fault closes the connection partway.
+    async fn respond_with_fault(&mut self, prefix: Vec<u8>, events: &[Event], fault: Option<&Fault>) -> io::Result<Flow> {
         let mut encoder = ResponseEncoder::new(events, &self.session.server_name);
-        let mut framer = MessageFramer::new(PacketType::TabularResult, self.conn.spid, self.conn.packet_size);
+        let mut out = OutgoingResponse::new(&self.conn, fault);
         let mut pending = prefix;
         let mut ended = false;
         for (index, event) in events.iter().enumerate() {
             if let Event::Delay(duration) = event {
-                self.send_full_packets(&mut framer, &mut pending).await?;
+                if self.send_pending(&mut out, &mut pending).await? == Flow::Closed {
+                    return Ok(Flow::Closed);
+                }
                 if self.wait_unless_attention(*duration).await? {
                     tokens::write_done(&mut pending, &done(DONE_ATTN));
                     ended = true;
@@ -383,23 +487,66 @@ impl RequestLoop {
                 ended = true;
                 break;
             }
-            if pending.len() > STREAM_THRESHOLD {
-                self.send_full_packets(&mut framer, &mut pending).await?;
+            if let Event::Row(_) = event {
+                out.write(&pending);
+                pending.clear();
+                if out.row_written(&mut self.conn).await? == Flow::Closed {
+                    return Ok(Flow::Closed);
+                }
+            }
+            if pending.len() + out.framed_len() > STREAM_THRESHOLD {
+                if self.send_pending(&mut out, &mut pending).await? == Flow::Closed {
+                    return Ok(Flow::Closed);
+                }
+                if self.attention_arrived()? {
+                    tokens::write_done(&mut pending, &done(DONE_ATTN));
+                    ended = true;
+                    break;
+                }
             }
         }
         if !ended && !encoder.has_done() {
             // Every response must end with a DONE or the client waits forever.
             tokens::write_done(&mut pending, &done(DONE_FINAL));
         }
-        let mut out = Vec::new();
-        framer.finish(&mut out, &pending);
-        self.conn.write_all(&out).await
+        out.write(&pending);
+        out.finish(&mut self.conn).await
     }
 
-    async fn send_full_packets(&mut self, framer: &mut MessageFramer, pending: &mut Vec<u8>) -> io::Result<()> {
-        let mut out = Vec::new();
-        framer.take_full_packets(&mut out, pending);
-        self.conn.write_all(&out).await
+    async fn send_pending(&mut self, out: &mut OutgoingResponse, pending: &mut Vec<u8>) -> io::Result<Flow> {
+        out.write(pending);
+        pending.clear();
+        out.flush(&mut self.conn).await
+    }
+
+    /// Sends a cached token stream segment by segment, stopping at a segment's end for an Attention.
+    async fn serve_cached(&mut self, prefix: Vec<u8>, cached: &CachedResponse) -> io::Result<Flow> {
+        let mut out = OutgoingResponse::new(&self.conn, None);
+        out.write(&prefix);
+        for segment in cached.segments() {
+            out.write(segment);
+            if out.framed_len() > STREAM_THRESHOLD {
+                out.flush(&mut self.conn).await?;
+                if self.attention_arrived()? {
+                    let mut attention = Vec::new();
+                    tokens::write_done(&mut attention, &done(DONE_ATTN));
+                    out.write(&attention);
+                    break;
+                }
+            }
+        }
+        out.finish(&mut self.conn).await
+    }
+
+    /// Whether an Attention has arrived, without waiting; other requests that arrived are queued.
+    fn attention_arrived(&mut self) -> io::Result<bool> {
+        while let Some(message) = self.conn.try_read_message()? {
+            if message.ty == PacketType::Attention {
+                return Ok(true);
+            }
+            self.queued.push_back(message);
+        }
+        Ok(false)
     }
 
     /// Sleeps for `duration`; returns true as soon as an Attention arrives instead.
