@@ -10,6 +10,7 @@ use crate::sql::describe::undeclared_parameters;
 use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
 use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
 use crate::tables::store::{Database, Store};
+use crate::tables::preparse::Segment;
 use crate::tables::{self, Piece};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
@@ -40,6 +41,10 @@ pub struct Session {
     /// the current scope (a batch, or the statement of an sp_executesql/sp_execute)
     pub identity: Option<i64>,
     pub scope_identity: Option<i64>,
+    /// @@TRANCOUNT and the savepoints of the open transaction
+    pub nesting: tables::transaction::Nesting,
+    /// The load an INSERT BULK announced, waiting for its BulkLoad message
+    pub bulk_load: Option<tables::bulk::BulkTarget>,
 }
 
 impl Session {
@@ -59,6 +64,8 @@ impl Session {
             row_count: 0,
             identity: None,
             scope_identity: None,
+            nesting: Default::default(),
+            bulk_load: None,
         }
     }
 
@@ -180,9 +187,6 @@ const CMD_SET: u16 = 0xBA;
 const CMD_SET_TRANSACTION: u16 = 0xF9;
 const CMD_USE: u16 = 0xC5;
 const CMD_WAITFOR: u16 = 0xBF;
-const CMD_BEGIN_TRANSACTION: u16 = 0xD4;
-const CMD_COMMIT_TRANSACTION: u16 = 0xD5;
-const CMD_ROLLBACK_TRANSACTION: u16 = 0xD6;
 
 /// The databases of this server: SQL Server's system databases.
 const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
@@ -231,6 +235,9 @@ fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
 /// Runs statements, appending their events; returns false when one failed (which ends the batch).
 /// Batches that touch tables are split by the table front end; the rest is part-1 T-SQL.
 fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: DoneKind, events: &mut Vec<Event>) -> bool {
+    if let Some(segments) = tables::preparse::split(sql) {
+        return run_segments(session, segments, variables, kind, events);
+    }
     if !tables::involves_tables(sql) {
         return run_table_less(session, sql, variables, kind, events);
     }
@@ -245,6 +252,36 @@ fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: Done
         };
         if !ok {
             abort_transaction_if_xact_abort(session, events);
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs a batch cut around its pre-parsed statements.
+fn run_segments(
+    session: &mut Session,
+    segments: Result<Vec<Segment>, SqlError>,
+    variables: &Variables,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    let segments = match segments {
+        Ok(segments) => segments,
+        Err(e) => return fail(events, kind, e, 0, 1),
+    };
+    for segment in segments {
+        let ok = match segment {
+            Segment::Text(text) => run_batch(session, &text, variables, kind, events),
+            Segment::Statement(statement, line) => {
+                let ok = tables::preparse::run(session, &statement, line, kind, events);
+                if !ok {
+                    abort_transaction_if_xact_abort(session, events);
+                }
+                ok
+            }
+        };
+        if !ok {
             return false;
         }
     }
@@ -304,7 +341,7 @@ fn abort_transaction_if_xact_abort(session: &mut Session, events: &mut Vec<Event
 }
 
 /// Appends a statement's error and its DONE_ERROR; returns false (the batch ends).
-fn fail(events: &mut Vec<Event>, kind: DoneKind, e: SqlError, cur_cmd: u16, line: u32) -> bool {
+pub(crate) fn fail(events: &mut Vec<Event>, kind: DoneKind, e: SqlError, cur_cmd: u16, line: u32) -> bool {
     events.push(Event::Error(message(&e, line)));
     events.push(done(kind, DONE_ERROR, cur_cmd, 0));
     false
@@ -401,50 +438,9 @@ fn run_statement(
             events.push(done(kind, 0, CMD_USE, 0));
             true
         }
-        Statement::BeginTransaction => {
-            if session.transaction.is_some() {
-                return fail(
-                    events,
-                    kind,
-                    SqlError::not_supported("A nested BEGIN TRANSACTION"),
-                    CMD_BEGIN_TRANSACTION,
-                    line,
-                );
-            }
-            let descriptor = session.next_transaction_descriptor;
-            session.next_transaction_descriptor += 1;
-            session.transaction = Some(descriptor);
-            events.push(Event::EnvChange(EnvChange::BeginTransaction { descriptor }));
-            events.push(done(kind, 0, CMD_BEGIN_TRANSACTION, 0));
-            true
-        }
-        Statement::CommitTransaction | Statement::RollbackTransaction => {
-            let commit = matches!(statement, Statement::CommitTransaction);
-            let cur_cmd = if commit { CMD_COMMIT_TRANSACTION } else { CMD_ROLLBACK_TRANSACTION };
-            let Some(descriptor) = session.transaction.take() else {
-                let (number, verb) = if commit { (3902, "COMMIT") } else { (3903, "ROLLBACK") };
-                return fail(
-                    events,
-                    kind,
-                    SqlError::new(
-                        number,
-                        format!("The {verb} TRANSACTION request has no corresponding BEGIN TRANSACTION."),
-                    ),
-                    cur_cmd,
-                    line,
-                );
-            };
-            if let Err(e) = tables::end_transaction(session, commit) {
-                return fail(events, kind, e, cur_cmd, line);
-            }
-            events.push(Event::EnvChange(if commit {
-                EnvChange::CommitTransaction { descriptor }
-            } else {
-                EnvChange::RollbackTransaction { descriptor }
-            }));
-            events.push(done(kind, 0, cur_cmd, 0));
-            true
-        }
+        Statement::BeginTransaction => tables::transaction::begin(session, kind, events),
+        Statement::CommitTransaction => tables::transaction::commit(session, line, kind, events),
+        Statement::RollbackTransaction => tables::transaction::rollback(session, None, line, kind, events),
         Statement::WaitForDelay(text) => match parse_delay(text) {
             Some(d) => {
                 events.push(Event::Delay(d));
@@ -848,7 +844,7 @@ pub(crate) fn scope<'a>(session: &'a Session, variables: &'a Variables, columns:
         variables,
         columns,
         spid: session.spid,
-        trancount: session.transaction.is_some() as i32,
+        trancount: tables::transaction::trancount(session),
         rowcount: session.row_count,
         identity: session.identity,
         scope_identity: session.scope_identity,

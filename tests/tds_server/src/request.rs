@@ -2,7 +2,8 @@
 //! name, batched) and the transaction manager request.
 
 use crate::engine::{RpcParam, RpcRequest, RpcTarget};
-use crate::types;
+use crate::types::{self, SqlType};
+use crate::value::Value;
 use crate::wire::{decode_utf16le, Reader};
 
 const HEADER_QUERY_NOTIFICATIONS: u16 = 0x0001;
@@ -174,4 +175,140 @@ pub fn parse_transaction_manager(payload: &[u8]) -> Result<TransactionManagerReq
         other => TransactionRequest::Unsupported(other),
     };
     Ok(TransactionManagerRequest { headers, request })
+}
+
+/// A column of a BulkLoad message's COLMETADATA: the format of its values in the rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkColumn {
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+    /// The value length of a fixed-length form (INT4, FLT8, ...), whose values carry no length byte.
+    pub fixed_len: Option<u8>,
+}
+
+/// A BulkLoad message (MS-TDS 2.2.6.1): the data of the INSERT BULK the session announced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BulkLoadData {
+    pub columns: Vec<BulkColumn>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+const COLMETADATA: u8 = 0x81;
+const ROW: u8 = 0xD1;
+const NBCROW: u8 = 0xD2;
+const DONE: u8 = 0xFD;
+/// DONE's Status, CurCmd and DoneRowCount (TDS 7.2+).
+const DONE_BODY_LEN: usize = 12;
+
+/// The fixed-length data types (2.2.5.4.1) a bulk client may send for NOT NULL columns, as
+/// SQL Server's own COLMETADATA describes them, with their value lengths.
+fn fixed_length_type(token: u8) -> Option<(SqlType, u8)> {
+    use types::token::*;
+    Some(match token {
+        INT1 => (SqlType::TinyInt, 1),
+        BIT => (SqlType::Bit, 1),
+        INT2 => (SqlType::SmallInt, 2),
+        INT4 => (SqlType::Int, 4),
+        INT8 => (SqlType::BigInt, 8),
+        FLT4 => (SqlType::Real, 4),
+        FLT8 => (SqlType::Float, 8),
+        MONEY => (SqlType::Money, 8),
+        MONEY4 => (SqlType::SmallMoney, 4),
+        DATETIME => (SqlType::DateTime, 8),
+        DATETIM4 => (SqlType::SmallDateTime, 4),
+        _ => return None,
+    })
+}
+
+fn is_text_type(ty: &SqlType) -> bool {
+    matches!(ty, SqlType::Text | SqlType::NText | SqlType::Image)
+}
+
+pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
+    let mut r = Reader::new(payload);
+    if r.u8("BulkLoad COLMETADATA token")? != COLMETADATA {
+        return Err("a BulkLoad message must start with COLMETADATA".into());
+    }
+    let count = r.u16_le("COLMETADATA Count")?;
+    let mut columns = Vec::with_capacity(count as usize);
+    for ordinal in 1..=count {
+        r.u32_le("COLMETADATA UserType")?;
+        let flags = r.u16_le("COLMETADATA Flags")?;
+        let mut rest = r.remaining();
+        let (ty, fixed_len) = match rest.first().and_then(|&t| fixed_length_type(t)) {
+            Some((ty, len)) => {
+                rest = &rest[1..];
+                (ty, Some(len))
+            }
+            None => (
+                types::read_type_info(&mut rest).map_err(|e| format!("bulk column {ordinal} TYPE_INFO: {e}"))?,
+                None,
+            ),
+        };
+        r.advance_to(rest);
+        if is_text_type(&ty) {
+            // TableName: NumParts, then each part as US_VARCHAR
+            for _ in 0..r.u8("COLMETADATA TableName NumParts")? {
+                r.us_varchar("COLMETADATA TableName part")?;
+            }
+        }
+        let name = r.b_varchar("COLMETADATA ColName")?;
+        columns.push(BulkColumn { name, ty, nullable: flags & types::FLAG_NULLABLE != 0, fixed_len });
+    }
+    let mut rows = Vec::new();
+    loop {
+        match r.u8("BulkLoad token")? {
+            ROW => rows.push(read_bulk_row(&mut r, &columns, None)?),
+            NBCROW => {
+                let bitmap = r.bytes(columns.len().div_ceil(8), "NBCROW NullBitmap")?;
+                rows.push(read_bulk_row(&mut r, &columns, Some(bitmap))?);
+            }
+            DONE => {
+                r.bytes(DONE_BODY_LEN, "BulkLoad DONE")?;
+                if !r.is_empty() {
+                    return Err(format!("{} bytes after the BulkLoad DONE", r.remaining().len()));
+                }
+                return Ok(BulkLoadData { columns, rows });
+            }
+            other => return Err(format!("unexpected token 0x{other:02X} in a BulkLoad message")),
+        }
+    }
+}
+
+/// One row's values; `null_bitmap` is NBCROW's (its set bits are NULLs that are not sent).
+fn read_bulk_row(r: &mut Reader, columns: &[BulkColumn], null_bitmap: Option<&[u8]>) -> Result<Vec<Value>, String> {
+    let value_error = |e: String| format!("bulk row value: {e}");
+    let mut values = Vec::with_capacity(columns.len());
+    for (i, column) in columns.iter().enumerate() {
+        if null_bitmap.is_some_and(|bitmap| bitmap[i / 8] & (1 << (i % 8)) != 0) {
+            values.push(Value::Null);
+            continue;
+        }
+        if is_text_type(&column.ty) {
+            // TextPointer (empty for NULL), then the timestamp before the value
+            let pointer_len = r.u8("TextPointer length")?;
+            if pointer_len == 0 {
+                values.push(Value::Null);
+                continue;
+            }
+            r.bytes(pointer_len as usize + 8, "TextPointer and Timestamp")?;
+        }
+        let value = if let Some(len) = column.fixed_len {
+            let data = r.bytes(len as usize, "fixed-length value")?;
+            // the nullable form of the same type reads a length byte first
+            let mut with_length = [0u8; 9];
+            with_length[0] = len;
+            with_length[1..=len as usize].copy_from_slice(data);
+            let mut buf = &with_length[..=len as usize];
+            types::read_value(&mut buf, &column.ty).map_err(value_error)?
+        } else {
+            let mut rest = r.remaining();
+            let value = types::read_value(&mut rest, &column.ty).map_err(value_error)?;
+            r.advance_to(rest);
+            value
+        };
+        values.push(value);
+    }
+    Ok(values)
 }

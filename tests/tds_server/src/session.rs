@@ -300,6 +300,10 @@ impl RequestLoop {
             PacketType::SqlBatch => self.sql_batch(&message.payload),
             PacketType::Rpc => self.rpc(&message.payload),
             PacketType::TransactionManager => self.transaction_manager(&message.payload),
+            PacketType::BulkLoad => {
+                let session = &mut self.session;
+                guarded(|| crate::tables::bulk::load(session, &message.payload))
+            }
             other => error_events(50000, format!("{other:?} messages are not supported by the local test server")),
         };
         match (plan, &self.replay) {

@@ -5,8 +5,11 @@
 //! parser. Expressions are translated into the part-1 `Expr`, so typing, conversions and
 //! comparisons have one implementation (`sql::eval`, `sql::convert`).
 
+pub mod bulk;
+pub mod preparse;
 mod query;
 pub mod store;
+pub mod transaction;
 
 use sqlparser::ast;
 use sqlparser::dialect::MsSqlDialect;
@@ -178,6 +181,7 @@ fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
 
 /// Commits or rolls back the store's side of a transaction the session has just ended.
 pub fn end_transaction(session: &mut Session, commit: bool) -> Result<(), SqlError> {
+    session.nesting = Default::default();
     match &mut session.store {
         Some(store) if store.in_transaction() => {
             store.transaction = None;
@@ -791,18 +795,7 @@ fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) ->
                         last_identity = Some(id);
                         Value::Int(id)
                     }
-                    None => match &column.default_sql {
-                        Some(sql) => {
-                            let dialect = MsSqlDialect {};
-                            let e = Parser::new(&dialect)
-                                .try_with_sql(sql)
-                                .and_then(|mut p| p.parse_expr())
-                                .map_err(|e| parse_error(e, 0))?;
-                            let (typed, v) = value_of(&e, &scope)?;
-                            assign(session_ref, &table, column, &v, &typed.ty, "INSERT")?
-                        }
-                        None => assign(session_ref, &table, column, &Value::Null, &SqlType::Int, "INSERT")?,
-                    },
+                    None => default_value(session_ref, &table, column, &scope)?,
                 };
                 values.push(value);
             }
@@ -815,6 +808,22 @@ fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) ->
         session.scope_identity = last_identity;
     }
     inserted
+}
+
+/// The value a column takes when an INSERT gives none: its DEFAULT, else NULL (515 when NOT NULL).
+fn default_value(session: &Session, table: &Table, column: &CatalogColumn, scope: &Scope) -> Result<Value, SqlError> {
+    match &column.default_sql {
+        Some(sql) => {
+            let dialect = MsSqlDialect {};
+            let e = Parser::new(&dialect)
+                .try_with_sql(sql)
+                .and_then(|mut p| p.parse_expr())
+                .map_err(|e| parse_error(e, 0))?;
+            let (typed, v) = value_of(&e, scope)?;
+            assign(session, table, column, &v, &typed.ty, "INSERT")
+        }
+        None => assign(session, table, column, &Value::Null, &SqlType::Int, "INSERT"),
+    }
 }
 
 /// The single table a statement's FROM names.

@@ -1,0 +1,165 @@
+//! Bulk load as SQL Server does it: `INSERT BULK t (col type, ...) [WITH (...)]` announces the
+//! target columns, then a BulkLoad message (0x07) carries COLMETADATA, ROW/NBCROW tokens and a
+//! DONE. Its values are decoded with the server's own type decoders, converted to the columns'
+//! declared types, and inserted as one atomic statement: all rows or none.
+
+use sqlparser::ast;
+
+use super::store::Table;
+use super::{
+    assign, atomically, begin_if_open, constraint_error, count_status, default_value, done, find_table, store,
+};
+use crate::engine::{scope, DoneKind, Event, Message, Session};
+use crate::request::{parse_bulk_load, BulkLoadData};
+use crate::sql::eval::Variables;
+use crate::sql::parser::SqlError;
+use crate::tokens::DONE_ERROR;
+use crate::value::Value;
+
+/// CurCmd of INSERT BULK's DONE and of the load's.
+const CMD_INSERT_BULK: u16 = 0xC3;
+
+/// `INSERT BULK` as the pre-parser reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InsertBulk {
+    pub table: ast::ObjectName,
+    /// The announced columns with their declared types' text (the format the client sends in)
+    pub columns: Vec<(String, String)>,
+    /// `WITH (...)` options, upper-cased: KEEP_NULLS, TABLOCK, CHECK_CONSTRAINTS, ORDER(...), ...
+    pub options: Vec<String>,
+}
+
+/// The load an INSERT BULK announced, waiting for its BulkLoad message.
+#[derive(Clone, Debug)]
+pub struct BulkTarget {
+    table: Table,
+    /// Table ordinal of each announced column, in the order the rows send them
+    ordinals: Vec<usize>,
+    /// KEEP_NULLS: a NULL stays NULL instead of taking the column's default
+    keep_nulls: bool,
+}
+
+/// Runs `INSERT BULK`: checks the table and columns and remembers them for the BulkLoad message.
+pub fn announce(session: &mut Session, insert: &InsertBulk) -> Result<(), SqlError> {
+    session.bulk_load = None;
+    let table = find_table(store(session)?, &insert.table)?;
+    let mut ordinals = Vec::with_capacity(insert.columns.len());
+    for (name, _) in &insert.columns {
+        let ordinal = table
+            .columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| SqlError::new(207, format!("Invalid column name '{name}'.")))?;
+        ordinals.push(ordinal);
+    }
+    let keep_nulls = insert.options.iter().any(|o| o == "KEEP_NULLS");
+    session.bulk_load = Some(BulkTarget { table, ordinals, keep_nulls });
+    Ok(())
+}
+
+/// The events of INSERT BULK: its DONE, or its error.
+pub fn run_announce(
+    session: &mut Session,
+    insert: &InsertBulk,
+    line: u32,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    match announce(session, insert) {
+        Ok(()) => {
+            events.push(done(kind, 0, CMD_INSERT_BULK, 0));
+            true
+        }
+        Err(e) => {
+            push_error(events, kind, &e, line);
+            false
+        }
+    }
+}
+
+fn push_error(events: &mut Vec<Event>, kind: DoneKind, e: &SqlError, line: u32) {
+    events.push(Event::Error(Message {
+        number: e.number,
+        state: if e.number == 515 { 2 } else { 1 },
+        class: e.class,
+        text: e.text.clone(),
+        procedure: String::new(),
+        line: if e.line != 0 { e.line } else { line } as i32,
+    }));
+    events.push(done(kind, DONE_ERROR, CMD_INSERT_BULK, 0));
+}
+
+/// Answers a BulkLoad message: DONE with the count of rows inserted, or the error that
+/// rolled the whole load back.
+pub fn load(session: &mut Session, payload: &[u8]) -> Vec<Event> {
+    let mut events = Vec::new();
+    let outcome = match session.bulk_load.take() {
+        None => Err(SqlError::new(
+            4804,
+            "While reading current row from host, a premature end-of-message was encountered--an incoming data stream was interrupted when the server expected to see more data. The host program may have terminated. Ensure that you are using a supported client application programming interface (API).",
+        )),
+        Some(target) => match parse_bulk_load(payload) {
+            Err(e) => Err(SqlError::new(
+                4002,
+                format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {e}"),
+            )),
+            Ok(data) => insert_rows(session, &target, &data),
+        },
+    };
+    match outcome {
+        Ok(count) => {
+            session.row_count = count;
+            events.push(done(DoneKind::Done, count_status(session), CMD_INSERT_BULK, count));
+        }
+        Err(e) => {
+            session.row_count = 0;
+            push_error(&mut events, DoneKind::Done, &e, 1);
+        }
+    }
+    events
+}
+
+/// Converts and inserts every row of `data`, atomically; returns how many.
+fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) -> Result<u64, SqlError> {
+    if data.columns.len() != target.ordinals.len() {
+        return Err(SqlError::new(
+            4807,
+            format!(
+                "The bulk data stream has {} columns where INSERT BULK announced {}.",
+                data.columns.len(),
+                target.ordinals.len()
+            ),
+        ));
+    }
+    begin_if_open(session)?;
+    let session: &Session = session;
+    let table = &target.table;
+    // the announced column sending each table column's value, if any
+    let mut source = vec![None; table.columns.len()];
+    for (k, &ordinal) in target.ordinals.iter().enumerate() {
+        source[ordinal] = Some(k);
+    }
+    let variables = Variables::new();
+    let no_columns = Vec::new();
+    let scope = scope(session, &variables, &no_columns);
+    let store = session.store.as_ref().expect("opened by announce");
+    atomically(store, |store| {
+        let mut values = Vec::with_capacity(table.columns.len());
+        for row in &data.rows {
+            values.clear();
+            for (column, source) in table.columns.iter().zip(&source) {
+                let value = match source.map(|k| (&row[k], &data.columns[k])) {
+                    Some((v, _)) if v.is_null() && !target.keep_nulls && column.default_sql.is_some() => {
+                        default_value(session, table, column, &scope)?
+                    }
+                    Some((v, sent)) => assign(session, table, column, v, &sent.ty, "INSERT")?,
+                    None if column.identity => Value::Int(store.next_identity(table)?),
+                    None => default_value(session, table, column, &scope)?,
+                };
+                values.push(value);
+            }
+            store.insert(table, &values).map_err(|e| constraint_error(session, table, &values, e))?;
+        }
+        Ok(data.rows.len() as u64)
+    })
+}
