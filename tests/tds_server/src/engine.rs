@@ -243,7 +243,10 @@ fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: Done
     }
     let pieces = match tables::split_batch(sql) {
         Ok(p) => p,
-        Err(e) => return fail(events, kind, e, 0, 1),
+        Err(e) => {
+            fail(events, kind, e, 0, 1);
+            return false;
+        }
     };
     for piece in pieces {
         let ok = match piece {
@@ -298,7 +301,10 @@ fn run_table_less(
 ) -> bool {
     let statements = match parse_batch(sql) {
         Ok(s) => s,
-        Err(e) => return fail(events, kind, e, 0, 1),
+        Err(e) => {
+            fail(events, kind, e, 0, 1);
+            return false;
+        }
     };
     // SQL Server compiles the whole batch first: a typing error runs none of it
     for (statement, line) in &statements {
@@ -307,7 +313,8 @@ fn run_table_less(
             let typed = select_columns(session, items, variables)
                 .and_then(|_| filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope)));
             if let Err(e) = typed {
-                return fail(events, kind, e, 0, *line);
+                fail(events, kind, e, 0, *line);
+                return false;
             }
         }
     }
@@ -340,11 +347,11 @@ fn abort_transaction_if_xact_abort(session: &mut Session, events: &mut Vec<Event
     }
 }
 
-/// Appends a statement's error and its DONE_ERROR; returns false (the batch ends).
+/// Appends a statement's error and its DONE_ERROR; returns whether the batch goes on.
 pub(crate) fn fail(events: &mut Vec<Event>, kind: DoneKind, e: SqlError, cur_cmd: u16, line: u32) -> bool {
     events.push(Event::Error(message(&e, line)));
     events.push(done(kind, DONE_ERROR, cur_cmd, 0));
-    false
+    tables::ends_statement_only(&e)
 }
 
 fn option_on(session: &Session, name: &str) -> bool {

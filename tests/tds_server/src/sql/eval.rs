@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::convert::{convert, parse_decimal_text};
+use super::{arithmetic, functions};
 use super::parser::{Comparison, Expr, Filter, SqlError};
 use super::temporal;
 use crate::types::{encode_cp1252, SqlType};
@@ -153,6 +154,18 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
             Ok(t)
         }
         Expr::Negate(inner) => negate(eval(inner, scope)?),
+        Expr::Arithmetic(op, left, right) => arithmetic::binary(
+            *op,
+            eval(left, scope)?,
+            eval(right, scope)?,
+            **left == Expr::Null,
+            **right == Expr::Null,
+        ),
+        Expr::Function(name, args) => {
+            let args = args.iter().map(|a| eval(a, scope)).collect::<Result<Vec<_>, _>>()?;
+            functions::call(name, args)?
+                .ok_or_else(|| SqlError::not_supported(format!("The function '{name}'")))
+        }
         Expr::Cast(inner, ty) => cast(eval(inner, scope)?, ty),
         Expr::Convert { ty, expr, style } => {
             let t = eval(expr, scope)?;
@@ -342,11 +355,7 @@ fn negate(t: Typed) -> Result<Typed, SqlError> {
         Value::Null => Ok(Value::Null),
         Value::Int(i) => {
             let n = i.checked_neg().ok_or_else(overflow)?;
-            let (lo, hi) = match ty {
-                SqlType::SmallInt => (i16::MIN as i64, i16::MAX as i64),
-                SqlType::Int => (i32::MIN as i64, i32::MAX as i64),
-                _ => (i64::MIN, i64::MAX),
-            };
+            let (lo, hi) = functions::int_range(&ty);
             if n < lo || n > hi {
                 return Err(overflow());
             }

@@ -24,11 +24,24 @@ pub enum Expr {
     /// Unary plus: no-op on numbers, kept for type checks
     Plus(Box<Expr>),
     Cast(Box<Expr>, SqlType),
+    /// `left op right` of the arithmetic operators (and `+` concatenating strings)
+    Arithmetic(ArithmeticOperator, Box<Expr>, Box<Expr>),
+    /// A scalar function call by upper-cased name: `GETDATE()`, `ISNULL(a, b)` ...
+    Function(String, Vec<Expr>),
     Convert {
         ty: SqlType,
         expr: Box<Expr>,
         style: Option<i64>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithmeticOperator {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Modulo,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -442,7 +455,7 @@ impl Parser {
     }
 
     fn filter(&mut self) -> Result<Filter, SqlError> {
-        let left = self.unary()?;
+        let left = self.expr()?;
         let op = match (self.next(), self.peek()) {
             (Some(Token::Punct('=')), _) => Comparison::Equal,
             (Some(Token::Punct('<')), Some(Token::Punct('>'))) => Comparison::NotEqual,
@@ -464,7 +477,7 @@ impl Parser {
         if matches!(op, Comparison::NotEqual | Comparison::LessOrEqual | Comparison::GreaterOrEqual) {
             self.pos += 1; // the operator's second character
         }
-        let right = self.unary()?;
+        let right = self.expr()?;
         if let Some(t) = self.peek() {
             if !(matches!(t, Token::Punct(';')) || self.at_statement_start()) {
                 return Err(SqlError::not_supported(format!("A WHERE condition continuing with '{}'", t.display())));
@@ -516,23 +529,55 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr, SqlError> {
-        let e = self.unary()?;
-        if let Some(Token::Punct(c)) = self.peek() {
-            if "+-*/%&|^".contains(*c) {
-                // an operator with nothing after it is a syntax error; with an operand, valid
-                // T-SQL this server does not evaluate
-                let operand_follows = match self.tokens.get(self.pos + 1) {
-                    None | Some(Token::Punct(';' | ',' | ')')) => false,
-                    Some(t @ Token::Ident { quoted: false, .. }) => !STATEMENT_KEYWORDS.iter().any(|k| t.is_keyword(k)),
-                    Some(_) => true,
-                };
-                if !operand_follows {
-                    return Err(SqlError::syntax_near(&c.to_string()));
-                }
-                return Err(SqlError::not_supported(format!("Operator '{c}'")));
-            }
+        let mut e = self.term()?;
+        while let Some(op) = self.binary_operator(&[('+', ArithmeticOperator::Add), ('-', ArithmeticOperator::Subtract)])? {
+            e = Expr::Arithmetic(op, Box::new(e), Box::new(self.term()?));
         }
         Ok(e)
+    }
+
+    /// Operands joined by `*`, `/` and `%`, which bind tighter than `+` and `-`.
+    fn term(&mut self) -> Result<Expr, SqlError> {
+        let mut e = self.unary()?;
+        while let Some(op) = self.binary_operator(&[
+            ('*', ArithmeticOperator::Multiply),
+            ('/', ArithmeticOperator::Divide),
+            ('%', ArithmeticOperator::Modulo),
+        ])? {
+            e = Expr::Arithmetic(op, Box::new(e), Box::new(self.unary()?));
+        }
+        Ok(e)
+    }
+
+    /// Consumes one of `operators` when an operand follows it; an operator with nothing after
+    /// it is a syntax error, and the bitwise operators are valid T-SQL this server does not run.
+    fn binary_operator(
+        &mut self,
+        operators: &[(char, ArithmeticOperator)],
+    ) -> Result<Option<ArithmeticOperator>, SqlError> {
+        let Some(Token::Punct(c)) = self.peek() else { return Ok(None) };
+        let c = *c;
+        if !"+-*/%&|^".contains(c) {
+            return Ok(None);
+        }
+        let operand_follows = match self.tokens.get(self.pos + 1) {
+            None | Some(Token::Punct(';' | ',' | ')')) => false,
+            Some(t @ Token::Ident { quoted: false, .. }) => !STATEMENT_KEYWORDS.iter().any(|k| t.is_keyword(k)),
+            Some(_) => true,
+        };
+        if !operand_follows {
+            return Err(SqlError::syntax_near(&c.to_string()));
+        }
+        if "&|^".contains(c) {
+            return Err(SqlError::not_supported(format!("Operator '{c}'")));
+        }
+        match operators.iter().find(|(o, _)| *o == c) {
+            Some((_, op)) => {
+                self.pos += 1;
+                Ok(Some(*op))
+            }
+            None => Ok(None),
+        }
     }
 
     fn unary(&mut self) -> Result<Expr, SqlError> {
@@ -606,6 +651,20 @@ impl Parser {
                 };
                 self.expect_punct(')')?;
                 Expr::Convert { ty, expr: Box::new(e), style }
+            }
+            Token::Ident { text, quoted: false } if self.peek_punct('(') && !self.is_reserved(&text) => {
+                self.pos += 1;
+                let mut args = Vec::new();
+                if !self.eat_punct(')') {
+                    loop {
+                        args.push(self.expr()?);
+                        if self.eat_punct(')') {
+                            break;
+                        }
+                        self.expect_punct(',')?;
+                    }
+                }
+                Expr::Function(text.to_ascii_uppercase(), args)
             }
             Token::Ident { text, .. } if self.peek_punct('(') => {
                 return Err(SqlError::not_supported(format!("The function '{text}'")));
@@ -817,6 +876,21 @@ mod tests {
     }
 
     #[test]
+    fn arithmetic_binds_multiplication_tighter() {
+        let s = parse_batch("SELECT 1 + 2 * -3 % 4, (1 - 2) / 3").unwrap();
+        let (Statement::Select(items, _), _) = &s[0] else { panic!("{s:?}") };
+        let int = |n: &str| Box::new(Expr::Integer(n.into()));
+        let product = Expr::Arithmetic(
+            ArithmeticOperator::Modulo,
+            Box::new(Expr::Arithmetic(ArithmeticOperator::Multiply, int("2"), Box::new(Expr::Negate(int("3"))))),
+            int("4"),
+        );
+        assert_eq!(items[0].expr, Expr::Arithmetic(ArithmeticOperator::Add, int("1"), Box::new(product)));
+        let difference = Expr::Arithmetic(ArithmeticOperator::Subtract, int("1"), int("2"));
+        assert_eq!(items[1].expr, Expr::Arithmetic(ArithmeticOperator::Divide, Box::new(difference), int("3")));
+    }
+
+    #[test]
     fn where_comparisons() {
         let s = parse_batch("SELECT 1 AS a WHERE 1 <> -2; SELECT 2 WHERE @p >= 3").unwrap();
         let (Statement::Select(_, Some(f)), _) = &s[0] else { panic!("{s:?}") };
@@ -856,20 +930,20 @@ mod tests {
 
     #[test]
     fn unsupported_and_syntax_errors() {
-        assert_eq!(parse_batch("SELECT 1 + 2").unwrap_err().number, NOT_SUPPORTED_NUMBER);
+        assert_eq!(parse_batch("SELECT 1 & 2").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT a FROM t").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("INSERT INTO t VALUES (1)").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT 1,").unwrap_err(), SqlError { line: 1, ..SqlError::syntax_near(",") });
         assert_eq!(parse_batch("SELECT 1 +").unwrap_err().text, "Incorrect syntax near '+'.");
         assert_eq!(parse_batch("SELECT 1 +").unwrap_err().class, 15);
-        assert_eq!(parse_batch("SELECT 1 + 1").unwrap_err().class, 16);
+        assert_eq!(parse_batch("SELECT 1 | 1").unwrap_err().class, 16);
         assert_eq!(parse_batch("SELECT 1 *;SELECT 2").unwrap_err().number, 102);
         let e = parse_batch("SELECT FROM t").unwrap_err();
         assert_eq!((e.number, e.text.as_str()), (156, "Incorrect syntax near the keyword 'FROM'."));
         assert_eq!(parse_batch("select distinct 1").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT 1 WHERE 1 = 0 AND 1 = 1").unwrap_err().number, NOT_SUPPORTED_NUMBER);
         assert_eq!(parse_batch("SELECT 1 WHERE 1 LIKE 1").unwrap_err().number, NOT_SUPPORTED_NUMBER);
-        assert_eq!(parse_batch("SELECT 1\nSELECT\n  2 +\n3").unwrap_err().line, 3);
+        assert_eq!(parse_batch("SELECT 1\nSELECT\n  2 +").unwrap_err().line, 3);
         assert_eq!(parse_batch("SELECT CAST(1 AS foo)").unwrap_err().number, 243);
         assert_eq!(parse_batch(&format!("SELECT 1 AS [{}]", "n".repeat(129))).unwrap_err().number, 103);
         assert!(parse_batch(&format!("SELECT 1 AS [{}]", "n".repeat(128))).is_ok());

@@ -20,7 +20,7 @@ use crate::engine::{scope, Done, DoneKind, Event, Message, Session};
 use crate::sql::convert::convert;
 use crate::sql::eval::{compare, comparison_holds, eval, ColumnValue, Scope, Typed, Variables};
 use crate::sql::lexer::{tokenize, Token as Part1Token};
-use crate::sql::parser::{parse_conversion_type, Comparison, Expr, SqlError, STATEMENT_KEYWORDS};
+use crate::sql::parser::{parse_conversion_type, ArithmeticOperator, Comparison, Expr, SqlError, STATEMENT_KEYWORDS};
 use crate::tokens::{CURCMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
@@ -128,10 +128,10 @@ fn is_table_statement(statement: &ast::Statement) -> bool {
     }
 }
 
-/// Whether an error ends only its statement (the batch goes on), as SQL Server's constraint
-/// and truncation errors do; the others end the batch.
-fn ends_statement_only(e: &SqlError) -> bool {
-    matches!(e.number, 2627 | 2601 | 515 | 2628 | 8152 | 544 | 109 | 110 | 120 | 121)
+/// Whether an error ends only its statement (the batch goes on), as SQL Server's constraint,
+/// truncation, overflow and divide-by-zero errors do; the others end the batch.
+pub(crate) fn ends_statement_only(e: &SqlError) -> bool {
+    matches!(e.number, 2627 | 2601 | 515 | 2628 | 8152 | 544 | 109 | 110 | 120 | 121 | 8115 | 8134)
 }
 
 fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
@@ -431,12 +431,18 @@ fn translate(e: &ast::Expr) -> Result<Expr, SqlError> {
         ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => Expr::Negate(Box::new(translate(expr)?)),
         ast::Expr::UnaryOp { op: ast::UnaryOperator::Plus, expr } => Expr::Plus(Box::new(translate(expr)?)),
         ast::Expr::Nested(inner) => translate(inner)?,
-        ast::Expr::Function(f)
-            if f.name.to_string().eq_ignore_ascii_case("SCOPE_IDENTITY")
-                && matches!(&f.args, ast::FunctionArguments::List(l) if l.args.is_empty()) =>
-        {
-            Expr::ScopeIdentity
+        ast::Expr::BinaryOp { left, op, right } => {
+            let op = match op {
+                ast::BinaryOperator::Plus => ArithmeticOperator::Add,
+                ast::BinaryOperator::Minus => ArithmeticOperator::Subtract,
+                ast::BinaryOperator::Multiply => ArithmeticOperator::Multiply,
+                ast::BinaryOperator::Divide => ArithmeticOperator::Divide,
+                ast::BinaryOperator::Modulo => ArithmeticOperator::Modulo,
+                other => return Err(SqlError::not_supported(format!("The operator {other} in an expression"))),
+            };
+            Expr::Arithmetic(op, Box::new(translate(left)?), Box::new(translate(right)?))
         }
+        ast::Expr::Function(f) => function(f)?,
         ast::Expr::Cast { kind: ast::CastKind::Cast, expr, data_type, format: None, .. } => {
             Expr::Cast(Box::new(translate(expr)?), parse_conversion_type(&data_type.to_string())?)
         }
@@ -457,6 +463,29 @@ fn translate(e: &ast::Expr) -> Result<Expr, SqlError> {
         }
         other => return Err(SqlError::not_supported(format!("The expression '{other}' on a table"))),
     })
+}
+
+/// A scalar function call: `SCOPE_IDENTITY()`, or one `sql::functions` evaluates.
+fn function(f: &ast::Function) -> Result<Expr, SqlError> {
+    let name = f.name.to_string().to_uppercase();
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Ok(Expr::Function(name, Vec::new()));
+    };
+    if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() || list.duplicate_treatment.is_some() {
+        return Err(SqlError::not_supported(format!("{name} with DISTINCT, OVER or FILTER")));
+    }
+    if name == "SCOPE_IDENTITY" && list.args.is_empty() {
+        return Ok(Expr::ScopeIdentity);
+    }
+    let args = list
+        .args
+        .iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => translate(e),
+            other => Err(SqlError::not_supported(format!("The function argument {other}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Expr::Function(name, args))
 }
 
 fn identifier(ident: &ast::Ident) -> Expr {
