@@ -8,7 +8,10 @@ use std::time::Duration;
 use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
 use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
-use crate::sql::parser::{parse_batch, parse_param_declarations, SelectItem, SqlError, Statement};
+use crate::sql::arithmetic;
+use crate::sql::parser::{
+    parse_batch, parse_param_declarations, ArithmeticOperator, Expr, Filter, SelectItem, SqlError, Statement,
+};
 use crate::tables::store::{Database, Store};
 use crate::tables::preparse::Segment;
 use crate::tables::{self, Piece};
@@ -209,9 +212,9 @@ pub fn end_transaction(session: &mut Session, commit: bool) -> Vec<Event> {
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     let mut events = Vec::new();
-    let variables = Variables::new();
+    let mut variables = Variables::new();
     session.scope_identity = None;
-    run_batch(session, sql, &variables, DoneKind::Done, &mut events);
+    run_batch(session, sql, &mut variables, DoneKind::Done, &mut events);
     events
 }
 
@@ -234,7 +237,13 @@ fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
 
 /// Runs statements, appending their events; returns false when one failed (which ends the batch).
 /// Batches that touch tables are split by the table front end; the rest is part-1 T-SQL.
-fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: DoneKind, events: &mut Vec<Event>) -> bool {
+fn run_batch(
+    session: &mut Session,
+    sql: &str,
+    variables: &mut Variables,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
     if let Some(segments) = tables::preparse::split(sql) {
         return run_segments(session, segments, variables, kind, events);
     }
@@ -265,7 +274,7 @@ fn run_batch(session: &mut Session, sql: &str, variables: &Variables, kind: Done
 fn run_segments(
     session: &mut Session,
     segments: Result<Vec<Segment>, SqlError>,
-    variables: &Variables,
+    variables: &mut Variables,
     kind: DoneKind,
     events: &mut Vec<Event>,
 ) -> bool {
@@ -295,7 +304,7 @@ fn run_segments(
 fn run_table_less(
     session: &mut Session,
     sql: &str,
-    variables: &Variables,
+    variables: &mut Variables,
     kind: DoneKind,
     events: &mut Vec<Event>,
 ) -> bool {
@@ -307,15 +316,11 @@ fn run_table_less(
         }
     };
     // SQL Server compiles the whole batch first: a typing error runs none of it
+    let mut declared = variables.clone();
     for (statement, line) in &statements {
-        if let Statement::Select(items, filter) = statement {
-            let scope = scope(session, variables, &[]);
-            let typed = select_columns(session, items, variables)
-                .and_then(|_| filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope)));
-            if let Err(e) = typed {
-                fail(events, kind, e, 0, *line);
-                return false;
-            }
+        if let Err(e) = compile(session, statement, &mut declared) {
+            fail(events, kind, e, 0, *line);
+            return false;
         }
     }
     for (statement, line) in &statements {
@@ -330,6 +335,84 @@ fn run_table_less(
         }
     }
     true
+}
+
+/// Types a statement before the batch runs (declaring its variables in `declared`).
+fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -> Result<(), SqlError> {
+    let typing = |e: &Expr, declared: &Variables| eval(e, &scope(session, declared, &[])).map(|t| t.ty);
+    let check_filter = |filter: &Option<Filter>, declared: &Variables| {
+        filter.as_ref().map_or(Ok(()), |f| eval_filter(f, &scope(session, declared, &[])).map(|_| ()))
+    };
+    match statement {
+        Statement::Select(items, filter) => {
+            select_columns(session, items, declared)?;
+            check_filter(filter, declared)
+        }
+        Statement::Declare(list) => {
+            for (name, ty, init) in list {
+                if let Some(e) = init {
+                    typing(e, declared)?;
+                }
+                let key = name.to_lowercase();
+                if declared.contains_key(&key) {
+                    return Err(SqlError::new(
+                        134,
+                        format!("The variable name '{name}' has already been declared. Variable names must be unique within a query batch or stored procedure."),
+                    ));
+                }
+                declared.insert(key, (ty.clone(), Value::Null));
+            }
+            Ok(())
+        }
+        Statement::SetVariable(name, _, e) => {
+            declared_variable(declared, name)?;
+            typing(e, declared).map(|_| ())
+        }
+        Statement::SelectAssign(assignments, filter) => {
+            for (name, e) in assignments {
+                declared_variable(declared, name)?;
+                typing(e, declared)?;
+            }
+            check_filter(filter, declared)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The declared type of a variable (SQL Server's 137 when there is none).
+fn declared_variable(variables: &Variables, name: &str) -> Result<SqlType, SqlError> {
+    variables
+        .get(&name.to_lowercase())
+        .map(|(ty, _)| ty.clone())
+        .ok_or_else(|| SqlError::new(137, format!("Must declare the scalar variable \"{name}\".")))
+}
+
+/// Assigns `value` of type `from` to a variable, converted to the variable's declared type.
+fn assign_variable(variables: &mut Variables, name: &str, from: &SqlType, value: &Value) -> Result<(), SqlError> {
+    let ty = declared_variable(variables, name)?;
+    let converted = convert(value, from, &ty)?;
+    variables.insert(name.to_lowercase(), (ty, converted));
+    Ok(())
+}
+
+/// `@name = e`, or `@name op= e`: evaluates and assigns, converting to the variable's type.
+fn assign_expression(
+    session: &Session,
+    variables: &mut Variables,
+    name: &str,
+    op: Option<ArithmeticOperator>,
+    e: &Expr,
+) -> Result<(), SqlError> {
+    let scope = scope(session, variables, &[]);
+    let typed = match op {
+        None => eval(e, &scope)?,
+        Some(op) => {
+            let current = eval(&Expr::Variable(name.to_string()), &scope)?;
+            arithmetic::binary(op, current, eval(e, &scope)?, false, *e == Expr::Null)?
+        }
+    };
+    let value = typed.value?;
+    assign_variable(variables, name, &typed.ty, &value)
 }
 
 /// With SET XACT_ABORT ON a run-time error rolls the open transaction back; its
@@ -362,11 +445,52 @@ fn run_statement(
     session: &mut Session,
     statement: &Statement,
     line: u32,
-    variables: &Variables,
+    variables: &mut Variables,
     kind: DoneKind,
     events: &mut Vec<Event>,
 ) -> bool {
     match statement {
+        Statement::Declare(list) => {
+            let mut assigned = false;
+            for (name, ty, init) in list {
+                variables.insert(name.to_lowercase(), (ty.clone(), Value::Null));
+                if let Some(e) = init {
+                    assigned = true;
+                    if let Err(e) = assign_expression(session, variables, name, None, e) {
+                        return fail(events, kind, e, CMD_SET, line);
+                    }
+                }
+            }
+            // a declaration alone is no statement that runs
+            if assigned {
+                events.push(done(kind, 0, CMD_SET, 1));
+            }
+            true
+        }
+        Statement::SetVariable(name, op, e) => match assign_expression(session, variables, name, *op, e) {
+            // a simple assignment sets @@ROWCOUNT to 1 (the DONE's count without DONE_COUNT)
+            Ok(()) => {
+                events.push(done(kind, 0, CMD_SET, 1));
+                true
+            }
+            Err(e) => fail(events, kind, e, CMD_SET, line),
+        },
+        Statement::SelectAssign(assignments, filter) => {
+            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope(session, variables, &[]))) {
+                Ok(Ok(q)) => q,
+                Ok(Err(e)) | Err(e) => return fail(events, kind, e, CMD_SELECT, line),
+            };
+            if qualifies {
+                for (name, e) in assignments {
+                    if let Err(e) = assign_expression(session, variables, name, None, e) {
+                        return fail(events, kind, e, CMD_SELECT, line);
+                    }
+                }
+            }
+            let count_status = if option_on(session, "NOCOUNT") { 0 } else { DONE_COUNT };
+            events.push(done(kind, count_status, CMD_SELECT, qualifies as u64));
+            true
+        }
         Statement::Select(items, filter) => {
             let scope = scope(session, variables, &[]);
             let mut columns = Vec::new();
@@ -775,13 +899,20 @@ fn run_parameterized(
     values: &[(usize, &RpcParam)],
     events: &mut Vec<Event>,
 ) -> Result<Vec<Event>, SqlError> {
-    let (variables, outputs) = bind_parameters(declarations, statement, values)?;
+    let (mut variables, mut outputs) = bind_parameters(declarations, statement, values)?;
     // the statement is a scope of its own for SCOPE_IDENTITY()
     let outer_identity = session.scope_identity.take();
-    let ok = run_batch(session, statement, &variables, DoneKind::DoneInProc, events);
+    let ok = run_batch(session, statement, &mut variables, DoneKind::DoneInProc, events);
     session.scope_identity = outer_identity;
     if !ok {
         return Err(already_reported());
+    }
+    // OUTPUT parameters return the values the statement left in them
+    for output in &mut outputs {
+        let key = if output.name.starts_with('@') { output.name.clone() } else { format!("@{}", output.name) };
+        if let Some((_, value)) = variables.get(&key.to_lowercase()) {
+            output.value = value.clone();
+        }
     }
     Ok(return_values(outputs))
 }

@@ -72,6 +72,11 @@ fn collect(expr: &Expr, target: Option<&SqlType>, out: &mut Vec<(String, Option<
         Expr::Variable(name) => out.push((name.clone(), target.cloned())),
         Expr::Cast(inner, ty) | Expr::Convert { ty, expr: inner, .. } => collect(inner, Some(ty), out),
         Expr::Negate(inner) | Expr::Plus(inner) => collect(inner, None, out),
+        Expr::Arithmetic(_, left, right) => {
+            collect(left, None, out);
+            collect(right, None, out);
+        }
+        Expr::Function(_, args) => args.iter().for_each(|a| collect(a, None, out)),
         _ => {}
     }
 }

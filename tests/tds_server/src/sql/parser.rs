@@ -80,6 +80,12 @@ pub enum Statement {
         value: String,
     },
     Use(String),
+    /// `DECLARE @a int [= expr], ...`
+    Declare(Vec<(String, SqlType, Option<Expr>)>),
+    /// `SET @a = expr`, `SET @a += expr` (the operator of a compound assignment)
+    SetVariable(String, Option<ArithmeticOperator>, Expr),
+    /// `SELECT @a = expr, ... [WHERE ...]`
+    SelectAssign(Vec<(String, Expr)>, Option<Filter>),
     WaitForDelay(String),
     BeginTransaction,
     CommitTransaction,
@@ -357,6 +363,9 @@ impl Parser {
         if self.eat_keyword("SET") {
             return self.set();
         }
+        if self.eat_keyword("DECLARE") {
+            return self.declare();
+        }
         if self.eat_keyword("USE") {
             return match self.next() {
                 Some(Token::Ident { text, .. }) => Ok(Statement::Use(text)),
@@ -414,7 +423,10 @@ impl Parser {
     fn set(&mut self) -> Result<Statement, SqlError> {
         let option = match self.next() {
             Some(Token::Ident { text, quoted: false }) => text.to_ascii_uppercase(),
-            Some(Token::Variable(v)) => return Err(SqlError::not_supported(format!("SET {v}"))),
+            Some(Token::Variable(v)) => {
+                let op = self.assignment_operator().ok_or_else(|| self.unexpected())?;
+                return Ok(Statement::SetVariable(v, op, self.expr()?));
+            }
             Some(t) => return Err(SqlError::syntax_near(&t.display())),
             None => return Err(SqlError::syntax_near("SET")),
         };
@@ -442,7 +454,52 @@ impl Parser {
         Ok(Statement::Set { option, value })
     }
 
+    /// `DECLARE @a [AS] type [= expr], ...`
+    fn declare(&mut self) -> Result<Statement, SqlError> {
+        let mut variables = Vec::new();
+        loop {
+            let name = match self.next() {
+                Some(Token::Variable(v)) => v,
+                Some(Token::Ident { text, .. }) => {
+                    return Err(SqlError::not_supported(format!("DECLARE {text} (a cursor)")))
+                }
+                Some(t) => return Err(SqlError::syntax_near(&t.display())),
+                None => return Err(SqlError::syntax_near("DECLARE")),
+            };
+            self.eat_keyword("AS");
+            let ty = self.type_name(TypeContext::Declaration)?;
+            let init = if self.eat_punct('=') { Some(self.expr()?) } else { None };
+            variables.push((name, ty, init));
+            if !self.eat_punct(',') {
+                return Ok(Statement::Declare(variables));
+            }
+        }
+    }
+
+    /// After a variable: `=` (`Some(None)`), a compound `+=` ... (`Some(Some(op))`), or none.
+    fn assignment_operator(&mut self) -> Option<Option<ArithmeticOperator>> {
+        if self.eat_punct('=') {
+            return Some(None);
+        }
+        let op = match self.peek() {
+            Some(Token::Punct('+')) => ArithmeticOperator::Add,
+            Some(Token::Punct('-')) => ArithmeticOperator::Subtract,
+            Some(Token::Punct('*')) => ArithmeticOperator::Multiply,
+            Some(Token::Punct('/')) => ArithmeticOperator::Divide,
+            Some(Token::Punct('%')) => ArithmeticOperator::Modulo,
+            _ => return None,
+        };
+        if self.tokens.get(self.pos + 1) != Some(&Token::Punct('=')) {
+            return None;
+        }
+        self.pos += 2;
+        Some(Some(op))
+    }
+
     fn select(&mut self) -> Result<Statement, SqlError> {
+        if matches!(self.peek(), Some(Token::Variable(_))) && self.tokens.get(self.pos + 1) == Some(&Token::Punct('=')) {
+            return self.select_assign();
+        }
         let mut items = Vec::new();
         loop {
             items.push(self.select_item()?);
@@ -452,6 +509,29 @@ impl Parser {
         }
         let filter = if self.eat_keyword("WHERE") { Some(self.filter()?) } else { None };
         Ok(Statement::Select(items, filter))
+    }
+
+    /// `SELECT @a = expr, ...`: every item assigns (SQL Server's 141 otherwise).
+    fn select_assign(&mut self) -> Result<Statement, SqlError> {
+        let mut assignments = Vec::new();
+        loop {
+            let name = match (self.peek().cloned(), self.tokens.get(self.pos + 1)) {
+                (Some(Token::Variable(v)), Some(Token::Punct('='))) => v,
+                _ => {
+                    return Err(SqlError::new(
+                        141,
+                        "A SELECT statement that assigns a value to a variable must not be combined with data-retrieval operations.",
+                    ))
+                }
+            };
+            self.pos += 2;
+            assignments.push((name, self.expr()?));
+            if !self.eat_punct(',') {
+                break;
+            }
+        }
+        let filter = if self.eat_keyword("WHERE") { Some(self.filter()?) } else { None };
+        Ok(Statement::SelectAssign(assignments, filter))
     }
 
     fn filter(&mut self) -> Result<Filter, SqlError> {
