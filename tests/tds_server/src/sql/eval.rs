@@ -28,6 +28,8 @@ pub type Variables = HashMap<String, (SqlType, Value)>;
 /// A column of the row an expression is evaluated on.
 #[derive(Clone, Debug)]
 pub struct ColumnValue {
+    /// The table (or alias) the column comes from; empty when it needs no qualification
+    pub qualifier: String,
     pub name: String,
     pub ty: SqlType,
     pub nullable: bool,
@@ -141,11 +143,7 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
         Expr::SystemVariable(name) => system_variable(name, scope),
         Expr::ScopeIdentity => Ok(identity_value(scope.scope_identity)),
         Expr::Column(name) => {
-            let column = scope
-                .columns
-                .iter()
-                .find(|c| c.name.eq_ignore_ascii_case(name))
-                .ok_or_else(|| SqlError::new(207, format!("Invalid column name '{name}'.")))?;
+            let column = &scope.columns[column_index(scope.columns, name)?];
             Ok(Typed { ty: column.ty.clone(), nullable: column.nullable, value: Ok(column.value.clone()) })
         }
         Expr::Plus(inner) => {
@@ -187,6 +185,39 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
             }
         }
     }
+}
+
+/// The column `name` (`c`, or `t.c` qualified by a table or alias) refers to: 207 when there is
+/// none, 4104 for an unknown qualifier, 209 when columns of two tables match. Of matches from
+/// the same (or no) table, the first wins.
+pub fn column_index(columns: &[ColumnValue], name: &str) -> Result<usize, SqlError> {
+    let (qualifier, column) = match name.rsplit_once('.') {
+        Some((q, c)) => (Some(q), c),
+        None => (None, name),
+    };
+    let matches: Vec<usize> = (0..columns.len())
+        .filter(|&i| {
+            let c = &columns[i];
+            c.name.eq_ignore_ascii_case(column)
+                && qualifier.is_none_or(|q| c.qualifier.is_empty() || c.qualifier.eq_ignore_ascii_case(q))
+        })
+        .collect();
+    let Some(&first) = matches.first() else {
+        if let Some(q) = qualifier {
+            if !columns.iter().any(|c| c.qualifier.eq_ignore_ascii_case(q)) {
+                return Err(SqlError::new(4104, format!("The multi-part identifier \"{name}\" could not be bound.")));
+            }
+        }
+        return Err(SqlError::new(207, format!("Invalid column name '{column}'.")));
+    };
+    let ambiguous = matches.iter().any(|&i| {
+        let (a, b) = (&columns[first].qualifier, &columns[i].qualifier);
+        !a.is_empty() && !b.is_empty() && !a.eq_ignore_ascii_case(b)
+    });
+    if ambiguous {
+        return Err(SqlError::new(209, format!("Ambiguous column name '{column}'.")));
+    }
+    Ok(first)
 }
 
 /// Evaluates a WHERE filter: `Err` for typing errors (the batch does not run), `Ok(Err)` for

@@ -7,6 +7,7 @@
 
 pub mod bulk;
 pub mod preparse;
+mod like;
 mod query;
 pub mod store;
 pub mod transaction;
@@ -424,9 +425,11 @@ fn translate(e: &ast::Expr) -> Result<Expr, SqlError> {
             other => return Err(SqlError::not_supported(format!("The literal {other}"))),
         },
         ast::Expr::Identifier(ident) => identifier(ident),
-        ast::Expr::CompoundIdentifier(parts) => match parts.last() {
-            Some(last) => Expr::Column(last.value.clone()),
-            None => return Err(SqlError::syntax_near("")),
+        // `t.c` (or `dbo.t.c`): the column and the table or alias qualifying it
+        ast::Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+            [.., table, column] => Expr::Column(format!("{}.{}", table.value, column.value)),
+            [column] => Expr::Column(column.value.clone()),
+            [] => return Err(SqlError::syntax_near("")),
         },
         ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => Expr::Negate(Box::new(translate(expr)?)),
         ast::Expr::UnaryOp { op: ast::UnaryOperator::Plus, expr } => Expr::Plus(Box::new(translate(expr)?)),
@@ -499,12 +502,25 @@ fn identifier(ident: &ast::Ident) -> Expr {
     }
 }
 
-/// A row as the columns an expression sees.
+/// A row as the columns an expression sees (of one table: no qualifier needed).
 fn row_scope(columns: &[ColumnDef], values: &[Value]) -> Vec<ColumnValue> {
+    qualified_row_scope(columns, &[], values)
+}
+
+/// A row as the columns an expression sees, each qualified by its table's name or alias
+/// (`qualifiers[i]`, empty when missing).
+fn qualified_row_scope(columns: &[ColumnDef], qualifiers: &[String], values: &[Value]) -> Vec<ColumnValue> {
     columns
         .iter()
         .zip(values)
-        .map(|(c, v)| ColumnValue { name: c.name.clone(), ty: c.ty.clone(), nullable: c.nullable, value: v.clone() })
+        .enumerate()
+        .map(|(i, (c, v))| ColumnValue {
+            qualifier: qualifiers.get(i).cloned().unwrap_or_default(),
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+            nullable: c.nullable,
+            value: v.clone(),
+        })
         .collect()
 }
 
@@ -596,8 +612,41 @@ fn predicate(e: &ast::Expr, scope: &Scope) -> Result<Option<bool>, SqlError> {
                 within
             }
         }
+        ast::Expr::Like { negated, any: false, expr, pattern, escape_char } => {
+            let escape = match escape_char {
+                None => None,
+                Some(ast::Value::SingleQuotedString(e) | ast::Value::NationalStringLiteral(e)) => {
+                    let mut chars = e.chars();
+                    match (chars.next(), chars.next()) {
+                        (Some(c), None) => Some(c),
+                        _ => {
+                            return Err(SqlError::new(
+                                506,
+                                format!("The invalid escape character \"{e}\" was specified in a LIKE predicate."),
+                            ))
+                        }
+                    }
+                }
+                Some(other) => return Err(SqlError::not_supported(format!("LIKE ... ESCAPE {other}"))),
+            };
+            let text = string_operand(expr, scope)?;
+            let pattern = string_operand(pattern, scope)?;
+            match (text, pattern) {
+                (Some(t), Some(p)) => Some(like::matches(&t, &p, escape) != *negated),
+                _ => None,
+            }
+        }
         other => return Err(SqlError::not_supported(format!("The condition '{other}'"))),
     })
+}
+
+/// An operand of LIKE as text (numbers and dates convert to their string form); `None` for NULL.
+fn string_operand(e: &ast::Expr, scope: &Scope) -> Result<Option<String>, SqlError> {
+    let (typed, v) = value_of(e, scope)?;
+    match convert(&v, &typed.ty, &SqlType::NVarChar(None))? {
+        Value::Str(s) => Ok(Some(s)),
+        _ => Ok(None),
+    }
 }
 
 /// Whether a row qualifies for an optional WHERE.

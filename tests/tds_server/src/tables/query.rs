@@ -1,16 +1,18 @@
-//! SELECT on tables: one FROM source (a table or a derived table `(query) AS t`), WHERE,
-//! GROUP BY with the aggregates COUNT, COUNT_BIG, MIN, MAX, SUM and AVG (typed as SQL Server
-//! types them), ORDER BY and TOP.
+//! SELECT on tables: FROM tables and derived tables `(query) AS t`, joined (INNER, LEFT
+//! [OUTER], CROSS; nested loops), WHERE, GROUP BY and HAVING with the aggregates COUNT,
+//! COUNT_BIG, MIN, MAX, SUM and AVG (typed as SQL Server types them), DISTINCT, UNION [ALL],
+//! ORDER BY (by expression or position), TOP and OFFSET/FETCH.
 
 use std::cmp::Ordering;
 
 use sqlparser::ast;
 
-use super::{catalog_column, find_table, qualifies, row_scope, store, translate, value_of};
+use super::{catalog_column, find_table, qualified_row_scope, qualifies, row_scope, store, translate, value_of};
 use crate::engine::scope;
 use crate::engine::{Event, Session};
 use crate::sql::convert::convert;
-use crate::sql::eval::{compare, eval, Variables};
+use crate::sql::arithmetic::common_type;
+use crate::sql::eval::{column_index, compare, eval, ColumnValue, Scope, Variables};
 use crate::sql::parser::{Expr, SqlError};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
@@ -69,71 +71,298 @@ pub(super) fn run_query(
     query: &ast::Query,
     variables: &Variables,
 ) -> Result<ResultSet, SqlError> {
-    let ast::SetExpr::Select(select) = query.body.as_ref() else {
-        return Err(SqlError::not_supported("A query other than one SELECT"));
+    if query.with.is_some() || !query.locks.is_empty() || query.for_clause.is_some() {
+        return Err(SqlError::not_supported("WITH or FOR clauses"));
+    }
+    let order: Vec<(ast::Expr, bool)> = match &query.order_by {
+        None => Vec::new(),
+        Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(keys), .. }) => {
+            keys.iter().map(|k| (k.expr.clone(), k.options.asc != Some(false))).collect()
+        }
+        Some(_) => return Err(SqlError::not_supported("ORDER BY ALL")),
     };
-    if query.with.is_some()
-        || query.limit_clause.is_some()
-        || query.fetch.is_some()
-        || !query.locks.is_empty()
-        || query.for_clause.is_some()
-    {
-        return Err(SqlError::not_supported("WITH, OFFSET/FETCH or FOR clauses"));
+    let (offset, fetch) = paging(session, query, variables)?;
+    if (offset.is_some() || fetch.is_some()) && order.is_empty() {
+        return Err(SqlError::syntax_near(if offset.is_some() { "OFFSET" } else { "FETCH" }));
     }
-    if select.distinct.is_some() || select.into.is_some() || select.having.is_some() {
-        return Err(SqlError::not_supported("DISTINCT, INTO or HAVING"));
+    let mut result = match query.body.as_ref() {
+        ast::SetExpr::Select(select) => {
+            if offset.is_some() && select.top.is_some() {
+                return Err(SqlError::new(10741, "A TOP can not be used in the same query or sub-query as a OFFSET."));
+            }
+            run_select(session, select, variables, &order)?
+        }
+        body => {
+            let mut result = run_set_expr(session, body, variables)?;
+            sort_by_output(session, variables, &mut result, &order)?;
+            result
+        }
+    };
+    if let Some(n) = offset {
+        result.rows.drain(..(n as usize).min(result.rows.len()));
     }
+    if let Some(n) = fetch {
+        result.rows.truncate(n as usize);
+    }
+    Ok(result)
+}
+
+/// `OFFSET n ROWS` and `FETCH NEXT m ROWS ONLY`.
+fn paging(session: &Session, query: &ast::Query, variables: &Variables) -> Result<(Option<u64>, Option<u64>), SqlError> {
+    let no_columns = Vec::new();
+    let scope = scope(session, variables, &no_columns);
+    let offset = match &query.limit_clause {
+        None => None,
+        Some(ast::LimitClause::LimitOffset { limit: None, offset: Some(o), limit_by }) if limit_by.is_empty() => {
+            Some(row_count(&o.value, &scope, "OFFSET")?)
+        }
+        Some(_) => return Err(SqlError::not_supported("LIMIT")),
+    };
+    let fetch = match &query.fetch {
+        None => None,
+        Some(ast::Fetch { with_ties: false, percent: false, quantity: Some(q) }) => Some(row_count(q, &scope, "FETCH")?),
+        Some(_) => return Err(SqlError::not_supported("FETCH with PERCENT or WITH TIES")),
+    };
+    Ok((offset, fetch))
+}
+
+fn row_count(e: &ast::Expr, scope: &Scope, clause: &str) -> Result<u64, SqlError> {
+    let (typed, v) = value_of(e, scope)?;
+    match convert(&v, &typed.ty, &SqlType::BigInt)? {
+        Value::Int(n) if n >= 0 => Ok(n as u64),
+        Value::Int(_) if clause == "OFFSET" => {
+            Err(SqlError::new(10742, "The offset specified in a OFFSET clause may not be negative."))
+        }
+        _ => Err(SqlError::new(10744, "The number of rows provided for a FETCH clause must be greater then zero.")),
+    }
+}
+
+/// A query body that is not a single SELECT: a parenthesized query or a UNION.
+fn run_set_expr(session: &mut Session, body: &ast::SetExpr, variables: &Variables) -> Result<ResultSet, SqlError> {
+    match body {
+        ast::SetExpr::Select(select) => run_select(session, select, variables, &[]),
+        ast::SetExpr::Query(query) => run_query(session, query, variables),
+        ast::SetExpr::SetOperation { op: ast::SetOperator::Union, set_quantifier, left, right } => {
+            let distinct = match set_quantifier {
+                ast::SetQuantifier::All => false,
+                ast::SetQuantifier::None | ast::SetQuantifier::Distinct => true,
+                other => return Err(SqlError::not_supported(format!("UNION {other}"))),
+            };
+            let left = run_set_expr(session, left, variables)?;
+            if left.error.is_some() {
+                return Ok(left);
+            }
+            let right = run_set_expr(session, right, variables)?;
+            union(left, right, distinct)
+        }
+        ast::SetExpr::SetOperation { op, .. } => Err(SqlError::not_supported(format!("{op}"))),
+        _ => Err(SqlError::not_supported("This kind of query")),
+    }
+}
+
+/// `left UNION [ALL] right`: the columns are named by the left query and typed by data type
+/// precedence; UNION (without ALL) keeps one of each row.
+fn union(left: ResultSet, right: ResultSet, distinct: bool) -> Result<ResultSet, SqlError> {
+    if left.columns.len() != right.columns.len() {
+        return Err(SqlError::new(
+            205,
+            "All queries combined using a UNION, INTERSECT or EXCEPT operator must have an equal number of expressions in their target lists.",
+        ));
+    }
+    let mut columns = Vec::new();
+    for (l, r) in left.columns.iter().zip(&right.columns) {
+        columns.push(ColumnDef {
+            name: l.name.clone(),
+            ty: common_type(&l.ty, &r.ty)?,
+            nullable: l.nullable || r.nullable,
+            updatable: false,
+            identity: false,
+            computed: true,
+        });
+    }
+    let mut rows = Vec::new();
+    for (source, part) in [(&left.columns, left.rows), (&right.columns, right.rows)] {
+        for row in part {
+            let converted = row
+                .iter()
+                .zip(source.iter().zip(&columns))
+                .map(|(v, (from, to))| convert(v, &from.ty, &to.ty))
+                .collect::<Result<Vec<_>, _>>();
+            match converted {
+                Ok(r) => rows.push(r),
+                Err(e) => return Ok(ResultSet { columns, rows, error: Some(e) }),
+            }
+        }
+    }
+    if distinct {
+        rows = distinct_rows(&columns, rows);
+    }
+    Ok(ResultSet { columns, rows, error: right.error })
+}
+
+/// The rows without repeats (as equal under the columns' comparison), in order of first appearance.
+fn distinct_rows(columns: &[ColumnDef], rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    let mut kept: Vec<Vec<Value>> = Vec::new();
+    for row in rows {
+        let same = |other: &Vec<Value>| {
+            row.iter().zip(other).zip(columns).all(|((a, b), c)| sort_order(&c.ty, a, &c.ty, b) == Ordering::Equal)
+        };
+        if !kept.iter().any(same) {
+            kept.push(row);
+        }
+    }
+    kept
+}
+
+/// Sorts a result by ORDER BY keys over its own columns (by name or position).
+fn sort_by_output(
+    session: &Session,
+    variables: &Variables,
+    result: &mut ResultSet,
+    order: &[(ast::Expr, bool)],
+) -> Result<(), SqlError> {
+    if order.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<(OrderKey, bool)> = order
+        .iter()
+        .map(|(e, ascending)| Ok((order_key(e, result.columns.len())?, *ascending)))
+        .collect::<Result<_, SqlError>>()?;
+    let mut keyed = Vec::new();
+    for row in std::mem::take(&mut result.rows) {
+        let scope_row = row_scope(&result.columns, &row);
+        let key = sort_keys(&keys, &scope(session, variables, &scope_row), &row)?;
+        keyed.push((key, row));
+    }
+    sort_rows(&mut keyed, &keys);
+    result.rows = keyed.into_iter().map(|(_, r)| r).collect();
+    Ok(())
+}
+
+/// An ORDER BY key: an expression, or the position of an output column (`ORDER BY 2`).
+enum OrderKey {
+    Expression(Expr),
+    Position(usize),
+}
+
+fn order_key(e: &ast::Expr, outputs: usize) -> Result<OrderKey, SqlError> {
+    if let ast::Expr::Value(v) = e {
+        if let ast::Value::Number(n, _) = &v.value {
+            return match n.parse::<usize>() {
+                Ok(i) if (1..=outputs).contains(&i) => Ok(OrderKey::Position(i - 1)),
+                _ => Err(SqlError::new(
+                    108,
+                    format!("The ORDER BY position number {n} is out of range of the number of items in the select list."),
+                )),
+            };
+        }
+    }
+    Ok(OrderKey::Expression(translate(e)?))
+}
+
+/// The rows of a FROM clause, each column with the table name or alias that qualifies it.
+struct Source {
+    columns: Vec<ColumnDef>,
+    qualifiers: Vec<String>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Source {
+    fn scope_row(&self, values: &[Value]) -> Vec<ColumnValue> {
+        qualified_row_scope(&self.columns, &self.qualifiers, values)
+    }
+}
+
+/// `COUNT(*)` ... found in HAVING or ORDER BY of a grouped query: computed as hidden outputs
+/// named `__aggregate_<n>` that the rewritten condition reads.
+fn extract_aggregates(e: &ast::Expr, found: &mut Vec<(Aggregate, Option<Expr>)>) -> Result<ast::Expr, SqlError> {
+    let mut again = |inner: &ast::Expr| extract_aggregates(inner, found).map(Box::new);
+    Ok(match e {
+        ast::Expr::Function(_) => match aggregate_call(e)? {
+            Some(call) => {
+                found.push(call);
+                ast::Expr::Identifier(ast::Ident::new(format!("__aggregate_{}", found.len() - 1)))
+            }
+            None => e.clone(),
+        },
+        ast::Expr::BinaryOp { left, op, right } => {
+            ast::Expr::BinaryOp { left: again(left)?, op: op.clone(), right: again(right)? }
+        }
+        ast::Expr::UnaryOp { op, expr } => ast::Expr::UnaryOp { op: *op, expr: again(expr)? },
+        ast::Expr::Nested(inner) => ast::Expr::Nested(again(inner)?),
+        ast::Expr::IsNull(inner) => ast::Expr::IsNull(again(inner)?),
+        ast::Expr::IsNotNull(inner) => ast::Expr::IsNotNull(again(inner)?),
+        ast::Expr::Between { expr, negated, low, high } => ast::Expr::Between {
+            expr: again(expr)?,
+            negated: *negated,
+            low: again(low)?,
+            high: again(high)?,
+        },
+        other => other.clone(),
+    })
+}
+
+/// One SELECT: FROM, WHERE, GROUP BY/HAVING, the select list, DISTINCT, ORDER BY and TOP.
+fn run_select(
+    session: &mut Session,
+    select: &ast::Select,
+    variables: &Variables,
+    order: &[(ast::Expr, bool)],
+) -> Result<ResultSet, SqlError> {
+    if select.into.is_some() {
+        return Err(SqlError::not_supported("SELECT ... INTO"));
+    }
+    let distinct = match &select.distinct {
+        None | Some(ast::Distinct::All) => false,
+        Some(ast::Distinct::Distinct) => true,
+        Some(other) => return Err(SqlError::not_supported(format!("{other}"))),
+    };
     let group_by = match &select.group_by {
         ast::GroupByExpr::Expressions(g, m) if m.is_empty() => {
             g.iter().map(translate).collect::<Result<Vec<_>, _>>()?
         }
         _ => return Err(SqlError::not_supported("GROUP BY ALL or its modifiers")),
     };
-    let (source_columns, source_rows) = relation(session, &select.from, variables)?;
+    let source = relation(session, &select.from, variables)?;
     let session: &Session = session;
-    let null_row = row_scope(&source_columns, &vec![Value::Null; source_columns.len()]);
+    let null_row = source.scope_row(&vec![Value::Null; source.columns.len()]);
     let typing_scope = scope(session, variables, &null_row);
     let mut outputs = Vec::new();
     for item in &select.projection {
         let (e, alias) = match item {
-            ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
-                outputs.extend(
-                    source_columns
-                        .iter()
-                        .map(|c| Output { column: c.clone(), item: Item::Plain(Expr::Column(c.name.clone())) }),
-                );
+            ast::SelectItem::Wildcard(_) => {
+                outputs.extend((0..source.columns.len()).map(|i| source_output(&source, i)));
                 continue;
             }
+            ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                let qualifier = name.0.last().map(|p| p.to_string()).unwrap_or_default();
+                let qualifier = qualifier.trim_matches(|c| c == '[' || c == ']');
+                let of_table: Vec<usize> =
+                    (0..source.columns.len()).filter(|&i| source.qualifiers[i].eq_ignore_ascii_case(qualifier)).collect();
+                if of_table.is_empty() {
+                    return Err(SqlError::new(4104, format!("The multi-part identifier \"{name}\" could not be bound.")));
+                }
+                outputs.extend(of_table.into_iter().map(|i| source_output(&source, i)));
+                continue;
+            }
+            ast::SelectItem::QualifiedWildcard(..) => return Err(SqlError::not_supported("This wildcard")),
             ast::SelectItem::UnnamedExpr(e) => (e, None),
             ast::SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
         };
-        let output = match aggregate_call(e)? {
-            Some((aggregate, argument)) => {
-                let argument = match argument {
-                    None => None,
-                    Some(a) => {
-                        let ty = eval(&a, &typing_scope)?.ty;
-                        Some((a, ty))
-                    }
-                };
-                let ty = aggregate_type(aggregate, argument.as_ref().map(|(_, t)| t))?;
-                let column = ColumnDef {
-                    name: alias.unwrap_or_default(),
-                    ty,
-                    nullable: true,
-                    updatable: false,
-                    identity: false,
-                    computed: true,
-                };
-                Output { column, item: Item::Aggregate(aggregate, argument) }
+        if let ast::Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, .. } = e {
+            if matches!(left.as_ref(), ast::Expr::Identifier(i) if i.value.starts_with('@')) {
+                return Err(SqlError::not_supported("SELECT @variable = ... FROM a table"));
             }
+        }
+        let output = match aggregate_call(e)? {
+            Some((aggregate, argument)) => aggregate_output(aggregate, argument, alias.unwrap_or_default(), &typing_scope)?,
             None => {
                 let expr = translate(e)?;
                 let typed = eval(&expr, &typing_scope)?;
                 let column = match &expr {
                     // a source column keeps its metadata (flags included), under its alias
                     Expr::Column(name) => {
-                        let c = source_columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).expect("typed above");
+                        let c = &source.columns[column_index(&null_row, name)?];
                         ColumnDef { name: alias.unwrap_or_else(|| c.name.clone()), ..c.clone() }
                     }
                     _ => ColumnDef {
@@ -150,13 +379,30 @@ pub(super) fn run_query(
         };
         outputs.push(output);
     }
-    let grouped = !group_by.is_empty() || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..)));
+    let visible = outputs.len();
+    let grouped = !group_by.is_empty()
+        || select.having.is_some()
+        || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..)));
+    // aggregates of HAVING and ORDER BY become hidden outputs of a grouped query
+    let mut hidden = Vec::new();
+    let having = match &select.having {
+        Some(h) => Some(extract_aggregates(h, &mut hidden)?),
+        None => None,
+    };
+    let order: Vec<(ast::Expr, bool)> = if grouped {
+        order.iter().map(|(e, a)| Ok((extract_aggregates(e, &mut hidden)?, *a))).collect::<Result<_, SqlError>>()?
+    } else {
+        order.to_vec()
+    };
+    for (i, (aggregate, argument)) in hidden.into_iter().enumerate() {
+        outputs.push(aggregate_output(aggregate, argument, format!("__aggregate_{i}"), &typing_scope)?);
+    }
     if grouped {
         for o in &outputs {
             if let Item::Plain(e) = &o.item {
                 if !group_by.contains(e) {
                     let name = match e {
-                        Expr::Column(n) => n.clone(),
+                        Expr::Column(n) => n.rsplit('.').next().unwrap_or(n).to_string(),
                         _ => o.column.name.clone(),
                     };
                     return Err(SqlError::new(8120, format!("Column '{name}' is invalid in the select list because it is not contained in either an aggregate function or the GROUP BY clause.")));
@@ -165,22 +411,18 @@ pub(super) fn run_query(
         }
     }
     let top = top(select.top.as_ref(), &typing_scope)?;
-    let order: Vec<(Expr, bool)> = match &query.order_by {
-        None => Vec::new(),
-        Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(keys), .. }) => keys
-            .iter()
-            .map(|k| Ok((translate(&k.expr)?, k.options.asc != Some(false))))
-            .collect::<Result<_, SqlError>>()?,
-        Some(_) => return Err(SqlError::not_supported("ORDER BY ALL")),
-    };
+    let keys: Vec<(OrderKey, bool)> = order
+        .iter()
+        .map(|(e, ascending)| Ok((order_key(e, visible)?, *ascending)))
+        .collect::<Result<_, SqlError>>()?;
     let columns: Vec<ColumnDef> = outputs.iter().map(|o| o.column.clone()).collect();
     let mut error = None;
     // the qualifying source rows, then the output rows with their sort keys
     let mut qualifying = Vec::new();
-    for values in source_rows {
-        let row = row_scope(&source_columns, &values);
+    for values in &source.rows {
+        let row = source.scope_row(values);
         match qualifies(select.selection.as_ref(), &scope(session, variables, &row)) {
-            Ok(true) => qualifying.push(values),
+            Ok(true) => qualifying.push(values.clone()),
             Ok(false) => {}
             Err(e) => {
                 error = Some(e);
@@ -191,13 +433,13 @@ pub(super) fn run_query(
     let mut rows: Vec<(Key, Vec<Value>)> = Vec::new();
     // an ungrouped query is one group per row
     let groups = if grouped {
-        groups(session, variables, &source_columns, &qualifying, &group_by)
+        groups(session, variables, &source, &qualifying, &group_by)
     } else {
         Ok(qualifying.iter().map(|r| vec![r]).collect())
     };
     let computed = groups.and_then(|groups| {
         for group in groups {
-            let first = group.first().map(|r| row_scope(&source_columns, r));
+            let first = group.first().map(|r| source.scope_row(r));
             let out = outputs
                 .iter()
                 .map(|o| match (&o.item, &first) {
@@ -205,15 +447,31 @@ pub(super) fn run_query(
                     // no row: only aggregates are selected (checked above)
                     (Item::Plain(_), None) => Ok(Value::Null),
                     (Item::Aggregate(a, argument), _) => {
-                        aggregate(session, variables, &source_columns, &group, *a, argument.as_ref(), &o.column.ty)
+                        aggregate(session, variables, &source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            // ORDER BY sees the source row, or the output columns of a grouped query
-            let keys = match (&first, grouped) {
-                (Some(row), false) => sort_keys(&order, &scope(session, variables, row))?,
-                _ => sort_keys(&order, &scope(session, variables, &row_scope(&columns, &out)))?,
+            // a grouped row is seen as its outputs (hidden aggregates included), then its first source row
+            let key_row = match (&first, grouped) {
+                // a plain row is seen as its source row, then its outputs (ORDER BY an alias)
+                (Some(row), false) => {
+                    let mut r = row.clone();
+                    r.extend(row_scope(&columns, &out));
+                    r
+                }
+                (first, _) => {
+                    let mut r = row_scope(&columns, &out);
+                    r.extend(first.iter().flatten().cloned());
+                    r
+                }
             };
+            let key_scope = scope(session, variables, &key_row);
+            if let Some(h) = &having {
+                if !qualifies(Some(h), &key_scope)? {
+                    continue;
+                }
+            }
+            let keys = sort_keys(&keys, &key_scope, &out)?;
             rows.push((keys, out));
         }
         Ok(())
@@ -221,47 +479,111 @@ pub(super) fn run_query(
     if let Err(e) = computed {
         error.get_or_insert(e);
     }
-    if !order.is_empty() {
-        rows.sort_by(|(a, _), (b, _)| {
-            a.iter()
-                .zip(b)
-                .zip(&order)
-                .map(|(((ta, va), (tb, vb)), (_, ascending))| {
-                    let o = sort_order(ta, va, tb, vb);
-                    if *ascending {
-                        o
-                    } else {
-                        o.reverse()
-                    }
-                })
-                .find(|o| *o != Ordering::Equal)
-                .unwrap_or(Ordering::Equal)
-        });
+    if distinct {
+        let mut kept: Vec<(Key, Vec<Value>)> = Vec::new();
+        for (key, out) in rows {
+            let same = |other: &(Key, Vec<Value>)| {
+                out.iter()
+                    .zip(&other.1)
+                    .zip(&columns)
+                    .take(visible)
+                    .all(|((a, b), c)| sort_order(&c.ty, a, &c.ty, b) == Ordering::Equal)
+            };
+            if !kept.iter().any(same) {
+                kept.push((key, out));
+            }
+        }
+        rows = kept;
     }
+    sort_rows(&mut rows, &keys);
     if let Some(n) = top {
         rows.truncate(n as usize);
     }
-    Ok(ResultSet { columns, rows: rows.into_iter().map(|(_, r)| r).collect(), error })
+    let rows = rows
+        .into_iter()
+        .map(|(_, mut r)| {
+            r.truncate(visible);
+            r
+        })
+        .collect();
+    Ok(ResultSet { columns: columns.into_iter().take(visible).collect(), rows, error })
 }
 
-/// The columns and rows of a FROM clause: one table or one derived table.
-fn relation(
-    session: &mut Session,
-    from: &[ast::TableWithJoins],
-    variables: &Variables,
-) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
-    let [ast::TableWithJoins { relation, joins }] = from else {
-        return Err(SqlError::not_supported("A FROM clause other than one table"));
+/// The output of a source column selected by `*`.
+fn source_output(source: &Source, i: usize) -> Output {
+    let c = &source.columns[i];
+    let name = format!("{}.{}", source.qualifiers[i], c.name);
+    Output { column: c.clone(), item: Item::Plain(Expr::Column(name)) }
+}
+
+fn aggregate_output(
+    aggregate: Aggregate,
+    argument: Option<Expr>,
+    name: String,
+    typing_scope: &Scope,
+) -> Result<Output, SqlError> {
+    let argument = match argument {
+        None => None,
+        Some(a) => {
+            let ty = eval(&a, typing_scope)?.ty;
+            Some((a, ty))
+        }
     };
-    if !joins.is_empty() {
-        return Err(SqlError::not_supported("JOIN"));
+    let ty = aggregate_type(aggregate, argument.as_ref().map(|(_, t)| t))?;
+    let column = ColumnDef { name, ty, nullable: true, updatable: false, identity: false, computed: true };
+    Ok(Output { column, item: Item::Aggregate(aggregate, argument) })
+}
+
+/// Sorts keyed rows by ORDER BY's directions (a stable sort: ties keep their order).
+fn sort_rows(rows: &mut [(Key, Vec<Value>)], keys: &[(OrderKey, bool)]) {
+    if keys.is_empty() {
+        return;
     }
-    match relation {
-        ast::TableFactor::Table { name, args: None, .. } => {
+    rows.sort_by(|(a, _), (b, _)| {
+        a.iter()
+            .zip(b)
+            .zip(keys)
+            .map(|(((ta, va), (tb, vb)), (_, ascending))| {
+                let o = sort_order(ta, va, tb, vb);
+                if *ascending {
+                    o
+                } else {
+                    o.reverse()
+                }
+            })
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
+    });
+}
+
+/// The columns and rows of a FROM clause: tables and derived tables, joined.
+fn relation(session: &mut Session, from: &[ast::TableWithJoins], variables: &Variables) -> Result<Source, SqlError> {
+    // no FROM: one row of no columns
+    let mut result = Source { columns: Vec::new(), qualifiers: Vec::new(), rows: vec![Vec::new()] };
+    for (n, item) in from.iter().enumerate() {
+        let mut joined = factor(session, &item.relation, variables)?;
+        for join in &item.joins {
+            let right = factor(session, &join.relation, variables)?;
+            joined = join_sources(session, variables, joined, right, &join.join_operator)?;
+        }
+        result = if n == 0 { joined } else { cross(result, joined, None, false, session, variables)? };
+    }
+    Ok(result)
+}
+
+/// One table or derived table of a FROM clause, qualified by its alias or name.
+fn factor(session: &mut Session, factor: &ast::TableFactor, variables: &Variables) -> Result<Source, SqlError> {
+    match factor {
+        ast::TableFactor::Table { name, alias, args: None, .. } => {
             let store = store(session)?;
             let table = find_table(store, name)?;
             let rows = store.scan(&table)?.into_iter().map(|(_, values)| values).collect();
-            Ok((table.columns.iter().map(catalog_column).collect(), rows))
+            let qualifier = alias.as_ref().map_or_else(|| table.name.clone(), |a| a.name.value.clone());
+            Ok(Source {
+                columns: table.columns.iter().map(catalog_column).collect(),
+                qualifiers: vec![qualifier; table.columns.len()],
+                rows,
+            })
         }
         ast::TableFactor::Derived { lateral: false, subquery, alias, sample: None } => {
             let result = run_query(session, subquery, variables)?;
@@ -275,13 +597,74 @@ fn relation(
                     format!("No column name was specified for column {} of '{alias}'.", i + 1),
                 ));
             }
-            Ok((result.columns, result.rows))
+            Ok(Source { qualifiers: vec![alias; result.columns.len()], columns: result.columns, rows: result.rows })
+        }
+        ast::TableFactor::NestedJoin { table_with_joins, alias: None } => {
+            relation(session, std::slice::from_ref(table_with_joins), variables)
         }
         _ => Err(SqlError::not_supported("This kind of FROM source")),
     }
 }
 
-fn top(top: Option<&ast::Top>, scope: &crate::sql::eval::Scope) -> Result<Option<u64>, SqlError> {
+fn join_sources(
+    session: &Session,
+    variables: &Variables,
+    left: Source,
+    right: Source,
+    operator: &ast::JoinOperator,
+) -> Result<Source, SqlError> {
+    use ast::JoinOperator as J;
+    let on = |c: &ast::JoinConstraint| match c {
+        ast::JoinConstraint::On(e) => Ok(e.clone()),
+        _ => Err(SqlError::not_supported("A join without ON")),
+    };
+    match operator {
+        J::Join(c) | J::Inner(c) => cross(left, right, Some(&on(c)?), false, session, variables),
+        J::Left(c) | J::LeftOuter(c) => cross(left, right, Some(&on(c)?), true, session, variables),
+        J::CrossJoin(ast::JoinConstraint::None) => cross(left, right, None, false, session, variables),
+        other => Err(SqlError::not_supported(format!("The join {other:?}").split('(').next().unwrap_or("A join").to_string())),
+    }
+}
+
+/// Every pair of rows for which `on` holds (all pairs without it); with `outer`, a left row
+/// without a match once with NULLs on the right (whose columns become nullable).
+fn cross(
+    left: Source,
+    right: Source,
+    on: Option<&ast::Expr>,
+    outer: bool,
+    session: &Session,
+    variables: &Variables,
+) -> Result<Source, SqlError> {
+    let mut columns = left.columns.clone();
+    columns.extend(right.columns.iter().map(|c| ColumnDef { nullable: c.nullable || outer, ..c.clone() }));
+    let mut qualifiers = left.qualifiers.clone();
+    qualifiers.extend(right.qualifiers.iter().cloned());
+    let mut result = Source { columns, qualifiers, rows: Vec::new() };
+    for l in &left.rows {
+        let mut matched = false;
+        for r in &right.rows {
+            let mut values = l.clone();
+            values.extend(r.iter().cloned());
+            let holds = match on {
+                None => true,
+                Some(e) => qualifies(Some(e), &scope(session, variables, &result.scope_row(&values)))?,
+            };
+            if holds {
+                matched = true;
+                result.rows.push(values);
+            }
+        }
+        if outer && !matched {
+            let mut values = l.clone();
+            values.extend(std::iter::repeat_n(Value::Null, right.columns.len()));
+            result.rows.push(values);
+        }
+    }
+    Ok(result)
+}
+
+fn top(top: Option<&ast::Top>, scope: &Scope) -> Result<Option<u64>, SqlError> {
     Ok(match top {
         None => None,
         Some(ast::Top { with_ties: false, percent: false, quantity: Some(q) }) => Some(match q {
@@ -303,12 +686,17 @@ fn top(top: Option<&ast::Top>, scope: &crate::sql::eval::Scope) -> Result<Option
     })
 }
 
-fn sort_keys(order: &[(Expr, bool)], scope: &crate::sql::eval::Scope) -> Result<Key, SqlError> {
-    order
-        .iter()
-        .map(|(e, _)| {
-            let t = eval(e, scope)?;
-            Ok((t.ty, t.value?))
+fn sort_keys(keys: &[(OrderKey, bool)], scope: &Scope, outputs: &[Value]) -> Result<Key, SqlError> {
+    keys.iter()
+        .map(|(k, _)| match k {
+            OrderKey::Expression(e) => {
+                let t = eval(e, scope)?;
+                Ok((t.ty, t.value?))
+            }
+            OrderKey::Position(i) => {
+                let c = &scope.columns[*i];
+                Ok((c.ty.clone(), outputs[*i].clone()))
+            }
         })
         .collect()
 }
@@ -329,7 +717,7 @@ fn sort_order(ta: &SqlType, a: &Value, tb: &SqlType, b: &Value) -> Ordering {
 fn groups<'r>(
     session: &Session,
     variables: &Variables,
-    columns: &[ColumnDef],
+    source: &Source,
     rows: &'r [Vec<Value>],
     group_by: &[Expr],
 ) -> Result<Vec<Vec<&'r Vec<Value>>>, SqlError> {
@@ -337,12 +725,10 @@ fn groups<'r>(
         return Ok(vec![rows.iter().collect()]);
     }
     let mut groups: Vec<(Key, Vec<&Vec<Value>>)> = Vec::new();
+    let keys: Vec<(OrderKey, bool)> = group_by.iter().map(|e| (OrderKey::Expression(e.clone()), true)).collect();
     for values in rows {
-        let row = row_scope(columns, values);
-        let key = sort_keys(
-            &group_by.iter().map(|e| (e.clone(), true)).collect::<Vec<_>>(),
-            &scope(session, variables, &row),
-        )?;
+        let row = source.scope_row(values);
+        let key = sort_keys(&keys, &scope(session, variables, &row), &[])?;
         let same =
             |other: &Key| key.iter().zip(other).all(|((ta, a), (tb, b))| sort_order(ta, a, tb, b) == Ordering::Equal);
         match groups.iter_mut().find(|(k, _)| same(k)) {
@@ -417,7 +803,7 @@ fn aggregate_type(aggregate: Aggregate, argument: Option<&SqlType>) -> Result<Sq
 fn aggregate(
     session: &Session,
     variables: &Variables,
-    columns: &[ColumnDef],
+    source: &Source,
     group: &[&Vec<Value>],
     aggregate: Aggregate,
     argument: Option<&(Expr, SqlType)>,
@@ -428,7 +814,7 @@ fn aggregate(
     };
     let mut values = Vec::new();
     for values_of_row in group {
-        let row = row_scope(columns, values_of_row);
+        let row = source.scope_row(values_of_row);
         let v = eval(expr, &scope(session, variables, &row))?.value?;
         if !v.is_null() {
             values.push(v);
