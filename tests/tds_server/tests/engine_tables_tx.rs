@@ -1,0 +1,122 @@
+//! Transactions nested as SQL Server nests them: @@TRANCOUNT, ENVCHANGE only at the outermost
+//! level, 3902/3903 with nothing to end, named transactions, and savepoints (SAVE TRAN,
+//! ROLLBACK TRAN name) on tables.
+
+use tds_server::engine::{execute_batch, EnvChange, Event, Session};
+use tds_server::value::Value;
+
+fn session() -> Session {
+    Session::new(53, "sa", "master", "fastmssql-test")
+}
+
+fn errors(events: &[Event]) -> Vec<i32> {
+    events.iter().filter_map(|e| if let Event::Error(m) = e { Some(m.number) } else { None }).collect()
+}
+
+fn env_changes(events: &[Event]) -> Vec<EnvChange> {
+    events.iter().filter_map(|e| if let Event::EnvChange(c) = e { Some(c.clone()) } else { None }).collect()
+}
+
+fn rows(events: &[Event]) -> Vec<Vec<Value>> {
+    events.iter().filter_map(|e| if let Event::Row(r) = e { Some(r.clone()) } else { None }).collect()
+}
+
+fn run(s: &mut Session, sql: &str) -> Vec<Event> {
+    let events = execute_batch(s, sql);
+    assert!(errors(&events).is_empty(), "{sql}: {events:?}");
+    events
+}
+
+fn trancount(s: &mut Session) -> i64 {
+    match rows(&run(s, "SELECT @@TRANCOUNT")).as_slice() {
+        [row] => match row.as_slice() {
+            [Value::Int(n)] => *n,
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+fn keys(s: &mut Session, table: &str) -> Vec<i64> {
+    rows(&run(s, &format!("SELECT k FROM {table} ORDER BY k")))
+        .into_iter()
+        .map(|r| match r.as_slice() {
+            [Value::Int(k)] => *k,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn begin_nests_and_only_the_outermost_commit_commits() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE tx_nest (k INT)");
+    let events = run(&mut s, "BEGIN TRAN");
+    assert_eq!(env_changes(&events), [EnvChange::BeginTransaction { descriptor: 1 }]);
+    assert_eq!(env_changes(&run(&mut s, "BEGIN TRANSACTION inner_tx")), []);
+    assert_eq!(trancount(&mut s), 2);
+    run(&mut s, "INSERT INTO tx_nest VALUES (1)");
+    assert_eq!(env_changes(&run(&mut s, "COMMIT TRAN inner_tx")), []);
+    assert_eq!(trancount(&mut s), 1);
+    assert_eq!(s.transaction, Some(1), "still open");
+    assert_eq!(env_changes(&run(&mut s, "COMMIT")), [EnvChange::CommitTransaction { descriptor: 1 }]);
+    assert_eq!(trancount(&mut s), 0);
+    assert_eq!(keys(&mut s, "tx_nest"), [1]);
+}
+
+#[test]
+fn rollback_ends_every_level_and_sets_trancount_to_0() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE tx_rollback (k INT)");
+    run(&mut s, "BEGIN TRAN; INSERT INTO tx_rollback VALUES (1); BEGIN TRAN; INSERT INTO tx_rollback VALUES (2)");
+    assert_eq!(trancount(&mut s), 2);
+    let events = run(&mut s, "ROLLBACK");
+    assert_eq!(env_changes(&events), [EnvChange::RollbackTransaction { descriptor: 1 }]);
+    assert_eq!(trancount(&mut s), 0);
+    assert_eq!(keys(&mut s, "tx_rollback"), Vec::<i64>::new());
+}
+
+#[test]
+fn nothing_to_commit_or_roll_back_is_3902_and_3903_and_save_outside_a_transaction_628() {
+    let mut s = session();
+    assert_eq!(errors(&execute_batch(&mut s, "COMMIT")), [3902]);
+    assert_eq!(errors(&execute_batch(&mut s, "ROLLBACK TRAN")), [3903]);
+    assert_eq!(errors(&execute_batch(&mut s, "ROLLBACK TRAN some_name")), [3903]);
+    assert_eq!(errors(&execute_batch(&mut s, "SAVE TRAN s1")), [628]);
+    run(&mut s, "BEGIN TRAN; COMMIT");
+    assert_eq!(errors(&execute_batch(&mut s, "COMMIT TRANSACTION")), [3902]);
+}
+
+#[test]
+fn rollback_to_a_savepoint_keeps_the_work_before_it_and_the_transaction() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE tx_save (k INT)");
+    let events = run(
+        &mut s,
+        "BEGIN TRAN\nINSERT INTO tx_save VALUES (1)\nSAVE TRANSACTION first_save\nINSERT INTO tx_save VALUES (2)\n\
+         SAVE TRAN second_save\nINSERT INTO tx_save VALUES (3)\nROLLBACK TRAN second_save\nSELECT @@TRANCOUNT",
+    );
+    assert_eq!(rows(&events), [vec![Value::Int(1)]], "a savepoint does not nest");
+    assert_eq!(keys(&mut s, "tx_save"), [1, 2]);
+    run(&mut s, "ROLLBACK TRANSACTION first_save");
+    assert_eq!(keys(&mut s, "tx_save"), [1]);
+    assert_eq!(trancount(&mut s), 1);
+    // the savepoint stays: work after it can be rolled back to it again
+    run(&mut s, "INSERT INTO tx_save VALUES (4); ROLLBACK TRAN first_save; INSERT INTO tx_save VALUES (5)");
+    assert_eq!(env_changes(&run(&mut s, "COMMIT")), [EnvChange::CommitTransaction { descriptor: 1 }]);
+    assert_eq!(keys(&mut s, "tx_save"), [1, 5]);
+}
+
+#[test]
+fn rollback_naming_no_savepoint_rolls_back_the_whole_transaction() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE tx_named (k INT)");
+    run(&mut s, "BEGIN TRAN outer_tx; INSERT INTO tx_named VALUES (1); SAVE TRAN s1; INSERT INTO tx_named VALUES (2)");
+    let events = run(&mut s, "ROLLBACK TRAN outer_tx");
+    assert_eq!(env_changes(&events), [EnvChange::RollbackTransaction { descriptor: 1 }]);
+    assert_eq!(keys(&mut s, "tx_named"), Vec::<i64>::new());
+    // the savepoints went with it
+    run(&mut s, "BEGIN TRAN");
+    assert_eq!(errors(&execute_batch(&mut s, "ROLLBACK TRAN s1; SELECT 1")), []);
+    assert_eq!(trancount(&mut s), 0, "s1 is no savepoint of the new transaction, so it all rolls back");
+}
