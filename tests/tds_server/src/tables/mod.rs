@@ -25,7 +25,7 @@ use crate::sql::parser::{parse_conversion_type, ArithmeticOperator, Comparison, 
 use crate::tokens::{CURCMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
-use store::{parse_type, storage_error, CatalogColumn, Constraint, Store, Table};
+use store::{parse_type, storage_error, CatalogColumn, Constraint, KeyKind, Store, Table};
 
 /// CurCmd values of the DONE tokens of table statements.
 const CMD_INSERT: u16 = 0xC3;
@@ -33,6 +33,8 @@ const CMD_DELETE: u16 = 0xC4;
 const CMD_UPDATE: u16 = 0xC5;
 const CMD_CREATE_TABLE: u16 = 0xC6;
 const CMD_DROP_TABLE: u16 = 0xC7;
+const CMD_CREATE_INDEX: u16 = 0xC8;
+const CMD_DROP_INDEX: u16 = 0xC9;
 
 /// Words that make a batch one for this front end.
 const TABLE_WORDS: &[&str] = &["FROM", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "TRUNCATE", "INTO"];
@@ -88,6 +90,20 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
             Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
             _ => String::new(),
         };
+        if word == "CREATE" && is_clustering_index(&parser) {
+            // sqlparser reads no [NON]CLUSTERED in CREATE INDEX, which makes no difference here
+            parser.next_token();
+            skip_statement(&mut parser);
+            let next = parser.peek_token();
+            let end = if next.token == Token::EOF { sql.len() } else { offset(next.span.start) };
+            let text = without_clustering(&sql[start..end]);
+            let statement = Parser::new(&dialect)
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_statement())
+                .map_err(|e| parse_error(e, line))?;
+            pieces.push(Piece::Table(Box::new(statement), line));
+            continue;
+        }
         if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) {
             let statement = parser.parse_statement().map_err(|e| parse_error(e, line))?;
             if is_table_statement(&statement) {
@@ -96,30 +112,56 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
             }
         } else {
             // a statement of the part-1 parser runs to the next statement keyword
-            let mut depth = 0usize;
             parser.next_token();
-            loop {
-                match &parser.peek_token().token {
-                    Token::EOF | Token::SemiColon => break,
-                    Token::LParen => depth += 1,
-                    Token::RParen => depth = depth.saturating_sub(1),
-                    Token::Word(w)
-                        if depth == 0
-                            && w.quote_style.is_none()
-                            && STATEMENT_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(&w.value)) =>
-                    {
-                        break
-                    }
-                    _ => {}
-                }
-                parser.next_token();
-            }
+            skip_statement(&mut parser);
         }
         let next = parser.peek_token();
         let end = if next.token == Token::EOF { sql.len() } else { offset(next.span.start) };
         let padding: String = sql[..start].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
         pieces.push(Piece::Other(padding + &sql[start..end]));
     }
+}
+
+/// Moves to the end of the current statement: the next statement keyword outside parentheses.
+fn skip_statement(parser: &mut Parser) {
+    let mut depth = 0usize;
+    loop {
+        match &parser.peek_token().token {
+            Token::EOF | Token::SemiColon => break,
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(w)
+                if depth == 0
+                    && w.quote_style.is_none()
+                    && STATEMENT_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(&w.value)) =>
+            {
+                break
+            }
+            _ => {}
+        }
+        parser.next_token();
+    }
+}
+
+/// At `CREATE [UNIQUE] CLUSTERED|NONCLUSTERED INDEX`.
+fn is_clustering_index(parser: &Parser) -> bool {
+    let word = |n: usize| match parser.peek_nth_token(n).token {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+        _ => String::new(),
+    };
+    let at = if word(1) == "UNIQUE" { 2 } else { 1 };
+    ["CLUSTERED", "NONCLUSTERED"].contains(&word(at).as_str()) && word(at + 1) == "INDEX"
+}
+
+/// The statement's text without its first CLUSTERED/NONCLUSTERED keyword.
+fn without_clustering(text: &str) -> String {
+    let upper = text.to_ascii_uppercase();
+    for keyword in ["NONCLUSTERED", "CLUSTERED"] {
+        if let Some(i) = upper.find(keyword) {
+            return format!("{}{}{}", &text[..i], " ".repeat(keyword.len()), &text[i + keyword.len()..]);
+        }
+    }
+    text.to_string()
 }
 
 fn is_table_statement(statement: &ast::Statement) -> bool {
@@ -207,6 +249,10 @@ pub fn run_statement(
         ast::Statement::CreateTable(create) => (CMD_CREATE_TABLE, create_table(session, create).map(|()| None)),
         ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, .. } => {
             (CMD_DROP_TABLE, drop_tables(session, names, *if_exists).map(|()| None))
+        }
+        ast::Statement::CreateIndex(create) => (CMD_CREATE_INDEX, create_index(session, create).map(|()| None)),
+        ast::Statement::Drop { object_type: ast::ObjectType::Index, if_exists, names, table, .. } => {
+            (CMD_DROP_INDEX, drop_index(session, names, table.as_ref(), *if_exists).map(|()| None))
         }
         ast::Statement::Insert(insert) => (CMD_INSERT, self::insert(session, insert, variables).map(Some)),
         ast::Statement::Update(update) => (CMD_UPDATE, self::update(session, update, variables).map(Some)),
@@ -316,10 +362,10 @@ fn create_table(session: &mut Session, create: &ast::CreateTable) -> Result<(), 
                 ast::ColumnOption::Default(e) => column.default_sql = Some(e.to_string()),
                 ast::ColumnOption::PrimaryKey(_) => {
                     column.nullable = false;
-                    constraints.push(Constraint { name: short_hash("PK"), primary_key: true, columns: vec![ordinal] });
+                    constraints.push(Constraint { name: short_hash("PK"), kind: KeyKind::PrimaryKey, columns: vec![ordinal] });
                 }
                 ast::ColumnOption::Unique(_) => {
-                    constraints.push(Constraint { name: short_hash("UQ"), primary_key: false, columns: vec![ordinal] })
+                    constraints.push(Constraint { name: short_hash("UQ"), kind: KeyKind::Unique, columns: vec![ordinal] })
                 }
                 ast::ColumnOption::Identity(ast::IdentityPropertyKind::Identity(p)) => {
                     let (seed, increment) = match &p.parameters {
@@ -362,7 +408,7 @@ fn create_table(session: &mut Session, create: &ast::CreateTable) -> Result<(), 
         }
         constraints.push(Constraint {
             name: short_hash(if primary_key { "PK" } else { "UQ" }),
-            primary_key,
+            kind: if primary_key { KeyKind::PrimaryKey } else { KeyKind::Unique },
             columns: ordinals,
         });
     }
@@ -372,6 +418,91 @@ fn create_table(session: &mut Session, create: &ast::CreateTable) -> Result<(), 
         return Err(SqlError::new(2714, format!("There is already an object named '{name}' in the database.")));
     }
     atomically(store, |s| s.create_table(&table, identity))
+}
+
+/// `CREATE [UNIQUE] [NONCLUSTERED] INDEX name ON t (columns)`: 1913 for a name the table
+/// already has, 1505 when existing rows already repeat a unique key.
+fn create_index(session: &mut Session, create: &ast::CreateIndex) -> Result<(), SqlError> {
+    if create.predicate.is_some() || !create.include.is_empty() || create.using.is_some() {
+        return Err(SqlError::not_supported("CREATE INDEX with INCLUDE, WHERE or USING"));
+    }
+    let store = store(session)?;
+    let table = find_table(store, &create.table_name)?;
+    let name = create
+        .name
+        .as_ref()
+        .and_then(|n| n.0.last())
+        .map(|p| p.to_string().trim_matches(|c| c == '[' || c == ']').to_string())
+        .ok_or_else(|| SqlError::syntax_near("INDEX"))?;
+    if table.constraints.iter().any(|k| k.name.eq_ignore_ascii_case(&name)) {
+        return Err(SqlError::new(
+            1913,
+            format!("The operation failed because an index or statistics with name '{name}' already exists on table '{}'.", table.name),
+        ));
+    }
+    let mut columns = Vec::new();
+    for c in &create.columns {
+        let ident = c.column.expr.to_string();
+        let ident = ident.trim_matches(|c| c == '[' || c == ']');
+        columns.push(table.columns.iter().position(|col| col.name.eq_ignore_ascii_case(ident)).ok_or_else(|| {
+            SqlError::new(1911, format!("Column name '{ident}' does not exist in the target table or view."))
+        })?);
+    }
+    let kind = if create.unique { KeyKind::UniqueIndex } else { KeyKind::Index };
+    let index = Constraint { name: name.clone(), kind, columns };
+    atomically(store, |store| {
+        // rows already stored must not repeat the key (NULLs count as equal)
+        if kind == KeyKind::UniqueIndex {
+            let mut seen: Vec<Vec<Value>> = Vec::new();
+            for (_, values) in store.scan(&table)? {
+                let key: Vec<Value> = index.columns.iter().map(|&i| values[i].clone()).collect();
+                let same = |other: &Vec<Value>| {
+                    key.iter().zip(other).zip(&index.columns).all(|((a, b), &i)| {
+                        let ty = &table.columns[i].ty;
+                        a.is_null() && b.is_null() || compare(ty, a, ty, b).ok().flatten() == Some(std::cmp::Ordering::Equal)
+                    })
+                };
+                if seen.iter().any(same) {
+                    return Err(SqlError::new(
+                        1505,
+                        format!("The CREATE UNIQUE INDEX statement terminated because a duplicate key was found for the object name 'dbo.{}' and the index name '{name}'.", table.name),
+                    ));
+                }
+                seen.push(key);
+            }
+        }
+        store.create_index(&table, &index)
+    })
+}
+
+/// `DROP INDEX name ON t` or `DROP INDEX t.name`.
+fn drop_index(
+    session: &mut Session,
+    names: &[ast::ObjectName],
+    table: Option<&ast::ObjectName>,
+    if_exists: bool,
+) -> Result<(), SqlError> {
+    let store = store(session)?;
+    for name in names {
+        let (table_name, index) = match (table, name.0.as_slice()) {
+            (Some(t), [.., index]) => (t.clone(), index.to_string()),
+            (None, [.., t, index]) => (ast::ObjectName(vec![t.clone()]), index.to_string()),
+            _ => return Err(SqlError::syntax_near("INDEX")),
+        };
+        let index = index.trim_matches(|c| c == '[' || c == ']').to_string();
+        let table = find_table(store, &table_name)?;
+        match table.constraints.iter().find(|k| k.kind.is_index() && k.name.eq_ignore_ascii_case(&index)) {
+            Some(k) => atomically(store, |s| s.drop_index(&table, &k.name))?,
+            None if if_exists => {}
+            None => {
+                return Err(SqlError::new(
+                    3701,
+                    format!("Cannot drop the index '{}.{index}', because it does not exist or you do not have permission.", table.name),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn constant_int(e: &ast::Expr) -> Result<i64, SqlError> {
@@ -752,7 +883,7 @@ fn constraint_error(session: &Session, table: &Table, values: &[Value], e: rusql
         .split(", ")
         .filter_map(|c| c.rsplit('.').next()?.strip_prefix('c')?.parse().ok())
         .collect();
-    let Some(constraint) = table.constraints.iter().find(|k| k.columns == failed) else {
+    let Some(constraint) = table.constraints.iter().find(|k| k.kind.is_unique() && k.columns == failed) else {
         return storage_error(e);
     };
     let key: Vec<String> = constraint
@@ -760,23 +891,32 @@ fn constraint_error(session: &Session, table: &Table, values: &[Value], e: rusql
         .iter()
         .map(|&i| match convert(&values[i], &table.columns[i].ty, &SqlType::NVarChar(None)) {
             Ok(Value::Str(s)) => s,
-            _ => "NULL".to_string(),
+            // SQL Server's way of showing a NULL key
+            _ => "<NULL>".to_string(),
         })
         .collect();
     let object = qualified(session, table);
     let object = object.split_once('.').map_or(object.as_str(), |(_, rest)| rest);
-    SqlError {
-        class: 14,
-        ..SqlError::new(
-            2627,
+    let (number, text) = match constraint.kind {
+        KeyKind::UniqueIndex => (
+            2601,
             format!(
-                "Violation of {} constraint '{}'. Cannot insert duplicate key in object '{object}'. The duplicate key value is ({}).",
-                if constraint.primary_key { "PRIMARY KEY" } else { "UNIQUE KEY" },
+                "Cannot insert duplicate key row in object '{object}' with unique index '{}'. The duplicate key value is ({}).",
                 constraint.name,
                 key.join(", ")
             ),
-        )
-    }
+        ),
+        kind => (
+            2627,
+            format!(
+                "Violation of {} constraint '{}'. Cannot insert duplicate key in object '{object}'. The duplicate key value is ({}).",
+                if kind == KeyKind::PrimaryKey { "PRIMARY KEY" } else { "UNIQUE KEY" },
+                constraint.name,
+                key.join(", ")
+            ),
+        ),
+    };
+    SqlError { class: 14, ..SqlError::new(number, text) }
 }
 
 fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) -> Result<u64, SqlError> {

@@ -94,11 +94,52 @@ pub struct CatalogColumn {
     pub default_sql: Option<String>,
 }
 
-/// A PRIMARY KEY or UNIQUE constraint.
+/// What a key of a table is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    PrimaryKey,
+    Unique,
+    /// CREATE UNIQUE INDEX
+    UniqueIndex,
+    /// CREATE INDEX: no constraint, only a faster lookup
+    Index,
+}
+
+impl KeyKind {
+    /// The kind as the catalog records it.
+    fn code(self) -> &'static str {
+        match self {
+            KeyKind::PrimaryKey => "PK",
+            KeyKind::Unique => "UQ",
+            KeyKind::UniqueIndex => "UX",
+            KeyKind::Index => "IX",
+        }
+    }
+
+    fn from_code(code: &str) -> KeyKind {
+        match code {
+            "PK" => KeyKind::PrimaryKey,
+            "UQ" => KeyKind::Unique,
+            "UX" => KeyKind::UniqueIndex,
+            _ => KeyKind::Index,
+        }
+    }
+
+    /// Whether two rows may not share the key (SQL Server counts NULLs as equal here).
+    pub fn is_unique(self) -> bool {
+        self != KeyKind::Index
+    }
+
+    pub fn is_index(self) -> bool {
+        matches!(self, KeyKind::UniqueIndex | KeyKind::Index)
+    }
+}
+
+/// A PRIMARY KEY or UNIQUE constraint, or an index.
 #[derive(Clone, Debug)]
 pub struct Constraint {
     pub name: String,
-    pub primary_key: bool,
+    pub kind: KeyKind,
     /// column ordinals
     pub columns: Vec<usize>,
 }
@@ -207,7 +248,7 @@ impl Store {
             let (constraint_name, kind, ordinals) = row.map_err(storage_error)?;
             constraints.push(Constraint {
                 name: constraint_name,
-                primary_key: kind == "PK",
+                kind: KeyKind::from_code(&kind),
                 columns: ordinals.split(',').filter_map(|o| o.parse().ok()).collect(),
             });
         }
@@ -223,9 +264,10 @@ impl Store {
             let not_null = if c.nullable { "" } else { " NOT NULL" };
             ddl.push(format!("{}{collate}{not_null}", storage_column(i)));
         }
-        for k in &table.constraints {
+        for k in table.constraints.iter().filter(|k| !k.kind.is_index()) {
             let cols: Vec<String> = k.columns.iter().map(|&i| storage_column(i)).collect();
-            ddl.push(format!("{} ({})", if k.primary_key { "PRIMARY KEY" } else { "UNIQUE" }, cols.join(", ")));
+            let kind = if k.kind == KeyKind::PrimaryKey { "PRIMARY KEY" } else { "UNIQUE" };
+            ddl.push(format!("{kind} ({})", cols.join(", ")));
         }
         self.execute(&format!("CREATE TABLE {} ({})", table.storage_name(), ddl.join(", ")))?;
         let (next, increment) = identity.map_or((None, None), |(seed, inc)| (Some(seed), Some(inc)));
@@ -241,13 +283,90 @@ impl Store {
                 .map_err(storage_error)?;
         }
         for k in &table.constraints {
-            let ordinals: Vec<String> = k.columns.iter().map(|i| i.to_string()).collect();
-            self.conn
-                .execute(
-                    &format!("INSERT INTO {s}.tds_constraints VALUES (?1, ?2, ?3, ?4)"),
-                    params![table.name, k.name, if k.primary_key { "PK" } else { "UQ" }, ordinals.join(",")],
-                )
-                .map_err(storage_error)?;
+            self.record_key(table, k)?;
+        }
+        Ok(())
+    }
+
+    fn record_key(&self, table: &Table, k: &Constraint) -> Result<(), SqlError> {
+        let ordinals: Vec<String> = k.columns.iter().map(|i| i.to_string()).collect();
+        self.conn
+            .execute(
+                &format!("INSERT INTO {}.tds_constraints VALUES (?1, ?2, ?3, ?4)", schema(&table.name)),
+                params![table.name, k.name, k.kind.code(), ordinals.join(",")],
+            )
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    /// The SQLite index behind an index of a table (index names are per table in SQL Server).
+    fn index_storage_name(table: &Table, index: &str) -> String {
+        format!(
+            "{}.\"i_{}_{}\"",
+            schema(&table.name),
+            table.name.to_lowercase().replace('"', "\"\""),
+            index.to_lowercase().replace('"', "\"\"")
+        )
+    }
+
+    /// Creates and records an index (`k.kind` UniqueIndex or Index) on existing rows.
+    pub fn create_index(&self, table: &Table, k: &Constraint) -> Result<(), SqlError> {
+        let cols: Vec<String> = k.columns.iter().map(|&i| storage_column(i)).collect();
+        let name = Self::index_storage_name(table, &k.name);
+        // SQLite names the index's schema; the table is named bare
+        let storage = table.storage_name();
+        let bare_table = storage.split_once('.').map_or(storage.as_str(), |(_, t)| t);
+        let unique = if k.kind == KeyKind::UniqueIndex { "UNIQUE " } else { "" };
+        self.execute(&format!("CREATE {unique}INDEX {name} ON {bare_table} ({})", cols.join(", ")))?;
+        self.record_key(table, k)
+    }
+
+    pub fn drop_index(&self, table: &Table, index: &str) -> Result<(), SqlError> {
+        self.execute(&format!("DROP INDEX {}", Self::index_storage_name(table, index)))?;
+        self.conn
+            .execute(
+                &format!("DELETE FROM {}.tds_constraints WHERE table_name = ?1 AND name = ?2", schema(&table.name)),
+                params![table.name, index],
+            )
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    /// A row other than `except` whose values of `key` equal `values`' with NULL equal to NULL,
+    /// as SQL Server's unique keys compare (SQLite lets any number of NULLs in).
+    fn duplicate_with_null(
+        &self,
+        table: &Table,
+        key: &Constraint,
+        values: &[DbValue],
+        except: Option<i64>,
+    ) -> Result<bool, rusqlite::Error> {
+        let conditions: Vec<String> =
+            key.columns.iter().enumerate().map(|(n, &i)| format!("{} IS ?{}", storage_column(i), n + 1)).collect();
+        let except_clause = except.map_or(String::new(), |rowid| format!(" AND rowid <> {rowid}"));
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {}{except_clause} LIMIT 1",
+            table.storage_name(),
+            conditions.join(" AND ")
+        );
+        let key_values: Vec<&DbValue> = key.columns.iter().map(|&i| &values[i]).collect();
+        self.conn.prepare_cached(&sql)?.exists(rusqlite::params_from_iter(key_values))
+    }
+
+    /// The error SQLite gives for a unique key `key`, for keys with a NULL it does not check itself.
+    fn check_null_keys(&self, table: &Table, values: &[DbValue], except: Option<i64>) -> Result<(), rusqlite::Error> {
+        for key in table.constraints.iter().filter(|k| k.kind.is_unique()) {
+            if key.columns.iter().any(|&i| values[i] == DbValue::Null) && self.duplicate_with_null(table, key, values, except)? {
+                let columns: Vec<String> =
+                    key.columns.iter().map(|&i| format!("t.{}", storage_column(i))).collect();
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error {
+                        code: rusqlite::ErrorCode::ConstraintViolation,
+                        extended_code: rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
+                    },
+                    Some(format!("UNIQUE constraint failed: {}", columns.join(", "))),
+                ));
+            }
         }
         Ok(())
     }
@@ -310,6 +429,7 @@ impl Store {
         let cols: Vec<String> = (0..values.len()).map(storage_column).collect();
         let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
         let encoded: Vec<DbValue> = values.iter().zip(&table.columns).map(|(v, c)| encode(v, &c.ty)).collect();
+        self.check_null_keys(table, &encoded, None)?;
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO {} ({}) VALUES ({})",
@@ -325,6 +445,7 @@ impl Store {
     pub fn update(&self, table: &Table, rowid: i64, values: &[Value]) -> Result<(), rusqlite::Error> {
         let sets: Vec<String> = (0..values.len()).map(|i| format!("{} = ?{}", storage_column(i), i + 1)).collect();
         let mut encoded: Vec<DbValue> = values.iter().zip(&table.columns).map(|(v, c)| encode(v, &c.ty)).collect();
+        self.check_null_keys(table, &encoded, Some(rowid))?;
         encoded.push(DbValue::Integer(rowid));
         self.conn
             .prepare_cached(&format!(
