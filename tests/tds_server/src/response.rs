@@ -40,9 +40,11 @@ impl ResponseEncoder {
                 self.columns = cols.clone();
             }
             Event::Row(values) => {
-                let mut row = Vec::new();
-                types::write_row(&mut row, &self.columns, values)?;
-                out.extend_from_slice(&row);
+                let start = out.len();
+                if let Err(e) = types::write_row(out, &self.columns, values) {
+                    out.truncate(start);
+                    return Err(e);
+                }
             }
             Event::Done(done) => {
                 let mut done = *done;

@@ -81,6 +81,7 @@ impl ServerContext {
 pub struct TestServer {
     addr: SocketAddr,
     cert_pem: String,
+    replay: Option<Arc<ReplayCache>>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -101,6 +102,7 @@ impl TestServer {
             replay: config.replay.then(|| Arc::new(ReplayCache::default())),
             next_spid: AtomicU16::new(FIRST_SPID),
         });
+        let replay = context.replay.clone();
         let listener = std::net::TcpListener::bind((config.host.as_str(), config.port))
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         listener.set_nonblocking(true).map_err(|e| format!("listener: {e}"))?;
@@ -116,7 +118,7 @@ impl TestServer {
             .name("tds-server-accept".to_string())
             .spawn(move || runtime.block_on(accept_loop(listener, context, stopped)))
             .map_err(|e| format!("server thread: {e}"))?;
-        Ok(TestServer { addr, cert_pem: identity.cert_pem, shutdown: Some(shutdown), thread: Some(thread) })
+        Ok(TestServer { addr, cert_pem: identity.cert_pem, replay, shutdown: Some(shutdown), thread: Some(thread) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -126,6 +128,11 @@ impl TestServer {
     /// The server certificate as PEM, for clients that verify it.
     pub fn certificate_pem(&self) -> &str {
         &self.cert_pem
+    }
+
+    /// The replay cache (for tests and diagnostics); `None` when replay mode is off.
+    pub fn replay_cache(&self) -> Option<&ReplayCache> {
+        self.replay.as_deref()
     }
 
     /// Stops accepting, ends every session and waits for the server thread.
