@@ -286,7 +286,7 @@ fn run_segments(
         let ok = match segment {
             Segment::Text(text) => run_batch(session, &text, variables, kind, events),
             Segment::Statement(statement, line) => {
-                let ok = tables::preparse::run(session, &statement, line, kind, events);
+                let ok = tables::preparse::run(session, &statement, line, variables, kind, events);
                 if !ok {
                     abort_transaction_if_xact_abort(session, events);
                 }

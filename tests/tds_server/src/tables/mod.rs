@@ -8,6 +8,7 @@
 pub mod bulk;
 pub mod preparse;
 mod like;
+pub mod output;
 mod query;
 pub mod store;
 pub mod transaction;

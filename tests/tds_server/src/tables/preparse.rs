@@ -1,14 +1,16 @@
 //! The pre-parser: finds the statements sqlparser cannot parse (`INSERT BULK`, `SAVE TRAN`,
-//! `ROLLBACK TRAN name`) in a batch before it goes to the other front ends, and cuts the
-//! batch around them so the rest runs as before.
+//! `ROLLBACK TRAN name`, INSERT/UPDATE/DELETE with an OUTPUT clause) in a batch before it goes
+//! to the other front ends, and cuts the batch around them so the rest runs as before.
 
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Token};
 
 use super::bulk::{self, InsertBulk};
+use super::output::{self, OutputStatement};
 use super::transaction;
 use crate::engine::{DoneKind, Event, Session};
+use crate::sql::eval::Variables;
 use crate::sql::parser::{SqlError, STATEMENT_KEYWORDS};
 
 /// A statement only the pre-parser reads.
@@ -19,6 +21,8 @@ pub enum PreStatement {
     SaveTransaction(String),
     /// `ROLLBACK TRAN[SACTION] name`: to a savepoint, or all of the transaction of that name
     RollbackTransaction(String),
+    /// INSERT, UPDATE or DELETE with an OUTPUT clause
+    Output(OutputStatement),
 }
 
 /// A part of a batch: text for the other front ends (blank-padded from the batch's start, so
@@ -30,7 +34,7 @@ pub enum Segment {
 }
 
 /// Words without which a batch has no pre-parsed statement (a cheap test before tokenizing).
-const TRIGGER_WORDS: &[&str] = &["BULK", "SAVE", "ROLLBACK"];
+const TRIGGER_WORDS: &[&str] = &["BULK", "SAVE", "ROLLBACK", "OUTPUT"];
 
 /// The batch cut around its pre-parsed statements; `None` when it has none.
 pub fn split(sql: &str) -> Option<Result<Vec<Segment>, SqlError>> {
@@ -48,12 +52,28 @@ pub fn split(sql: &str) -> Option<Result<Vec<Segment>, SqlError>> {
         if next.token == Token::EOF {
             break;
         }
-        let Some(kind) = starts_pre_statement(&parser) else {
-            parser.next_token();
-            continue;
-        };
         let start = offsets.of(next.span.start);
         let line = next.span.start.line as u32;
+        let Some(kind) = starts_pre_statement(&parser) else {
+            let dml = ["INSERT", "UPDATE", "DELETE"].iter().any(|w| word_is(&next.token, w));
+            match if dml { find_output(&sql[start..]) } else { None } {
+                None => {
+                    parser.next_token();
+                }
+                Some(Err(e)) => return Some(Err(syntax_error(e, line))),
+                Some(Ok((statement, len))) => {
+                    push_text(&mut segments, sql, text_start, start);
+                    segments.push(Segment::Statement(PreStatement::Output(statement), line));
+                    text_start = start + len;
+                    while parser.peek_token().token != Token::EOF
+                        && offsets.of(parser.peek_token().span.start) < text_start
+                    {
+                        parser.next_token();
+                    }
+                }
+            }
+            continue;
+        };
         let statement = match parse_pre_statement(&mut parser, kind) {
             Ok(statement) => statement,
             Err(e) => return Some(Err(syntax_error(e, line))),
@@ -199,14 +219,75 @@ pub fn run(
     session: &mut Session,
     statement: &PreStatement,
     line: u32,
+    variables: &Variables,
     kind: DoneKind,
     events: &mut Vec<Event>,
 ) -> bool {
     match statement {
+        PreStatement::Output(statement) => output::run(session, statement, line, variables, kind, events),
         PreStatement::InsertBulk(insert) => bulk::run_announce(session, insert, line, kind, events),
         PreStatement::SaveTransaction(name) => transaction::save(session, name, line, kind, events),
         PreStatement::RollbackTransaction(name) => transaction::rollback(session, Some(name), line, kind, events),
     }
+}
+
+/// An INSERT, UPDATE or DELETE with an OUTPUT clause at the start of `text`: the statement
+/// parsed without the clause, and its length in `text`; `None` for any other text.
+fn find_output(text: &str) -> Option<Result<(OutputStatement, usize), ParserError>> {
+    use sqlparser::keywords::Keyword;
+    let dialect = MsSqlDialect {};
+    let mut parser = Parser::new(&dialect).try_with_sql(text).ok()?;
+    let first = parser.next_token().token;
+    // what precedes OUTPUT: INSERT [INTO] t [(columns)], DELETE [FROM] t, UPDATE t SET assignments
+    if word_is(&first, "INSERT") {
+        let _ = parser.parse_keyword(Keyword::INTO); // optional
+        parser.parse_object_name(false).ok()?;
+        if parser.peek_token().token == Token::LParen {
+            parser.parse_parenthesized_column_list(sqlparser::parser::IsOptional::Mandatory, false).ok()?;
+        }
+    } else if word_is(&first, "DELETE") {
+        let _ = parser.parse_keyword(Keyword::FROM); // optional
+        parser.parse_object_name(false).ok()?;
+    } else if word_is(&first, "UPDATE") {
+        parser.parse_object_name(false).ok()?;
+        parser.expect_keyword(Keyword::SET).ok()?;
+        parser.parse_comma_separated(Parser::parse_assignment).ok()?;
+    } else {
+        return None;
+    }
+    let output = parser.peek_token();
+    if !word_is(&output.token, "OUTPUT") {
+        return None;
+    }
+    let offsets = CharOffsets::new(text);
+    let clause_start = offsets.of(output.span.start);
+    parser.next_token();
+    let mut items = match parser.parse_comma_separated(Parser::parse_select_item) {
+        Ok(items) => items,
+        Err(e) => return Some(Err(e)),
+    };
+    let after = parser.peek_token();
+    let mut clause_end = if after.token == Token::EOF { text.len() } else { offsets.of(after.span.start) };
+    // sqlparser reads `INSERTED.k VALUES` as an alias: VALUES (a reserved word in T-SQL) starts the source
+    if let Some(sqlparser::ast::SelectItem::ExprWithAlias { expr, alias }) = items.last().cloned() {
+        if alias.quote_style.is_none() && alias.value.eq_ignore_ascii_case("VALUES") {
+            clause_end = offsets.of(alias.span.start);
+            *items.last_mut().expect("the item just read") = sqlparser::ast::SelectItem::UnnamedExpr(expr);
+        }
+    }
+    // the clause blanked byte for byte, so offsets in the statement stay those of `text`
+    let clause: String = text[clause_start..clause_end]
+        .chars()
+        .map(|c| if c == '\n' { "\n".to_string() } else { " ".repeat(c.len_utf8()) })
+        .collect();
+    let blanked = format!("{}{clause}{}", &text[..clause_start], &text[clause_end..]);
+    let parsed = Parser::new(&dialect).try_with_sql(&blanked).and_then(|mut parser| {
+        let statement = parser.parse_statement()?;
+        let end = parser.peek_token();
+        let len = if end.token == Token::EOF { blanked.len() } else { CharOffsets::new(&blanked).of(end.span.start) };
+        Ok((OutputStatement { statement: Box::new(statement), items }, len))
+    });
+    Some(parsed)
 }
 
 fn syntax_error(e: ParserError, line: u32) -> SqlError {
