@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::sql::convert::convert;
 use crate::sql::describe::undeclared_parameters;
 use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
-use crate::sql::arithmetic;
+use crate::sql::{arithmetic, raise};
 use crate::sql::parser::{
     parse_batch, parse_param_declarations, ArithmeticOperator, Expr, Filter, SelectItem, SqlError, Statement,
 };
@@ -190,6 +190,8 @@ const CMD_SET: u16 = 0xBA;
 const CMD_SET_TRANSACTION: u16 = 0xF9;
 const CMD_USE: u16 = 0xC5;
 const CMD_WAITFOR: u16 = 0xBF;
+/// PRINT, RAISERROR and THROW (not confirmed against SQL Server's traffic).
+const CMD_MESSAGE: u16 = 0xC2;
 
 /// The databases of this server: SQL Server's system databases.
 const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
@@ -375,6 +377,19 @@ fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -
             }
             check_filter(filter, declared)
         }
+        Statement::Print(e) => typing(e, declared).map(|_| ()),
+        Statement::RaiseError { message, severity, state, arguments, .. } => {
+            for e in [message, severity, state].into_iter().chain(arguments) {
+                typing(e, declared)?;
+            }
+            Ok(())
+        }
+        Statement::Throw { number, message, state } => {
+            for e in [number, message, state] {
+                typing(e, declared)?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -413,6 +428,29 @@ fn assign_expression(
     };
     let value = typed.value?;
     assign_variable(variables, name, &typed.ty, &value)
+}
+
+/// Appends what PRINT/RAISERROR/THROW raised and the statement's DONE; returns whether the batch goes on.
+fn report_raised(
+    raised: Result<raise::Raised, SqlError>,
+    kind: DoneKind,
+    cur_cmd: u16,
+    line: u32,
+    events: &mut Vec<Event>,
+) -> bool {
+    match raised {
+        Ok(raise::Raised::Info(m)) => {
+            events.push(Event::Info(m));
+            events.push(done(kind, 0, cur_cmd, 0));
+            true
+        }
+        Ok(raise::Raised::Error { message, ends_batch }) => {
+            events.push(Event::Error(message));
+            events.push(done(kind, DONE_ERROR, cur_cmd, 0));
+            !ends_batch
+        }
+        Err(e) => fail(events, kind, e, cur_cmd, line),
+    }
 }
 
 /// With SET XACT_ABORT ON a run-time error rolls the open transaction back; its
@@ -572,6 +610,19 @@ fn run_statement(
         Statement::BeginTransaction => tables::transaction::begin(session, kind, events),
         Statement::CommitTransaction => tables::transaction::commit(session, line, kind, events),
         Statement::RollbackTransaction => tables::transaction::rollback(session, None, line, kind, events),
+        Statement::Print(e) => {
+            let raised = raise::print(e, &scope(session, variables, &[]), line);
+            report_raised(raised, kind, CMD_MESSAGE, line, events)
+        }
+        Statement::RaiseError { message, severity, state, arguments, options } => {
+            let scope = scope(session, variables, &[]);
+            let raised = raise::raiserror(message, severity, state, arguments, options, &scope, line);
+            report_raised(raised, kind, CMD_MESSAGE, line, events)
+        }
+        Statement::Throw { number, message, state } => {
+            let raised = raise::throw(number, message, state, &scope(session, variables, &[]), line);
+            report_raised(raised, kind, CMD_MESSAGE, line, events)
+        }
         Statement::WaitForDelay(text) => match parse_delay(text) {
             Some(d) => {
                 events.push(Event::Delay(d));

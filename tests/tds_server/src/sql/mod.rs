@@ -7,4 +7,5 @@ pub mod eval;
 pub mod functions;
 pub mod lexer;
 pub mod parser;
+pub mod raise;
 pub mod temporal;

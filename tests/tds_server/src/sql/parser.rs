@@ -87,6 +87,22 @@ pub enum Statement {
     /// `SELECT @a = expr, ... [WHERE ...]`
     SelectAssign(Vec<(String, Expr)>, Option<Filter>),
     WaitForDelay(String),
+    /// `PRINT expr`
+    Print(Expr),
+    /// `RAISERROR(message or number, severity, state [, argument ...]) [WITH option, ...]`
+    RaiseError {
+        message: Expr,
+        severity: Expr,
+        state: Expr,
+        arguments: Vec<Expr>,
+        options: Vec<String>,
+    },
+    /// `THROW number, message, state`
+    Throw {
+        number: Expr,
+        message: Expr,
+        state: Expr,
+    },
     BeginTransaction,
     CommitTransaction,
     RollbackTransaction,
@@ -365,6 +381,47 @@ impl Parser {
         }
         if self.eat_keyword("DECLARE") {
             return self.declare();
+        }
+        if self.eat_keyword("PRINT") {
+            return Ok(Statement::Print(self.expr()?));
+        }
+        if self.eat_keyword("RAISERROR") {
+            self.expect_punct('(')?;
+            let message = self.expr()?;
+            self.expect_punct(',')?;
+            let severity = self.expr()?;
+            self.expect_punct(',')?;
+            let state = self.expr()?;
+            let mut arguments = Vec::new();
+            while self.eat_punct(',') {
+                arguments.push(self.expr()?);
+            }
+            self.expect_punct(')')?;
+            let mut options = Vec::new();
+            if self.eat_keyword("WITH") {
+                loop {
+                    match self.next() {
+                        Some(Token::Ident { text, quoted: false }) => options.push(text.to_ascii_uppercase()),
+                        Some(t) => return Err(SqlError::syntax_near(&t.display())),
+                        None => return Err(SqlError::syntax_near("WITH")),
+                    }
+                    if !self.eat_punct(',') {
+                        break;
+                    }
+                }
+            }
+            return Ok(Statement::RaiseError { message, severity, state, arguments, options });
+        }
+        if self.eat_keyword("THROW") {
+            if self.at_end() || self.peek_punct(';') {
+                return Err(SqlError::not_supported("THROW without arguments (outside a CATCH block)"));
+            }
+            let number = self.expr()?;
+            self.expect_punct(',')?;
+            let message = self.expr()?;
+            self.expect_punct(',')?;
+            let state = self.expr()?;
+            return Ok(Statement::Throw { number, message, state });
         }
         if self.eat_keyword("USE") {
             return match self.next() {
