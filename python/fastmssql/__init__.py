@@ -22,6 +22,7 @@ from fastmssql._core import (
     PoolConfig,
     ProgrammingError,
     QueryResult,
+    ResultStream,
     SslConfig,
     Warning,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "PoolConfig",
     "ProgrammingError",
     "QueryResult",
+    "ResultStream",
     "SslConfig",
     "Warning",
     "__version__",

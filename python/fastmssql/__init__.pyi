@@ -74,6 +74,7 @@ __all__ = [
     "PoolConfig",
     "ProgrammingError",
     "QueryResult",
+    "ResultStream",
     "SslConfig",
     "Warning",
     "__version__",
@@ -242,6 +243,42 @@ class Connection:
 
     async def execute(self, sql: str, params: _Params | None = None) -> int:
         """Run a batch and return the number of rows it affected (summed over statements)."""
+    async def stream(self, sql: str, params: _Params | None = None, *, batch_size: int = 65536) -> ResultStream:
+        """Run a batch and stream its first result set in batches of at most ``batch_size`` rows.
+
+        Returns once the result's columns are known; errors before the result
+        raise here. The stream holds one pooled connection until it is read to
+        its end; memory stays bounded by a few batches whatever the result's
+        size. Parameters bind as for ``query``. ``batch_size`` < 1 raises
+        ``ValueError``.
+        """
+
+
+    def __repr__(self) -> str: ...
+
+@final
+class ResultStream:
+    """The first result set of a batch, arriving in record batches while the server sends it.
+
+    ``async for chunk in stream`` yields each batch as a ``QueryResult`` (so
+    ``chunk.to_arrow()``, ``chunk.rows()`` ...); an error the server reports
+    after some rows raises when the iteration reaches it, after the batches
+    completed before it. ``__arrow_c_stream__`` exports the batches not yet
+    read as an Arrow stream (``pyarrow.RecordBatchReader.from_stream(stream)``,
+    ``polars.DataFrame(stream)``): a stream is read once. A second result set
+    in the batch raises ``NotSupportedError`` after the first one. Dropping a
+    stream before its end discards its connection instead of reusing it.
+    """
+
+    @property
+    def columns(self) -> list[str]: ...
+    def __aiter__(self) -> ResultStream: ...
+    async def __anext__(self) -> QueryResult: ...
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """Arrow PyCapsule interface: the rest of the stream, read once."""
+
+    def __arrow_c_schema__(self) -> object:
+        """Arrow PyCapsule interface: the result's schema."""
 
     def __repr__(self) -> str: ...
 

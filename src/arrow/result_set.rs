@@ -39,7 +39,14 @@ impl ResultSetBuilder {
         self.rows += 1;
     }
 
-    pub fn finish(mut self) -> Result<ResultSet, SinkError> {
+    /// Rows appended since the last batch was taken.
+    pub fn pending_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The rows appended so far as one record batch; the builders start over
+    /// empty, so a long result can leave in bounded pieces.
+    pub fn take_batch(&mut self) -> Result<RecordBatch, SinkError> {
         let mut fields = Vec::with_capacity(self.columns.len());
         let mut arrays = Vec::with_capacity(self.columns.len());
         for column in &mut self.columns {
@@ -49,9 +56,13 @@ impl ResultSetBuilder {
         }
         let schema = Arc::new(Schema::new(fields));
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
-        let batch = RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
-            .map_err(|e| SinkError(e.to_string()))?;
-        Ok(ResultSet { schema, batches: vec![batch] })
+        self.rows = 0;
+        RecordBatch::try_new_with_options(schema, arrays, &options).map_err(|e| SinkError(e.to_string()))
+    }
+
+    pub fn finish(mut self) -> Result<ResultSet, SinkError> {
+        let batch = self.take_batch()?;
+        Ok(ResultSet { schema: batch.schema(), batches: vec![batch] })
     }
 }
 
@@ -79,5 +90,23 @@ mod tests {
 
         let empty = ResultSetBuilder::new(vec![column("a", ValueKind::Int32, "int")]).finish().unwrap();
         assert_eq!((empty.batches[0].num_rows(), empty.schema.fields().len()), (0, 1));
+    }
+
+    #[test]
+    fn taking_a_batch_starts_the_next_one_empty_with_the_same_schema() {
+        let mut builder = ResultSetBuilder::new(vec![column("a", ValueKind::Int32, "int")]);
+        for value in [1, 2, 3] {
+            builder.columns_mut()[0].append_i32(value).unwrap();
+            builder.end_row();
+        }
+        let first = builder.take_batch().unwrap();
+        assert_eq!((first.num_rows(), builder.pending_rows()), (3, 0));
+        builder.columns_mut()[0].append_i32(4).unwrap();
+        builder.end_row();
+        let second = builder.take_batch().unwrap();
+        assert_eq!(second.num_rows(), 1);
+        assert_eq!(second.schema(), first.schema());
+        let values = second.column(0).as_any().downcast_ref::<arrow_array::Int32Array>().unwrap();
+        assert_eq!(values.value(0), 4);
     }
 }

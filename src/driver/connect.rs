@@ -5,6 +5,7 @@ use crate::config::{ConnectSettings, Encryption};
 use crate::error::DriverError;
 use std::time::Duration;
 use tiberius::{Client, Config, EncryptionLevel, SqlBrowser};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::compat::TokioAsyncWriteCompatExt;
 
@@ -34,6 +35,19 @@ pub(crate) async fn open(settings: &ConnectSettings, timeout: Duration) -> Resul
             "cannot connect to {address}: no answer within {} s",
             timeout.as_secs_f32()
         ))),
+    }
+}
+
+/// Logs in over a transport the caller already opened (no timeout, routing
+/// or encryption retry), e.g. one replaying recorded server bytes in a benchmark.
+pub async fn open_over<S>(settings: &ConnectSettings, transport: S) -> Result<DriverConnection<S>, DriverError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let config = tds_config::build(settings)?;
+    match Client::connect(config, transport.compat_write()).await {
+        Ok(client) => Ok(DriverConnection::new(client)),
+        Err(error) => Err(from_tiberius(error).context("cannot log in")),
     }
 }
 

@@ -81,18 +81,27 @@ impl DriverPool {
 
     /// Checks out a connection, waiting up to `connection_timeout`.
     async fn get(&self) -> Result<PooledConnection<'_>, DriverError> {
-        match self.pool.get().await {
-            Ok(connection) => Ok(connection),
-            Err(bb8::RunError::User(error)) => Err(error),
-            Err(bb8::RunError::TimedOut) => {
+        self.pool.get().await.map_err(|error| self.checkout_error(error))
+    }
+
+    /// `get` for a connection that outlives the borrow of the pool (a stream
+    /// read by a task of its own).
+    pub(crate) async fn get_owned(&self) -> Result<PooledConnection<'static>, DriverError> {
+        self.pool.get_owned().await.map_err(|error| self.checkout_error(error))
+    }
+
+    fn checkout_error(&self, error: bb8::RunError<DriverError>) -> DriverError {
+        match error {
+            bb8::RunError::User(error) => error,
+            bb8::RunError::TimedOut => {
                 let waited = self.settings.connection_timeout_secs;
-                Err(match self.last_error.0.lock().clone() {
+                match self.last_error.0.lock().clone() {
                     Some(cause) => cause.context(&format!("no pooled connection within {waited} s")),
                     None => DriverError::operational(format!(
                         "no pooled connection became free within {waited} s (all {} in use)",
                         self.settings.max_size
                     )),
-                })
+                }
             }
         }
     }

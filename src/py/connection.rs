@@ -3,11 +3,13 @@ use super::gil::run_detached;
 use super::params::convert_params;
 use super::pool_config::PoolConfig;
 use super::query_result::QueryResult;
+use super::result_stream::ResultStream;
 use super::ssl_config::SslConfig;
 use crate::config::{ConnectSettings, KeywordSettings, Password, PoolSettings};
 use crate::driver::DriverPool;
 use crate::error::DriverError;
 use parking_lot::Mutex;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
@@ -152,6 +154,27 @@ impl Connection {
             py,
             async move { shared.pool().await?.query(&statement, &bound).await },
             |py, outcome| Py::new(py, QueryResult::from_outcome(outcome)),
+        )
+    }
+
+    /// Streams the first result set in batches of at most `batch_size` rows.
+    #[pyo3(signature = (sql, params=None, *, batch_size=65536))]
+    fn stream<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        params: Option<&Bound<'py, PyAny>>,
+        batch_size: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if batch_size == 0 {
+            return Err(PyValueError::new_err("batch_size must be at least 1"));
+        }
+        let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
+        let shared = self.shared.clone();
+        run_detached(
+            py,
+            async move { shared.pool().await?.stream(statement, bound, batch_size).await },
+            |py, batches| Py::new(py, ResultStream::new(batches)),
         )
     }
 

@@ -10,6 +10,7 @@ mod parameter;
 mod params;
 mod pool_config;
 mod query_result;
+mod result_stream;
 mod result_view;
 mod ssl_config;
 
@@ -25,6 +26,7 @@ fn _shutdown_runtime(py: Python<'_>) {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::Connection>()?;
     m.add_class::<query_result::QueryResult>()?;
+    m.add_class::<result_stream::ResultStream>()?;
     m.add_class::<fast_row::FastRow>()?;
     m.add_class::<pool_config::PoolConfig>()?;
     m.add_class::<ssl_config::SslConfig>()?;

@@ -1,0 +1,131 @@
+//! A result set handed out in record batches while the server still sends
+//! it, for results too big to hold whole.
+
+use super::connection::ResultConsumer;
+use super::pool::DriverPool;
+use crate::arrow::ResultSetBuilder;
+use crate::error::DriverError;
+use crate::params::BoundParam;
+use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Batches decoded ahead of the reader: enough to overlap decoding with the
+/// consumer's work, few enough to bound memory.
+const BATCHES_AHEAD: usize = 2;
+
+/// The batches of one result set, read in order. Dropping it before its end
+/// abandons the request: its connection is then discarded, not reused.
+pub struct BatchStream {
+    schema: SchemaRef,
+    batches: mpsc::Receiver<Result<RecordBatch, DriverError>>,
+}
+
+impl BatchStream {
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The next batch; `None` after the last one.
+    pub async fn next(&mut self) -> Option<Result<RecordBatch, DriverError>> {
+        self.batches.recv().await
+    }
+
+    /// `next` for a thread outside the runtime (an Arrow C stream consumer).
+    pub fn blocking_next(&mut self) -> Option<Result<RecordBatch, DriverError>> {
+        self.batches.blocking_recv()
+    }
+}
+
+/// Sends the first result set in batches of `batch_rows`; the schema goes
+/// out first, through `schema`, so the request's early errors reach the
+/// caller before any batch is awaited.
+struct BatchSender {
+    batch_rows: usize,
+    schema: Option<oneshot::Sender<Result<SchemaRef, DriverError>>>,
+    batches: mpsc::Sender<Result<RecordBatch, DriverError>>,
+    result_sets: usize,
+}
+
+impl BatchSender {
+    async fn send(&mut self, batch: RecordBatch) -> Result<(), DriverError> {
+        self.batches
+            .send(Ok(batch))
+            .await
+            .map_err(|_| DriverError::interface("the result stream was closed before its end"))
+    }
+
+    /// Reports how the request ended: before the schema went out, through
+    /// the schema's channel; after it, as the stream's last item.
+    async fn finish(mut self, outcome: Result<u64, DriverError>) {
+        match (self.schema.take(), outcome) {
+            // No result set at all: an empty stream without columns.
+            (Some(schema), Ok(_)) => drop(schema.send(Ok(Arc::new(Schema::empty())))),
+            (Some(schema), Err(error)) => drop(schema.send(Err(error))),
+            (None, Ok(_)) => {}
+            (None, Err(error)) => drop(self.batches.send(Err(error)).await),
+        }
+    }
+}
+
+impl ResultConsumer for BatchSender {
+    fn start_result_set(&mut self, mut builder: ResultSetBuilder) -> Result<ResultSetBuilder, DriverError> {
+        self.result_sets += 1;
+        if self.result_sets > 1 {
+            return Err(DriverError::not_supported(
+                "stream() reads one result set and the batch returned another; use query() for batches with several",
+            ));
+        }
+        let empty = builder.take_batch().map_err(|e| DriverError::internal(e.0))?;
+        if let Some(schema) = self.schema.take() {
+            // The caller may have stopped waiting; the batches channel tells.
+            let _ = schema.send(Ok(empty.schema()));
+        }
+        Ok(builder)
+    }
+
+    async fn row_added(&mut self, builder: &mut ResultSetBuilder) -> Result<(), DriverError> {
+        if builder.pending_rows() < self.batch_rows {
+            return Ok(());
+        }
+        let batch = builder.take_batch().map_err(|e| DriverError::internal(e.0))?;
+        self.send(batch).await
+    }
+
+    async fn end_result_set(&mut self, mut builder: ResultSetBuilder) -> Result<(), DriverError> {
+        if builder.pending_rows() == 0 {
+            return Ok(());
+        }
+        let batch = builder.take_batch().map_err(|e| DriverError::internal(e.0))?;
+        self.send(batch).await
+    }
+}
+
+impl DriverPool {
+    /// Runs a batch on a connection of its own and streams its first result
+    /// set in batches of at most `batch_rows` rows; returns once the result's
+    /// columns are known (or the request failed before any).
+    pub async fn stream(
+        self: Arc<Self>,
+        sql: String,
+        params: Vec<BoundParam>,
+        batch_rows: usize,
+    ) -> Result<BatchStream, DriverError> {
+        let (schema_sender, schema) = oneshot::channel();
+        let (batch_sender, batches) = mpsc::channel(BATCHES_AHEAD);
+        let mut sender =
+            BatchSender { batch_rows: batch_rows.max(1), schema: Some(schema_sender), batches: batch_sender, result_sets: 0 };
+        tokio::spawn(async move {
+            let outcome = match self.get_owned().await {
+                Ok(mut connection) => connection.read_results(&sql, &params, &mut sender).await,
+                Err(error) => Err(error),
+            };
+            sender.finish(outcome).await;
+        });
+        let schema = schema
+            .await
+            .map_err(|_| DriverError::internal("the streaming task ended without reporting its result"))??;
+        Ok(BatchStream { schema, batches })
+    }
+}
