@@ -1,0 +1,59 @@
+"""This package (the wheel built from the work tree): the Arrow path and the rows() path."""
+
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import common  # noqa: E402
+
+import pyarrow  # noqa: E402
+from fastmssql import Connection, PoolConfig  # noqa: E402
+
+
+class Ours(common.Driver):
+    dist = "fastmssql"
+    modes = {
+        "arrow": {"pyarrow.table(result)": "read_arrow"},
+        "rows": {"rows()": "read_rows"},
+        "write": {},
+    }
+    not_available = {"write": "not yet available: the package has no bulk API yet",
+                     "stream": "not yet available: a result is held in memory as a whole"}
+    oltp_async = True
+
+    def _connection(self, pool_size: int) -> Connection:
+        s = self.server
+        return Connection(
+            f"Server={s['host']},{s['port']};Database={s['database']};User Id={s['user']};"
+            f"Password={{{s['password']}}};Encrypt=no",
+            pool_config=PoolConfig(max_size=pool_size, min_idle=min(pool_size, 2)),
+        )
+
+    async def connect(self):
+        conn = self._connection(1)
+        await conn.connect()
+        return conn
+
+    async def open_pool(self, size: int):
+        conn = self._connection(size)
+        await conn.connect()
+        return conn
+
+    async def execute(self, conn, sql: str) -> None:
+        await conn.execute(sql)
+
+    async def count(self, conn, table: str) -> int:
+        return (await conn.query(f"SELECT COUNT(*) FROM {table}")).rows()[0][0]
+
+    async def read_arrow(self, conn, sql: str) -> int:
+        return pyarrow.table(await conn.query(sql)).num_rows
+
+    async def read_rows(self, conn, sql: str) -> int:
+        return common.touch_rows((await conn.query(sql)).rows())
+
+    async def lookup(self, pool, key: int) -> int:
+        return common.touch_rows((await pool.query(common.LOOKUP_SQL.format("@P1"), [key])).rows())
+
+
+if __name__ == "__main__":
+    common.main(Ours)
