@@ -1,5 +1,5 @@
 //! The OUTPUT clause of INSERT, UPDATE and DELETE: the touched rows as a result set typed from
-//! the catalog, sent before the statement's DONE with its count.
+//! the catalog, sent before the statement's DONE with its count. And `DELETE t` without FROM.
 
 use tds_server::engine::{execute_batch, Done, DoneKind, Event, Session};
 use tds_server::types::SqlType;
@@ -91,4 +91,22 @@ fn output_errors() {
     let events = execute_batch(&mut s, "INSERT INTO out_err OUTPUT INSERTED.k VALUES (1)");
     assert_eq!(errors(&events), [2627]);
     assert!(rows(&events).is_empty());
+}
+
+#[test]
+fn delete_without_from_with_and_without_output() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE out_nofrom (k INT)");
+    run(&mut s, "INSERT INTO out_nofrom VALUES (1), (2), (3), (4)");
+    let events = run(&mut s, "DELETE out_nofrom WHERE k = 1\nDELETE dbo.out_nofrom OUTPUT DELETED.k WHERE k > 3");
+    assert_eq!(rows(&events), [vec![Value::Int(4)]]);
+    let counts: Vec<u64> =
+        events.iter().filter_map(|e| if let Event::Done(d) = e { Some(d.row_count) } else { None }).collect();
+    assert_eq!(counts, [1, 1]);
+    assert_eq!(rows(&run(&mut s, "SELECT k FROM out_nofrom ORDER BY k")), [vec![Value::Int(2)], vec![Value::Int(3)]]);
+    // a syntax error on the second line keeps its line number
+    let events = execute_batch(&mut s, "DELETE out_nofrom WHERE k = 2\nDELETE out_nofrom WHERE");
+    let lines: Vec<i32> =
+        events.iter().filter_map(|e| if let Event::Error(m) = e { Some(m.line) } else { None }).collect();
+    assert_eq!(lines, [2]);
 }

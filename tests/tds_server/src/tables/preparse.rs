@@ -1,6 +1,7 @@
 //! The pre-parser: finds the statements sqlparser cannot parse (`INSERT BULK`, `SAVE TRAN`,
-//! `ROLLBACK TRAN name`, INSERT/UPDATE/DELETE with an OUTPUT clause) in a batch before it goes
-//! to the other front ends, and cuts the batch around them so the rest runs as before.
+//! `ROLLBACK TRAN name`, INSERT/UPDATE/DELETE with an OUTPUT clause, DELETE without FROM) in a
+//! batch before it goes to the other front ends, and cuts the batch around them so the rest
+//! runs as before.
 
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
@@ -23,6 +24,8 @@ pub enum PreStatement {
     RollbackTransaction(String),
     /// INSERT, UPDATE or DELETE with an OUTPUT clause
     Output(OutputStatement),
+    /// A table statement sqlparser reads once rewritten (`DELETE t` as `DELETE FROM t`)
+    Table(Box<sqlparser::ast::Statement>),
 }
 
 /// A part of a batch: text for the other front ends (blank-padded from the batch's start, so
@@ -34,7 +37,7 @@ pub enum Segment {
 }
 
 /// Words without which a batch has no pre-parsed statement (a cheap test before tokenizing).
-const TRIGGER_WORDS: &[&str] = &["BULK", "SAVE", "ROLLBACK", "OUTPUT"];
+const TRIGGER_WORDS: &[&str] = &["BULK", "SAVE", "ROLLBACK", "OUTPUT", "DELETE"];
 
 /// The batch cut around its pre-parsed statements; `None` when it has none.
 pub fn split(sql: &str) -> Option<Result<Vec<Segment>, SqlError>> {
@@ -56,14 +59,14 @@ pub fn split(sql: &str) -> Option<Result<Vec<Segment>, SqlError>> {
         let line = next.span.start.line as u32;
         let Some(kind) = starts_pre_statement(&parser) else {
             let dml = ["INSERT", "UPDATE", "DELETE"].iter().any(|w| word_is(&next.token, w));
-            match if dml { find_output(&sql[start..]) } else { None } {
+            match if dml { find_dml(&sql[start..]) } else { None } {
                 None => {
                     parser.next_token();
                 }
                 Some(Err(e)) => return Some(Err(syntax_error(e, line))),
                 Some(Ok((statement, len))) => {
                     push_text(&mut segments, sql, text_start, start);
-                    segments.push(Segment::Statement(PreStatement::Output(statement), line));
+                    segments.push(Segment::Statement(statement, line));
                     text_start = start + len;
                     while parser.peek_token().token != Token::EOF
                         && offsets.of(parser.peek_token().span.start) < text_start
@@ -225,67 +228,89 @@ pub fn run(
 ) -> bool {
     match statement {
         PreStatement::Output(statement) => output::run(session, statement, line, variables, kind, events),
+        PreStatement::Table(statement) => super::run_statement(session, statement, line, variables, kind, events),
         PreStatement::InsertBulk(insert) => bulk::run_announce(session, insert, line, kind, events),
         PreStatement::SaveTransaction(name) => transaction::save(session, name, line, kind, events),
         PreStatement::RollbackTransaction(name) => transaction::rollback(session, Some(name), line, kind, events),
     }
 }
 
-/// An INSERT, UPDATE or DELETE with an OUTPUT clause at the start of `text`: the statement
-/// parsed without the clause, and its length in `text`; `None` for any other text.
-fn find_output(text: &str) -> Option<Result<(OutputStatement, usize), ParserError>> {
+/// What `DELETE t` is read as: T-SQL's FROM is optional, sqlparser's is not.
+const DELETE_FROM: &str = "DELETE FROM";
+
+/// An INSERT, UPDATE or DELETE at the start of `text` that sqlparser cannot parse as it is: one
+/// with an OUTPUT clause (parsed without it), or `DELETE t ...` without FROM; with its length in
+/// `text`. `None` for any other text.
+fn find_dml(text: &str) -> Option<Result<(PreStatement, usize), ParserError>> {
     use sqlparser::keywords::Keyword;
     let dialect = MsSqlDialect {};
     let mut parser = Parser::new(&dialect).try_with_sql(text).ok()?;
-    let first = parser.next_token().token;
+    let first = parser.next_token();
+    let mut delete_without_from = false;
     // what precedes OUTPUT: INSERT [INTO] t [(columns)], DELETE [FROM] t, UPDATE t SET assignments
-    if word_is(&first, "INSERT") {
+    if word_is(&first.token, "INSERT") {
         let _ = parser.parse_keyword(Keyword::INTO); // optional
         parser.parse_object_name(false).ok()?;
         if parser.peek_token().token == Token::LParen {
             parser.parse_parenthesized_column_list(sqlparser::parser::IsOptional::Mandatory, false).ok()?;
         }
-    } else if word_is(&first, "DELETE") {
-        let _ = parser.parse_keyword(Keyword::FROM); // optional
+    } else if word_is(&first.token, "DELETE") {
+        delete_without_from = !parser.parse_keyword(Keyword::FROM) && !word_is(&parser.peek_token().token, "TOP");
         parser.parse_object_name(false).ok()?;
-    } else if word_is(&first, "UPDATE") {
+    } else if word_is(&first.token, "UPDATE") {
         parser.parse_object_name(false).ok()?;
         parser.expect_keyword(Keyword::SET).ok()?;
         parser.parse_comma_separated(Parser::parse_assignment).ok()?;
     } else {
         return None;
     }
+    let offsets = CharOffsets::new(text);
     let output = parser.peek_token();
-    if !word_is(&output.token, "OUTPUT") {
+    let mut items = None;
+    let mut rewritten = text.to_string();
+    if word_is(&output.token, "OUTPUT") {
+        let clause_start = offsets.of(output.span.start);
+        parser.next_token();
+        let mut read = match parser.parse_comma_separated(Parser::parse_select_item) {
+            Ok(items) => items,
+            Err(e) => return Some(Err(e)),
+        };
+        let after = parser.peek_token();
+        let mut clause_end = if after.token == Token::EOF { text.len() } else { offsets.of(after.span.start) };
+        // sqlparser reads `INSERTED.k VALUES` as an alias: VALUES (reserved in T-SQL) starts the source
+        if let Some(sqlparser::ast::SelectItem::ExprWithAlias { expr, alias }) = read.last().cloned() {
+            if alias.quote_style.is_none() && alias.value.eq_ignore_ascii_case("VALUES") {
+                clause_end = offsets.of(alias.span.start);
+                *read.last_mut().expect("the item just read") = sqlparser::ast::SelectItem::UnnamedExpr(expr);
+            }
+        }
+        // the clause blanked byte for byte, so offsets in the statement stay those of `text`
+        let blank: String = text[clause_start..clause_end]
+            .chars()
+            .map(|c| if c == '\n' { "\n".to_string() } else { " ".repeat(c.len_utf8()) })
+            .collect();
+        rewritten.replace_range(clause_start..clause_end, &blank);
+        items = Some(read);
+    } else if !delete_without_from {
         return None;
     }
-    let offsets = CharOffsets::new(text);
-    let clause_start = offsets.of(output.span.start);
-    parser.next_token();
-    let mut items = match parser.parse_comma_separated(Parser::parse_select_item) {
-        Ok(items) => items,
-        Err(e) => return Some(Err(e)),
+    let delete_end = offsets.of(first.span.end);
+    let shift = if delete_without_from {
+        rewritten.replace_range(..delete_end, DELETE_FROM);
+        DELETE_FROM.len() - delete_end
+    } else {
+        0
     };
-    let after = parser.peek_token();
-    let mut clause_end = if after.token == Token::EOF { text.len() } else { offsets.of(after.span.start) };
-    // sqlparser reads `INSERTED.k VALUES` as an alias: VALUES (a reserved word in T-SQL) starts the source
-    if let Some(sqlparser::ast::SelectItem::ExprWithAlias { expr, alias }) = items.last().cloned() {
-        if alias.quote_style.is_none() && alias.value.eq_ignore_ascii_case("VALUES") {
-            clause_end = offsets.of(alias.span.start);
-            *items.last_mut().expect("the item just read") = sqlparser::ast::SelectItem::UnnamedExpr(expr);
-        }
-    }
-    // the clause blanked byte for byte, so offsets in the statement stay those of `text`
-    let clause: String = text[clause_start..clause_end]
-        .chars()
-        .map(|c| if c == '\n' { "\n".to_string() } else { " ".repeat(c.len_utf8()) })
-        .collect();
-    let blanked = format!("{}{clause}{}", &text[..clause_start], &text[clause_end..]);
-    let parsed = Parser::new(&dialect).try_with_sql(&blanked).and_then(|mut parser| {
-        let statement = parser.parse_statement()?;
+    let parsed = Parser::new(&dialect).try_with_sql(&rewritten).and_then(|mut parser| {
+        let statement = Box::new(parser.parse_statement()?);
         let end = parser.peek_token();
-        let len = if end.token == Token::EOF { blanked.len() } else { CharOffsets::new(&blanked).of(end.span.start) };
-        Ok((OutputStatement { statement: Box::new(statement), items }, len))
+        let len =
+            if end.token == Token::EOF { rewritten.len() } else { CharOffsets::new(&rewritten).of(end.span.start) };
+        let statement = match items {
+            Some(items) => PreStatement::Output(OutputStatement { statement, items }),
+            None => PreStatement::Table(statement),
+        };
+        Ok((statement, len - shift))
     });
     Some(parsed)
 }
