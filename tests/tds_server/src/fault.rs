@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::engine::{Done, DoneKind, Event, RpcTarget};
 use crate::packet::{Message, PacketType};
+use crate::replay::{procedure_name, PROC_SP_EXECUTESQL};
 use crate::request;
 use crate::tokens::{self, CURCMD_EXECUTE, DONE_ERROR};
 use crate::value::Value;
@@ -64,8 +65,8 @@ enum Argument {
     Text(String),
 }
 
-/// `Some` when `message` calls the fault procedure (a batch that is only that EXEC, or an RPC
-/// by name that is only that call); `None` for every other request.
+/// `Some` when `message` calls the fault procedure (a batch, or an sp_executesql statement, that
+/// is only that EXEC; or an RPC by name that is only that call); `None` for every other request.
 pub fn arming_request(message: &Message) -> Option<Arming> {
     let arguments = match message.ty {
         PacketType::SqlBatch => {
@@ -75,8 +76,13 @@ pub fn arming_request(message: &Message) -> Option<Arming> {
         PacketType::Rpc => {
             let rpc = request::parse_rpc(&message.payload).ok()?;
             let [call] = rpc.requests.as_slice() else { return None };
-            match &call.target {
-                RpcTarget::Name(name) if is_fault_procedure(name) => call
+            let executes_sql = match &call.target {
+                RpcTarget::ProcId(id) => *id == PROC_SP_EXECUTESQL,
+                RpcTarget::Name(name) => procedure_name(name).eq_ignore_ascii_case("sp_executesql"),
+            };
+            match (&call.target, call.params.first().map(|p| &p.value)) {
+                (_, Some(Value::Str(statement))) if executes_sql => batch_arguments(statement)?,
+                (RpcTarget::Name(name), _) if is_fault_procedure(name) => call
                     .params
                     .iter()
                     .map(|param| {
@@ -101,9 +107,9 @@ pub fn arming_request(message: &Message) -> Option<Arming> {
 }
 
 fn is_fault_procedure(name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or_default().trim_matches(|c| c == '[' || c == ']');
-    last.eq_ignore_ascii_case(FAULT_PROCEDURE)
+    procedure_name(name).eq_ignore_ascii_case(FAULT_PROCEDURE)
 }
+
 
 /// The named arguments of a batch `EXEC[UTE] sp_fastmssql_fault @a = 1, @b = N'x'[;]`; `None`
 /// when the batch is anything else, `Some(Err)` when it calls the procedure badly.

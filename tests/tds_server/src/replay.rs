@@ -172,7 +172,7 @@ pub fn classify_sql(text: &str) -> RequestClass {
     class
 }
 
-const PROC_SP_EXECUTESQL: u16 = 10;
+pub const PROC_SP_EXECUTESQL: u16 = 10;
 const PROC_SP_PREPARE: u16 = 11;
 const PROC_SP_PREPEXEC: u16 = 13;
 const PROC_SP_UNPREPARE: u16 = 15;
@@ -188,7 +188,7 @@ fn classify_call(rpc: &RpcRequest) -> RequestClass {
     let proc_id = match &rpc.target {
         RpcTarget::ProcId(id) => Some(*id),
         RpcTarget::Name(name) => {
-            let last = name.rsplit('.').next().unwrap_or_default().trim_matches(|c| c == '[' || c == ']');
+            let last = procedure_name(name);
             [
                 ("sp_executesql", PROC_SP_EXECUTESQL),
                 ("sp_prepare", PROC_SP_PREPARE),
@@ -213,6 +213,11 @@ fn classify_call(rpc: &RpcRequest) -> RequestClass {
         Some(PROC_SP_PREPEXEC) => statement(2).min(RequestClass::SessionOnly),
         _ => RequestClass::MayWrite,
     }
+}
+
+/// The last part of a possibly qualified, possibly bracketed procedure name (`[sys].[sp_executesql]`).
+pub fn procedure_name(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or_default().trim_matches(|c| c == '[' || c == ']')
 }
 
 /// Whether a response may be replayed: no error, no environment change, no delay, no message,
