@@ -14,6 +14,9 @@ use crate::value::Value;
 /// The server-only procedure that arms a fault.
 pub const FAULT_PROCEDURE: &str = "sp_fastmssql_fault";
 
+/// Requests larger than this are never a call of the fault procedure.
+const MAX_ARMING_REQUEST_LEN: usize = 8 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Close the socket once this many bytes (packet headers included) of the next response are sent.
@@ -68,6 +71,10 @@ enum Argument {
 /// `Some` when `message` calls the fault procedure (a batch, or an sp_executesql statement, that
 /// is only that EXEC; or an RPC by name that is only that call); `None` for every other request.
 pub fn arming_request(message: &Message) -> Option<Arming> {
+    // A call of the procedure is a few hundred bytes; bigger requests are not decoded twice.
+    if message.payload.len() > MAX_ARMING_REQUEST_LEN {
+        return None;
+    }
     let arguments = match message.ty {
         PacketType::SqlBatch => {
             let batch = request::parse_sql_batch(&message.payload).ok()?;
