@@ -1,0 +1,114 @@
+//! Reads criterion's estimates of this run and writes
+//! benches/results/decode.json and decode.md.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// A benchmark's median time per iteration and its 95% confidence interval.
+pub struct Measured {
+    pub median_ns: f64,
+    pub low_ns: f64,
+    pub high_ns: f64,
+}
+
+/// Where criterion keeps the estimates of `group/id`.
+pub fn estimates_path(criterion_dir: &Path, group: &str, id: &str) -> PathBuf {
+    criterion_dir.join(group).join(id).join("new").join("estimates.json")
+}
+
+pub fn read(criterion_dir: &Path, group: &str, id: &str) -> Result<Measured, String> {
+    let path = estimates_path(criterion_dir, group, id);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let estimates: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let median = &estimates["median"];
+    let number = |value: &Value| value.as_f64().ok_or_else(|| format!("{}: no median estimate", path.display()));
+    Ok(Measured {
+        median_ns: number(&median["point_estimate"])?,
+        low_ns: number(&median["confidence_interval"]["lower_bound"])?,
+        high_ns: number(&median["confidence_interval"]["upper_bound"])?,
+    })
+}
+
+/// The CPU model and core count, as /proc/cpuinfo says.
+pub fn machine() -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, m)| m.trim()))
+        .unwrap_or("unknown");
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    json!({ "cpu": model, "cores_available": cores, "os": std::env::consts::OS })
+}
+
+fn round(value: f64, digits: i32) -> f64 {
+    let factor = 10f64.powi(digits);
+    (value * factor).round() / factor
+}
+
+/// Rows per second of a decode of `rows` rows taking `measured`.
+pub fn decoder(measured: &Measured, rows: usize, response_bytes: usize, memcpy_rows_per_s: f64) -> Value {
+    let rows_per_s = rows as f64 / (measured.median_ns * 1e-9);
+    json!({
+        "median_ms": round(measured.median_ns / 1e6, 3),
+        "median_ms_95ci": [round(measured.low_ns / 1e6, 3), round(measured.high_ns / 1e6, 3)],
+        "rows_per_s": rows_per_s.round(),
+        "ns_per_row": round(measured.median_ns / rows as f64, 1),
+        "response_mb_per_s": round(response_bytes as f64 / (measured.median_ns * 1e-9) / 1e6, 1),
+        "fraction_of_memcpy_rate": round(rows_per_s / memcpy_rows_per_s, 4),
+    })
+}
+
+pub fn ns_per_row(measured: &Measured, rows: usize) -> f64 {
+    round(measured.median_ns / rows as f64, 1)
+}
+
+/// A short markdown rendering of the JSON.
+pub fn markdown(results: &Value) -> String {
+    let scenario = &results["scenario"];
+    let limit = &results["limit"];
+    let product = &results["decoders"]["product_tiberius"];
+    let spike = &results["decoders"]["spike_direct"];
+    let phases = &results["spike_phases_ns_per_row"];
+    let inferred = &results["product_inferred_ns_per_row"];
+    let mut md = String::new();
+    md.push_str("# Decoding scenario 1 from memory (criterion, `benches/decode.rs`)\n\n");
+    md.push_str(&format!(
+        "Command: `{}`  \nMachine: {} ({} cores available, shared with other work during the run)\n\n",
+        results["command"].as_str().unwrap_or(""),
+        results["machine"]["cpu"].as_str().unwrap_or(""),
+        results["machine"]["cores_available"]
+    ));
+    md.push_str(&format!(
+        "Captured response: `{}`, {} rows x 10 columns, {} bytes of TDS ({} bytes/row), {} nvarchar values.\n\n",
+        results["sql"].as_str().unwrap_or(""),
+        scenario["rows"],
+        scenario["response_bytes"],
+        scenario["response_bytes_per_row"],
+        scenario["nvarchar_values"]
+    ));
+    md.push_str("| path | rows/s | ns/row | response MB/s | fraction of the memcpy rate |\n|---|---:|---:|---:|---:|\n");
+    for (name, figures) in [("product (tiberius -> driver decode -> Arrow)", product), ("spike (direct token reader -> same Arrow sink)", spike)] {
+        md.push_str(&format!(
+            "| {name} | {} | {} | {} | {} |\n",
+            figures["rows_per_s"], figures["ns_per_row"], figures["response_mb_per_s"], figures["fraction_of_memcpy_rate"]
+        ));
+    }
+    md.push_str(&format!(
+        "| limit: memcpy of the response | {} | {} | {} | 1 |\n\n",
+        limit["memcpy_rows_per_s"], limit["memcpy_ns_per_row"], limit["memcpy_mb_per_s"]
+    ));
+    md.push_str(&format!(
+        "Bare UTF-16 -> UTF-8 of the nvarchar values: {} MB/s of UTF-16, {} strings/s ({} ns per row of this scenario).\n\n",
+        limit["utf16_to_utf8_mb_per_s"], limit["utf16_to_utf8_strings_per_s"], limit["utf16_to_utf8_ns_per_row"]
+    ));
+    md.push_str("Per row, spike (measured phases, ns/row):\n\n| phase | ns/row |\n|---|---:|\n");
+    for key in ["join_packets", "parse_and_convert", "arrow_appends", "finish_record_batch"] {
+        md.push_str(&format!("| {key} | {} |\n", phases[key]));
+    }
+    md.push_str(&format!(
+        "\nPer row, product (inferred: the Arrow appends and finish are the same calls as the spike's): \
+         sink+finish {} ns, everything before the sink (tiberius packets, tokens, ColumnData, row iteration, append_cell dispatch) {} ns.\n",
+        inferred["sink_appends_and_finish"], inferred["before_the_sink"]
+    ));
+    md
+}
