@@ -6,6 +6,7 @@ use crate::arrow::{ColumnBuilder, ResultSet, ResultSetBuilder};
 use crate::error::DriverError;
 use crate::params::BoundParam;
 use futures_util::TryStreamExt;
+use std::future::Future;
 use tiberius::{Client, Column, QueryItem, ToSql};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -43,8 +44,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
 
     /// Runs a batch and decodes every result set into Arrow columns.
     pub async fn query(&mut self, sql: &str, params: &[BoundParam]) -> Result<QueryOutcome, DriverError> {
+        let mut collected = CollectedResults::default();
+        let rows_affected = self.read_results(sql, params, &mut collected).await?;
+        Ok(QueryOutcome { result_sets: collected.sets, rows_affected })
+    }
+
+    /// Runs a batch and hands its result sets to `consumer` while they
+    /// arrive; returns the rows affected, as `execute` does.
+    pub(crate) async fn read_results<C: ResultConsumer>(
+        &mut self,
+        sql: &str,
+        params: &[BoundParam],
+        consumer: &mut C,
+    ) -> Result<u64, DriverError> {
         self.poisoned = true;
-        let outcome = self.stream_results(sql, params).await;
+        let outcome = self.stream_results(sql, params, consumer).await;
         self.finish_request(outcome).await
     }
 
@@ -102,7 +116,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
 
     /// Streams the response into column builders, reading it to the end even
     /// after a decoding problem so the session stays usable.
-    async fn stream_results(&mut self, sql: &str, params: &[BoundParam]) -> Result<QueryOutcome, DriverError> {
+    async fn stream_results<C: ResultConsumer>(
+        &mut self,
+        sql: &str,
+        params: &[BoundParam],
+        consumer: &mut C,
+    ) -> Result<u64, DriverError> {
         let mut stream = if params.is_empty() {
             self.client.simple_query(sql).await
         } else {
@@ -113,7 +132,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
         }
         .map_err(from_tiberius)?;
 
-        let mut result_sets = Vec::new();
         let mut current: Option<ResultSetBuilder> = None;
         let mut first_problem: Option<DriverError> = None;
         loop {
@@ -137,12 +155,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
             match item {
                 QueryItem::Metadata(meta) => {
                     if let Some(done) = current.take() {
-                        result_sets.push(finish_set(done)?);
+                        consumer.end_result_set(done).await?;
                     }
                     let columns: Result<Vec<ColumnBuilder>, DriverError> =
                         meta.columns().iter().map(column_builder).collect();
-                    match columns {
-                        Ok(columns) => current = Some(ResultSetBuilder::new(columns)),
+                    match columns.and_then(|columns| consumer.start_result_set(ResultSetBuilder::new(columns))) {
+                        Ok(builder) => current = Some(builder),
                         Err(error) => first_problem = Some(error),
                     }
                 }
@@ -158,7 +176,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
                         .zip(row.cells())
                         .try_for_each(|(column, (_, data))| append_cell(column, data));
                     match appended {
-                        Ok(()) => builder.end_row(),
+                        Ok(()) => {
+                            builder.end_row();
+                            consumer.row_added(builder).await?;
+                        }
                         Err(error) => first_problem = Some(DriverError::internal(error.0)),
                     }
                 }
@@ -168,9 +189,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
             return Err(problem);
         }
         if let Some(done) = current.take() {
-            result_sets.push(finish_set(done)?);
+            consumer.end_result_set(done).await?;
         }
-        Ok(QueryOutcome { result_sets, rows_affected: stream.rows_affected() })
+        Ok(stream.rows_affected())
+    }
+}
+
+/// Where decoded result sets go while the response is read.
+///
+/// An error from a consumer stops reading at once and leaves the connection
+/// poisoned (the response was not read to its end), so consumers fail only
+/// when the request is being abandoned.
+pub(crate) trait ResultConsumer: Send {
+    /// A result set begins; returns the builder its rows go into. An error
+    /// here is a problem of this result, not of the connection: the rest of
+    /// the response is still read.
+    fn start_result_set(&mut self, builder: ResultSetBuilder) -> Result<ResultSetBuilder, DriverError>;
+
+    /// A row was appended to `builder`.
+    fn row_added(&mut self, builder: &mut ResultSetBuilder) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// The result set is complete.
+    fn end_result_set(&mut self, builder: ResultSetBuilder) -> impl Future<Output = Result<(), DriverError>> + Send;
+}
+
+/// Every result set kept whole, for `query`.
+#[derive(Default)]
+struct CollectedResults {
+    sets: Vec<ResultSet>,
+}
+
+impl ResultConsumer for CollectedResults {
+    fn start_result_set(&mut self, builder: ResultSetBuilder) -> Result<ResultSetBuilder, DriverError> {
+        Ok(builder)
+    }
+
+    async fn row_added(&mut self, _builder: &mut ResultSetBuilder) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn end_result_set(&mut self, builder: ResultSetBuilder) -> Result<(), DriverError> {
+        self.sets.push(finish_set(builder)?);
+        Ok(())
     }
 }
 

@@ -10,8 +10,10 @@ mod describe;
 mod errors;
 mod manager;
 mod pool;
+mod stream;
 mod tds_config;
 
 pub use connect::open_over;
 pub use connection::{DriverConnection, QueryOutcome};
 pub use pool::{DriverPool, PoolStats};
+pub use stream::BatchStream;
