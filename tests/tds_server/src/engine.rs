@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sql::convert::convert;
-use crate::sql::describe::undeclared_parameters;
+use crate::sql::describe::{first_result_set, undeclared_parameters};
 use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
 use crate::sql::{arithmetic, raise};
 use crate::sql::parser::{
@@ -610,6 +610,22 @@ fn run_statement(
         Statement::BeginTransaction => tables::transaction::begin(session, kind, events),
         Statement::CommitTransaction => tables::transaction::commit(session, line, kind, events),
         Statement::RollbackTransaction => tables::transaction::rollback(session, None, line, kind, events),
+        Statement::Execute { procedure, arguments } => {
+            let scope = scope(session, variables, &[]);
+            let mut params = Vec::new();
+            for (name, e) in arguments {
+                let typed = eval(e, &scope);
+                match typed.and_then(|t| Ok((t.ty, t.value?))) {
+                    Ok((ty, value)) => params.push(RpcParam { name: name.clone(), status: 0, ty, value }),
+                    Err(e) => return fail(events, kind, e, CMD_EXECUTE, line),
+                }
+            }
+            let rpc = RpcRequest { target: RpcTarget::Name(procedure.clone()), option_flags: 0, params };
+            let produced = execute_rpc(session, &rpc);
+            let failed = produced.iter().any(|e| matches!(e, Event::Done(d) if d.kind == DoneKind::DoneProc && d.status & DONE_ERROR != 0));
+            events.extend(produced);
+            !failed
+        }
         Statement::Print(e) => {
             let raised = raise::print(e, &scope(session, variables, &[]), line);
             report_raised(raised, kind, CMD_MESSAGE, line, events)
@@ -763,6 +779,7 @@ enum Procedure {
     PrepExec,
     Unprepare,
     DescribeUndeclaredParameters,
+    DescribeFirstResultSet,
 }
 
 impl Procedure {
@@ -788,6 +805,7 @@ impl Procedure {
             "sp_prepexec" => Procedure::PrepExec,
             "sp_unprepare" => Procedure::Unprepare,
             "sp_describe_undeclared_parameters" => Procedure::DescribeUndeclaredParameters,
+            "sp_describe_first_result_set" => Procedure::DescribeFirstResultSet,
             _ => return None,
         })
     }
@@ -809,6 +827,7 @@ pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
         Some(Procedure::Execute) => execute_prepared(session, &rpc.params, &mut events),
         Some(Procedure::PrepExec) => prepexec(session, &rpc.params, &mut events),
         Some(Procedure::Unprepare) => unprepare(session, &rpc.params),
+        Some(Procedure::DescribeFirstResultSet) => describe_first_result_set(session, &rpc.params, &mut events),
         Some(Procedure::DescribeUndeclaredParameters) => {
             describe_undeclared_parameters(session, &rpc.params, &mut events)
         }
@@ -1096,6 +1115,58 @@ fn describe_undeclared_parameters(
     events.extend(rows.into_iter().map(Event::Row));
     events.push(done(DoneKind::DoneInProc, DONE_COUNT, CMD_SELECT, count));
     Ok(Vec::new())
+}
+
+/// sp_describe_first_result_set @tsql, [@params]: one row per column of the batch's first result.
+fn describe_first_result_set(
+    session: &mut Session,
+    params: &[RpcParam],
+    events: &mut Vec<Event>,
+) -> Result<Vec<Event>, SqlError> {
+    let name = "sp_describe_first_result_set";
+    let statement = string_param(params, 0, name, "@tsql")?.ok_or_else(|| {
+        SqlError::new(201, format!("Procedure or function '{name}' expects parameter '@tsql', which was not supplied."))
+    })?;
+    let declarations = string_param(params, 1, name, "@params")?.unwrap_or_default();
+    let mut variables: Variables = parse_param_declarations(&declarations)?
+        .into_iter()
+        .map(|(name, ty, _)| (name.to_lowercase(), (ty, Value::Null)))
+        .collect();
+    let described = first_result_columns(session, &statement, &mut variables)?.unwrap_or_default();
+    let (columns, rows) = first_result_set(&described);
+    let count = rows.len() as u64;
+    events.push(Event::ColMetadata(columns));
+    events.extend(rows.into_iter().map(Event::Row));
+    events.push(done(DoneKind::DoneInProc, DONE_COUNT, CMD_SELECT, count));
+    Ok(Vec::new())
+}
+
+/// The columns of the first result `sql` returns, typed as running it would type them (its
+/// DECLAREs are taken into account); `None` when it returns none.
+fn first_result_columns(
+    session: &mut Session,
+    sql: &str,
+    variables: &mut Variables,
+) -> Result<Option<Vec<ColumnDef>>, SqlError> {
+    let pieces = if tables::involves_tables(sql) { tables::split_batch(sql)? } else { vec![Piece::Other(sql.to_string())] };
+    for piece in pieces {
+        match piece {
+            Piece::Table(statement, _) => {
+                if let Some(columns) = tables::result_columns(session, &statement, variables)? {
+                    return Ok(Some(columns));
+                }
+            }
+            Piece::Other(text) => {
+                for (statement, _) in parse_batch(&text)? {
+                    if let Statement::Select(items, _) = &statement {
+                        return select_columns(session, items, variables).map(Some);
+                    }
+                    compile(session, &statement, variables)?;
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// sp_unprepare @handle

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::eval::{eval, Scope};
 use super::parser::{parse_batch, parse_param_declarations, Expr, SqlError, Statement};
-use crate::types::{write_type_info, ColumnDef, SqlType};
+use crate::types::{write_type_info, ColumnDef, SqlType, DEFAULT_COLLATION};
 use crate::value::Value;
 
 /// One undeclared parameter and the type deduced for it.
@@ -87,6 +87,109 @@ fn has_variable(expr: &Expr) -> bool {
     !found.is_empty()
 }
 
+/// The result set of sp_describe_first_result_set for result columns `described` (browse mode 0).
+pub fn first_result_set(described: &[ColumnDef]) -> (Vec<ColumnDef>, Vec<Vec<Value>>) {
+    let sysname = SqlType::NVarChar(Some(128));
+    let spec: [(&str, SqlType, bool); 39] = [
+        ("is_hidden", SqlType::Bit, false),
+        ("column_ordinal", SqlType::Int, false),
+        ("name", sysname.clone(), true),
+        ("is_nullable", SqlType::Bit, false),
+        ("system_type_id", SqlType::Int, false),
+        ("system_type_name", SqlType::NVarChar(Some(256)), true),
+        ("max_length", SqlType::SmallInt, false),
+        ("precision", SqlType::TinyInt, false),
+        ("scale", SqlType::TinyInt, false),
+        ("collation_name", sysname.clone(), true),
+        ("user_type_id", SqlType::Int, true),
+        ("user_type_database", sysname.clone(), true),
+        ("user_type_schema", sysname.clone(), true),
+        ("user_type_name", sysname.clone(), true),
+        ("assembly_qualified_type_name", SqlType::NVarChar(Some(4000)), true),
+        ("xml_collection_id", SqlType::Int, true),
+        ("xml_collection_database", sysname.clone(), true),
+        ("xml_collection_schema", sysname.clone(), true),
+        ("xml_collection_name", sysname.clone(), true),
+        ("is_xml_document", SqlType::Bit, false),
+        ("is_case_sensitive", SqlType::Bit, false),
+        ("is_fixed_length_clr_type", SqlType::Bit, false),
+        ("source_server", sysname.clone(), true),
+        ("source_database", sysname.clone(), true),
+        ("source_schema", sysname.clone(), true),
+        ("source_table", sysname.clone(), true),
+        ("source_column", sysname, true),
+        ("is_identity_column", SqlType::Bit, true),
+        ("is_part_of_unique_key", SqlType::Bit, true),
+        ("is_updateable", SqlType::Bit, true),
+        ("is_computed_column", SqlType::Bit, true),
+        ("is_sparse_column_set", SqlType::Bit, true),
+        ("ordinal_in_order_by_list", SqlType::SmallInt, true),
+        ("order_by_list_length", SqlType::SmallInt, true),
+        ("order_by_is_descending", SqlType::SmallInt, true),
+        ("tds_type_id", SqlType::Int, false),
+        ("tds_length", SqlType::Int, false),
+        ("tds_collation_id", SqlType::Int, true),
+        ("tds_collation_sort_id", SqlType::TinyInt, true),
+    ];
+    let rows = described
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (system_type_id, max_length, precision, scale) = catalog_entry(&c.ty);
+            let (tds_type, tds_length) = tds_type_and_length(&c.ty);
+            let collated = c.ty.is_string();
+            let [lcid_low, lcid_high, flags, version, sort_id] = DEFAULT_COLLATION;
+            let collation_id = u32::from_le_bytes([lcid_low, lcid_high, flags, version]);
+            let null_when = |absent: bool, v: Value| if absent { Value::Null } else { v };
+            let mut row = vec![
+                Value::Bool(false),
+                Value::Int(i as i64 + 1),
+                null_when(c.name.is_empty(), Value::Str(c.name.clone())),
+                Value::Bool(c.nullable),
+                Value::Int(system_type_id),
+                Value::Str(c.ty.declaration()),
+                Value::Int(max_length),
+                Value::Int(precision),
+                Value::Int(scale),
+                null_when(!collated, Value::Str("SQL_Latin1_General_CP1_CI_AS".into())),
+            ];
+            row.extend(std::iter::repeat_n(Value::Null, 9));
+            row.extend([Value::Bool(false), Value::Bool(false), Value::Bool(false)]);
+            row.extend(std::iter::repeat_n(Value::Null, 5));
+            row.extend([
+                Value::Bool(c.identity),
+                Value::Null,
+                Value::Bool(c.updatable),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Int(tds_type),
+                Value::Int(tds_length),
+                null_when(!collated, Value::Int(collation_id as i64)),
+                null_when(!collated, Value::Int(sort_id as i64)),
+            ]);
+            row
+        })
+        .collect();
+    (definitions(&spec), rows)
+}
+
+/// Result columns of a system procedure from (name, type, nullable).
+fn definitions(spec: &[(&str, SqlType, bool)]) -> Vec<ColumnDef> {
+    spec.iter()
+        .map(|(name, ty, nullable)| ColumnDef {
+            name: (*name).into(),
+            ty: ty.clone(),
+            nullable: *nullable,
+            updatable: false,
+            identity: false,
+            computed: false,
+        })
+        .collect()
+}
+
 fn columns() -> Vec<ColumnDef> {
     let sysname = SqlType::NVarChar(Some(128));
     let spec: [(&str, SqlType, bool); 24] = [
@@ -115,16 +218,7 @@ fn columns() -> Vec<ColumnDef> {
         ("suggested_tds_type_id", SqlType::Int, false),
         ("suggested_tds_length", SqlType::Int, false),
     ];
-    spec.into_iter()
-        .map(|(name, ty, nullable)| ColumnDef {
-            name: name.into(),
-            ty,
-            nullable,
-            updatable: false,
-            identity: false,
-            computed: false,
-        })
-        .collect()
+    definitions(&spec)
 }
 
 fn row(ordinal: usize, d: &Deduced) -> Vec<Value> {

@@ -89,6 +89,11 @@ pub enum Statement {
     WaitForDelay(String),
     /// `PRINT expr`
     Print(Expr),
+    /// `EXEC[UTE] procedure [@name =] value, ...`
+    Execute {
+        procedure: String,
+        arguments: Vec<(String, Expr)>,
+    },
     /// `RAISERROR(message or number, severity, state [, argument ...]) [WITH option, ...]`
     RaiseError {
         message: Expr,
@@ -382,6 +387,9 @@ impl Parser {
         if self.eat_keyword("DECLARE") {
             return self.declare();
         }
+        if self.eat_keyword("EXEC") || self.eat_keyword("EXECUTE") {
+            return self.execute();
+        }
         if self.eat_keyword("PRINT") {
             return Ok(Statement::Print(self.expr()?));
         }
@@ -531,6 +539,42 @@ impl Parser {
                 return Ok(Statement::Declare(variables));
             }
         }
+    }
+
+    /// `EXEC procedure [@name =] value, ...` (no OUTPUT arguments, no return status variable).
+    fn execute(&mut self) -> Result<Statement, SqlError> {
+        let mut procedure = String::new();
+        loop {
+            match self.next() {
+                Some(Token::Ident { text, .. }) => procedure.push_str(&text),
+                Some(Token::Variable(v)) => return Err(SqlError::not_supported(format!("EXEC {v} ="))),
+                Some(Token::Punct('(')) => return Err(SqlError::not_supported("EXEC of a string")),
+                Some(t) => return Err(SqlError::syntax_near(&t.display())),
+                None => return Err(SqlError::syntax_near("EXEC")),
+            }
+            if !self.eat_punct('.') {
+                break;
+            }
+            procedure.push('.');
+        }
+        let mut arguments = Vec::new();
+        while !(self.at_end() || self.peek_punct(';') || self.at_statement_start()) {
+            let name = match (self.peek().cloned(), self.tokens.get(self.pos + 1)) {
+                (Some(Token::Variable(v)), Some(Token::Punct('='))) => {
+                    self.pos += 2;
+                    v
+                }
+                _ => String::new(),
+            };
+            arguments.push((name, self.expr()?));
+            if self.eat_keyword("OUTPUT") || self.eat_keyword("OUT") {
+                return Err(SqlError::not_supported("An OUTPUT argument of EXEC"));
+            }
+            if !self.eat_punct(',') {
+                break;
+            }
+        }
+        Ok(Statement::Execute { procedure, arguments })
     }
 
     /// After a variable: `=` (`Some(None)`), a compound `+=` ... (`Some(Some(op))`), or none.

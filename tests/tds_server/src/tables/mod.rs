@@ -235,6 +235,22 @@ pub fn end_transaction(session: &mut Session, commit: bool) -> Result<(), SqlErr
     }
 }
 
+/// The result columns a table statement would return, typed without sending rows; `None`
+/// for a statement that returns no result.
+pub fn result_columns(
+    session: &mut Session,
+    statement: &ast::Statement,
+    variables: &Variables,
+) -> Result<Option<Vec<ColumnDef>>, SqlError> {
+    match statement {
+        ast::Statement::Query(query) => {
+            begin_if_open(session)?;
+            Ok(Some(query::run_query(session, query, variables)?.columns))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Runs a table statement; returns false when its error ends the batch.
 pub fn run_statement(
     session: &mut Session,
