@@ -291,3 +291,33 @@ fn a_load_in_a_transaction_rolls_back_with_it() {
     run(&mut s, "ROLLBACK");
     assert_eq!(count(&mut s, "bulk_tx"), Value::Int(0));
 }
+
+/// A million rows in one message; run in release builds (as CI runs the suite), where it takes
+/// seconds, while an unoptimized build needs minutes.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "takes minutes unoptimized; run with --release")]
+fn a_million_rows_load_in_one_message() {
+    const ROWS: i32 = 1_000_000;
+    let mut s = session();
+    run(&mut s, "CREATE TABLE bulk_million (k INT NOT NULL PRIMARY KEY, name NVARCHAR(20), amount DECIMAL(9,2))");
+    run(&mut s, "INSERT BULK bulk_million ([k] int, [name] nvarchar(20), [amount] decimal(9,2))");
+    let mut message = Message::new(3).column("k", 0, &[0x38]).column("name", NULLABLE, &nvarchar_info(20)).column(
+        "amount",
+        NULLABLE,
+        &[0x6A, 5, 9, 2],
+    );
+    for k in 0..ROWS {
+        message = message.row(&[&k.to_le_bytes(), &nvarchar(&format!("name {k}")), &decimal4(k - 500_000)]);
+    }
+    let message = message.done();
+    let started = std::time::Instant::now();
+    let events = load(&mut s, &message);
+    let elapsed = started.elapsed();
+    eprintln!("engine bulk load: {ROWS} rows in {elapsed:?} ({:.0} rows/s)", ROWS as f64 / elapsed.as_secs_f64());
+    assert_eq!(last_done(&events).row_count, ROWS as u64, "{:?}", errors(&events));
+    let events = run(&mut s, "SELECT COUNT(*), MIN(amount), MAX(name) FROM bulk_million");
+    assert_eq!(
+        rows(&events),
+        [vec![Value::Int(ROWS as i64), Value::Decimal(-500_000, 2), Value::Str("name 999999".into())]]
+    );
+}
