@@ -797,6 +797,74 @@ fn string_operand(e: &ast::Expr, scope: &Scope) -> Result<Option<String>, SqlErr
     }
 }
 
+/// The rows of `table` a WHERE can qualify: when one of its AND-ed conditions is
+/// `integer_column = constant`, only the rows SQLite finds holding that value (the WHERE is
+/// still evaluated on each, so this only saves a scan); otherwise every row.
+fn candidate_rows(
+    store: &Store,
+    table: &Table,
+    qualifier: &str,
+    selection: Option<&ast::Expr>,
+    scope: &Scope,
+) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
+    match selection.and_then(|e| point_lookup(table, qualifier, e, scope)) {
+        Some((ordinal, value)) => store.rows_with(table, ordinal, value),
+        None => store.scan(table),
+    }
+}
+
+/// `(ordinal, value)` of an `integer_column = constant` condition of `e` (or of one of its AND-ed parts).
+fn point_lookup(table: &Table, qualifier: &str, e: &ast::Expr, scope: &Scope) -> Option<(usize, i64)> {
+    use ast::BinaryOperator as B;
+    let ast::Expr::BinaryOp { left, op, right } = e else {
+        return match e {
+            ast::Expr::Nested(inner) => point_lookup(table, qualifier, inner, scope),
+            _ => None,
+        };
+    };
+    match op {
+        B::And => point_lookup(table, qualifier, left, scope).or_else(|| point_lookup(table, qualifier, right, scope)),
+        B::Eq => {
+            let column = |side: &ast::Expr| {
+                let name = match side {
+                    ast::Expr::Identifier(i) => i.value.clone(),
+                    ast::Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                        [.., q, c] if q.value.eq_ignore_ascii_case(qualifier) => c.value.clone(),
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                table.columns.iter().position(|c| c.name.eq_ignore_ascii_case(&name) && c.ty.is_integer())
+            };
+            let (ordinal, other) = match (column(left), column(right)) {
+                (Some(i), _) => (i, right.as_ref()),
+                (None, Some(i)) => (i, left.as_ref()),
+                _ => return None,
+            };
+            let constant = translate(other).ok().filter(|e| !reads_columns(e))?;
+            let typed = eval(&constant, scope).ok()?;
+            match convert(&typed.value.ok()?, &typed.ty, &SqlType::BigInt) {
+                Ok(Value::Int(v)) => Some((ordinal, v)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether an expression reads a column (and so is no constant of the statement).
+fn reads_columns(e: &Expr) -> bool {
+    match e {
+        Expr::Column(_) => true,
+        Expr::Negate(inner) | Expr::Plus(inner) | Expr::Cast(inner, _) | Expr::Convert { expr: inner, .. } => {
+            reads_columns(inner)
+        }
+        Expr::Arithmetic(_, l, r) => reads_columns(l) || reads_columns(r),
+        Expr::Function(_, args) => args.iter().any(reads_columns),
+        _ => false,
+    }
+}
+
 /// Whether a row qualifies for an optional WHERE.
 fn qualifies(selection: Option<&ast::Expr>, scope: &Scope) -> Result<bool, SqlError> {
     Ok(match selection {
@@ -1128,9 +1196,11 @@ fn change_rows(
 ) -> Result<u64, SqlError> {
     let store = session.store.as_ref().expect("opened by find_table");
     let defs: Vec<ColumnDef> = table.columns.iter().map(catalog_column).collect();
+    let no_columns = Vec::new();
+    let statement_scope = scope(session, variables, &no_columns);
     atomically(store, |store| {
         let mut count = 0;
-        for (rowid, values) in store.scan(table)? {
+        for (rowid, values) in candidate_rows(store, table, &table.name, selection, &statement_scope)? {
             let columns = row_scope(&defs, &values);
             let scope = scope(session, variables, &columns);
             if qualifies(selection, &scope)? {

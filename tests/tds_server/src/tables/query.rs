@@ -7,7 +7,9 @@ use std::cmp::Ordering;
 
 use sqlparser::ast;
 
-use super::{catalog_column, find_table, qualified_row_scope, qualifies, row_scope, store, translate, value_of};
+use super::{
+    candidate_rows, catalog_column, find_table, qualified_row_scope, qualifies, row_scope, store, translate, value_of,
+};
 use crate::engine::scope;
 use crate::engine::{Event, Session};
 use crate::sql::convert::convert;
@@ -323,7 +325,13 @@ fn run_select(
         }
         _ => return Err(SqlError::not_supported("GROUP BY ALL or its modifiers")),
     };
-    let source = relation(session, &select.from, variables)?;
+    let source = match select.from.as_slice() {
+        // one table: a WHERE on an integer column = constant is looked up, not scanned
+        [ast::TableWithJoins { relation: table @ ast::TableFactor::Table { .. }, joins }] if joins.is_empty() => {
+            factor(session, table, variables, select.selection.as_ref())?
+        }
+        from => relation(session, from, variables)?,
+    };
     let session: &Session = session;
     let null_row = source.scope_row(&vec![Value::Null; source.columns.len()]);
     let typing_scope = scope(session, variables, &null_row);
@@ -561,9 +569,9 @@ fn relation(session: &mut Session, from: &[ast::TableWithJoins], variables: &Var
     // no FROM: one row of no columns
     let mut result = Source { columns: Vec::new(), qualifiers: Vec::new(), rows: vec![Vec::new()] };
     for (n, item) in from.iter().enumerate() {
-        let mut joined = factor(session, &item.relation, variables)?;
+        let mut joined = factor(session, &item.relation, variables, None)?;
         for join in &item.joins {
-            let right = factor(session, &join.relation, variables)?;
+            let right = factor(session, &join.relation, variables, None)?;
             joined = join_sources(session, variables, joined, right, &join.join_operator)?;
         }
         result = if n == 0 { joined } else { cross(result, joined, None, false, session, variables)? };
@@ -571,14 +579,27 @@ fn relation(session: &mut Session, from: &[ast::TableWithJoins], variables: &Var
     Ok(result)
 }
 
-/// One table or derived table of a FROM clause, qualified by its alias or name.
-fn factor(session: &mut Session, factor: &ast::TableFactor, variables: &Variables) -> Result<Source, SqlError> {
+/// One table or derived table of a FROM clause, qualified by its alias or name; the rows of a
+/// table are those `selection` (its WHERE, when it is the only table) can qualify.
+fn factor(
+    session: &mut Session,
+    factor: &ast::TableFactor,
+    variables: &Variables,
+    selection: Option<&ast::Expr>,
+) -> Result<Source, SqlError> {
     match factor {
         ast::TableFactor::Table { name, alias, args: None, .. } => {
             let store = store(session)?;
             let table = find_table(store, name)?;
-            let rows = store.scan(&table)?.into_iter().map(|(_, values)| values).collect();
             let qualifier = alias.as_ref().map_or_else(|| table.name.clone(), |a| a.name.value.clone());
+            let session_ref: &Session = session;
+            let no_columns = Vec::new();
+            let statement_scope = scope(session_ref, variables, &no_columns);
+            let store = session_ref.store.as_ref().expect("opened above");
+            let rows = candidate_rows(store, &table, &qualifier, selection, &statement_scope)?
+                .into_iter()
+                .map(|(_, values)| values)
+                .collect();
             Ok(Source {
                 columns: table.columns.iter().map(catalog_column).collect(),
                 qualifiers: vec![qualifier; table.columns.len()],

@@ -405,12 +405,27 @@ impl Store {
 
     /// Every row of a table with its rowid, in storage order.
     pub fn scan(&self, table: &Table) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
+        self.rows(table, None)
+    }
+
+    /// The rows (with rowids) whose integer column `ordinal` holds `value`: a lookup SQLite
+    /// answers from the primary key or an index instead of a scan.
+    pub fn rows_with(&self, table: &Table, ordinal: usize, value: i64) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
+        self.rows(table, Some((ordinal, value)))
+    }
+
+    fn rows(&self, table: &Table, equal: Option<(usize, i64)>) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
         let cols: Vec<String> = (0..table.columns.len()).map(storage_column).collect();
+        let condition = equal.map_or(String::new(), |(ordinal, _)| format!(" WHERE {} = ?1", storage_column(ordinal)));
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT rowid, {} FROM {}", cols.join(", "), table.storage_name()))
+            .prepare_cached(&format!("SELECT rowid, {} FROM {}{condition}", cols.join(", "), table.storage_name()))
             .map_err(storage_error)?;
-        let mut rows = stmt.query([]).map_err(storage_error)?;
+        let mut rows = match equal {
+            Some((_, value)) => stmt.query([value]),
+            None => stmt.query([]),
+        }
+        .map_err(storage_error)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(storage_error)? {
             let rowid: i64 = row.get(0).map_err(storage_error)?;
