@@ -182,7 +182,7 @@ fn row_literal(i: u64) -> String {
         null(13, format!("N'{name}'")),
         null(17, format!("'{code}'")),
         null(5, ts),
-        (i % 3 == 0) as u8,
+        i.is_multiple_of(3) as u8,
         null(19, guid)
     )
 }

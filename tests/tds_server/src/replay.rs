@@ -288,11 +288,6 @@ impl CachedResponse {
         Ok(CachedResponse { tokens, segment_ends })
     }
 
-    /// The whole token stream.
-    pub fn tokens(&self) -> &[u8] {
-        &self.tokens
-    }
-
     /// The token stream in segments that each end at a token boundary.
     pub fn segments(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.segment_ends.iter().copied());

@@ -311,14 +311,11 @@ impl RequestLoop {
             (ReplayPlan::Cache { key, generation }, Some(cache))
                 if replay::replayable(&events) && self.session.transaction.is_none() =>
             {
-                match CachedResponse::encode(&events, &self.session.server_name) {
-                    Ok(cached) => {
-                        let cached = Arc::new(cached);
-                        cache.insert(key, cached.clone(), generation);
-                        return self.serve_cached(prefix, &cached).await;
-                    }
-                    // The normal path reports the encoding failure.
-                    Err(_) => {}
+                // An encoding failure is left to the normal path, which reports it.
+                if let Ok(cached) = CachedResponse::encode(&events, &self.session.server_name) {
+                    let cached = Arc::new(cached);
+                    cache.insert(key, cached.clone(), generation);
+                    return self.serve_cached(prefix, &cached).await;
                 }
             }
             _ => {}
