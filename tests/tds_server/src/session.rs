@@ -313,6 +313,8 @@ impl RequestLoop {
             {
                 // An encoding failure is left to the normal path, which reports it.
                 if let Ok(cached) = CachedResponse::encode(&events, &self.session.server_name) {
+                    // The rows are in the encoded response now; a million of them as values take ~1 GB.
+                    drop(events);
                     let cached = Arc::new(cached);
                     cache.insert(key, cached.clone(), generation);
                     return self.serve_cached(prefix, &cached).await;
