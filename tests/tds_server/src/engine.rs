@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sql::convert::convert;
-use crate::sql::describe::{first_result_set, undeclared_parameters};
+use crate::sql::describe::{describe_parameters, first_result_set, undeclared_parameters};
 use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
 use crate::sql::{arithmetic, raise};
 use crate::sql::parser::{
@@ -1099,7 +1099,7 @@ fn prepexec(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>)
 
 /// sp_describe_undeclared_parameters @tsql, [@params]: one result set.
 fn describe_undeclared_parameters(
-    session: &Session,
+    session: &mut Session,
     params: &[RpcParam],
     events: &mut Vec<Event>,
 ) -> Result<Vec<Event>, SqlError> {
@@ -1109,7 +1109,10 @@ fn describe_undeclared_parameters(
     })?;
     let declarations = string_param(params, 1, name, "@params")?.unwrap_or_default();
     let no_variables = Variables::new();
-    let (columns, rows) = undeclared_parameters(&statement, &declarations, &scope(session, &no_variables, &[]))?;
+    let (columns, rows) = match tables::describe::parameter_uses(session, &statement)? {
+        Some(uses) => describe_parameters(uses, &declarations)?,
+        None => undeclared_parameters(&statement, &declarations, &scope(session, &no_variables, &[]))?,
+    };
     let count = rows.len() as u64;
     events.push(Event::ColMetadata(columns));
     events.extend(rows.into_iter().map(Event::Row));

@@ -24,8 +24,6 @@ pub fn undeclared_parameters(
     declarations: &str,
     scope: &Scope,
 ) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
-    let declared: HashSet<String> =
-        parse_param_declarations(declarations)?.into_iter().map(|(name, _, _)| name.to_lowercase()).collect();
     let mut uses: Vec<(String, Option<SqlType>)> = Vec::new();
     for (statement, _) in parse_batch(statement)? {
         if let Statement::Select(items, filter) = statement {
@@ -44,6 +42,17 @@ pub fn undeclared_parameters(
             }
         }
     }
+    describe_parameters(uses, declarations)
+}
+
+/// The result set of sp_describe_undeclared_parameters for parameter uses with the types deduced
+/// for them (`None`: none can be), leaving out those declared in `declarations`.
+pub fn describe_parameters(
+    uses: Vec<(String, Option<SqlType>)>,
+    declarations: &str,
+) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
+    let declared: HashSet<String> =
+        parse_param_declarations(declarations)?.into_iter().map(|(name, _, _)| name.to_lowercase()).collect();
     let mut deduced: Vec<Deduced> = Vec::new();
     let mut seen = HashSet::new();
     for (name, target) in uses {

@@ -6,6 +6,7 @@
 //! comparisons have one implementation (`sql::eval`, `sql::convert`).
 
 pub mod bulk;
+pub mod describe;
 pub mod preparse;
 mod like;
 pub mod output;
