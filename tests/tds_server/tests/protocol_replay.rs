@@ -197,3 +197,37 @@ fn attention_stops_an_executed_result_being_streamed() {
         assert!(contains(&after, &20_000i32.to_le_bytes()));
     }
 }
+
+#[test]
+fn the_binary_accepts_the_replay_flag_and_a_write_ends_a_replayed_answer() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tds-server"))
+        .args(["--port", "0", "--replay"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tds-server starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(60));
+    let port: Option<u16> = line.as_deref().ok().and_then(|l| l.trim().parse().ok());
+    let Some(port) = port else {
+        let _ = child.kill();
+        panic!("no port line: {line:?}");
+    };
+    let mut client = Client::logged_in(([127, 0, 0, 1], port).into());
+    fill(&mut client, "t", 2);
+    let select = "SELECT name FROM t ORDER BY id";
+    assert_eq!(succeeds(&mut client, select), succeeds(&mut client, select));
+    succeeds(&mut client, "UPDATE t SET name = N'changed' WHERE id = 2");
+    let after = succeeds(&mut client, select);
+    child.kill().expect("stop tds-server");
+    let _ = child.wait();
+    assert!(contains(&after, &utf16("changed")), "the replayed SELECT is invalidated by the UPDATE");
+}
