@@ -1008,20 +1008,16 @@ fn prepare(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) 
     let statement = string_param(params, 2, "sp_prepare", "@stmt")?.ok_or_else(|| {
         SqlError::new(201, "Procedure or function 'sp_prepare' expects parameter '@stmt', which was not supplied.")
     })?;
-    let statements = parse_batch(&statement)?;
-    let declared = parse_param_declarations(&declarations)?;
     if int_param(params, 3, "@options")?.is_some_and(|o| o & RETURN_METADATA != 0) {
-        let variables: Variables =
-            declared.into_iter().map(|(name, ty, _)| (name.to_lowercase(), (ty, Value::Null))).collect();
-        let first_select = statements.iter().find_map(|(s, _)| match s {
-            Statement::Select(items, _) => Some(items),
-            _ => None,
-        });
-        if let Some(items) = first_select {
-            let columns = select_columns(session, items, &variables)?;
+        let mut variables = declared_variables(&declarations)?;
+        if let Some(columns) = first_result_columns(session, &statement, &mut variables)? {
             events.push(Event::ColMetadata(columns));
             events.push(done(DoneKind::DoneInProc, 0, CMD_SELECT, 0));
         }
+    } else if tables::involves_tables(&statement) {
+        tables::split_batch(&statement)?;
+    } else {
+        parse_batch(&statement)?;
     }
     let handle = session.prepared.insert(Prepared { declarations, statement });
     Ok(handle_output(params, handle))
@@ -1103,20 +1099,13 @@ fn describe_undeclared_parameters(
     params: &[RpcParam],
     events: &mut Vec<Event>,
 ) -> Result<Vec<Event>, SqlError> {
-    let name = "sp_describe_undeclared_parameters";
-    let statement = string_param(params, 0, name, "@tsql")?.ok_or_else(|| {
-        SqlError::new(201, format!("Procedure or function '{name}' expects parameter '@tsql', which was not supplied."))
-    })?;
-    let declarations = string_param(params, 1, name, "@params")?.unwrap_or_default();
+    let (statement, declarations) = tsql_and_params(params, "sp_describe_undeclared_parameters")?;
     let no_variables = Variables::new();
     let (columns, rows) = match tables::describe::parameter_uses(session, &statement)? {
         Some(uses) => describe_parameters(uses, &declarations)?,
         None => undeclared_parameters(&statement, &declarations, &scope(session, &no_variables, &[]))?,
     };
-    let count = rows.len() as u64;
-    events.push(Event::ColMetadata(columns));
-    events.extend(rows.into_iter().map(Event::Row));
-    events.push(done(DoneKind::DoneInProc, DONE_COUNT, CMD_SELECT, count));
+    push_result(events, columns, rows);
     Ok(Vec::new())
 }
 
@@ -1126,22 +1115,36 @@ fn describe_first_result_set(
     params: &[RpcParam],
     events: &mut Vec<Event>,
 ) -> Result<Vec<Event>, SqlError> {
-    let name = "sp_describe_first_result_set";
+    let (statement, declarations) = tsql_and_params(params, "sp_describe_first_result_set")?;
+    let mut variables = declared_variables(&declarations)?;
+    let described = first_result_columns(session, &statement, &mut variables)?.unwrap_or_default();
+    let (columns, rows) = first_result_set(&described);
+    push_result(events, columns, rows);
+    Ok(Vec::new())
+}
+
+/// The @tsql and @params arguments of a describing procedure.
+fn tsql_and_params(params: &[RpcParam], name: &str) -> Result<(String, String), SqlError> {
     let statement = string_param(params, 0, name, "@tsql")?.ok_or_else(|| {
         SqlError::new(201, format!("Procedure or function '{name}' expects parameter '@tsql', which was not supplied."))
     })?;
-    let declarations = string_param(params, 1, name, "@params")?.unwrap_or_default();
-    let mut variables: Variables = parse_param_declarations(&declarations)?
+    Ok((statement, string_param(params, 1, name, "@params")?.unwrap_or_default()))
+}
+
+/// The parameters a declaration list declares, as NULL variables of their types (for typing).
+fn declared_variables(declarations: &str) -> Result<Variables, SqlError> {
+    Ok(parse_param_declarations(declarations)?
         .into_iter()
         .map(|(name, ty, _)| (name.to_lowercase(), (ty, Value::Null)))
-        .collect();
-    let described = first_result_columns(session, &statement, &mut variables)?.unwrap_or_default();
-    let (columns, rows) = first_result_set(&described);
+        .collect())
+}
+
+/// A system procedure's result set and its DONEINPROC.
+fn push_result(events: &mut Vec<Event>, columns: Vec<ColumnDef>, rows: Vec<Vec<Value>>) {
     let count = rows.len() as u64;
     events.push(Event::ColMetadata(columns));
     events.extend(rows.into_iter().map(Event::Row));
     events.push(done(DoneKind::DoneInProc, DONE_COUNT, CMD_SELECT, count));
-    Ok(Vec::new())
 }
 
 /// The columns of the first result `sql` returns, typed as running it would type them (its

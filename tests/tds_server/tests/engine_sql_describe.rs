@@ -93,3 +93,39 @@ fn exec_runs_system_procedures_from_a_batch() {
     assert_eq!(result(&events).1, [vec![Value::Int(42)]]);
     assert!(events.iter().any(|e| matches!(e, Event::ReturnStatus(0))));
 }
+
+#[test]
+fn sp_prepare_describes_and_runs_a_table_statement() {
+    let mut s_ = session();
+    assert!(!execute_batch(&mut s_, "CREATE TABLE #prep (id int PRIMARY KEY, v nvarchar(5))\nINSERT INTO #prep VALUES (1, N'one')")
+        .iter()
+        .any(|e| matches!(e, Event::Error(_))));
+    let param = |name: &str, ty: SqlType, value: Value, status: u8| RpcParam { name: name.into(), status, ty, value };
+    let prepare = RpcRequest {
+        target: RpcTarget::ProcId(11),
+        option_flags: 0,
+        params: vec![
+            param("@handle", SqlType::Int, Value::Null, 1),
+            param("", SqlType::NVarChar(None), Value::Str("@id int".into()), 0),
+            param("", SqlType::NVarChar(None), Value::Str("SELECT v FROM #prep WHERE id = @id".into()), 0),
+            // RETURN_METADATA: the result's columns come before the handle
+            param("", SqlType::Int, Value::Int(1), 0),
+        ],
+    };
+    let events = execute_rpc(&mut s_, &prepare);
+    let Some(Event::ColMetadata(cols)) = events.first() else { panic!("{events:?}") };
+    assert_eq!((cols[0].name.as_str(), &cols[0].ty), ("v", &SqlType::NVarChar(Some(5))));
+    let handle = events
+        .iter()
+        .find_map(|e| match e {
+            Event::ReturnValue { value, .. } => Some(value.clone()),
+            _ => None,
+        })
+        .expect("a handle");
+    let execute = RpcRequest {
+        target: RpcTarget::ProcId(12),
+        option_flags: 0,
+        params: vec![param("", SqlType::Int, handle, 0), param("@id", SqlType::Int, Value::Int(1), 0)],
+    };
+    assert_eq!(result(&execute_rpc(&mut s_, &execute)).1, [vec![s("one")]]);
+}
