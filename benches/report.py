@@ -22,6 +22,9 @@ TITLES = {
     ("write", "mixed"): "4. Bulk write of {write_rows:,} rows of scenario 1's table",
 }
 
+OURS_COLOR = "C3"
+OTHER_COLORS = ("C0", "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9")
+
 
 def status_text(cell: dict) -> str:
     return "n/a: " + cell["reason"] if cell["status"] == "n/a" else "failed: " + cell["reason"]
@@ -92,6 +95,29 @@ def memory_table(cells: list[dict], clients: dict) -> list[str]:
     return lines
 
 
+def summary_table(cells: list[dict]) -> list[str]:
+    """Per scenario: our best mode's rank among all (client, mode) results and its ratio to the best other client."""
+    lines = ["| scenario | ours (best mode) | rank | best other client | ours ÷ best other |", "|---|---|---:|---|---:|"]
+    groups = [(s, d, None) for (s, d) in TITLES if s not in ("oltp", "write")]
+    groups += [("oltp", "mixed", c) for c in sorted({c["concurrency"] for c in cells if c.get("concurrency")})]
+    for scenario, dataset, concurrency in groups:
+        ok = [c for c in cells if (c["scenario"], c["dataset"], c.get("concurrency")) == (scenario, dataset, concurrency)
+              and c.get("status") == "ok"]
+        # rows/s or requests/s: higher is better in both
+        rate = "requests_per_s" if scenario == "oltp" else "rows_per_s"
+        ranked = sorted(ok, key=lambda c: -c[rate])
+        ours = next((c for c in ranked if c["client"] == "ours"), None)
+        others = [c for c in ranked if c["client"] != "ours"]
+        if ours is None or not others:
+            continue
+        label = f"oltp, concurrency {concurrency}" if concurrency else f"{scenario}, {dataset}"
+        unit = "req/s" if scenario == "oltp" else "rows/s"
+        best = others[0]
+        lines.append(f"| {label} | {ours['mode']}: {ours[rate]:,.0f} {unit} | {ranked.index(ours) + 1} of {len(ranked)} | "
+                     f"{best['client']} {best['mode']}: {best[rate]:,.0f} {unit} | {ours[rate] / best[rate]:.2f} |")
+    return lines
+
+
 def markdown(results: dict) -> str:
     m, sizes, cells = results["machine"], results["sizes"], results["cells"]
     versions = ", ".join(f"{name} {d.get('version', '(' + d.get('reason', '?') + ')')}"
@@ -116,6 +142,8 @@ def markdown(results: dict) -> str:
         f"- Wall time: {phases}",
     ]
     out += [f"- Note: {note}" for note in results["notes"]]
+    out += ["", "## Summary: this package against the best other client (throughput, higher is better)", ""]
+    out += summary_table(cells)
     for (scenario, dataset), title in TITLES.items():
         if not any(c["scenario"] == scenario and c["dataset"] == dataset for c in cells):
             continue
@@ -153,8 +181,9 @@ def chart(results: dict, path: pathlib.Path) -> None:
             width = 0.8 / len(labels)
             for k, client in enumerate(labels):
                 mine = [c for c in oltp if c["client"] == client]
+                color = OURS_COLOR if client == "ours" else OTHER_COLORS[k % len(OTHER_COLORS)]
                 ax.bar([levels.index(c["concurrency"]) + k * width for c in mine], [c["requests_per_s"] for c in mine],
-                       width, label=client, color=f"C{k % 10}")
+                       width, label=client, color=color)
             ax.set_xticks([i + 0.4 - width / 2 for i in range(len(levels))], [f"concurrency {c}" for c in levels])
             ax.set_ylabel("requests/s (higher is better)")
             ax.legend(fontsize=7)
@@ -168,7 +197,7 @@ def chart(results: dict, path: pathlib.Path) -> None:
             values = [c["rows_per_s"] for c in chosen]
             xlabel = "rows/s (higher is better)"
         labels = [f"{c['client']}\n{c['mode']}" for c in chosen]
-        colors = ["C3" if c["client"] == "ours" else "C0" for c in chosen]
+        colors = [OURS_COLOR if c["client"] == "ours" else OTHER_COLORS[0] for c in chosen]
         ax.barh(labels, values, color=colors)
         ax.invert_yaxis()
         ax.tick_params(axis="y", labelsize=7)
@@ -179,7 +208,7 @@ def chart(results: dict, path: pathlib.Path) -> None:
     fig.suptitle(f"fastmssql side by side ({'quick' if results['quick'] else 'full'} run, {results['generated_at']}, "
                  f"{m['cpu']}, {m['cores']} cores; server replay: {'yes' if results['server']['replay'] else 'no'})",
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=90)
 
 

@@ -20,7 +20,6 @@ class ArrowOdbc(common.Driver):
     not_available = {
         "rows": "Arrow batches only, no Python rows",
         "write": "insert_into_table exists but is not in this comparison yet",
-        "stream": "streams batches, not measured separately yet",
     }
 
     def connect(self):

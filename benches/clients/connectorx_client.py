@@ -17,7 +17,6 @@ class Connectorx(common.Driver):
         "rows": "returns Arrow/pandas/polars frames, no Python rows",
         "oltp": "no persistent connection: every read_sql call connects anew",
         "write": "read-only",
-        "stream": "arrow_stream not measured separately yet",
     }
 
     def connect(self):

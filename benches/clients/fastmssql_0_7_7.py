@@ -17,7 +17,7 @@ class Fastmssql077(common.Driver):
         "rows": {"rows()": "read_rows"},
         "write": {"bulk_insert": "bulk_insert"},
     }
-    not_available = {"arrow": "no Arrow API (rows only)", "stream": "no Arrow API"}
+    not_available = {"arrow": "no Arrow API (rows only)"}
     oltp_async = True
 
     def _connection(self, pool_size: int) -> Connection:

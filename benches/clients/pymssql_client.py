@@ -15,7 +15,7 @@ class Pymssql(common.Driver):
         "rows": {"fetchall()": "read_rows"},
         "write": {"executemany": "executemany"},
     }
-    not_available = {"arrow": "no Arrow API", "stream": "no Arrow API"}
+    not_available = {"arrow": "no Arrow API"}
 
     def connect(self):
         s = self.server

@@ -18,7 +18,7 @@ class Pyodbc(common.Driver):
         "write": {"executemany (fast_executemany)": "fast_executemany",
                   "pandas.to_sql (SQLAlchemy, fast_executemany)": "to_sql"},
     }
-    not_available = {"arrow": "no Arrow API", "stream": "no Arrow API"}
+    not_available = {"arrow": "no Arrow API"}
 
     def connect(self):
         return pyodbc.connect(common.odbc_connection_string(self.server), autocommit=True)

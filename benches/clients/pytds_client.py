@@ -25,7 +25,7 @@ class Pytds(common.Driver):
         "rows": {"fetchall()": "read_rows"},
         "write": {"copy_to (bulk copy)": "copy_to"},
     }
-    not_available = {"arrow": "no Arrow API", "stream": "no Arrow API"}
+    not_available = {"arrow": "no Arrow API"}
 
     def connect(self):
         s = self.server
