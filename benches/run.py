@@ -74,10 +74,10 @@ def run_checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 # --- environments -------------------------------------------------------------------------------
 
 
-def ensure_venv(name: str, requirements: pathlib.Path) -> pathlib.Path:
+def ensure_venv(cache: pathlib.Path, name: str, requirements: pathlib.Path) -> pathlib.Path:
     """A virtual environment with the pinned requirements, reused while they (and Python) are unchanged."""
     key = hashlib.sha256((requirements.read_text() + sys.version).encode()).hexdigest()[:12]
-    venv = VENV_CACHE / f"{name}-{key}"
+    venv = cache / f"{name}-{key}"
     python = venv / "bin" / "python"
     if (venv / ".complete").exists():
         return python
@@ -97,7 +97,8 @@ def build_wheel(harness_python: pathlib.Path, cargo_target: pathlib.Path) -> pat
     return wheels[0]
 
 
-def prepare_environments(clients: list[str], cargo_target: pathlib.Path) -> tuple[dict, dict, pathlib.Path]:
+def prepare_environments(clients: list[str], cargo_target: pathlib.Path,
+                         venv_cache: pathlib.Path) -> tuple[dict, dict, pathlib.Path]:
     """Builds the server and our wheel and creates the venvs, in parallel; returns (pythons, phase times, server binary)."""
     phases: dict[str, float] = {}
 
@@ -108,12 +109,12 @@ def prepare_environments(clients: list[str], cargo_target: pathlib.Path) -> tupl
         log(f"{label}: {phases[label]:.0f} s")
         return result
 
-    harness = timed("venv harness", ensure_venv, "harness", BENCHES / "requirements" / "harness.txt")
+    harness = timed("venv harness", ensure_venv, venv_cache, "harness", BENCHES / "requirements" / "harness.txt")
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         server_future = pool.submit(timed, "build tds-server", server_binary)
         wheel_future = pool.submit(timed, "build wheel", build_wheel, harness, cargo_target)
         venv_futures = {
-            name: pool.submit(timed, f"venv {name}", ensure_venv, name, BENCHES / "requirements" / CLIENTS[name][1])
+            name: pool.submit(timed, f"venv {name}", ensure_venv, venv_cache, name, BENCHES / "requirements" / CLIENTS[name][1])
             for name in clients
         }
         pythons = {name: future.result() for name, future in venv_futures.items()}
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of: " + ",".join(SCENARIOS))
     parser.add_argument("--output-dir", type=pathlib.Path, default=BENCHES / "results")
     parser.add_argument("--name", default="latest", help="file name stem of the results (default latest)")
+    parser.add_argument("--venv-cache", type=pathlib.Path, default=VENV_CACHE,
+                        help=f"where the virtual environments are kept (default {VENV_CACHE})")
     parser.add_argument("--note", action="append", default=[], help="a note to record with the results (repeatable)")
     args = parser.parse_args(argv)
     clients = [c for c in args.clients.split(",") if c]
@@ -242,7 +245,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("CARGO_TARGET_DIR", str(DEFAULT_CARGO_TARGET))
     machine = machine_info()
     log(f"clients: {', '.join(clients)}; scenarios: {', '.join(scenarios)}; cargo target {os.environ['CARGO_TARGET_DIR']}")
-    pythons, phases, binary = prepare_environments(clients, pathlib.Path(os.environ["CARGO_TARGET_DIR"]))
+    pythons, phases, binary = prepare_environments(clients, pathlib.Path(os.environ["CARGO_TARGET_DIR"]),
+                                                   args.venv_cache)
 
     descriptions = {}
     for client in clients:
