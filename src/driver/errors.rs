@@ -13,6 +13,9 @@ pub(crate) fn from_tiberius(error: tiberius::error::Error) -> DriverError {
             line: token.line(),
             message: token.message().to_string(),
         }),
+        Error::Io { kind, message } if closed_by_peer(kind, &message) => {
+            DriverError::operational(format!("the server closed the connection in the middle of a response ({message})"))
+        }
         Error::Io { message, .. } => DriverError::operational(format!("I/O error: {message}")),
         Error::Tls(message) => {
             // tiberius appends advice naming its own Config methods; give ours.
@@ -35,6 +38,14 @@ pub(crate) fn from_tiberius(error: tiberius::error::Error) -> DriverError {
         Error::ParseInt(e) => DriverError::data(format!("invalid integer: {e}")),
         Error::BulkInput(message) => DriverError::interface(format!("bulk input error: {message}")),
     }
+}
+
+/// An I/O error meaning the other end hung up: the socket reported it, or the
+/// framing found the stream ending inside a packet ("bytes remaining on stream").
+fn closed_by_peer(kind: std::io::ErrorKind, message: &str) -> bool {
+    use std::io::ErrorKind;
+    matches!(kind, ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe)
+        || message.contains("bytes remaining on stream")
 }
 
 /// Whether the connection must be discarded after this error: anything but
