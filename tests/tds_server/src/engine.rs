@@ -261,7 +261,10 @@ fn run_batch(
     };
     for piece in pieces {
         let ok = match piece {
-            Piece::Table(statement, line) => tables::run_statement(session, &statement, line, variables, kind, events),
+            Piece::Table(statement, line) => match tables::variable_assignments(&statement) {
+                Some((targets, query)) => assign_from_query(session, &targets, &query, line, variables, kind, events),
+                None => tables::run_statement(session, &statement, line, variables, kind, events),
+            },
             Piece::Other(text) => run_table_less(session, &text, variables, kind, events),
         };
         if !ok {
@@ -408,6 +411,37 @@ fn assign_variable(variables: &mut Variables, name: &str, from: &SqlType, value:
     let converted = convert(value, from, &ty)?;
     variables.insert(name.to_lowercase(), (ty, converted));
     Ok(())
+}
+
+/// `SELECT @a = expr, ... FROM ...`: each variable takes its expression's value in the last row
+/// (none when there is no row); @@ROWCOUNT is the number of rows.
+fn assign_from_query(
+    session: &mut Session,
+    targets: &[String],
+    query: &sqlparser::ast::Query,
+    line: u32,
+    variables: &mut Variables,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    let assigned = targets.iter().try_for_each(|name| declared_variable(variables, name).map(|_| ())).and_then(|()| {
+        let (columns, rows) = tables::query_rows(session, query, variables)?;
+        if let Some(last) = rows.last() {
+            for ((name, column), value) in targets.iter().zip(&columns).zip(last) {
+                assign_variable(variables, name, &column.ty, value)?;
+            }
+        }
+        Ok(rows.len() as u64)
+    });
+    match assigned {
+        Ok(count) => {
+            let count_status = if option_on(session, "NOCOUNT") { 0 } else { DONE_COUNT };
+            events.push(done(kind, count_status, CMD_SELECT, count));
+            session.row_count = count;
+            true
+        }
+        Err(e) => fail(events, kind, e, CMD_SELECT, line),
+    }
 }
 
 /// `@name = e`, or `@name op= e`: evaluates and assigns, converting to the variable's type.

@@ -10,8 +10,11 @@ fn session() -> Session {
     Session::new(53, "sa", "master", "fastmssql-test")
 }
 
+/// A result's columns and rows.
+type ResultSet = (Vec<ColumnDef>, Vec<Vec<Value>>);
+
 /// A batch's last result, or its first error (number, text).
-fn query(s: &mut Session, sql: &str) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), (i32, String)> {
+fn query(s: &mut Session, sql: &str) -> Result<ResultSet, (i32, String)> {
     let events = execute_batch(s, sql);
     if let Some(e) = events.iter().find_map(|e| match e {
         Event::Error(m) => Some((m.number, m.text.clone())),

@@ -10,10 +10,13 @@ fn session() -> Session {
     Session::new(53, "sa", "master", "fastmssql-test")
 }
 
+/// A result's column types and rows.
+type Typed = (Vec<SqlType>, Vec<Vec<Value>>);
+
 /// The rows of each result of a batch, or its first error (number, text).
-fn results(s: &mut Session, sql: &str) -> Result<Vec<(Vec<SqlType>, Vec<Vec<Value>>)>, (i32, String)> {
+fn results(s: &mut Session, sql: &str) -> Result<Vec<Typed>, (i32, String)> {
     let events = execute_batch(s, sql);
-    let mut out: Vec<(Vec<SqlType>, Vec<Vec<Value>>)> = Vec::new();
+    let mut out: Vec<Typed> = Vec::new();
     for e in events {
         match e {
             Event::Error(m) => return Err((m.number, m.text)),
@@ -118,4 +121,25 @@ fn sp_executesql_output_parameters_return_what_the_statement_assigned() {
         })
         .collect();
     assert_eq!(returned, [&Value::Int(42)]);
+}
+
+#[test]
+fn select_assigns_variables_from_a_table() {
+    let mut s = session();
+    let out = results(
+        &mut s,
+        "CREATE TABLE #assign (id int PRIMARY KEY, v nvarchar(10))\n\
+         INSERT INTO #assign VALUES (1, N'one'), (2, N'two'), (3, N'three')\n\
+         DECLARE @v nvarchar(3) = N'-', @n int, @none int = 7\n\
+         SELECT @v = v, @n = id * 10 FROM #assign WHERE id <= 2 ORDER BY id\n\
+         SELECT @none = id FROM #assign WHERE id > 100\n\
+         SELECT @v AS v, @n AS n, @none AS none, @@ROWCOUNT AS r",
+    )
+    .unwrap();
+    // the last row's values, cut to the variable's type; no row leaves a variable unchanged
+    assert_eq!(out[0].1, [vec![Value::Str("two".into()), Value::Int(20), Value::Int(7), Value::Int(0)]]);
+    assert_eq!(
+        results(&mut s, "DECLARE @x int; SELECT @x = id, v FROM #assign").unwrap_err().0,
+        141
+    );
 }

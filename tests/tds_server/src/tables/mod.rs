@@ -252,6 +252,53 @@ pub fn result_columns(
     }
 }
 
+/// `SELECT @a = expr, ... FROM ...`: the variables assigned and the query computing their
+/// values (its select list the expressions); `None` for any other statement.
+pub fn variable_assignments(statement: &ast::Statement) -> Option<(Vec<String>, ast::Query)> {
+    let ast::Statement::Query(query) = statement else { return None };
+    let ast::SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let mut targets = Vec::new();
+    let mut projection = Vec::new();
+    for item in &select.projection {
+        match item {
+            // MsSqlDialect reads `@a = expr` as the alias form `name = expr`
+            ast::SelectItem::ExprWithAlias { expr, alias } if alias.quote_style.is_none() && alias.value.starts_with('@') => {
+                targets.push(alias.value.clone());
+                projection.push(ast::SelectItem::UnnamedExpr(expr.clone()));
+            }
+            ast::SelectItem::UnnamedExpr(ast::Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, right }) => {
+                match left.as_ref() {
+                    ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.starts_with('@') => {
+                        targets.push(i.value.clone());
+                        projection.push(ast::SelectItem::UnnamedExpr(right.as_ref().clone()));
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+    let mut computing = query.as_ref().clone();
+    let mut select = select.as_ref().clone();
+    select.projection = projection;
+    computing.body = Box::new(ast::SetExpr::Select(Box::new(select)));
+    Some((targets, computing))
+}
+
+/// The columns and rows of a query on tables (a run-time error fails it).
+pub fn query_rows(
+    session: &mut Session,
+    query: &ast::Query,
+    variables: &Variables,
+) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
+    begin_if_open(session)?;
+    let result = query::run_query(session, query, variables)?;
+    match result.error {
+        Some(e) => Err(e),
+        None => Ok((result.columns, result.rows)),
+    }
+}
+
 /// Runs a table statement; returns false when its error ends the batch.
 pub fn run_statement(
     session: &mut Session,

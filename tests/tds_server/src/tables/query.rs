@@ -357,10 +357,19 @@ fn run_select(
             ast::SelectItem::UnnamedExpr(e) => (e, None),
             ast::SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
         };
-        if let ast::Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, .. } = e {
-            if matches!(left.as_ref(), ast::Expr::Identifier(i) if i.value.starts_with('@')) {
-                return Err(SqlError::not_supported("SELECT @variable = ... FROM a table"));
+        // assignments are split off before (tables::variable_assignments); one among columns is 141
+        let assigns = match (e, &alias) {
+            (_, Some(a)) => a.starts_with('@'),
+            (ast::Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, .. }, None) => {
+                matches!(left.as_ref(), ast::Expr::Identifier(i) if i.value.starts_with('@'))
             }
+            _ => false,
+        };
+        if assigns {
+            return Err(SqlError::new(
+                141,
+                "A SELECT statement that assigns a value to a variable must not be combined with data-retrieval operations.",
+            ));
         }
         let output = match aggregate_call(e)? {
             Some((aggregate, argument)) => aggregate_output(aggregate, argument, alias.unwrap_or_default(), &typing_scope)?,
