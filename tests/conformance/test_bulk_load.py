@@ -200,3 +200,21 @@ def test_a_duplicate_key_aborts_the_whole_load(server: Any, table: str) -> None:
         assert _rows(conn, f"SELECT COUNT(*) FROM {table}") == [(0,)]
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("client", ["mssql_python", "pymssql", "pytds"])
+def test_executemany_of_a_parameterized_insert_reads_back_exactly(server: Any, table: str, client: str) -> None:
+    """The path of pyodbc-style fast_executemany and pandas `to_sql`: one INSERT, many parameter rows
+    (mssql-python binds them as arrays after asking sp_describe_undeclared_parameters for their types)."""
+    adapter = ADAPTERS[client]
+    conn = _connect(server, client)
+    try:
+        _run(conn, f"CREATE TABLE {table} (k INT PRIMARY KEY, name NVARCHAR(20), amount DECIMAL(9,2))")
+        rows = [(i, f"né{i}" if i % 3 else None, Decimal(i * 7 - 500).scaleb(-2) if i % 4 else None) for i in range(500)]
+        marker = adapter.positional_marker
+        cursor = conn.cursor()
+        cursor.executemany(f"INSERT INTO {table} (k, name, amount) VALUES ({marker}, {marker}, {marker})", rows)
+        cursor.close()
+        assert _rows(conn, f"SELECT k, name, amount FROM {table} ORDER BY k") == rows
+    finally:
+        conn.close()
