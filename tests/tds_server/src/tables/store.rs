@@ -202,15 +202,16 @@ impl Store {
     /// The table's catalog entry; `None` when there is no such table.
     pub fn table(&self, name: &str) -> Result<Option<Table>, SqlError> {
         let s = schema(name);
+        // every statement reads the catalog: its queries stay prepared
         let found: Option<String> = self
             .conn
-            .query_row(&format!("SELECT name FROM {s}.tds_tables WHERE name = ?1"), [name], |r| r.get(0))
-            .optional()
+            .prepare_cached(&format!("SELECT name FROM {s}.tds_tables WHERE name = ?1"))
+            .and_then(|mut stmt| stmt.query_row([name], |r| r.get(0)).optional())
             .map_err(storage_error)?;
         let Some(name) = found else { return Ok(None) };
         let mut stmt = self
             .conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT name, type, nullable, is_identity, default_sql FROM {s}.tds_columns WHERE table_name = ?1 ORDER BY ordinal"
             ))
             .map_err(storage_error)?;
@@ -238,7 +239,7 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT name, kind, columns FROM {s}.tds_constraints WHERE table_name = ?1"))
+            .prepare_cached(&format!("SELECT name, kind, columns FROM {s}.tds_constraints WHERE table_name = ?1"))
             .map_err(storage_error)?;
         let rows = stmt
             .query_map([&name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
