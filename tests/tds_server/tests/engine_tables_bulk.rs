@@ -3,34 +3,16 @@
 //! columns' types and inserted all or nothing. The messages are written byte by byte here
 //! from MS-TDS 2.2.7.4/2.2.7.17/2.2.7.18, as a bulk client sends them.
 
+mod engine_support;
+
+use engine_support::{errors, rows, run, session};
 use tds_server::engine::{execute_batch, Done, DoneKind, Event, Session};
 use tds_server::tables::bulk::load;
 use tds_server::types::SqlType;
 use tds_server::value::Value;
 
-fn session() -> Session {
-    Session::new(53, "sa", "master", "fastmssql-test")
-}
-
-fn errors(events: &[Event]) -> Vec<(i32, String)> {
-    events
-        .iter()
-        .filter_map(|e| if let Event::Error(m) = e { Some((m.number, m.text.clone())) } else { None })
-        .collect()
-}
-
-fn rows(events: &[Event]) -> Vec<Vec<Value>> {
-    events.iter().filter_map(|e| if let Event::Row(r) = e { Some(r.clone()) } else { None }).collect()
-}
-
 fn last_done(events: &[Event]) -> Done {
     events.iter().rev().find_map(|e| if let Event::Done(d) = e { Some(*d) } else { None }).expect("a DONE")
-}
-
-fn run(s: &mut Session, sql: &str) -> Vec<Event> {
-    let events = execute_batch(s, sql);
-    assert!(errors(&events).is_empty(), "{sql}: {events:?}");
-    events
 }
 
 fn utf16(s: &str) -> Vec<u8> {

@@ -2,17 +2,12 @@
 //! before an array-bound INSERT): parameters take the types of the columns they go to or are
 //! compared with.
 
+mod engine_support;
+
+use engine_support::{error_numbers as errors, session};
 use tds_server::engine::{execute_batch, execute_rpc, Event, RpcParam, RpcRequest, RpcTarget, Session};
 use tds_server::types::SqlType;
 use tds_server::value::Value;
-
-fn session() -> Session {
-    Session::new(53, "sa", "master", "fastmssql-test")
-}
-
-fn errors(events: &[Event]) -> Vec<i32> {
-    events.iter().filter_map(|e| if let Event::Error(m) = e { Some(m.number) } else { None }).collect()
-}
 
 /// (name, suggested_system_type_name) of each described parameter.
 fn describe(s: &mut Session, sql: &str, declarations: Option<&str>) -> Result<Vec<(String, String)>, Vec<i32>> {

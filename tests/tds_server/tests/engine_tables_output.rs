@@ -1,27 +1,12 @@
 //! The OUTPUT clause of INSERT, UPDATE and DELETE: the touched rows as a result set typed from
 //! the catalog, sent before the statement's DONE with its count. And `DELETE t` without FROM.
 
-use tds_server::engine::{execute_batch, Done, DoneKind, Event, Session};
+mod engine_support;
+
+use engine_support::{error_numbers as errors, rows, run, session};
+use tds_server::engine::{execute_batch, Done, DoneKind, Event};
 use tds_server::types::SqlType;
 use tds_server::value::Value;
-
-fn session() -> Session {
-    Session::new(53, "sa", "master", "fastmssql-test")
-}
-
-fn errors(events: &[Event]) -> Vec<i32> {
-    events.iter().filter_map(|e| if let Event::Error(m) = e { Some(m.number) } else { None }).collect()
-}
-
-fn rows(events: &[Event]) -> Vec<Vec<Value>> {
-    events.iter().filter_map(|e| if let Event::Row(r) = e { Some(r.clone()) } else { None }).collect()
-}
-
-fn run(s: &mut Session, sql: &str) -> Vec<Event> {
-    let events = execute_batch(s, sql);
-    assert!(errors(&events).is_empty(), "{sql}: {events:?}");
-    events
-}
 
 /// Names and types of the result's columns.
 fn columns(events: &[Event]) -> Vec<(String, SqlType, bool)> {

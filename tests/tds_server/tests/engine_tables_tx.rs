@@ -2,29 +2,14 @@
 //! level, 3902/3903 with nothing to end, named transactions, and savepoints (SAVE TRAN,
 //! ROLLBACK TRAN name) on tables.
 
+mod engine_support;
+
+use engine_support::{error_numbers as errors, rows, run, session};
 use tds_server::engine::{execute_batch, EnvChange, Event, Session};
 use tds_server::value::Value;
 
-fn session() -> Session {
-    Session::new(53, "sa", "master", "fastmssql-test")
-}
-
-fn errors(events: &[Event]) -> Vec<i32> {
-    events.iter().filter_map(|e| if let Event::Error(m) = e { Some(m.number) } else { None }).collect()
-}
-
 fn env_changes(events: &[Event]) -> Vec<EnvChange> {
     events.iter().filter_map(|e| if let Event::EnvChange(c) = e { Some(c.clone()) } else { None }).collect()
-}
-
-fn rows(events: &[Event]) -> Vec<Vec<Value>> {
-    events.iter().filter_map(|e| if let Event::Row(r) = e { Some(r.clone()) } else { None }).collect()
-}
-
-fn run(s: &mut Session, sql: &str) -> Vec<Event> {
-    let events = execute_batch(s, sql);
-    assert!(errors(&events).is_empty(), "{sql}: {events:?}");
-    events
 }
 
 fn trancount(s: &mut Session) -> i64 {
