@@ -162,4 +162,6 @@ fn joins_with_aliases() {
         (209, "Ambiguous column name 'id'.".into())
     );
     assert_eq!(query(&mut s, "SELECT x.id FROM #empj e").unwrap_err().0, 4104);
+    let (number, text) = query(&mut s, "SELECT e.id FROM #empj e FULL OUTER JOIN #deptj d ON e.dept = d.id").unwrap_err();
+    assert_eq!((number, text.as_str()), (50000, "FULL OUTER JOIN is not supported by the local test server."));
 }

@@ -652,7 +652,9 @@ fn join_sources(
         J::Join(c) | J::Inner(c) => cross(left, right, Some(&on(c)?), false, session, variables),
         J::Left(c) | J::LeftOuter(c) => cross(left, right, Some(&on(c)?), true, session, variables),
         J::CrossJoin(ast::JoinConstraint::None) => cross(left, right, None, false, session, variables),
-        other => Err(SqlError::not_supported(format!("The join {other:?}").split('(').next().unwrap_or("A join").to_string())),
+        J::Right(_) | J::RightOuter(_) => Err(SqlError::not_supported("RIGHT JOIN")),
+        J::FullOuter(_) => Err(SqlError::not_supported("FULL OUTER JOIN")),
+        _ => Err(SqlError::not_supported("This kind of join")),
     }
 }
 
