@@ -351,6 +351,20 @@ mod tests {
     }
 
     #[test]
+    fn freetds_insert_bulk() {
+        // tds7_build_bulk_insert_stmt: lower case, bracketed names, hints in `with (...)`
+        let sql = "insert bulk [dbo].[t] ([k] int, [amount] decimal(9,2), [g] uniqueidentifier  ) with (TABLOCK)";
+        let Some(Ok(segments)) = split(sql) else { panic!("not pre-parsed") };
+        let [Segment::Statement(PreStatement::InsertBulk(insert), 1)] = segments.as_slice() else {
+            panic!("{segments:?}")
+        };
+        assert_eq!(insert.table.to_string(), "[dbo].[t]");
+        let columns: Vec<(&str, String)> = insert.columns.iter().map(|(n, t)| (n.as_str(), t.to_uppercase())).collect();
+        assert_eq!(columns, [("k", "INT".into()), ("amount", "DECIMAL(9,2)".into()), ("g", "UNIQUEIDENTIFIER".into())]);
+        assert_eq!(insert.options, ["TABLOCK"]);
+    }
+
+    #[test]
     fn save_and_rollback_cut_a_batch_keeping_lines() {
         let sql =
             "BEGIN TRAN\nINSERT INTO t VALUES (1)\nSAVE TRAN s1\nINSERT INTO t VALUES (2)\nROLLBACK TRAN s1\nCOMMIT";
