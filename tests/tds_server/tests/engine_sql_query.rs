@@ -146,6 +146,18 @@ fn joins_with_aliases() {
             vec![Value::Int(5), Value::Null],
         ]
     );
+    // RIGHT JOIN keeps every right row; the columns stay in FROM order
+    let (cols, r) =
+        query(&mut s, "SELECT * FROM #empj e RIGHT JOIN #deptj d ON d.id = e.dept WHERE e.id IS NULL OR e.id = 3 ORDER BY d.id").unwrap();
+    assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "name", "dept", "salary", "id", "title"]);
+    assert!(cols[0].nullable && !cols[4].nullable);
+    assert_eq!(
+        r,
+        [
+            vec![Value::Int(3), text("Carol"), Value::Int(20), Value::Int(120), Value::Int(20), text("R&D")],
+            vec![Value::Null, Value::Null, Value::Null, Value::Null, Value::Int(40), text("Empty")],
+        ]
+    );
     assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM #empj CROSS JOIN #deptj"), ints(&[15]));
     assert_eq!(rows(&mut s, "SELECT COUNT(*) FROM #empj, #deptj WHERE #empj.dept = #deptj.id"), ints(&[3]));
     assert_eq!(

@@ -1,5 +1,5 @@
 //! SELECT on tables: FROM tables and derived tables `(query) AS t`, joined (INNER, LEFT
-//! [OUTER], CROSS; nested loops), WHERE, GROUP BY and HAVING with the aggregates COUNT,
+//! [OUTER], RIGHT [OUTER], CROSS; nested loops), WHERE, GROUP BY and HAVING with the aggregates COUNT,
 //! COUNT_BIG, MIN, MAX, SUM and AVG (typed as SQL Server types them), DISTINCT, UNION [ALL],
 //! ORDER BY (by expression or position), TOP and OFFSET/FETCH.
 
@@ -652,7 +652,20 @@ fn join_sources(
         J::Join(c) | J::Inner(c) => cross(left, right, Some(&on(c)?), false, session, variables),
         J::Left(c) | J::LeftOuter(c) => cross(left, right, Some(&on(c)?), true, session, variables),
         J::CrossJoin(ast::JoinConstraint::None) => cross(left, right, None, false, session, variables),
-        J::Right(_) | J::RightOuter(_) => Err(SqlError::not_supported("RIGHT JOIN")),
+        J::Right(c) | J::RightOuter(c) => {
+            // the LEFT JOIN of the swapped sides, its columns put back in FROM order
+            fn rotated<T>(mut v: Vec<T>, by: usize) -> Vec<T> {
+                v.rotate_left(by);
+                v
+            }
+            let split = right.columns.len();
+            let swapped = cross(right, left, Some(&on(c)?), true, session, variables)?;
+            Ok(Source {
+                columns: rotated(swapped.columns, split),
+                qualifiers: rotated(swapped.qualifiers, split),
+                rows: swapped.rows.into_iter().map(|r| rotated(r, split)).collect(),
+            })
+        }
         J::FullOuter(_) => Err(SqlError::not_supported("FULL OUTER JOIN")),
         _ => Err(SqlError::not_supported("This kind of join")),
     }
