@@ -105,6 +105,22 @@ def strings_row(i: int) -> tuple:
     return (i, _text(i, 1), _text(i, 2), _text(i, 3))
 
 
+def mixed_arrow_table(rows, guid_as_bytes: bool):
+    """bench_mixed rows as a pyarrow.Table, the input of the Arrow bulk writers: guid as its 16 RFC 4122
+    bytes (the arrow.uuid extension type, as this package reads it) or as its canonical string. pyarrow is
+    imported here because only those writers' environments have it."""
+    import pyarrow
+
+    columns = list(zip(*rows))
+    arrays = [pyarrow.array(values) for values in columns[:9]]
+    if guid_as_bytes:
+        storage = pyarrow.array([None if g is None else g.bytes for g in columns[9]], pyarrow.binary(16))
+        arrays.append(pyarrow.ExtensionArray.from_storage(pyarrow.uuid(), storage))
+    else:
+        arrays.append(pyarrow.array([None if g is None else str(g) for g in columns[9]], pyarrow.string()))
+    return pyarrow.table(arrays, names=[name for name, _ in MIXED_COLUMNS])
+
+
 def sql_literal(value) -> str:
     """A T-SQL literal for the values of mixed_row/strings_row (for the multi-row INSERTs of the load)."""
     if value is None:

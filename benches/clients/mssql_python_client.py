@@ -7,7 +7,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import common  # noqa: E402
 
 import mssql_python  # noqa: E402
-import pyarrow  # noqa: E402
 
 ARROW_BATCH_ROWS = 65536
 
@@ -58,10 +57,7 @@ class MssqlPython(common.Driver):
         return common.touch_rows(cursor.fetchall())
 
     def prepare_bulkcopy_arrow(self, rows):
-        columns = list(zip(*rows))
-        arrays = [pyarrow.array(values) for values in columns[:9]]
-        arrays.append(pyarrow.array([None if g is None else str(g) for g in columns[9]], pyarrow.string()))
-        return pyarrow.table(arrays, names=[name for name, _ in common.MIXED_COLUMNS])
+        return common.mixed_arrow_table(rows, guid_as_bytes=False)
 
     def bulkcopy_arrow(self, conn, table: str, source) -> None:
         conn.cursor().bulkcopy_arrow(table, source, timeout=0)

@@ -11,8 +11,9 @@ from fastmssql import Connection, PoolConfig  # noqa: E402
 
 
 STREAM_BATCH_ROWS = 65536
-# Connection.stream() arrived after the first benchmark runs: a wheel without it has no streaming mode.
+# stream() and bulk_insert() arrived during the first benchmark runs: a wheel without them lacks those modes.
 CAN_STREAM = hasattr(Connection, "stream")
+CAN_BULK_INSERT = hasattr(Connection, "bulk_insert")
 
 
 class Ours(common.Driver):
@@ -21,9 +22,9 @@ class Ours(common.Driver):
         "arrow": {"pyarrow.table(result)": "read_arrow",
                   **({"stream(): async for batch": "read_arrow_stream"} if CAN_STREAM else {})},
         "rows": {"rows()": "read_rows"},
-        "write": {},
+        "write": {"bulk_insert(pyarrow.Table)": "bulk_insert"} if CAN_BULK_INSERT else {},
     }
-    not_available = {"write": "not yet available: the package has no bulk API yet",
+    not_available = {**({} if CAN_BULK_INSERT else {"write": "not yet available: the package has no bulk API yet"}),
                      **({} if CAN_STREAM else {"stream": "not yet available: a result is held in memory as a whole"})}
     oltp_async = True
 
@@ -62,6 +63,12 @@ class Ours(common.Driver):
 
     async def read_rows(self, conn, sql: str) -> int:
         return common.touch_rows((await conn.query(sql)).rows())
+
+    def prepare_bulk_insert(self, rows):
+        return common.mixed_arrow_table(rows, guid_as_bytes=True)
+
+    async def bulk_insert(self, conn, table: str, source) -> None:
+        await conn.bulk_insert(table, source)
 
     async def lookup(self, pool, key: int) -> int:
         return common.touch_rows((await pool.query(common.LOOKUP_SQL.format("@P1"), [key])).rows())
