@@ -199,6 +199,16 @@ fn scalar_functions_are_typed_as_sql_server_types_them() {
     assert_eq!(one("ABS(-5)"), (SqlType::Int, Value::Int(5)));
     assert_eq!(one("ABS(-1.25)"), (numeric(3, 2), Value::Decimal(125, 2)));
     assert_eq!(error("ABS(-2147483647 - 1)").0, 8115);
+    // ROUND keeps the argument's type (the documented examples)
+    assert_eq!(one("ROUND(123.9994, 3)"), (numeric(7, 4), Value::Decimal(1_239_990, 4)));
+    assert_eq!(one("ROUND(123.9995, 3)"), (numeric(7, 4), Value::Decimal(1_240_000, 4)));
+    assert_eq!(one("ROUND(123.4545, 2)"), (numeric(7, 4), Value::Decimal(1_234_500, 4)));
+    assert_eq!(one("ROUND(123.45, -2)"), (numeric(5, 2), Value::Decimal(10_000, 2)));
+    assert_eq!(one("ROUND(150.75, 0)"), (numeric(5, 2), Value::Decimal(15_100, 2)));
+    assert_eq!(one("ROUND(150.75, 0, 1)"), (numeric(5, 2), Value::Decimal(15_000, 2)));
+    assert_eq!(one("ROUND(-1234, -2)"), (SqlType::Int, Value::Int(-1200)));
+    // 0.7 is numeric(1,1), which cannot hold 1.0
+    assert_eq!(error("ROUND(0.7, 0)").0, 8115);
     assert_eq!(one("GETDATE()").0, SqlType::DateTime);
     assert_eq!(one("SYSDATETIME()").0, SqlType::DateTime2(7));
     let (ty, first) = one("NEWID()");

@@ -1,5 +1,5 @@
 //! Scalar functions, typed as SQL Server types them: GETDATE/SYSDATETIME and their UTC forms,
-//! NEWID, ISNULL, COALESCE, LEN, UPPER, LOWER, LTRIM, RTRIM and ABS.
+//! NEWID, ISNULL, COALESCE, LEN, UPPER, LOWER, LTRIM, RTRIM, ABS and ROUND.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -145,7 +145,96 @@ pub fn call(name: &str, args: Vec<Typed>) -> Result<Option<Typed>, SqlError> {
             });
             typed(ty.clone(), a.nullable, value)
         }
+        "ROUND" => {
+            if !(2..=3).contains(&args.len()) {
+                return Err(SqlError::new(174, "The round function requires 2 to 3 arguments."));
+            }
+            let mut args = args.into_iter();
+            let (a, length) = (args.next().expect("two"), args.next().expect("two"));
+            let truncate = match args.next() {
+                Some(f) => integer(f)?.is_some_and(|f| f != 0),
+                None => false,
+            };
+            let length = integer(length)?;
+            if !a.ty.is_number() || a.ty == SqlType::Bit {
+                return Err(SqlError::new(
+                    8116,
+                    format!("Argument data type {} is invalid for argument 1 of round function.", a.ty.name()),
+                ));
+            }
+            let ty = a.ty.clone();
+            let value = a.value.and_then(|v| match length {
+                None => Ok(Value::Null),
+                Some(length) => round(&v, &ty, length, truncate),
+            });
+            typed(ty.clone(), a.nullable, value)
+        }
         _ => Ok(None),
+    }
+}
+
+/// An integer argument's value (`None` for NULL).
+fn integer(t: Typed) -> Result<Option<i64>, SqlError> {
+    match convert(&t.value?, &t.ty, &SqlType::BigInt)? {
+        Value::Int(i) => Ok(Some(i)),
+        _ => Ok(None),
+    }
+}
+
+/// ROUND(value, length[, truncate]) in the value's own type: half away from zero (or toward
+/// zero when truncating) at `length` decimal places, negative lengths left of the point; a
+/// result that no longer fits the type is SQL Server's 8115.
+fn round(v: &Value, ty: &SqlType, length: i64, truncate: bool) -> Result<Value, SqlError> {
+    let overflow = || {
+        let name = if ty.is_decimal() { "numeric" } else { ty.name() };
+        SqlError::new(8115, format!("Arithmetic overflow error converting expression to data type {name}."))
+    };
+    // an exact value as (unscaled, scale) rounded at `length` places, kept at its scale
+    let exact = |u: i128, scale: i64| -> Option<i128> {
+        let drop = scale - length;
+        if drop <= 0 {
+            return Some(u);
+        }
+        let unit = 10i128.checked_pow(drop as u32)?;
+        let kept = u / unit;
+        let rest = u % unit;
+        let away = !truncate && 2 * rest.abs() >= unit;
+        let kept = if away { kept + rest.signum() } else { kept };
+        kept.checked_mul(unit)
+    };
+    match v {
+        Value::Null => Ok(Value::Null),
+        Value::Int(i) => {
+            // too many places to the left rounds to 0
+            let r = if length <= -19 { Some(0) } else { exact(*i as i128, 0) };
+            let (lo, hi) = int_range(ty);
+            match r {
+                Some(r) if (lo as i128..=hi as i128).contains(&r) => Ok(Value::Int(r as i64)),
+                _ => Err(overflow()),
+            }
+        }
+        Value::Decimal(u, scale) => {
+            let precision = match ty {
+                SqlType::Decimal { precision, .. } | SqlType::Numeric { precision, .. } => *precision,
+                _ => 38,
+            };
+            let r = if length <= -38 { Some(0) } else { exact(*u, *scale as i64) };
+            match r {
+                Some(r) if crate::types::fits_precision(r, precision) => Ok(Value::Decimal(r, *scale)),
+                _ => Err(overflow()),
+            }
+        }
+        Value::Money(m) => {
+            let r = exact(*m as i128, 4).ok_or_else(overflow)?;
+            i64::try_from(r).map(Value::Money).map_err(|_| overflow())
+        }
+        Value::Float(f) => {
+            let unit = 10f64.powi(length.clamp(-308, 308) as i32);
+            let scaled = f * unit;
+            let r = if truncate { scaled.trunc() } else { scaled.round() } / unit;
+            Ok(Value::Float(if *ty == SqlType::Real { r as f32 as f64 } else { r }))
+        }
+        other => Err(SqlError::not_supported(format!("ROUND of {other:?}"))),
     }
 }
 
