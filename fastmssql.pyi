@@ -32,7 +32,7 @@ import decimal
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, TypeAlias, final, overload
+from typing import Any, ClassVar, Protocol, TypeAlias, final, overload
 
 import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
 import polars  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -55,6 +55,9 @@ _ParamValue: TypeAlias = (
     | Parameter
 )
 _Params: TypeAlias = Sequence[_ParamValue] | Mapping[str, _ParamValue]
+
+class _ArrowStreamExportable(Protocol):
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
 
 __version__: str
 
@@ -243,6 +246,22 @@ class Connection:
 
     async def execute(self, sql: str, params: _Params | None = None) -> int:
         """Run a batch and return the number of rows it affected (summed over statements)."""
+    async def bulk_insert(self, table: str, data: _ArrowStreamExportable) -> int:
+        """Bulk-load Arrow data (``pyarrow.Table``, ``polars.DataFrame``, a ``QueryResult`` ...)
+        into ``table``; return the number of rows stored.
+
+        Columns are matched by name, so the data may leave out columns the
+        table fills itself (identity, defaults, NULLs); an identity column the
+        data carries keeps its values. Every cell is converted to its column's
+        declared type and checked before the first row is sent: a value that
+        does not fit (out of range, digits that would be lost, NULL into a
+        fixed-size NOT NULL column, an unsupported Arrow type) raises
+        ``DataError``/``IntegrityError`` naming the column and row, and nothing
+        is written. An error the server reports (e.g. 2627 duplicate key)
+        rejects the whole load. ``table`` is checked to be a plain or
+        ``[bracketed]`` (dotted) name before it is used.
+        """
+
     async def stream(self, sql: str, params: _Params | None = None, *, batch_size: int = 65536) -> ResultStream:
         """Run a batch and stream its first result set in batches of at most ``batch_size`` rows.
 

@@ -4,10 +4,12 @@
 //! are laid out in Arrow buffers lives here, so either side can change
 //! without touching the other. No tiberius, no pyo3.
 
+mod cell_reader;
 mod column_builder;
 mod result_set;
 mod sink;
 
+pub use cell_reader::CellReader;
 pub use column_builder::ColumnBuilder;
 pub use result_set::{ResultSet, ResultSetBuilder};
 pub use sink::{ColumnDescription, ColumnSink, SinkError, ValueKind};

@@ -17,6 +17,33 @@ fn time(nanos: i64) -> Time {
     Time::new((nanos / 100) as u64, 7)
 }
 
+/// Days since 1970-01-01 as a `date`, or why it is outside 0001-01-01..9999-12-31.
+pub(super) fn date_checked(days_since_epoch: i64) -> Result<Date, String> {
+    const LAST_DAY_FROM_YEAR_1: i64 = 3_652_058;
+    let days = days_since_epoch + UNIX_EPOCH_DAYS_FROM_YEAR_1;
+    if (0..=LAST_DAY_FROM_YEAR_1).contains(&days) {
+        Ok(Date::new(days as u32))
+    } else {
+        Err("is outside SQL Server's date range (0001-01-01 to 9999-12-31)".into())
+    }
+}
+
+/// Nanoseconds since midnight as a time of `scale` fractional digits, or why
+/// digits would be lost.
+pub(super) fn time_at(nanos: i64, scale: u8) -> Result<Time, String> {
+    let unit = 10i64.pow(9 - u32::from(scale.min(7)));
+    if nanos % unit != 0 {
+        return Err(format!("has digits beyond the {scale} fractional digits of the column"));
+    }
+    Ok(Time::new((nanos / unit) as u64, scale))
+}
+
+/// Naive microseconds as a datetime2 of `scale` fractional digits.
+pub(super) fn datetime2_at(micros: i64, scale: u8) -> Result<DateTime2, String> {
+    let (days, micros_of_day) = split_micros(micros);
+    Ok(DateTime2::new(date_checked(days)?, time_at(micros_of_day * 1000, scale)?))
+}
+
 fn datetime2(micros: i64) -> DateTime2 {
     let (days, micros_of_day) = split_micros(micros);
     DateTime2::new(date(days), time(micros_of_day * 1000))

@@ -5,6 +5,8 @@ use super::errors::{breaks_connection, from_tiberius};
 use crate::arrow::{ColumnBuilder, ResultSet, ResultSetBuilder};
 use crate::error::DriverError;
 use crate::params::BoundParam;
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
 use futures_util::TryStreamExt;
 use std::future::Future;
 use tiberius::{Client, Column, QueryItem, ToSql};
@@ -72,6 +74,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
             Ok(result) => Ok(result.rows_affected().iter().sum()),
             Err(error) => Err(from_tiberius(error)),
         };
+        self.finish_request(outcome).await
+    }
+
+    /// Bulk-loads `batches` into `table` (columns matched by name); returns
+    /// the rows stored.
+    pub async fn bulk_insert(&mut self, table: &str, schema: &Schema, batches: &[RecordBatch]) -> Result<u64, DriverError> {
+        self.poisoned = true;
+        let outcome = super::bulk::load(&mut self.client, table, schema, batches).await;
         self.finish_request(outcome).await
     }
 

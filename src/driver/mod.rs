@@ -3,6 +3,7 @@
 //! sinks, and parameter binding.
 
 mod bind;
+mod bulk;
 mod connect;
 mod connection;
 mod decode;

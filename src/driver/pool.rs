@@ -4,6 +4,8 @@ use super::manager::Manager;
 use crate::config::{ConnectSettings, PoolSettings};
 use crate::error::DriverError;
 use crate::params::BoundParam;
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -77,6 +79,11 @@ impl DriverPool {
     /// Runs a batch on a pooled connection and returns the rows affected.
     pub async fn execute(&self, sql: &str, params: &[BoundParam]) -> Result<u64, DriverError> {
         self.get().await?.execute(sql, params).await
+    }
+
+    /// Bulk-loads record batches into `table` on a pooled connection.
+    pub async fn bulk_insert(&self, table: &str, schema: &Schema, batches: &[RecordBatch]) -> Result<u64, DriverError> {
+        self.get().await?.bulk_insert(table, schema, batches).await
     }
 
     /// Checks out a connection, waiting up to `connection_timeout`.

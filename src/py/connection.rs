@@ -9,10 +9,31 @@ use crate::config::{ConnectSettings, KeywordSettings, Password, PoolSettings};
 use crate::driver::DriverPool;
 use crate::error::DriverError;
 use parking_lot::Mutex;
-use pyo3::exceptions::PyValueError;
+use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::SchemaRef;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3_arrow::PyRecordBatchReader;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
+
+/// The batches of an Arrow stream (pyarrow/polars/... objects exporting
+/// `__arrow_c_stream__`), read with the GIL held: importing shares the
+/// producer's buffers.
+fn arrow_input(data: &Bound<'_, PyAny>) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
+    if !data.hasattr("__arrow_c_stream__")? {
+        return Err(PyTypeError::new_err(format!(
+            "bulk_insert needs Arrow data exporting __arrow_c_stream__ (pyarrow.Table, polars.DataFrame, ...), got {}",
+            data.get_type().name()?
+        )));
+    }
+    let reader = data.extract::<PyRecordBatchReader>()?.into_reader()?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PyValueError::new_err(format!("bulk_insert: reading the Arrow data failed: {e}")))?;
+    Ok((schema, batches))
+}
 
 /// The pool of this process; a pool inherited across fork() is abandoned.
 struct OpenPool {
@@ -154,6 +175,18 @@ impl Connection {
             py,
             async move { shared.pool().await?.query(&statement, &bound).await },
             |py, outcome| Py::new(py, QueryResult::from_outcome(outcome)),
+        )
+    }
+
+    /// Bulk-loads Arrow data (anything with `__arrow_c_stream__`) into `table`.
+    fn bulk_insert<'py>(&self, py: Python<'py>, table: &str, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let (schema, batches) = arrow_input(data)?;
+        let table = table.to_string();
+        let shared = self.shared.clone();
+        run_detached(
+            py,
+            async move { shared.pool().await?.bulk_insert(&table, &schema, &batches).await },
+            |_, stored| Ok(stored),
         )
     }
 
