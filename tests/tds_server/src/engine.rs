@@ -254,10 +254,7 @@ fn run_batch(
     }
     let pieces = match tables::split_batch(sql) {
         Ok(p) => p,
-        Err(e) => {
-            fail(events, kind, e, 0, 1);
-            return false;
-        }
+        Err(e) => return fail_compiling(events, kind, e, 1),
     };
     for piece in pieces {
         let ok = match piece {
@@ -315,17 +312,13 @@ fn run_table_less(
 ) -> bool {
     let statements = match parse_batch(sql) {
         Ok(s) => s,
-        Err(e) => {
-            fail(events, kind, e, 0, 1);
-            return false;
-        }
+        Err(e) => return fail_compiling(events, kind, e, 1),
     };
     // SQL Server compiles the whole batch first: a typing error runs none of it
     let mut declared = variables.clone();
     for (statement, line) in &statements {
         if let Err(e) = compile(session, statement, &mut declared) {
-            fail(events, kind, e, 0, *line);
-            return false;
+            return fail_compiling(events, kind, e, *line);
         }
     }
     for (statement, line) in &statements {
@@ -500,6 +493,12 @@ fn abort_transaction_if_xact_abort(session: &mut Session, events: &mut Vec<Event
             events.insert(at, Event::Error(message(&e, 0)));
         }
     }
+}
+
+/// Appends the error of a batch that does not compile; returns false (none of it runs).
+fn fail_compiling(events: &mut Vec<Event>, kind: DoneKind, e: SqlError, line: u32) -> bool {
+    fail(events, kind, e, 0, line);
+    false
 }
 
 /// Appends a statement's error and its DONE_ERROR; returns whether the batch goes on.
