@@ -169,3 +169,11 @@ async def test_a_query_result_loads_into_another_table(conn: fastmssql.Connectio
     assert await bounded(conn.bulk_insert(table, source)) == 2
     rows = (await bounded(conn.query(f"SELECT id, name, g FROM {table} WHERE id > 10 ORDER BY id"))).rows()
     assert [r.to_tuple() for r in rows] == [(11, "one", str(GUID)), (12, "two", None)]
+
+
+async def test_identity_values_the_data_carries_are_kept_and_reseed(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int IDENTITY(1,1) PRIMARY KEY, a nvarchar(5))"))
+    assert await bounded(conn.bulk_insert(table, pa.table({"id": pa.array([5, 9], pa.int32()), "a": ["x", "y"]}))) == 2
+    await bounded(conn.execute(f"INSERT INTO {table} (a) VALUES (N'z')"))
+    rows = (await bounded(conn.query(f"SELECT id, a FROM {table} ORDER BY id"))).rows()
+    assert [r.to_tuple() for r in rows] == [(5, "x"), (9, "y"), (10, "z")]

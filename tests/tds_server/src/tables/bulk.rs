@@ -152,7 +152,13 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) 
                     Some((v, _)) if v.is_null() && !target.keep_nulls && column.default_sql.is_some() => {
                         default_value(session, table, column, &scope)?
                     }
-                    Some((v, sent)) => assign(session, table, column, v, &sent.ty, "INSERT")?,
+                    Some((v, sent)) => {
+                        let value = assign(session, table, column, v, &sent.ty, "INSERT")?;
+                        if let (true, Value::Int(kept)) = (column.identity, &value) {
+                            store.observe_identity(table, *kept)?;
+                        }
+                        value
+                    }
                     None if column.identity => Value::Int(store.next_identity(table)?),
                     None => default_value(session, table, column, &scope)?,
                 };

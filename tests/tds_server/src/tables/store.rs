@@ -404,6 +404,24 @@ impl Store {
         Ok(next)
     }
 
+    /// Moves the identity past `value`, an explicit value stored in the identity
+    /// column (bulk load with KEEPIDENTITY), as SQL Server reseeds: the next
+    /// assigned value never collides with it.
+    pub fn observe_identity(&self, table: &Table, value: i64) -> Result<(), SqlError> {
+        let s = schema(&table.name);
+        self.conn
+            .execute(
+                &format!(
+                    "UPDATE {s}.tds_tables SET identity_next = CASE \
+                     WHEN identity_increment > 0 THEN max(identity_next, ?1 + identity_increment) \
+                     ELSE min(identity_next, ?1 + identity_increment) END WHERE name = ?2"
+                ),
+                params![value, table.name],
+            )
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
     /// Every row of a table with its rowid, in storage order.
     pub fn scan(&self, table: &Table) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
         self.rows(table, None)
