@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from connection_strings import TEST_URL_ENV
 from local_server import LocalServer
 
-TEST_URL_ENV = "FASTMSSQL_TEST_URL"
 
 
 @pytest.fixture(scope="session")

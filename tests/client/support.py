@@ -12,58 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+from connection_strings import TEST_URL_ENV, build_connection_string, parse_connection_string
 
 NETWORK_TIMEOUT_SECS = 30.0
-
-
-def parse_connection_string(text: str) -> dict[str, str]:
-    """Split an ADO.NET connection string into {lower-case key: value}, honouring {braced;values}}."""
-    pairs: dict[str, str] = {}
-    i = 0
-    while i < len(text):
-        eq = text.find("=", i)
-        if eq < 0:
-            if text[i:].strip(" ;"):
-                raise ValueError(f"no '=' in connection string part {text[i:]!r}")
-            break
-        key = text[i:eq].strip(" ;").lower()
-        j = eq + 1
-        while j < len(text) and text[j] == " ":
-            j += 1
-        if j < len(text) and text[j] == "{":
-            value_chars = []
-            j += 1
-            while True:
-                if j >= len(text):
-                    raise ValueError("unterminated '{' in connection string")
-                if text[j] == "}":
-                    if text[j + 1 : j + 2] == "}":
-                        value_chars.append("}")
-                        j += 2
-                        continue
-                    j += 1
-                    break
-                value_chars.append(text[j])
-                j += 1
-            value = "".join(value_chars)
-            end = text.find(";", j)
-            i = len(text) if end < 0 else end + 1
-        else:
-            end = text.find(";", j)
-            value = (text[j:] if end < 0 else text[j:end]).strip()
-            i = len(text) if end < 0 else end + 1
-        pairs[key] = value
-    return pairs
-
-
-def build_connection_string(pairs: dict[str, str]) -> str:
-    """The inverse of `parse_connection_string`, bracing values that need it."""
-    parts = []
-    for key, value in pairs.items():
-        if any(ch in value for ch in ";{}=") or value != value.strip():
-            value = "{" + value.replace("}", "}}") + "}"
-        parts.append(f"{key}={value}")
-    return ";".join(parts)
 
 
 def password_of(url: str) -> str:
@@ -72,7 +23,7 @@ def password_of(url: str) -> str:
 
 
 def uses_real_server() -> bool:
-    return bool(os.environ.get("FASTMSSQL_TEST_URL"))
+    return bool(os.environ.get(TEST_URL_ENV))
 
 
 async def bounded(awaitable: Awaitable[Any], timeout: float = NETWORK_TIMEOUT_SECS) -> Any:

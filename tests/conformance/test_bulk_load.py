@@ -10,10 +10,8 @@ run against that SQL Server without encryption, so they use unique table names a
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import io
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,59 +22,7 @@ import pytest
 
 from .clients import ADAPTERS
 
-TEST_URL_ENV = "FASTMSSQL_TEST_URL"
 BIG_LOAD_ROWS = 100_000
-
-
-@dataclasses.dataclass
-class ServerAddress:
-    """What the client adapters need of a server (the subset of LocalServer they read)."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-
-
-def _ado_pairs(text: str) -> dict[str, str]:
-    """`key=value;...` of an ADO.NET connection string, values possibly in {braces} with }} escapes."""
-    pairs: dict[str, str] = {}
-    i = 0
-    while i < len(text):
-        eq = text.index("=", i)
-        key = text[i:eq].strip().lower()
-        i = eq + 1
-        if text[i:i + 1] == "{":
-            value, i = "", i + 1
-            while not (text[i] == "}" and text[i + 1:i + 2] != "}"):
-                value += text[i]
-                i += 2 if text[i:i + 2] == "}}" else 1
-            i += 1
-        else:
-            end = text.find(";", i)
-            end = len(text) if end < 0 else end
-            value, i = text[i:end].strip(), end
-        pairs[key] = value
-        i = text.find(";", i)
-        i = len(text) if i < 0 else i + 1
-    return pairs
-
-
-@pytest.fixture(scope="module")
-def server(request: pytest.FixtureRequest) -> Any:
-    url = os.environ.get(TEST_URL_ENV)
-    if not url:
-        return request.getfixturevalue("local_server")
-    pairs = _ado_pairs(url)
-    host, _, port = pairs.get("server", pairs.get("data source", "")).removeprefix("tcp:").partition(",")
-    return ServerAddress(
-        host=host,
-        port=int(port or 1433),
-        user=pairs.get("user id", pairs.get("uid", "")),
-        password=pairs.get("password", pairs.get("pwd", "")),
-        database=pairs.get("database", pairs.get("initial catalog", "master")),
-    )
 
 
 def _connect(server: Any, client: str) -> Any:

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from .clients import ADAPTERS, CLIENT_NAMES, ClientAdapter
-from .test_bulk_load import server  # noqa: F401  (the local server, or FASTMSSQL_TEST_URL's)
 
 
 @pytest.fixture(params=CLIENT_NAMES)
-def client_conn(request: pytest.FixtureRequest, server: Any):  # noqa: F811
+def client_conn(request: pytest.FixtureRequest, server: Any):
     adapter = ADAPTERS[request.param]
     conn = adapter.connect(server, "off")
     try:
