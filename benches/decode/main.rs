@@ -282,11 +282,11 @@ fn run() -> Result<(), String> {
         },
         "limit": {
             "memcpy_gb_per_s": (memcpy_bytes_per_s / 1e9 * 100.0).round() / 100.0,
-            "memcpy_mb_per_s": (memcpy_bytes_per_s / 1e6).round(),
-            "memcpy_rows_per_s": memcpy_rows_per_s.round(),
+            "memcpy_mb_per_s": (memcpy_bytes_per_s / 1e6).round() as u64,
+            "memcpy_rows_per_s": memcpy_rows_per_s.round() as u64,
             "memcpy_ns_per_row": per_row(memcpy.median_ns),
-            "utf16_to_utf8_mb_per_s": (strings.utf16_bytes() as f64 / (utf16.median_ns * 1e-9) / 1e6).round(),
-            "utf16_to_utf8_strings_per_s": (strings.count() as f64 / (utf16.median_ns * 1e-9)).round(),
+            "utf16_to_utf8_mb_per_s": (strings.utf16_bytes() as f64 / (utf16.median_ns * 1e-9) / 1e6).round() as u64,
+            "utf16_to_utf8_strings_per_s": (strings.count() as f64 / (utf16.median_ns * 1e-9)).round() as u64,
             "utf16_to_utf8_ns_per_row": per_row(utf16.median_ns),
         },
         "decoders": {

@@ -64,7 +64,8 @@ def self_time_by_symbol(executable, benchmark, data):
     for line in report.splitlines():
         match = re.match(r"\s*([\d.]+)%\s+(\[[.k]\])\s+(.*)$", line)
         if match:
-            kind, name = match.group(2), " ".join(match.group(3).split())
+            # perf pads the symbol column and may print "-" for empty trailing columns.
+            kind, name = match.group(2), re.sub(r"(\s+-)+$", "", " ".join(match.group(3).split()))
             shares.append((float(match.group(1)), f"[k] {name}" if kind == "[k]" else name))
     return shares
 
