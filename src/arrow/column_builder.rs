@@ -1,6 +1,6 @@
 use super::sink::{ColumnDescription, ColumnSink, SinkError, ValueKind};
 use super::{SQL_TYPE_METADATA_KEY, UUID_EXTENSION_NAME};
-use crate::decimal::{decimal_text, digit_count};
+use crate::decimal::decimal_text;
 use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, FixedSizeBinaryBuilder, Float32Builder,
     Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, Time64NanosecondBuilder,
@@ -16,10 +16,17 @@ use std::sync::Arc;
 struct DecimalValues {
     precision: u8,
     scale: u8,
+    /// 10^precision: magnitudes below it fit (one comparison per value
+    /// instead of counting digits with 128-bit divisions).
+    limit: u128,
     builder: Decimal128Builder,
 }
 
 impl DecimalValues {
+    fn new(precision: u8, scale: u8, builder: Decimal128Builder) -> Self {
+        Self { precision, scale, limit: 10u128.pow(u32::from(precision)), builder }
+    }
+
     fn push(&mut self, unscaled: i128, scale: u8) -> Result<(), SinkError> {
         if scale > self.scale {
             return Err(SinkError(format!(
@@ -27,18 +34,19 @@ impl DecimalValues {
                 self.scale
             )));
         }
-        let value = 10i128
-            .checked_pow(u32::from(self.scale - scale))
-            .and_then(|factor| unscaled.checked_mul(factor))
-            .filter(|v| digit_count(*v) <= self.precision)
-            .ok_or_else(|| {
-                SinkError(format!(
-                    "decimal value {} does not fit decimal({},{})",
-                    decimal_text(unscaled, scale as i8),
-                    self.precision,
-                    self.scale
-                ))
-            })?;
+        let rescaled = if scale == self.scale {
+            Some(unscaled)
+        } else {
+            10i128.checked_pow(u32::from(self.scale - scale)).and_then(|factor| unscaled.checked_mul(factor))
+        };
+        let value = rescaled.filter(|v| v.unsigned_abs() < self.limit).ok_or_else(|| {
+            SinkError(format!(
+                "decimal value {} does not fit decimal({},{})",
+                decimal_text(unscaled, scale as i8),
+                self.precision,
+                self.scale
+            ))
+        })?;
         self.builder.append_value(value);
         Ok(())
     }
@@ -73,13 +81,14 @@ impl Values {
             ValueKind::Int64 => Self::Int64(Int64Builder::with_capacity(capacity)),
             ValueKind::Float32 => Self::Float32(Float32Builder::with_capacity(capacity)),
             ValueKind::Float64 => Self::Float64(Float64Builder::with_capacity(capacity)),
-            ValueKind::Decimal { precision, scale } => Self::Decimal(DecimalValues {
+            ValueKind::Decimal { precision, scale } => Self::Decimal(DecimalValues::new(
                 precision,
                 scale,
-                builder: Decimal128Builder::with_capacity(capacity)
+                // Validates precision (1..=38) before DecimalValues::new computes 10^precision.
+                Decimal128Builder::with_capacity(capacity)
                     .with_precision_and_scale(precision, scale as i8)
                     .map_err(|e| SinkError(e.to_string()))?,
-            }),
+            )),
             ValueKind::Utf8 => Self::Utf8(StringBuilder::new()),
             ValueKind::Binary => Self::Binary(BinaryBuilder::new()),
             ValueKind::Uuid => Self::Uuid(FixedSizeBinaryBuilder::with_capacity(capacity, 16)),
