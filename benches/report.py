@@ -98,7 +98,7 @@ def memory_table(cells: list[dict], clients: dict) -> list[str]:
 def summary_table(cells: list[dict]) -> list[str]:
     """Per scenario: our best mode's rank among all (client, mode) results and its ratio to the best other client."""
     lines = ["| scenario | ours (best mode) | rank | best other client | ours ÷ best other |", "|---|---|---:|---|---:|"]
-    groups = [(s, d, None) for (s, d) in TITLES if s not in ("oltp", "write")]
+    groups = [(s, d, None) for (s, d) in TITLES if s != "oltp"]
     groups += [("oltp", "mixed", c) for c in sorted({c["concurrency"] for c in cells if c.get("concurrency")})]
     for scenario, dataset, concurrency in groups:
         ok = [c for c in cells if (c["scenario"], c["dataset"], c.get("concurrency")) == (scenario, dataset, concurrency)
