@@ -1233,7 +1233,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> futures_util::io::AsyncRead for C
                 match item {
                     Ok(packet) => {
                         let (_, payload) = packet.into_parts();
-                        this.buf.extend(payload);
+                        // PATCHED (6): one copy of the payload; `extend` with the
+                        // `BytesMut` as an iterator appended it byte by byte.
+                        this.buf.extend_from_slice(&payload);
 
                         if this.buf.len() >= size {
                             break;

@@ -55,9 +55,11 @@ where
             } else {
                 // Strict: invalid surrogates error, matching the previous
                 // `String::from_utf16` behaviour.
-                let s = char::decode_utf16(units)
-                    .collect::<Result<String, _>>()
-                    .map_err(|_| Error::Protocol("nvarchar: invalid UTF-16 sequence".into()))?;
+                // PATCHED (6): UTF-16LE bytes straight to UTF-8 (decoding
+                // char by char through an iterator was most of an nvarchar
+                // read's time).
+                let s = utf16le_to_string(&buf)
+                    .ok_or_else(|| Error::Protocol("nvarchar: invalid UTF-16 sequence".into()))?;
                 Ok(Some(s.into()))
             }
         }
@@ -65,8 +67,53 @@ where
     }
 }
 
+/// PATCHED (6): strict UTF-16LE (even length) to a String, writing UTF-8
+/// bytes directly; `None` on an unpaired surrogate.
+fn utf16le_to_string(bytes: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(bytes.len() / 2 + bytes.len() / 4);
+    let mut units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    while let Some(unit) = units.next() {
+        match unit {
+            0..=0x7F => out.push(unit as u8),
+            0x80..=0x7FF => out.extend_from_slice(&[0xC0 | (unit >> 6) as u8, 0x80 | (unit & 0x3F) as u8]),
+            0xD800..=0xDBFF => {
+                let low = units.next().filter(|low| (0xDC00..=0xDFFF).contains(low))?;
+                let c = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                out.extend_from_slice(&[
+                    0xF0 | (c >> 18) as u8,
+                    0x80 | ((c >> 12) & 0x3F) as u8,
+                    0x80 | ((c >> 6) & 0x3F) as u8,
+                    0x80 | (c & 0x3F) as u8,
+                ]);
+            }
+            0xDC00..=0xDFFF => return None,
+            _ => out.extend_from_slice(&[
+                0xE0 | (unit >> 12) as u8,
+                0x80 | ((unit >> 6) & 0x3F) as u8,
+                0x80 | (unit & 0x3F) as u8,
+            ]),
+        }
+    }
+    // Valid by construction; the check is a cheap safety net without `unsafe`.
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn utf16le_to_string_matches_std_and_rejects_unpaired_surrogates() {
+        let samples = ["", "plain ascii", "héllo wörld", "€ 中文 ꯍ", "😀 𝄞 a😀b", "\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}\u{10000}\u{10FFFF}"];
+        for text in samples {
+            let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            assert_eq!(super::utf16le_to_string(&bytes).as_deref(), Some(text), "{text:?}");
+        }
+        for units in [vec![0xD800u16], vec![0xDC00], vec![0xD800, 0x0041], vec![0x0041, 0xDBFF]] {
+            let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+            assert_eq!(super::utf16le_to_string(&bytes), None, "{units:?}");
+            assert!(String::from_utf16(&units).is_err());
+        }
+    }
+
     use super::*;
     use crate::sql_read_bytes::test_utils::IntoSqlReadBytes;
     use bytes::{BufMut, BytesMut};
