@@ -173,9 +173,7 @@ fn column_data(value: ParamValue, target: &Target) -> Result<ColumnData<'static>
         }
         return Ok(null_of(ty));
     }
-    let described = format!("{value:?}");
     let value = BoundParam::forced(value, ty).map_err(|e| e.message)?.value;
-    let mismatch = || format!("cannot be written to a {} column (value {described})", ty.declaration());
     Ok(match (ty, value) {
         (SqlType::Bit, ParamValue::Bool(b)) => ColumnData::Bit(Some(b)),
         (SqlType::TinyInt, ParamValue::Int(v)) => ColumnData::U8(Some(v as u8)),
@@ -209,7 +207,8 @@ fn column_data(value: ParamValue, target: &Target) -> Result<ColumnData<'static>
         (SqlType::DateTimeOffset(scale), ParamValue::DateTimeOffset { utc_micros, offset_minutes }) => {
             ColumnData::DateTimeOffset(Some(DateTimeOffset::new(datetime2_at(utc_micros, scale)?, offset_minutes)))
         }
-        _ => return Err(mismatch()),
+        // Formatted only here: this runs for every cell of a load.
+        (_, other) => return Err(format!("cannot be written to a {} column (value {other:?})", ty.declaration())),
     })
 }
 
