@@ -724,6 +724,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         self.connection.context().transaction_descriptor()
     }
 
+    // PATCHED (fastmssql, see PATCHES.md, patch 7): tiberius sends a request,
+    // the caller's own decoder reads its response.
+
+    /// Sends a SQL batch and returns without reading the response: read it
+    /// with [`read_response`](Self::read_response) up to its end-of-message
+    /// packet, then call [`response_consumed`](Self::response_consumed).
+    pub async fn send_batch(&mut self, sql: &str) -> crate::Result<()> {
+        self.connection.flush_stream().await?;
+        let req = BatchRequest::new(sql, self.connection.context().transaction_descriptor());
+        let id = self.connection.context_mut().next_packet_id();
+        self.connection.send(PacketHeader::batch(id), req).await
+    }
+
+    /// Sends `sp_executesql` with `params` bound to `@P1..@Pn`, as
+    /// [`query`](Self::query) does, without reading the response (see
+    /// [`send_batch`](Self::send_batch)).
+    pub async fn send_query(&mut self, query: &str, params: &[&dyn ToSql]) -> crate::Result<()> {
+        self.connection.flush_stream().await?;
+        let rpc_params = Self::rpc_params(query);
+        let params = params.iter().map(|p| p.to_sql());
+        self.rpc_perform_query(RpcProcId::ExecuteSQL, rpc_params, params)
+            .await
+    }
+
+    /// Reads the next bytes of the response to a request sent by
+    /// [`send_batch`](Self::send_batch) or [`send_query`](Self::send_query)
+    /// into `buf`: raw TDS packets, headers included (decrypted when the
+    /// session uses TLS). Returns 0 when the server closed the connection.
+    pub async fn read_response(&mut self, buf: &mut [u8]) -> crate::Result<usize> {
+        self.connection.read_raw(buf).await
+    }
+
+    /// Records that the caller read the response to its end-of-message
+    /// packet, so the next request does not try to drain it.
+    pub fn response_consumed(&mut self) {
+        self.connection.raw_response_consumed();
+    }
+
+    /// Sends an Attention (MS-TDS 2.2.1.7) for the request in flight without
+    /// reading anything: the caller reads the response on to the DONE token
+    /// with the attention bit.
+    pub async fn send_attention(&mut self) -> crate::Result<()> {
+        self.connection.send_attention().await
+    }
+
+    /// Applies a transaction descriptor the caller's decoder read from an
+    /// ENVCHANGE token (all zeros: no transaction), so that the next requests
+    /// carry it in their ALL_HEADERS as SQL Server requires.
+    pub fn set_transaction_descriptor(&mut self, descriptor: [u8; 8]) {
+        self.connection
+            .context_mut()
+            .set_transaction_descriptor(descriptor);
+    }
+
+    /// Applies a packet size the caller's decoder read from an ENVCHANGE token.
+    pub fn set_packet_size(&mut self, size: u32) {
+        self.connection.context_mut().set_packet_size(size);
+    }
+
     /// Begins a new transaction using a Transaction Manager request
     /// (`TM_BEGIN_XACT`, MS-TDS 2.2.6.8) instead of a `BEGIN TRAN` T-SQL
     /// batch.

@@ -460,6 +460,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         TokenStream::new(self).flush_done_attention().await
     }
 
+    // PATCHED (fastmssql, see PATCHES.md, patch 7): raw response bytes for
+    // the caller's own decoder, read straight from the (TLS) transport into
+    // its buffer, bypassing the packet codec and `buf`.
+
+    /// Reads raw response bytes into `buf`. Fails if tiberius's own reader
+    /// holds buffered bytes, which would otherwise be skipped.
+    pub(crate) async fn read_raw(&mut self, buf: &mut [u8]) -> crate::Result<usize> {
+        self.ensure_not_poisoned()?;
+        if !self.transport.read_buffer().is_empty() || !self.buf.is_empty() {
+            return Err(crate::Error::Protocol(
+                "response bytes are already buffered by tiberius's own reader".into(),
+            ));
+        }
+        Ok(futures_util::io::AsyncReadExt::read(&mut *self.transport, buf).await?)
+    }
+
+    /// The caller read the whole response through [`read_raw`](Self::read_raw).
+    pub(crate) fn raw_response_consumed(&mut self) {
+        self.flushed = true;
+    }
+
+    /// Writes an Attention packet; the response is left to the caller.
+    pub(crate) async fn send_attention(&mut self) -> crate::Result<()> {
+        self.ensure_not_poisoned()?;
+        let id = self.context.next_packet_id();
+        self.poisoned = true;
+        self.write_to_wire(PacketHeader::attention(id), BytesMut::new())
+            .await?;
+        self.flush_sink().await?;
+        self.poisoned = false;
+        Ok(())
+    }
+
     /// Cleans the packet stream from previous use. It is important to use the
     /// whole stream before using the connection again. Flushing the stream
     /// makes sure we don't have any old data causing undefined behaviour after
