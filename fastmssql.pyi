@@ -18,12 +18,15 @@ decimal(p,s), numeric(p,s)                          decimal128(p,s)             
 money, smallmoney                                   decimal128(19,4), decimal128(10,4)  Decimal
 char, varchar, nchar, nvarchar, text, ntext, xml    utf8                             str
 binary, varbinary, image, UDT                       binary                           bytes
-uniqueidentifier                                    fixed_size_binary(16), arrow.uuid  str (lowercase canonical)
+uniqueidentifier                                    fixed_size_binary(16), arrow.uuid  str (lowercase canonical);
+                                                                                     to_polars(): str, to_pandas(): uuid.UUID
 date                                                date32                           datetime.date
 time(n)                                             time64[ns]                       datetime.time
 datetime, smalldatetime, datetime2(n)               timestamp[us]                    naive datetime.datetime
 datetimeoffset(n)                                   timestamp[us, tz=UTC]            aware datetime (UTC)
-sql_variant, unknown types                          NotSupportedError naming the column
+sql_variant                                         struct<type: utf8, value: utf8>  the value in its base type
+                                                    (base type's declared name and
+                                                    the value's exact text)
 ==================================================  ===============================  ===========================
 """
 
@@ -337,8 +340,12 @@ class QueryResult:
     def to_arrow(self) -> pyarrow.Table:
         """``pyarrow.Table`` sharing the buffers; ``ImportError`` without pyarrow."""
 
-    def to_polars(self) -> polars.DataFrame:
-        """``polars.DataFrame`` (does not need pyarrow); ``ImportError`` without polars."""
+    def to_polars(self, *, uuid_as_bytes: bool = False) -> polars.DataFrame:
+        """``polars.DataFrame`` (does not need pyarrow); ``ImportError`` without polars.
+
+        polars has no uuid type: uniqueidentifier columns become their lowercase canonical strings,
+        or stay 16-byte binaries with ``uuid_as_bytes=True``.
+        """
 
     def to_pandas(self) -> pandas.DataFrame:
         """``pandas.DataFrame`` (through pyarrow); ``ImportError`` without pandas or pyarrow."""
@@ -411,4 +418,4 @@ class ProgrammingError(DatabaseError):
     """Bad SQL: syntax (102, 156), unknown objects (207, 208, 2812), undeclared variables (137), RAISERROR."""
 
 class NotSupportedError(DatabaseError):
-    """A feature or type (e.g. sql_variant) that fastmssql does not support."""
+    """A feature or type that fastmssql does not support."""

@@ -19,16 +19,7 @@ pub enum ErrorKind {
 }
 
 /// What SQL Server reported in an ERROR token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerError {
-    pub number: u32,
-    pub state: u8,
-    pub severity: u8,
-    pub server: String,
-    pub procedure: String,
-    pub line: u32,
-    pub message: String,
-}
+pub use crate::tds::ServerMessage as ServerError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriverError {
@@ -92,9 +83,7 @@ impl std::error::Error for DriverError {}
 pub fn classify_server_error(number: u32, severity: u8) -> ErrorKind {
     match number {
         // Login failures and connection-level refusals.
-        18456 | 18452 | 18486 | 18487 | 18488 | 4060 | 4064 | 17142 | 17809 | 18401 => {
-            ErrorKind::Operational
-        }
+        18456 | 18452 | 18486 | 18487 | 18488 | 4060 | 4064 | 17142 | 17809 | 18401 => ErrorKind::Operational,
         2627 | 2601 | 515 | 547 => ErrorKind::Integrity,
         245 | 8114 | 8115 | 220 | 8152 | 2628 | 8134 | 241 | 242 | 517 => ErrorKind::Data,
         102 | 156 | 207 | 208 | 137 | 2812 | 50000 => ErrorKind::Programming,
@@ -110,6 +99,7 @@ mod tests {
 
     fn server_error(number: u32, severity: u8) -> ServerError {
         ServerError {
+            is_error: true,
             number,
             state: 1,
             severity,

@@ -1,7 +1,7 @@
-//! Decoding a captured TDS response of scenario 1 from memory: the product's
-//! path (tiberius -> driver decode -> Arrow builders) beside a direct decoder
-//! spike into the same Arrow sink, and the machine's limits (memcpy of the
-//! response, bare UTF-16 -> UTF-8 of its strings).
+//! Decoding a captured TDS response of scenario 1 from memory: the product
+//! over a replayed connection (tiberius hands the bytes to our reader), the
+//! same decode without I/O and its phases, and the machine's limits (memcpy
+//! of the response, bare UTF-16 -> UTF-8 of its strings).
 //!
 //! `cargo bench --bench decode` writes benches/results/decode.json and .md
 //! when every benchmark ran (no filter, no --profile-time).
@@ -10,18 +10,19 @@ mod capture;
 mod limit;
 mod report;
 mod scenario;
-mod spike;
 mod transport;
 
 use arrow_array::RecordBatch;
 use capture::Capture;
-use criterion::{BatchSize, Criterion, Throughput};
-use fastmssql::arrow::{ColumnDescription, ColumnSink, SinkError};
-use fastmssql::driver::{open_over, DriverConnection, QueryOutcome};
+use criterion::{Criterion, Throughput};
+use fastmssql::driver::{
+    decode_response, open_over, DecodedResponse, DriverConnection, QueryOutcome, QUERY_BATCH_LIMITS,
+};
 use fastmssql::error::DriverError;
+use fastmssql::tds::{ColumnMetadata, ColumnWriter, Deframer, Event, ProtocolError, ResponseReader, ResponseSink};
+use fastmssql::types::Collation;
 use scenario::{ROWS, SELECT};
 use serde_json::json;
-use spike::RowSink;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,8 +30,7 @@ use transport::{Replay, ReplayQueue};
 
 const DECODE_GROUP: &str = "decode";
 const LIMIT_GROUP: &str = "limit";
-const DECODE_BENCHMARKS: [&str; 6] =
-    ["product_tiberius", "spike_direct", "spike_join_packets", "spike_parse_only", "spike_into_builders", "finish_record_batch"];
+const DECODE_BENCHMARKS: [&str; 4] = ["product_replay", "decode_in_memory", "read_discarding", "deframe_only"];
 const LIMIT_BENCHMARKS: [&str; 2] = ["memcpy", "utf16_to_utf8"];
 
 /// The product's session over a stream replaying the captured server bytes.
@@ -59,106 +59,125 @@ impl ProductPath {
     }
 }
 
-/// A sink that only hands each value to `black_box`: the spike's parsing and
-/// string conversion without the Arrow appends.
-struct Discard;
+/// Column writers that only hand each value to `black_box`: the reader's
+/// parsing and text conversion without the Arrow buffers.
+#[derive(Default)]
+struct Discard {
+    text: Vec<u8>,
+}
 
-impl ColumnSink for Discard {
-    fn append_null(&mut self) {
+impl ColumnWriter for Discard {
+    fn push_null(&mut self) {
         black_box(());
     }
-    fn append_bool(&mut self, value: bool) -> Result<(), SinkError> {
+    fn push_bool(&mut self, value: bool) {
         black_box(value);
-        Ok(())
     }
-    fn append_u8(&mut self, value: u8) -> Result<(), SinkError> {
+    fn push_u8(&mut self, value: u8) {
         black_box(value);
-        Ok(())
     }
-    fn append_i16(&mut self, value: i16) -> Result<(), SinkError> {
+    fn push_i16(&mut self, value: i16) {
         black_box(value);
-        Ok(())
     }
-    fn append_i32(&mut self, value: i32) -> Result<(), SinkError> {
+    fn push_i32(&mut self, value: i32) {
         black_box(value);
-        Ok(())
     }
-    fn append_i64(&mut self, value: i64) -> Result<(), SinkError> {
+    fn push_i64(&mut self, value: i64) {
         black_box(value);
-        Ok(())
     }
-    fn append_f32(&mut self, value: f32) -> Result<(), SinkError> {
+    fn push_f32(&mut self, value: f32) {
         black_box(value);
-        Ok(())
     }
-    fn append_f64(&mut self, value: f64) -> Result<(), SinkError> {
+    fn push_f64(&mut self, value: f64) {
         black_box(value);
-        Ok(())
     }
-    fn append_str(&mut self, value: &str) -> Result<(), SinkError> {
+    fn push_i128(&mut self, value: i128) {
         black_box(value);
-        Ok(())
     }
-    fn append_bytes(&mut self, value: &[u8]) -> Result<(), SinkError> {
+    fn push_uuid(&mut self, value: [u8; 16]) {
         black_box(value);
+    }
+    fn value_bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.text
+    }
+    fn end_value(&mut self) -> Result<(), String> {
+        black_box(&self.text);
+        self.text.clear();
         Ok(())
     }
-    fn append_decimal(&mut self, unscaled: i128, scale: u8) -> Result<(), SinkError> {
-        black_box((unscaled, scale));
-        Ok(())
+    fn abandon_value(&mut self) {
+        self.text.clear();
     }
-    fn append_date(&mut self, days_since_epoch: i32) -> Result<(), SinkError> {
-        black_box(days_since_epoch);
-        Ok(())
-    }
-    fn append_time(&mut self, nanos_since_midnight: i64) -> Result<(), SinkError> {
-        black_box(nanos_since_midnight);
-        Ok(())
-    }
-    fn append_timestamp(&mut self, micros_since_epoch: i64) -> Result<(), SinkError> {
-        black_box(micros_since_epoch);
-        Ok(())
-    }
-    fn append_timestamp_utc(&mut self, micros_since_epoch: i64) -> Result<(), SinkError> {
-        black_box(micros_since_epoch);
-        Ok(())
-    }
-    fn append_uuid(&mut self, bytes: [u8; 16]) -> Result<(), SinkError> {
-        black_box(bytes);
-        Ok(())
+    fn push_variant(&mut self, base_type: &str, text: &str) {
+        black_box((base_type, text));
     }
 }
 
+#[derive(Default)]
 struct DiscardRows {
     columns: Vec<Discard>,
     rows: usize,
 }
 
-impl RowSink for DiscardRows {
-    type Column = Discard;
-
-    fn columns(&mut self) -> &mut [Discard] {
+impl ResponseSink for DiscardRows {
+    type Writer = Discard;
+    fn start_result(&mut self, columns: &[ColumnMetadata]) -> Result<(), String> {
+        self.columns = columns.iter().map(|_| Discard::default()).collect();
+        Ok(())
+    }
+    fn writers(&mut self) -> &mut [Discard] {
         &mut self.columns
     }
-
     fn end_row(&mut self) {
         self.rows += 1;
     }
+    fn start_return_value(&mut self, _parameter: &ColumnMetadata) -> Result<(), String> {
+        Ok(())
+    }
+    fn return_value_writer(&mut self) -> Option<&mut Discard> {
+        self.columns.first_mut()
+    }
+    fn value_error(&mut self, _column: Option<usize>, message: String) {
+        black_box(message);
+    }
+    fn event(&mut self, event: Event) {
+        black_box(event);
+    }
 }
 
-fn parse_only(tokens: &[u8]) -> Result<usize, String> {
-    let open = |described: Vec<(String, ColumnDescription)>| {
-        Ok(DiscardRows { columns: described.iter().map(|_| Discard).collect(), rows: 0 })
-    };
-    Ok(spike::decode_tokens(tokens, open)?.rows)
+fn latin1(_: Collation) -> Result<&'static encoding_rs::Encoding, String> {
+    Ok(encoding_rs::WINDOWS_1252)
 }
 
-fn single_batch(outcome: QueryOutcome) -> Result<RecordBatch, String> {
-    let mut sets = outcome.result_sets.into_iter();
+/// The reader's pass over the response into writers that discard: rows read.
+fn read_discarding(response: &[u8]) -> Result<usize, ProtocolError> {
+    let mut reader = ResponseReader::new(latin1);
+    let mut sink = DiscardRows::default();
+    Deframer::new().split(response, |payload| reader.feed(payload, &mut sink))?;
+    reader.end_of_message(&mut sink)?;
+    Ok(sink.rows)
+}
+
+/// Only the packet headers: the payload bytes handed over.
+fn deframe_only(response: &[u8]) -> Result<usize, ProtocolError> {
+    let mut payload_bytes = 0;
+    Deframer::new().split::<ProtocolError>(response, |payload| {
+        payload_bytes += black_box(payload).len();
+        Ok(())
+    })?;
+    Ok(payload_bytes)
+}
+
+fn single_batch(result_sets: Vec<fastmssql::arrow::ResultSet>) -> Result<RecordBatch, String> {
+    let mut sets = result_sets.into_iter();
     match (sets.next(), sets.next()) {
         (Some(set), None) if set.batches.len() == 1 => Ok(set.batches.into_iter().next().expect("one batch")),
         _ => Err("expected exactly one result set of one batch".into()),
     }
+}
+
+fn decode_in_memory(response: &[u8]) -> Result<DecodedResponse, DriverError> {
+    decode_response(response, QUERY_BATCH_LIMITS)
 }
 
 /// The cargo target directory: the bench binary is target/<profile>/deps/decode-<hash>.
@@ -172,8 +191,8 @@ fn run() -> Result<(), String> {
     let capture = capture::load_or_record(&target.join("fastmssql-bench"))?;
     let mut product = ProductPath::log_in(&capture)?;
 
-    // Both decoders must build the same RecordBatch before either is timed.
-    let reference = single_batch(product.query().map_err(|e| e.to_string())?)?;
+    // Every path must read the same rows before any is timed.
+    let reference = single_batch(product.query().map_err(|e| e.to_string())?.result_sets)?;
     if reference.num_rows() != ROWS {
         return Err(format!("the product decoded {} rows, expected {ROWS}", reference.num_rows()));
     }
@@ -182,17 +201,16 @@ fn run() -> Result<(), String> {
             return Err("replaying the capture gave another RecordBatch than the same query over TCP".into());
         }
     }
-    let spiked = spike::decode(&capture.query)?.batches.into_iter().next().ok_or("the spike built no batch")?;
-    if spiked != reference {
-        return Err("the spike's RecordBatch differs from the product's".into());
+    let in_memory = single_batch(decode_in_memory(&capture.query).map_err(|e| e.to_string())?.result_sets)?;
+    if in_memory != reference {
+        return Err("the in-memory decode's RecordBatch differs from the replayed product's".into());
     }
-    let tokens = spike::token_stream(&capture.query)?;
-    if parse_only(&tokens)? != ROWS {
-        return Err("the spike's parse-only pass counted another number of rows".into());
+    if read_discarding(&capture.query).map_err(|e| e.to_string())? != ROWS {
+        return Err("the discarding pass counted another number of rows".into());
     }
     let strings = limit::Utf16Strings::of_column(&reference, "name")?;
     eprintln!(
-        "capture: {} rows, {} response bytes, {} nvarchar values ({} UTF-16 bytes); spike and product batches are equal",
+        "capture: {} rows, {} response bytes, {} nvarchar values ({} UTF-16 bytes); every path read the same rows",
         ROWS,
         capture.query.len(),
         strings.count(),
@@ -213,26 +231,16 @@ fn run() -> Result<(), String> {
 
     let mut group = criterion.benchmark_group(DECODE_GROUP);
     group.throughput(Throughput::Elements(ROWS as u64));
-    group.bench_function("product_tiberius", |b| {
+    group.bench_function("product_replay", |b| {
         b.iter_with_large_drop(|| product.query().expect("checked before timing"))
     });
-    group.bench_function("spike_direct", |b| {
-        b.iter_with_large_drop(|| spike::decode(&capture.query).expect("checked before timing"))
+    group.bench_function("decode_in_memory", |b| {
+        b.iter_with_large_drop(|| decode_in_memory(&capture.query).expect("checked before timing"))
     });
-    group.bench_function("spike_join_packets", |b| {
-        b.iter_with_large_drop(|| spike::token_stream(&capture.query).expect("checked before timing"))
+    group.bench_function("read_discarding", |b| {
+        b.iter(|| read_discarding(&capture.query).expect("checked before timing"))
     });
-    group.bench_function("spike_parse_only", |b| b.iter(|| parse_only(&tokens).expect("checked before timing")));
-    group.bench_function("spike_into_builders", |b| {
-        b.iter_with_large_drop(|| spike::decode_into_builder(&tokens).expect("checked before timing"))
-    });
-    group.bench_function("finish_record_batch", |b| {
-        b.iter_batched(
-            || spike::decode_into_builder(&tokens).expect("checked before timing"),
-            |builder| builder.finish().expect("checked before timing"),
-            BatchSize::PerIteration,
-        )
-    });
+    group.bench_function("deframe_only", |b| b.iter(|| deframe_only(&capture.query).expect("checked before timing")));
     group.finish();
 
     let mut group = criterion.benchmark_group(LIMIT_GROUP);
@@ -251,7 +259,10 @@ fn run() -> Result<(), String> {
     criterion.final_summary();
 
     let measured = |group: &str, id: &str| report::read(&criterion_dir, group, id);
-    let benchmarks = DECODE_BENCHMARKS.iter().map(|id| (DECODE_GROUP, id)).chain(LIMIT_BENCHMARKS.iter().map(|id| (LIMIT_GROUP, id)));
+    let benchmarks = DECODE_BENCHMARKS
+        .iter()
+        .map(|id| (DECODE_GROUP, id))
+        .chain(LIMIT_BENCHMARKS.iter().map(|id| (LIMIT_GROUP, id)));
     if !benchmarks.into_iter().all(|(group, id)| report::estimates_path(&criterion_dir, group, id).exists()) {
         eprintln!("not every benchmark ran (filter or --profile-time): benches/results/decode.* left as they were");
         return Ok(());
@@ -261,16 +272,13 @@ fn run() -> Result<(), String> {
     let memcpy_bytes_per_s = response_bytes as f64 / (memcpy.median_ns * 1e-9);
     let memcpy_rows_per_s = memcpy_bytes_per_s / (response_bytes as f64 / ROWS as f64);
     let utf16 = measured(LIMIT_GROUP, "utf16_to_utf8")?;
-    let product = measured(DECODE_GROUP, "product_tiberius")?;
-    let spike_total = measured(DECODE_GROUP, "spike_direct")?;
-    let join = measured(DECODE_GROUP, "spike_join_packets")?;
-    let parse = measured(DECODE_GROUP, "spike_parse_only")?;
-    let into_builders = measured(DECODE_GROUP, "spike_into_builders")?;
-    let finish = measured(DECODE_GROUP, "finish_record_batch")?;
+    let product = measured(DECODE_GROUP, "product_replay")?;
+    let in_memory = measured(DECODE_GROUP, "decode_in_memory")?;
+    let discarding = measured(DECODE_GROUP, "read_discarding")?;
+    let deframe = measured(DECODE_GROUP, "deframe_only")?;
     let per_row = |ns: f64| (ns / ROWS as f64 * 10.0).round() / 10.0;
-    let sink_and_finish = into_builders.median_ns - parse.median_ns + finish.median_ns;
     let results = json!({
-        "command": "CARGO_TARGET_DIR=/root/.cache/fastmssql/target-ext cargo bench -j 2 --bench decode",
+        "command": "cargo bench -j 2 --bench decode",
         "machine": report::machine(),
         "sql": SELECT,
         "scenario": {
@@ -290,21 +298,15 @@ fn run() -> Result<(), String> {
             "utf16_to_utf8_ns_per_row": per_row(utf16.median_ns),
         },
         "decoders": {
-            "product_tiberius": report::decoder(&product, ROWS, response_bytes, memcpy_rows_per_s),
-            "spike_direct": report::decoder(&spike_total, ROWS, response_bytes, memcpy_rows_per_s),
-            "spike_speedup_over_product": (product.median_ns / spike_total.median_ns * 100.0).round() / 100.0,
+            "product_replay": report::decoder(&product, ROWS, response_bytes, memcpy_rows_per_s),
+            "decode_in_memory": report::decoder(&in_memory, ROWS, response_bytes, memcpy_rows_per_s),
         },
-        "spike_phases_ns_per_row": {
-            "join_packets": report::ns_per_row(&join, ROWS),
-            "parse_and_convert": report::ns_per_row(&parse, ROWS),
-            "arrow_appends": per_row(into_builders.median_ns - parse.median_ns),
-            "finish_record_batch": report::ns_per_row(&finish, ROWS),
-            "note": "parse_and_convert: tokens to values, UTF-16 to UTF-8 included, into a sink that discards; arrow_appends: into_builders minus parse_and_convert",
-        },
-        "product_inferred_ns_per_row": {
-            "sink_appends_and_finish": per_row(sink_and_finish),
-            "before_the_sink": per_row(product.median_ns - sink_and_finish),
-            "note": "the product makes the same ColumnBuilder appends and finish as the spike, so the rest of its time is tiberius (packets, tokens, ColumnData rows) and the driver's per-cell dispatch",
+        "phases_ns_per_row": {
+            "deframe": per_row(deframe.median_ns),
+            "tokens_values_and_text": per_row(discarding.median_ns - deframe.median_ns),
+            "arrow_buffers_and_batch": per_row(in_memory.median_ns - discarding.median_ns),
+            "transport_and_async": per_row(product.median_ns - in_memory.median_ns),
+            "note": "deframe: packet headers only; tokens_values_and_text: the reader into writers that discard (read_discarding minus deframe), UTF-16 and code pages converted; arrow_buffers_and_batch: decode_in_memory minus read_discarding; transport_and_async: the replayed connection (tiberius's raw read, the read buffer, the async loop) minus decode_in_memory",
         },
     });
     let results_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches").join("results");

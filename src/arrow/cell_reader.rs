@@ -1,7 +1,6 @@
 //! Arrow arrays read back as plain values, for sending them to the server
 //! (bulk load): the reverse of the column builders. No tiberius, no pyo3.
 
-use super::sink::SinkError;
 use super::UUID_EXTENSION_NAME;
 use crate::params::ParamValue;
 use crate::temporal::MICROS_PER_DAY;
@@ -9,6 +8,19 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, TimeUnit};
+use std::fmt;
+
+/// An Arrow value that cannot be sent as a SQL Server value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversionError(pub String);
+
+impl fmt::Display for ConversionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConversionError {}
 
 /// One Arrow column, typed once so that reading a cell is a cheap match.
 pub enum CellReader<'a> {
@@ -43,7 +55,11 @@ pub enum CellReader<'a> {
     Time64Ns(&'a arrow_array::Time64NanosecondArray),
     /// Timestamps as i64 with their unit (sharing the array's buffers);
     /// `utc` when the field has a time zone.
-    Timestamp { values: arrow_array::PrimitiveArray<Int64Type>, unit: TimeUnit, utc: bool },
+    Timestamp {
+        values: arrow_array::PrimitiveArray<Int64Type>,
+        unit: TimeUnit,
+        utc: bool,
+    },
 }
 
 fn is_uuid(field: &Field) -> bool {
@@ -52,9 +68,13 @@ fn is_uuid(field: &Field) -> bool {
 
 impl<'a> CellReader<'a> {
     /// A reader for `array`, or why its Arrow type cannot be sent.
-    pub fn new(field: &Field, array: &'a ArrayRef) -> Result<Self, SinkError> {
+    pub fn new(field: &Field, array: &'a ArrayRef) -> Result<Self, ConversionError> {
         let unsupported = || {
-            SinkError(format!("column '{}': Arrow type {} cannot be sent to SQL Server", field.name(), field.data_type()))
+            ConversionError(format!(
+                "column '{}': Arrow type {} cannot be sent to SQL Server",
+                field.name(),
+                field.data_type()
+            ))
         };
         Ok(match array.data_type() {
             DataType::Null => Self::Null,
@@ -109,7 +129,7 @@ impl<'a> CellReader<'a> {
 
 /// Whole microseconds of `value` counted in `unit`, or an error when digits
 /// below the microsecond (or the range of i64 microseconds) would be lost.
-fn micros(value: i64, unit: TimeUnit) -> Result<i64, SinkError> {
+fn micros(value: i64, unit: TimeUnit) -> Result<i64, ConversionError> {
     let exact = match unit {
         TimeUnit::Second => value.checked_mul(1_000_000),
         TimeUnit::Millisecond => value.checked_mul(1_000),
@@ -117,13 +137,13 @@ fn micros(value: i64, unit: TimeUnit) -> Result<i64, SinkError> {
         TimeUnit::Nanosecond => (value % 1_000 == 0).then_some(value / 1_000),
     };
     exact.ok_or_else(|| {
-        SinkError(format!("timestamp {value} ({unit:?}) has digits below the microsecond or is out of range"))
+        ConversionError(format!("timestamp {value} ({unit:?}) has digits below the microsecond or is out of range"))
     })
 }
 
 impl CellReader<'_> {
     /// The value of row `row` (`ParamValue::Null` for a null).
-    pub fn value(&self, row: usize) -> Result<ParamValue, SinkError> {
+    pub fn value(&self, row: usize) -> Result<ParamValue, ConversionError> {
         macro_rules! read {
             ($array:expr, |$v:ident| $convert:expr) => {{
                 let array = $array;
@@ -144,9 +164,11 @@ impl CellReader<'_> {
             Self::UInt8(a) => read!(a, |v| ParamValue::Int(v.into())),
             Self::UInt16(a) => read!(a, |v| ParamValue::Int(v.into())),
             Self::UInt32(a) => read!(a, |v| ParamValue::Int(v.into())),
-            Self::UInt64(a) => read!(a, |v| ParamValue::Int(
-                i64::try_from(v).map_err(|_| SinkError(format!("{v} is beyond bigint's range")))?
-            )),
+            Self::UInt64(a) => {
+                read!(a, |v| ParamValue::Int(
+                    i64::try_from(v).map_err(|_| { ConversionError(format!("{v} is beyond bigint's range")) })?
+                ))
+            }
             Self::Float32(a) => read!(a, |v| ParamValue::Float(v.into())),
             Self::Float64(a) => read!(a, |v| ParamValue::Float(v)),
             Self::Decimal(a, scale) => read!(a, |v| ParamValue::Decimal { unscaled: v, scale: *scale }),
@@ -158,19 +180,22 @@ impl CellReader<'_> {
             Self::BinaryView(a) => read!(a, |v| ParamValue::Bytes(v.to_vec())),
             Self::FixedBinary(a) => read!(a, |v| ParamValue::Bytes(v.to_vec())),
             Self::Uuid(a) => read!(a, |v| {
-                let bytes: [u8; 16] = v.try_into().map_err(|_| SinkError("a uuid is not 16 bytes".into()))?;
+                let bytes: [u8; 16] = v.try_into().map_err(|_| ConversionError("a uuid is not 16 bytes".into()))?;
                 ParamValue::Uuid(bytes)
             }),
             Self::Date32(a) => read!(a, |v| ParamValue::Date(v)),
-            Self::Date64(a) => read!(a, |v| {
-                let millis_per_day = MICROS_PER_DAY / 1_000;
-                if v % millis_per_day != 0 {
-                    return Err(SinkError(format!("date64 value {v} is not a whole day")));
-                }
-                ParamValue::Date(
-                    i32::try_from(v / millis_per_day).map_err(|_| SinkError(format!("date64 value {v} is out of range")))?,
-                )
-            }),
+            Self::Date64(a) => {
+                read!(a, |v| {
+                    let millis_per_day = MICROS_PER_DAY / 1_000;
+                    if v % millis_per_day != 0 {
+                        return Err(ConversionError(format!("date64 value {v} is not a whole day")));
+                    }
+                    ParamValue::Date(
+                        i32::try_from(v / millis_per_day)
+                            .map_err(|_| ConversionError(format!("date64 value {v} is out of range")))?,
+                    )
+                })
+            }
             Self::Time32(a) => read!(a, |v| ParamValue::Time(i64::from(v) * 1_000_000_000)),
             Self::Time32Ms(a) => read!(a, |v| ParamValue::Time(i64::from(v) * 1_000_000)),
             Self::Time64Us(a) => read!(a, |v| ParamValue::Time(v * 1_000)),
@@ -193,7 +218,7 @@ mod tests {
     use arrow_array::{Decimal128Array, StringArray, TimestampNanosecondArray, UInt64Array};
     use std::sync::Arc;
 
-    fn read(field: Field, array: ArrayRef, row: usize) -> Result<ParamValue, SinkError> {
+    fn read(field: Field, array: ArrayRef, row: usize) -> Result<ParamValue, ConversionError> {
         CellReader::new(&field, &array)?.value(row)
     }
 
@@ -204,8 +229,7 @@ mod tests {
         assert_eq!(read(field.clone(), strings.clone(), 0).unwrap(), ParamValue::String("é".into()));
         assert_eq!(read(field, strings, 1).unwrap(), ParamValue::Null);
 
-        let decimals: ArrayRef =
-            Arc::new(Decimal128Array::from(vec![-12345]).with_precision_and_scale(9, 2).unwrap());
+        let decimals: ArrayRef = Arc::new(Decimal128Array::from(vec![-12345]).with_precision_and_scale(9, 2).unwrap());
         let field = Field::new("d", DataType::Decimal128(9, 2), true);
         assert_eq!(read(field, decimals, 0).unwrap(), ParamValue::Decimal { unscaled: -12345, scale: 2 });
 
@@ -220,10 +244,8 @@ mod tests {
 
     #[test]
     fn unsupported_types_are_named() {
-        let list: ArrayRef = Arc::new(arrow_array::ListArray::new_null(
-            Arc::new(Field::new("item", DataType::Int32, true)),
-            1,
-        ));
+        let list: ArrayRef =
+            Arc::new(arrow_array::ListArray::new_null(Arc::new(Field::new("item", DataType::Int32, true)), 1));
         let field = Field::new("l", list.data_type().clone(), true);
         let error = CellReader::new(&field, &list).err().unwrap();
         assert!(error.0.contains("column 'l'"), "{}", error.0);

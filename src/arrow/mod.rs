@@ -1,18 +1,17 @@
-//! Arrow column building fed through a decoder-independent sink.
-//!
-//! The wire decoder (driver layer) only talks to [`ColumnSink`]; how values
-//! are laid out in Arrow buffers lives here, so either side can change
-//! without touching the other. No tiberius, no pyo3.
+//! Arrow columns built from result rows, and Arrow data read back for bulk
+//! loads. The response reader writes through the decoder-independent
+//! [`crate::tds::ColumnWriter`]; how values are laid out in Arrow buffers
+//! lives here. No tiberius, no pyo3.
 
 mod cell_reader;
-mod column_builder;
-mod result_set;
-mod sink;
+mod column_values;
+mod result_builder;
+mod uuid_text;
 
-pub use cell_reader::CellReader;
-pub use column_builder::ColumnBuilder;
-pub use result_set::{ResultSet, ResultSetBuilder};
-pub use sink::{ColumnDescription, ColumnSink, SinkError, ValueKind};
+pub use cell_reader::{CellReader, ConversionError};
+pub use column_values::{arrow_type, ColumnValues};
+pub use result_builder::{BatchLimits, ResultBuilder, ResultSet};
+pub use uuid_text::uuids_as_text;
 
 /// Field metadata key holding the declared SQL Server type.
 pub const SQL_TYPE_METADATA_KEY: &str = "mssql.type";

@@ -5,25 +5,24 @@
 //! then stores the whole load or, on its own error, none of it.
 
 use super::bind::{date_checked, datetime2_at, time_at};
-use super::describe::describe_column;
+use super::connection::DriverConnection;
 use super::errors::from_tiberius;
-use crate::arrow::CellReader;
+use crate::arrow::{CellReader, SQL_TYPE_METADATA_KEY};
 use crate::error::{DriverError, ErrorKind};
 use crate::params::{BoundParam, ParamValue, SqlType};
 use crate::temporal::{split_micros, UNIX_EPOCH_DAYS_FROM_1900};
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
-use futures_util::TryStreamExt;
 use std::borrow::Cow;
 use tiberius::numeric::Numeric;
 use tiberius::time::{DateTime, DateTimeOffset, SmallDateTime};
 use tiberius::xml::XmlData;
-use tiberius::{Client, ColumnData, FixedLenType, QueryItem, SqlBulkCopyOption, TokenRow, TypeInfo, Uuid};
+use tiberius::{Client, ColumnData, SqlBulkCopyOption, TokenRow, Uuid};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::compat::Compat;
 
 /// A column of the target table as the load writes it.
-struct Target {
+pub(crate) struct Target {
     name: String,
     ty: SqlType,
     /// SQL Server describes a NOT NULL fixed-size column with a fixed-length type.
@@ -76,41 +75,45 @@ fn quoted(column: &str) -> String {
     format!("[{}]", column.replace(']', "]]"))
 }
 
-/// The target columns, typed from the table's own metadata (`SELECT TOP 0`).
-async fn targets<S>(client: &mut Client<Compat<S>>, table: &str, names: &[String]) -> Result<Vec<Target>, DriverError>
+/// The target columns of a load of `schema`'s columns (matched by name),
+/// typed from the table's own metadata (`SELECT TOP 0`).
+pub(crate) async fn targets<S>(
+    connection: &mut DriverConnection<S>,
+    table: &str,
+    schema: &Schema,
+) -> Result<Vec<Target>, DriverError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let list: Vec<String> = names.iter().map(|n| quoted(n)).collect();
-    let sql = format!("SELECT TOP 0 {} FROM {table}", list.join(", "));
-    let mut stream = client.simple_query(sql).await.map_err(from_tiberius)?;
-    let mut targets = Vec::new();
-    while let Some(item) = stream.try_next().await.map_err(from_tiberius)? {
-        if let QueryItem::Metadata(meta) = item {
-            for column in meta.columns() {
-                let type_info = column.type_info().ok_or_else(|| {
-                    DriverError::internal(format!("column '{}' arrived without its TYPE_INFO", column.name()))
-                })?;
-                let described = describe_column(column.name(), type_info)?;
-                let ty = SqlType::parse(&described.sql_type).map_err(|_| {
-                    DriverError::not_supported(format!(
-                        "bulk_insert cannot write column '{}' of type {}",
-                        column.name(),
-                        described.sql_type
-                    ))
-                })?;
-                targets.push(Target {
-                    name: column.name().to_string(),
-                    ty,
-                    not_null: matches!(type_info, TypeInfo::FixedLen(t) if *t != FixedLenType::Null),
-                });
-            }
+    check_table_name(table)?;
+    let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+    if names.is_empty() {
+        return Err(DriverError::programming("bulk_insert: the data has no columns"));
+    }
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].iter().any(|other| other.eq_ignore_ascii_case(name)) {
+            return Err(DriverError::programming(format!("bulk_insert: column '{name}' appears twice")));
         }
     }
-    if targets.len() != names.len() {
+    let list: Vec<String> = names.iter().map(|n| quoted(n)).collect();
+    let table_schema = connection.result_schema(&format!("SELECT TOP 0 {} FROM {table}", list.join(", "))).await?;
+    if table_schema.fields().len() != names.len() {
         return Err(DriverError::internal("the table's metadata does not list the requested columns"));
     }
-    Ok(targets)
+    table_schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let sql_type = field.metadata().get(SQL_TYPE_METADATA_KEY).map_or("", String::as_str);
+            let ty = SqlType::parse(sql_type).map_err(|_| {
+                DriverError::not_supported(format!(
+                    "bulk_insert cannot write column '{}' of type {sql_type}",
+                    field.name()
+                ))
+            })?;
+            Ok(Target { name: field.name().clone(), ty, not_null: !field.is_nullable() })
+        })
+        .collect()
 }
 
 /// The NULL of the variant tiberius encodes for `ty`.
@@ -252,36 +255,26 @@ pub(crate) async fn load<S>(
     client: &mut Client<Compat<S>>,
     table: &str,
     schema: &Schema,
+    targets: &[Target],
     batches: &[RecordBatch],
 ) -> Result<u64, DriverError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    check_table_name(table)?;
-    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    if names.is_empty() {
-        return Err(DriverError::programming("bulk_insert: the data has no columns"));
-    }
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].iter().any(|other| other.eq_ignore_ascii_case(name)) {
-            return Err(DriverError::programming(format!("bulk_insert: column '{name}' appears twice")));
-        }
-    }
-    let targets = targets(client, table, &names).await?;
     // Every cell is checked before anything is sent: bad input writes nothing.
     let mut first_row = 0;
     for batch in batches {
-        batch_rows(schema, batch, &targets, first_row)?;
+        batch_rows(schema, batch, targets, first_row)?;
         first_row += batch.num_rows();
     }
     if first_row == 0 {
         return Ok(0);
     }
 
-    let columns: Vec<&str> = names.iter().map(String::as_str).collect();
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     // The data decides the columns: an identity column it carries keeps its values.
     let mut request = client
-        .bulk_insert_with_options(table, &columns, SqlBulkCopyOption::KeepIdentity.into(), &[])
+        .bulk_insert_with_options(table, &names, SqlBulkCopyOption::KeepIdentity.into(), &[])
         .await
         .map_err(from_tiberius)?;
     // A failure from here on leaves a BulkLoad message unfinished: the
@@ -290,7 +283,7 @@ where
     let mut first_row = 0;
     for batch in batches {
         // One batch converted at a time keeps memory bounded by the batch.
-        for values in batch_rows(schema, batch, &targets, first_row).map_err(abandoned)? {
+        for values in batch_rows(schema, batch, targets, first_row).map_err(abandoned)? {
             let mut row = TokenRow::with_capacity(values.len());
             for value in values {
                 row.push(value);

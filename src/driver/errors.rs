@@ -5,6 +5,7 @@ pub(crate) fn from_tiberius(error: tiberius::error::Error) -> DriverError {
     use tiberius::error::Error;
     match error {
         Error::Server(token) => DriverError::from_server(ServerError {
+            is_error: true,
             number: token.code(),
             state: token.state(),
             severity: token.class(),
@@ -13,9 +14,9 @@ pub(crate) fn from_tiberius(error: tiberius::error::Error) -> DriverError {
             line: token.line(),
             message: token.message().to_string(),
         }),
-        Error::Io { kind, message } if closed_by_peer(kind, &message) => {
-            DriverError::operational(format!("the server closed the connection in the middle of a response ({message})"))
-        }
+        Error::Io { kind, message } if closed_by_peer(kind, &message) => DriverError::operational(format!(
+            "the server closed the connection in the middle of a response ({message})"
+        )),
         Error::Io { message, .. } => DriverError::operational(format!("I/O error: {message}")),
         Error::Tls(message) => {
             // tiberius appends advice naming its own Config methods; give ours.
@@ -44,8 +45,10 @@ pub(crate) fn from_tiberius(error: tiberius::error::Error) -> DriverError {
 /// framing found the stream ending inside a packet ("bytes remaining on stream").
 fn closed_by_peer(kind: std::io::ErrorKind, message: &str) -> bool {
     use std::io::ErrorKind;
-    matches!(kind, ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe)
-        || message.contains("bytes remaining on stream")
+    matches!(
+        kind,
+        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+    ) || message.contains("bytes remaining on stream")
 }
 
 /// Whether the connection must be discarded after this error: anything but

@@ -1,20 +1,20 @@
 //! The only layer that names tiberius types: connection setup, the bb8
-//! connection manager, query execution decoding rows into Arrow column
-//! sinks, and parameter binding.
+//! connection manager, requests (sent by tiberius) whose responses our own
+//! reader decodes into Arrow columns, and parameter binding.
 
 mod bind;
 mod bulk;
 mod connect;
 mod connection;
-mod decode;
-mod describe;
 mod errors;
 mod manager;
 mod pool;
+mod response;
 mod stream;
 mod tds_config;
 
 pub use connect::open_over;
-pub use connection::{DriverConnection, QueryOutcome};
+pub use connection::{DriverConnection, QueryOutcome, QUERY_BATCH_LIMITS};
 pub use pool::{DriverPool, PoolStats};
+pub use response::{decode_response, DecodedResponse};
 pub use stream::BatchStream;

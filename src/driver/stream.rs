@@ -1,9 +1,9 @@
 //! A result set handed out in record batches while the server still sends
 //! it, for results too big to hold whole.
 
-use super::connection::ResultConsumer;
 use super::pool::DriverPool;
-use crate::arrow::ResultSetBuilder;
+use super::response::ResultConsumer;
+use crate::arrow::BatchLimits;
 use crate::error::DriverError;
 use crate::params::BoundParam;
 use arrow_array::RecordBatch;
@@ -38,67 +38,59 @@ impl BatchStream {
     }
 }
 
-/// Sends the first result set in batches of `batch_rows`; the schema goes
-/// out first, through `schema`, so the request's early errors reach the
-/// caller before any batch is awaited.
+/// Sends the first result set's batches; the schema goes out first,
+/// through `schema`, so the request's early errors reach the caller before
+/// any batch is awaited.
 struct BatchSender {
-    batch_rows: usize,
     schema: Option<oneshot::Sender<Result<SchemaRef, DriverError>>>,
     batches: mpsc::Sender<Result<RecordBatch, DriverError>>,
     result_sets: usize,
 }
 
 impl BatchSender {
-    async fn send(&mut self, batch: RecordBatch) -> Result<(), DriverError> {
-        self.batches
-            .send(Ok(batch))
-            .await
-            .map_err(|_| DriverError::interface("the result stream was closed before its end"))
-    }
-
     /// Reports how the request ended: before the schema went out, through
     /// the schema's channel; after it, as the stream's last item.
-    async fn finish(mut self, outcome: Result<u64, DriverError>) {
+    async fn finish(mut self, outcome: Result<(), DriverError>) {
         match (self.schema.take(), outcome) {
             // No result set at all: an empty stream without columns.
-            (Some(schema), Ok(_)) => drop(schema.send(Ok(Arc::new(Schema::empty())))),
+            (Some(schema), Ok(())) => drop(schema.send(Ok(Arc::new(Schema::empty())))),
             (Some(schema), Err(error)) => drop(schema.send(Err(error))),
-            (None, Ok(_)) => {}
+            (None, Ok(())) => {}
             (None, Err(error)) => drop(self.batches.send(Err(error)).await),
         }
     }
 }
 
 impl ResultConsumer for BatchSender {
-    fn start_result_set(&mut self, mut builder: ResultSetBuilder) -> Result<ResultSetBuilder, DriverError> {
+    fn start_result_set(&mut self, schema: SchemaRef) -> Result<(), DriverError> {
         self.result_sets += 1;
         if self.result_sets > 1 {
             return Err(DriverError::not_supported(
                 "stream() reads one result set and the batch returned another; use query() for batches with several",
             ));
         }
-        let empty = builder.take_batch().map_err(|e| DriverError::internal(e.0))?;
-        if let Some(schema) = self.schema.take() {
+        if let Some(sender) = self.schema.take() {
             // The caller may have stopped waiting; the batches channel tells.
-            let _ = schema.send(Ok(empty.schema()));
+            let _ = sender.send(Ok(schema));
         }
-        Ok(builder)
+        Ok(())
     }
 
-    async fn row_added(&mut self, builder: &mut ResultSetBuilder) -> Result<(), DriverError> {
-        if builder.pending_rows() < self.batch_rows {
+    async fn batches(&mut self, batches: Vec<RecordBatch>) -> Result<(), DriverError> {
+        if self.result_sets > 1 {
             return Ok(());
         }
-        let batch = builder.take_batch().map_err(|e| DriverError::internal(e.0))?;
-        self.send(batch).await
+        for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
+            self.batches
+                .send(Ok(batch))
+                .await
+                .map_err(|_| DriverError::interface("the result stream was closed before its end"))?;
+        }
+        Ok(())
     }
 
-    async fn end_result_set(&mut self, mut builder: ResultSetBuilder) -> Result<(), DriverError> {
-        if builder.pending_rows() == 0 {
-            return Ok(());
-        }
-        let batch = builder.take_batch().map_err(|e| DriverError::internal(e.0))?;
-        self.send(batch).await
+    async fn end_result_set(&mut self) -> Result<(), DriverError> {
+        Ok(())
     }
 }
 
@@ -114,11 +106,11 @@ impl DriverPool {
     ) -> Result<BatchStream, DriverError> {
         let (schema_sender, schema) = oneshot::channel();
         let (batch_sender, batches) = mpsc::channel(BATCHES_AHEAD);
-        let mut sender =
-            BatchSender { batch_rows: batch_rows.max(1), schema: Some(schema_sender), batches: batch_sender, result_sets: 0 };
+        let mut sender = BatchSender { schema: Some(schema_sender), batches: batch_sender, result_sets: 0 };
+        let limits = BatchLimits::new(batch_rows, BatchLimits::MAX_BYTES);
         tokio::spawn(async move {
             let outcome = match self.get_owned().await {
-                Ok(mut connection) => connection.read_results(&sql, &params, &mut sender).await,
+                Ok(mut connection) => connection.read_results(&sql, &params, limits, &mut sender).await.map(drop),
                 Err(error) => Err(error),
             };
             sender.finish(outcome).await;

@@ -1,11 +1,11 @@
 use super::fast_row::FastRow;
 use super::gil::ForkAwareRuntime;
 use super::result_view::ResultView;
-use crate::arrow::ResultSet;
+use crate::arrow::{uuids_as_text, ResultSet};
 use crate::driver::QueryOutcome;
 use arrow_array::{ArrayRef, StructArray};
 use arrow_schema::{ArrowError, Field};
-use pyo3::exceptions::{PyImportError, PyStopAsyncIteration};
+use pyo3::exceptions::{PyImportError, PyStopAsyncIteration, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyList};
 use pyo3_arrow::ffi::{to_schema_pycapsule, to_stream_pycapsule, ArrayIterator};
@@ -154,8 +154,18 @@ impl QueryResult {
         Self::import_library(slf.py(), "pyarrow", "to_arrow")?.getattr("table")?.call1((slf,))
     }
 
-    fn to_polars<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        Self::import_library(slf.py(), "polars", "to_polars")?.getattr("DataFrame")?.call1((slf,))
+    /// polars has no uuid type: uniqueidentifier columns become canonical
+    /// strings unless `uuid_as_bytes` keeps their 16 bytes.
+    #[pyo3(signature = (*, uuid_as_bytes=false))]
+    fn to_polars<'py>(slf: &Bound<'py, Self>, uuid_as_bytes: bool) -> PyResult<Bound<'py, PyAny>> {
+        let polars = Self::import_library(slf.py(), "polars", "to_polars")?;
+        if uuid_as_bytes {
+            return polars.getattr("DataFrame")?.call1((slf,));
+        }
+        let text = uuids_as_text(&slf.get().view.set).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let converted =
+            Self::from_outcome(QueryOutcome { result_sets: vec![text], rows_affected: 0, messages: Vec::new() });
+        polars.getattr("DataFrame")?.call1((Py::new(slf.py(), converted)?,))
     }
 
     fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {

@@ -83,8 +83,15 @@ impl ResultStream {
                 Ok(None) => Err(PyStopAsyncIteration::new_err(())),
                 Ok(Some(batch)) => {
                     let set = ResultSet { schema, batches: vec![batch] };
-                    Py::new(py, QueryResult::from_outcome(QueryOutcome { result_sets: vec![set], rows_affected: 0 }))
-                        .map(|result| result.into_any())
+                    Py::new(
+                        py,
+                        QueryResult::from_outcome(QueryOutcome {
+                            result_sets: vec![set],
+                            rows_affected: 0,
+                            messages: Vec::new(),
+                        }),
+                    )
+                    .map(|result| result.into_any())
                 }
             },
         )

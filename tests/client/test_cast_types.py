@@ -184,11 +184,43 @@ async def test_nulls_between_values_in_one_row(query) -> None:
         check_cell(result, f"c{i}", null_cell(cell) if i % 2 else cell)
 
 
-async def test_sql_variant_is_not_supported_and_names_the_column(query) -> None:
-    with pytest.raises(fastmssql.NotSupportedError, match="variant_col"):
-        await query("SELECT CAST(1 AS sql_variant) AS variant_col")
-    result = await query("SELECT 1 AS still_works")
-    assert result.rows()[0]["still_works"] == 1
+# (literal cast to the base type, the base type's declared name, its text in Arrow, its value in rows())
+VARIANTS: list[tuple[str, str, str, object]] = [
+    ("CAST(7 AS int)", "int", "7", 7),
+    ("CAST(-9223372036854775808 AS bigint)", "bigint", "-9223372036854775808", -(2**63)),
+    ("CAST(255 AS tinyint)", "tinyint", "255", 255),
+    ("CAST(1 AS bit)", "bit", "1", True),
+    ("CAST(1.5E0 AS float)", "float", "1.5", 1.5),
+    ("CAST(0.1 AS real)", "real", "0.10000000149011612", f32(0.1)),
+    ("CAST(12.50 AS decimal(10,2))", "decimal(10,2)", "12.50", Decimal("12.50")),
+    ("CAST(2.5 AS money)", "money", "2.5000", Decimal("2.5000")),
+    ("CAST(N'16.0.1000.6' AS nvarchar(128))", "nvarchar(128)", "16.0.1000.6", "16.0.1000.6"),
+    ("CAST('abc' AS varchar(10))", "varchar(10)", "abc", "abc"),
+    ("CAST(0x0102 AS varbinary(4))", "varbinary(4)", "0x0102", b"\x01\x02"),
+    (f"CAST('{GUID}' AS uniqueidentifier)", "uniqueidentifier", GUID.lower(), GUID.lower()),
+    ("CAST('2024-01-02' AS date)", "date", "2024-01-02", date(2024, 1, 2)),
+    ("CAST('12:34:56' AS time(0))", "time(0)", "12:34:56", time(12, 34, 56)),
+    ("CAST('2024-01-02 03:04:05.1234567' AS datetime2(7))", "datetime2(7)", "2024-01-02 03:04:05.1234567",
+     datetime(2024, 1, 2, 3, 4, 5, 123456)),
+    ("CAST('2024-01-01 10:00:00.5 +05:30' AS datetimeoffset(3))", "datetimeoffset(3)",
+     "2024-01-01 10:00:00.500 +05:30", datetime(2024, 1, 1, 4, 30, 0, 500000, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize("literal,base_type,text,value", VARIANTS, ids=[v[1] for v in VARIANTS])
+async def test_sql_variant_values_keep_their_base_type(query, literal, base_type, text, value) -> None:
+    """Each value of a sql_variant comes back in its base type in rows(), and exactly (its base type's
+    name and canonical text) in Arrow, as the type table documents."""
+    result = await query(f"SELECT CAST({literal} AS sql_variant) AS v, CAST(NULL AS sql_variant) AS n")
+    row = result.rows()[0]
+    assert row["v"] == value and type(row["v"]) is type(value), repr(row["v"])
+    assert row["n"] is None
+    table = result.to_arrow()
+    field = table.schema.field("v")
+    assert field.type == pa.struct([pa.field("type", pa.string(), False), pa.field("value", pa.string(), False)])
+    assert field.metadata[b"mssql.type"] == b"sql_variant"
+    assert table.column("v").to_pylist() == [{"type": base_type, "value": text}]
+    assert table.column("n").to_pylist() == [None]
 
 
 async def test_zero_rows_keep_columns_and_schema(query) -> None:

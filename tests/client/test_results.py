@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from decimal import Decimal
 
 import pyarrow as pa
@@ -241,6 +242,21 @@ async def test_polars_dataframe_from_capsule(query) -> None:
     assert frame.row(0, named=True)["s"] == "héllo 😀"
     assert frame.row(0, named=True)["d"] == Decimal("12.34")
     assert frame.equals(result.to_polars())
+
+
+async def test_to_polars_gives_uniqueidentifiers_as_canonical_strings(query) -> None:
+    polars = pytest.importorskip("polars")
+    guid = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
+    result = await query(
+        f"SELECT CAST('{guid}' AS uniqueidentifier) AS g, CAST(NULL AS uniqueidentifier) AS n, 7 AS i"
+    )
+    frame = result.to_polars()
+    assert frame.schema["g"] == polars.String and frame.schema["n"] == polars.String
+    assert frame.row(0) == (guid.lower(), None, 7)
+    assert frame.row(0)[0] == result.rows()[0]["g"], "to_polars() and rows() agree"
+    as_bytes = result.to_polars(uuid_as_bytes=True)
+    assert as_bytes.schema["g"] == polars.Binary
+    assert as_bytes.row(0)[0] == uuid.UUID(guid).bytes
 
 
 async def test_to_pandas(query) -> None:

@@ -1,0 +1,315 @@
+//! Reading a response with our own decoder: tiberius hands over the raw
+//! bytes of the response (decrypted), the sans-IO reader turns their
+//! payloads into Arrow batches and events, and the batches go to a
+//! [`ResultConsumer`] as they complete.
+
+use super::errors::from_tiberius;
+use crate::arrow::{BatchLimits, ColumnValues, ResultBuilder, ResultSet};
+use crate::error::DriverError;
+use crate::tds::{
+    ColumnMetadata, Deframer, DoneKind, EnvChange, Event, ProtocolError, ResponseReader, ResponseSink, ServerMessage,
+};
+use crate::types::{column_type, Collation};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use std::future::Future;
+use tiberius::Client;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::compat::Compat;
+
+/// Bytes asked of the transport per read: many packets at once.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Where the result sets of a response go while it is read.
+///
+/// An error from a consumer stops reading at once and leaves the connection
+/// poisoned (the response was not read to its end), so consumers fail only
+/// when the request is being abandoned.
+pub(crate) trait ResultConsumer: Send {
+    /// A result set begins with these columns. An error here is a problem
+    /// of this result, not of the connection: the rest is still read.
+    fn start_result_set(&mut self, schema: SchemaRef) -> Result<(), DriverError>;
+
+    /// Complete batches of the current result set, in order.
+    fn batches(&mut self, batches: Vec<RecordBatch>) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// The current result set is complete.
+    fn end_result_set(&mut self) -> impl Future<Output = Result<(), DriverError>> + Send;
+}
+
+/// What happened to result sets since the consumer was last served.
+#[derive(Debug)]
+enum Piece {
+    Start(SchemaRef),
+    Batches(Vec<RecordBatch>),
+    End,
+    /// The response's first error: rows read after it are not handed out.
+    Failed,
+}
+
+/// Everything of a response besides its rows.
+#[derive(Debug, Default)]
+pub(crate) struct ResponseSummary {
+    /// The first error: an ERROR token, a value that could not be held, or
+    /// a result that could not be built. The response is still read to its end.
+    pub(crate) first_error: Option<DriverError>,
+    /// INFO messages (PRINT, warnings), in order.
+    pub(crate) messages: Vec<ServerMessage>,
+    /// The sum of the statements' DONE counts (not the RPC's own final one).
+    pub(crate) rows_affected: u64,
+    pub(crate) return_status: Option<i32>,
+    /// The transaction descriptor after the response, if it changed.
+    pub(crate) transaction: Option<[u8; 8]>,
+    pub(crate) packet_size: Option<u32>,
+    /// Set when the server acknowledged an Attention.
+    pub(crate) attention_acknowledged: bool,
+}
+
+/// The reader's sink: Arrow result sets plus the response's bookkeeping.
+pub(crate) struct ResponseState {
+    results: ResultBuilder,
+    pieces: Vec<Piece>,
+    /// Output parameters' values (RETURNVALUE), one single-value column each.
+    pub(crate) outputs: Vec<ColumnValues>,
+    /// Whether the consumer was told of the first error (later batches are dropped).
+    failed: bool,
+    pub(crate) summary: ResponseSummary,
+}
+
+impl ResponseState {
+    pub(crate) fn new(limits: BatchLimits) -> Self {
+        Self {
+            results: ResultBuilder::new(limits),
+            pieces: Vec::new(),
+            outputs: Vec::new(),
+            failed: false,
+            summary: ResponseSummary::default(),
+        }
+    }
+
+    /// Records the response's first error; the batches complete before it
+    /// still go out, the rows after it do not.
+    fn fail(&mut self, error: DriverError) {
+        if self.summary.first_error.is_none() {
+            self.collect_batches();
+            self.pieces.push(Piece::Failed);
+            self.summary.first_error = Some(error);
+        }
+    }
+
+    /// Ends the open result set, if any.
+    fn end_result(&mut self) {
+        if !self.results.is_open() {
+            return;
+        }
+        match self.results.finish() {
+            Ok(batches) => self.pieces.push(Piece::Batches(batches)),
+            Err(problem) => self.fail(DriverError::internal(problem)),
+        }
+        self.pieces.push(Piece::End);
+    }
+
+    /// Batches completed since the last call.
+    fn collect_batches(&mut self) {
+        let batches = self.results.take_batches();
+        if !batches.is_empty() {
+            self.pieces.push(Piece::Batches(batches));
+        }
+    }
+
+    /// Hands what is ready to `consumer`.
+    async fn serve<C: ResultConsumer>(&mut self, consumer: &mut C) -> Result<(), DriverError> {
+        self.collect_batches();
+        for piece in std::mem::take(&mut self.pieces) {
+            match piece {
+                Piece::Start(schema) => {
+                    if let Err(error) = consumer.start_result_set(schema) {
+                        self.fail(error);
+                    }
+                }
+                Piece::Batches(batches) if !self.failed => consumer.batches(batches).await?,
+                Piece::Batches(_) => {}
+                Piece::End => consumer.end_result_set().await?,
+                Piece::Failed => self.failed = true,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ResponseSink for ResponseState {
+    type Writer = ColumnValues;
+
+    fn start_result(&mut self, columns: &[ColumnMetadata]) -> Result<(), String> {
+        self.end_result();
+        self.results.start(columns)?;
+        self.pieces.push(Piece::Start(self.results.schema()));
+        Ok(())
+    }
+
+    #[inline]
+    fn writers(&mut self) -> &mut [ColumnValues] {
+        self.results.columns_mut()
+    }
+
+    #[inline]
+    fn end_row(&mut self) {
+        self.results.end_row();
+    }
+
+    fn start_return_value(&mut self, parameter: &ColumnMetadata) -> Result<(), String> {
+        let column_type = column_type(&parameter.type_info).map_err(|why| {
+            format!("output parameter '{}' has a type fastmssql does not support: {why}", parameter.name)
+        })?;
+        self.outputs.push(ColumnValues::new(parameter.name.clone(), column_type, parameter.nullable));
+        Ok(())
+    }
+
+    fn return_value_writer(&mut self) -> Option<&mut ColumnValues> {
+        self.outputs.last_mut()
+    }
+
+    fn value_error(&mut self, column: Option<usize>, message: String) {
+        let place = match column {
+            Some(column) => {
+                let name = self.results.columns_mut().get(column).map_or("?", |c| c.name()).to_string();
+                format!("column '{name}', row {}", self.results.pending_rows())
+            }
+            None => "an output parameter".to_string(),
+        };
+        self.fail(DriverError::data(format!("a value the server sent in {place} cannot be read: {message}")));
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Done(done) => {
+                self.end_result();
+                if done.acknowledges_attention() {
+                    self.summary.attention_acknowledged = true;
+                }
+                let rpc_end = done.kind == DoneKind::Proc && done.is_final();
+                if let (false, Some(count)) = (rpc_end, done.count()) {
+                    self.summary.rows_affected += count;
+                }
+            }
+            Event::Message(message) if message.is_error => self.fail(DriverError::from_server(message)),
+            Event::Message(message) => self.summary.messages.push(message),
+            Event::EnvChange(EnvChange::BeginTransaction(descriptor)) => self.summary.transaction = Some(descriptor),
+            Event::EnvChange(EnvChange::TransactionEnded) => self.summary.transaction = Some([0; 8]),
+            Event::EnvChange(EnvChange::PacketSize(size)) => self.summary.packet_size = Some(size),
+            Event::EnvChange(_) => {}
+            Event::ReturnStatus(status) => self.summary.return_status = Some(status),
+        }
+    }
+}
+
+/// The code page of a non-UTF-8 char/varchar/text collation (tiberius
+/// keeps SQL Server's table of them).
+pub(crate) fn code_page(collation: Collation) -> Result<&'static encoding_rs::Encoding, String> {
+    tiberius::Collation::new(collation.info, collation.sort_id).encoding().map_err(|e| e.to_string())
+}
+
+/// The raw-bytes side of a connection: the reader and its read buffer.
+pub(crate) struct ResponseInput {
+    reader: ResponseReader,
+    buffer: Box<[u8]>,
+}
+
+impl ResponseInput {
+    pub(crate) fn new() -> Self {
+        Self { reader: ResponseReader::new(code_page), buffer: vec![0; READ_SIZE].into_boxed_slice() }
+    }
+
+    /// Reads the response to the request just sent, to its last packet,
+    /// serving `consumer` as result sets complete; then brings tiberius's
+    /// session state (transaction descriptor, packet size) up to date.
+    pub(crate) async fn read<S, C>(
+        &mut self,
+        client: &mut Client<Compat<S>>,
+        state: &mut ResponseState,
+        consumer: &mut C,
+    ) -> Result<(), DriverError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        C: ResultConsumer,
+    {
+        let mut deframer = Deframer::new();
+        while !deframer.ended() {
+            let read = client.read_response(&mut self.buffer).await.map_err(from_tiberius)?;
+            if read == 0 {
+                return Err(DriverError::operational("the server closed the connection in the middle of a response"));
+            }
+            let (buffer, reader) = (&self.buffer[..read], &mut self.reader);
+            decode(reader, &mut deframer, buffer, state)?;
+            state.serve(consumer).await?;
+        }
+        self.reader.end_of_message(state).map_err(malformed)?;
+        state.end_result();
+        state.serve(consumer).await?;
+        client.response_consumed();
+        if let Some(descriptor) = state.summary.transaction {
+            client.set_transaction_descriptor(descriptor);
+        }
+        if let Some(size) = state.summary.packet_size {
+            client.set_packet_size(size);
+        }
+        Ok(())
+    }
+}
+
+/// Passes raw response bytes through the deframer into the reader.
+fn decode(
+    reader: &mut ResponseReader,
+    deframer: &mut Deframer,
+    bytes: &[u8],
+    state: &mut ResponseState,
+) -> Result<(), DriverError> {
+    let used = deframer.split(bytes, |payload| reader.feed(payload, state)).map_err(malformed)?;
+    if used < bytes.len() {
+        return Err(malformed(ProtocolError::new("bytes after the end of the response")));
+    }
+    Ok(())
+}
+
+/// Decodes a whole response held in memory (TDS packets, headers included)
+/// into Arrow result sets, as `query()` does once its request is sent:
+/// for measuring and testing the decoder without I/O.
+pub fn decode_response(response: &[u8], limits: BatchLimits) -> Result<DecodedResponse, DriverError> {
+    let mut reader = ResponseReader::new(code_page);
+    let mut deframer = Deframer::new();
+    let mut state = ResponseState::new(limits);
+    decode(&mut reader, &mut deframer, response, &mut state)?;
+    if !deframer.ended() {
+        return Err(DriverError::operational("the response ends before its last packet"));
+    }
+    reader.end_of_message(&mut state).map_err(malformed)?;
+    state.end_result();
+    state.collect_batches();
+    let mut result_sets = Vec::new();
+    for piece in state.pieces {
+        match piece {
+            Piece::Start(schema) => result_sets.push(ResultSet { schema, batches: Vec::new() }),
+            Piece::Batches(batches) => {
+                if let Some(set) = result_sets.last_mut() {
+                    set.batches.extend(batches);
+                }
+            }
+            Piece::End | Piece::Failed => {}
+        }
+    }
+    match state.summary.first_error {
+        Some(error) => Err(error),
+        None => Ok(DecodedResponse { result_sets, rows_affected: state.summary.rows_affected }),
+    }
+}
+
+/// What [`decode_response`] found.
+#[derive(Debug)]
+pub struct DecodedResponse {
+    pub result_sets: Vec<ResultSet>,
+    pub rows_affected: u64,
+}
+
+fn malformed(error: ProtocolError) -> DriverError {
+    DriverError::operational(error.to_string())
+}
