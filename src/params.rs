@@ -5,7 +5,6 @@
 use crate::decimal::{digit_count, MAX_DIGITS};
 use crate::error::DriverError;
 
-
 /// Length of a character or binary type; `Max` is `(max)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Length {
@@ -47,9 +46,10 @@ fn bad_type(text: &str, why: &str) -> DriverError {
 }
 
 fn parse_args(text: &str, args: &str) -> Result<Vec<String>, DriverError> {
-    args.split(',').map(|a| a.trim().to_ascii_lowercase()).map(|a| {
-        if a.is_empty() { Err(bad_type(text, "empty type argument")) } else { Ok(a) }
-    }).collect()
+    args.split(',')
+        .map(|a| a.trim().to_ascii_lowercase())
+        .map(|a| if a.is_empty() { Err(bad_type(text, "empty type argument")) } else { Ok(a) })
+        .collect()
 }
 
 fn parse_number(text: &str, arg: &str, max: u16) -> Result<u16, DriverError> {
@@ -71,7 +71,13 @@ impl SqlType {
             None => (trimmed.to_ascii_lowercase(), None),
         };
         let args = args.unwrap_or_default();
-        let no_args = |ty: SqlType| if args.is_empty() { Ok(ty) } else { Err(bad_type(text, "takes no arguments")) };
+        let no_args = |ty: SqlType| {
+            if args.is_empty() {
+                Ok(ty)
+            } else {
+                Err(bad_type(text, "takes no arguments"))
+            }
+        };
         let length = |max: u16| -> Result<Length, DriverError> {
             match args.as_slice() {
                 [] => Ok(Length::Fixed(1)),
@@ -185,7 +191,10 @@ pub enum ParamValue {
     String(String),
     Bytes(Vec<u8>),
     /// `unscaled / 10^scale`, at most 38 digits.
-    Decimal { unscaled: i128, scale: u8 },
+    Decimal {
+        unscaled: i128,
+        scale: u8,
+    },
     /// Days since 1970-01-01.
     Date(i32),
     /// Nanoseconds since midnight.
@@ -193,7 +202,10 @@ pub enum ParamValue {
     /// Naive microseconds since 1970-01-01.
     DateTime(i64),
     /// UTC microseconds since 1970-01-01 and the original offset.
-    DateTimeOffset { utc_micros: i64, offset_minutes: i16 },
+    DateTimeOffset {
+        utc_micros: i64,
+        offset_minutes: i16,
+    },
     /// RFC 4122 byte order.
     Uuid([u8; 16]),
 }
@@ -245,7 +257,11 @@ fn float_to_decimal(value: f64, precision: u8, scale: u8, ty: SqlType) -> Result
     let rounded = if from > scale {
         let factor = 10i128.pow(u32::from(from - scale));
         let (quotient, remainder) = (unscaled / factor, unscaled % factor);
-        if remainder * 2 >= factor { quotient + 1 } else { quotient }
+        if remainder * 2 >= factor {
+            quotient + 1
+        } else {
+            quotient
+        }
     } else {
         rescale(unscaled, from, scale).ok_or_else(too_big)?
     };
@@ -288,11 +304,9 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
                 // Anything else is converted by the server's CAST.
                 other => return Ok(other),
             };
-            let exact = rescale(unscaled, from, scale)
-                .filter(|v| digit_count(*v) <= precision)
-                .ok_or_else(|| {
-                    DriverError::data(format!("value does not fit {} without losing digits", ty.declaration()))
-                })?;
+            let exact = rescale(unscaled, from, scale).filter(|v| digit_count(*v) <= precision).ok_or_else(|| {
+                DriverError::data(format!("value does not fit {} without losing digits", ty.declaration()))
+            })?;
             Ok(ParamValue::Decimal { unscaled: exact, scale })
         }
         (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::Date(d)) => {
@@ -353,8 +367,14 @@ mod tests {
     #[test]
     fn floats_round_to_the_forced_scale() {
         let ty = SqlType::parse("decimal(18,4)").unwrap();
-        assert_eq!(BoundParam::forced(ParamValue::Float(1.5), ty).unwrap().value, ParamValue::Decimal { unscaled: 15_000, scale: 4 });
-        assert_eq!(BoundParam::forced(ParamValue::Float(-0.00005), ty).unwrap().value, ParamValue::Decimal { unscaled: -1, scale: 4 });
+        assert_eq!(
+            BoundParam::forced(ParamValue::Float(1.5), ty).unwrap().value,
+            ParamValue::Decimal { unscaled: 15_000, scale: 4 }
+        );
+        assert_eq!(
+            BoundParam::forced(ParamValue::Float(-0.00005), ty).unwrap().value,
+            ParamValue::Decimal { unscaled: -1, scale: 4 }
+        );
         assert_eq!(BoundParam::forced(ParamValue::Float(f64::NAN), ty).unwrap_err().kind, ErrorKind::Data);
         assert_eq!(BoundParam::forced(ParamValue::Float(1e20), ty).unwrap_err().kind, ErrorKind::Data);
     }

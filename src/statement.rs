@@ -124,10 +124,7 @@ mod tests {
     fn literals_comments_globals_and_unknown_variables_are_untouched() {
         let sql = "SELECT '@id''s', [@id], \"@id\", @@ROWCOUNT, @other -- @id\n/* @id /* @id */ */ @id";
         let out = rename_variables(sql, &names(&["id"]));
-        assert_eq!(
-            out,
-            "SELECT '@id''s', [@id], \"@id\", @@ROWCOUNT, @other -- @id\n/* @id /* @id */ */ @P1"
-        );
+        assert_eq!(out, "SELECT '@id''s', [@id], \"@id\", @@ROWCOUNT, @other -- @id\n/* @id /* @id */ */ @P1");
     }
 
     #[test]

@@ -235,8 +235,16 @@ pub fn column_type(info: &TypeInfo) -> Result<ColumnType, String> {
 /// The canonical text of a uniqueidentifier (RFC 4122 byte order):
 /// lowercase 8-4-4-4-12, as `str(uuid.UUID)`.
 pub fn uuid_text(bytes: &[u8; 16]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0xF)]));
+    }
+    text
 }
 
 /// `name(length)`, or `name(max)` for a PLP column.

@@ -45,9 +45,10 @@ pub fn load_or_record(cache_dir: &Path) -> Result<Capture, String> {
             (bytes, Some(batch))
         }
     };
-    let [prelogin, login, query]: [&[u8]; 3] = split_responses(&bytes)?
-        .try_into()
-        .map_err(|responses: Vec<&[u8]>| format!("expected 3 server responses in the capture, found {}", responses.len()))?;
+    let [prelogin, login, query]: [&[u8]; 3] =
+        split_responses(&bytes)?.try_into().map_err(|responses: Vec<&[u8]>| {
+            format!("expected 3 server responses in the capture, found {}", responses.len())
+        })?;
     Ok(Capture { prelogin: prelogin.into(), login: login.into(), query: query.into(), over_tcp })
 }
 

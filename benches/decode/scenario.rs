@@ -69,7 +69,10 @@ fn row_tuple(row: usize) -> String {
     // Binary fractions, so the literal is the exact double.
     nullable(2, format!("{:?}", ((h(2) % 2_000_000_000) as f64 - 1e9) / 64.0));
     let unscaled = (h(3) % 1_000_000_000_000_000_000) as i64 * if h(3) & (1 << 63) == 0 { 1 } else { -1 };
-    nullable(3, format!("{}{}.{:04}", if unscaled < 0 { "-" } else { "" }, unscaled.abs() / 10_000, unscaled.abs() % 10_000));
+    nullable(
+        3,
+        format!("{}{}.{:04}", if unscaled < 0 { "-" } else { "" }, unscaled.abs() / 10_000, unscaled.abs() % 10_000),
+    );
     nullable(4, format!("N'{}'", name_text(h(4))));
     nullable(5, format!("'{}'", code_text(h(5))));
     let ticks = h(6) % 864_000_000_000;
@@ -90,7 +93,14 @@ fn row_tuple(row: usize) -> String {
     let (a, b) = (h(9), mix(row, 10));
     nullable(
         9,
-        format!("'{:08X}-{:04X}-{:04X}-{:04X}-{:012X}'", a >> 32, (a >> 16) & 0xFFFF, a & 0xFFFF, b >> 48, b & 0xFFFF_FFFF_FFFF),
+        format!(
+            "'{:08X}-{:04X}-{:04X}-{:04X}-{:012X}'",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0xFFFF,
+            b >> 48,
+            b & 0xFFFF_FFFF_FFFF
+        ),
     );
     format!("({})", values.join(", "))
 }

@@ -176,7 +176,12 @@ impl ConnectSettings {
         merge(&mut database, keywords.database, "database", ConnectionStringKey::Database)?;
         merge(&mut user, keywords.username, "username", ConnectionStringKey::User)?;
         merge(&mut password, keywords.password, "password", ConnectionStringKey::Password)?;
-        merge(&mut application_name, keywords.application_name, "application_name", ConnectionStringKey::ApplicationName)?;
+        merge(
+            &mut application_name,
+            keywords.application_name,
+            "application_name",
+            ConnectionStringKey::ApplicationName,
+        )?;
 
         let ssl = match ssl {
             Some(explicit) => {
@@ -197,7 +202,8 @@ impl ConnectSettings {
             }
         };
 
-        let host = host.ok_or_else(|| ConfigError("no server given: pass a connection string with Server= or server=".into()))?;
+        let host = host
+            .ok_or_else(|| ConfigError("no server given: pass a connection string with Server= or server=".into()))?;
         Ok(Self { host, port, instance, database, user, password, application_name, connect_timeout, ssl })
     }
 
@@ -283,7 +289,8 @@ mod tests {
 
     #[test]
     fn encrypt_strict_and_trust_parse() {
-        let s = ConnectSettings::resolve(Some("Server=db;Encrypt=strict;TrustServerCertificate=yes"), kw(), None).unwrap();
+        let s =
+            ConnectSettings::resolve(Some("Server=db;Encrypt=strict;TrustServerCertificate=yes"), kw(), None).unwrap();
         assert_eq!(s.ssl.encryption, Encryption::Required);
         assert!(s.ssl.trust_server_certificate);
         assert!(ConnectSettings::resolve(Some("Server=db;Encrypt=maybe"), kw(), None).is_err());

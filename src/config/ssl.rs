@@ -42,16 +42,11 @@ impl SslSettings {
             }
             match std::fs::metadata(path) {
                 Ok(meta) if meta.is_file() => {
-                    std::fs::File::open(path).map_err(|e| {
-                        ConfigError(format!("CA certificate {} is not readable: {e}", path.display()))
-                    })?;
+                    std::fs::File::open(path)
+                        .map_err(|e| ConfigError(format!("CA certificate {} is not readable: {e}", path.display())))?;
                 }
-                Ok(_) => {
-                    return Err(ConfigError(format!("CA certificate {} is not a file", path.display())))
-                }
-                Err(e) => {
-                    return Err(ConfigError(format!("CA certificate {} does not exist: {e}", path.display())))
-                }
+                Ok(_) => return Err(ConfigError(format!("CA certificate {} is not a file", path.display()))),
+                Err(e) => return Err(ConfigError(format!("CA certificate {} does not exist: {e}", path.display()))),
             }
         }
         Ok(Self { encryption, trust_server_certificate, ca_certificate_path })

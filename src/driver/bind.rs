@@ -188,7 +188,9 @@ mod tests {
         let params = vec![BoundParam::new(ParamValue::Decimal { unscaled: value, scale: 38 })];
         assert_eq!(statement_with_forced_types("SELECT @P1", &params), "SELECT @P1");
         match TdsParam(&params[0]).to_sql() {
-            ColumnData::Numeric(Some(n)) => assert_eq!((n.precision(), n.scale(), n.value()), (38, 38, value)),
+            ColumnData::Numeric(Some(n)) => {
+                assert_eq!((n.precision(), n.scale(), n.value()), (38, 38, value))
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

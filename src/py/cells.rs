@@ -8,12 +8,14 @@ use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Time64NanosecondType,
     TimestampMicrosecondType, UInt8Type,
 };
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, FixedSizeBinaryArray, PrimitiveArray, StringArray, StructArray,
+};
 use arrow_schema::{DataType, TimeUnit};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyType};
+use pyo3::types::{PyBytes, PyString, PyType};
 
 static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -95,48 +97,111 @@ fn variant_to_py<'py>(py: Python<'py>, base_type: &str, text: &str) -> PyResult<
     })
 }
 
-/// The Python value of `array[index]`.
-pub(crate) fn cell_to_py<'py>(py: Python<'py>, array: &ArrayRef, index: usize) -> PyResult<Bound<'py, PyAny>> {
-    if array.is_null(index) {
-        return Ok(py.None().into_bound(py));
+/// One Arrow column, downcast once, whose cells become Python values.
+pub(crate) enum CellColumn {
+    Bool(BooleanArray),
+    UInt8(PrimitiveArray<UInt8Type>),
+    Int16(PrimitiveArray<Int16Type>),
+    Int32(PrimitiveArray<Int32Type>),
+    Int64(PrimitiveArray<Int64Type>),
+    Float32(PrimitiveArray<Float32Type>),
+    Float64(PrimitiveArray<Float64Type>),
+    Decimal(PrimitiveArray<Decimal128Type>, i8),
+    Utf8(StringArray),
+    Binary(BinaryArray),
+    Uuid(FixedSizeBinaryArray),
+    Date(PrimitiveArray<Date32Type>),
+    Time(PrimitiveArray<Time64NanosecondType>),
+    Timestamp(PrimitiveArray<TimestampMicrosecondType>, bool),
+    /// sql_variant: base type names and value texts.
+    Variant(StructArray, StringArray, StringArray),
+    Unsupported(DataType),
+}
+
+impl CellColumn {
+    pub(crate) fn new(array: &ArrayRef) -> Self {
+        match array.data_type() {
+            DataType::Boolean => Self::Bool(array.as_boolean().clone()),
+            DataType::UInt8 => Self::UInt8(array.as_primitive().clone()),
+            DataType::Int16 => Self::Int16(array.as_primitive().clone()),
+            DataType::Int32 => Self::Int32(array.as_primitive().clone()),
+            DataType::Int64 => Self::Int64(array.as_primitive().clone()),
+            DataType::Float32 => Self::Float32(array.as_primitive().clone()),
+            DataType::Float64 => Self::Float64(array.as_primitive().clone()),
+            DataType::Decimal128(_, scale) => Self::Decimal(array.as_primitive().clone(), *scale),
+            DataType::Utf8 => Self::Utf8(array.as_string::<i32>().clone()),
+            DataType::Binary => Self::Binary(array.as_binary::<i32>().clone()),
+            DataType::FixedSizeBinary(16) => Self::Uuid(array.as_fixed_size_binary().clone()),
+            DataType::Date32 => Self::Date(array.as_primitive().clone()),
+            DataType::Time64(TimeUnit::Nanosecond) => Self::Time(array.as_primitive().clone()),
+            DataType::Timestamp(TimeUnit::Microsecond, zone) => {
+                Self::Timestamp(array.as_primitive().clone(), zone.is_some())
+            }
+            DataType::Struct(fields) if fields.len() == 2 => {
+                let variant = array.as_struct();
+                match (variant.column(0).as_string_opt::<i32>(), variant.column(1).as_string_opt::<i32>()) {
+                    (Some(types), Some(texts)) => Self::Variant(variant.clone(), types.clone(), texts.clone()),
+                    _ => Self::Unsupported(array.data_type().clone()),
+                }
+            }
+            other => Self::Unsupported(other.clone()),
+        }
     }
-    Ok(match array.data_type() {
-        DataType::Boolean => array.as_boolean().value(index).into_pyobject(py)?.to_owned().into_any(),
-        DataType::UInt8 => array.as_primitive::<UInt8Type>().value(index).into_pyobject(py)?.into_any(),
-        DataType::Int16 => array.as_primitive::<Int16Type>().value(index).into_pyobject(py)?.into_any(),
-        DataType::Int32 => array.as_primitive::<Int32Type>().value(index).into_pyobject(py)?.into_any(),
-        DataType::Int64 => array.as_primitive::<Int64Type>().value(index).into_pyobject(py)?.into_any(),
-        DataType::Float32 => f64::from(array.as_primitive::<Float32Type>().value(index)).into_pyobject(py)?.into_any(),
-        DataType::Float64 => array.as_primitive::<Float64Type>().value(index).into_pyobject(py)?.into_any(),
-        DataType::Utf8 => array.as_string::<i32>().value(index).into_pyobject(py)?.into_any(),
-        DataType::Binary => PyBytes::new(py, array.as_binary::<i32>().value(index)).into_any(),
-        DataType::FixedSizeBinary(16) => {
-            let bytes: &[u8; 16] = array
-                .as_fixed_size_binary()
-                .value(index)
-                .try_into()
-                .map_err(|_| PyValueError::new_err("a uuid is not 16 bytes"))?;
-            uuid_text(bytes).into_pyobject(py)?.into_any()
+
+    fn is_null(&self, index: usize) -> bool {
+        match self {
+            Self::Bool(a) => a.is_null(index),
+            Self::UInt8(a) => a.is_null(index),
+            Self::Int16(a) => a.is_null(index),
+            Self::Int32(a) => a.is_null(index),
+            Self::Int64(a) => a.is_null(index),
+            Self::Float32(a) => a.is_null(index),
+            Self::Float64(a) => a.is_null(index),
+            Self::Decimal(a, _) => a.is_null(index),
+            Self::Utf8(a) => a.is_null(index),
+            Self::Binary(a) => a.is_null(index),
+            Self::Uuid(a) => a.is_null(index),
+            Self::Date(a) => a.is_null(index),
+            Self::Time(a) => a.is_null(index),
+            Self::Timestamp(a, _) => a.is_null(index),
+            Self::Variant(a, _, _) => a.is_null(index),
+            Self::Unsupported(_) => false,
         }
-        DataType::Struct(_) => {
-            let variant = array.as_struct();
-            let text = |child: usize| variant.column(child).as_string::<i32>().value(index);
-            variant_to_py(py, text(0), text(1))?
+    }
+
+    /// The Python value of the cell at `index` (which must be in range).
+    pub(crate) fn value<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+        if self.is_null(index) {
+            return Ok(py.None().into_bound(py));
         }
-        DataType::Decimal128(_, scale) => {
-            let text = decimal_text(array.as_primitive::<Decimal128Type>().value(index), *scale);
-            DECIMAL.import(py, "decimal", "Decimal")?.call1((text,))?
-        }
-        DataType::Date32 => {
-            let (y, m, d) = civil_from_days(i64::from(array.as_primitive::<Date32Type>().value(index)));
-            DATE.import(py, "datetime", "date")?.call1((y, m, d))?
-        }
-        DataType::Time64(TimeUnit::Nanosecond) => {
-            time_object(py, array.as_primitive::<Time64NanosecondType>().value(index) / 1000)?
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, zone) => {
-            datetime_object(py, array.as_primitive::<TimestampMicrosecondType>().value(index), zone.is_some())?
-        }
-        other => return Err(PyTypeError::new_err(format!("no Python conversion for Arrow type {other}"))),
-    })
+        Ok(match self {
+            Self::Bool(a) => a.value(index).into_pyobject(py)?.to_owned().into_any(),
+            Self::UInt8(a) => a.value(index).into_pyobject(py)?.into_any(),
+            Self::Int16(a) => a.value(index).into_pyobject(py)?.into_any(),
+            Self::Int32(a) => a.value(index).into_pyobject(py)?.into_any(),
+            Self::Int64(a) => a.value(index).into_pyobject(py)?.into_any(),
+            Self::Float32(a) => f64::from(a.value(index)).into_pyobject(py)?.into_any(),
+            Self::Float64(a) => a.value(index).into_pyobject(py)?.into_any(),
+            Self::Utf8(a) => PyString::new(py, a.value(index)).into_any(),
+            Self::Binary(a) => PyBytes::new(py, a.value(index)).into_any(),
+            Self::Uuid(a) => {
+                let bytes: &[u8; 16] =
+                    a.value(index).try_into().map_err(|_| PyValueError::new_err("a uuid is not 16 bytes"))?;
+                PyString::new(py, &uuid_text(bytes)).into_any()
+            }
+            Self::Decimal(a, scale) => {
+                DECIMAL.import(py, "decimal", "Decimal")?.call1((decimal_text(a.value(index), *scale),))?
+            }
+            Self::Date(a) => {
+                let (y, m, d) = civil_from_days(i64::from(a.value(index)));
+                DATE.import(py, "datetime", "date")?.call1((y, m, d))?
+            }
+            Self::Time(a) => time_object(py, a.value(index) / 1000)?,
+            Self::Timestamp(a, utc) => datetime_object(py, a.value(index), *utc)?,
+            Self::Variant(_, types, texts) => variant_to_py(py, types.value(index), texts.value(index))?,
+            Self::Unsupported(data_type) => {
+                return Err(PyTypeError::new_err(format!("no Python conversion for Arrow type {data_type}")))
+            }
+        })
+    }
 }

@@ -1,5 +1,5 @@
+use super::awaitable::run_detached;
 use super::errors::{config_error, panic_safe};
-use super::gil::run_detached;
 use super::params::convert_params;
 use super::pool_config::PoolConfig;
 use super::query_result::QueryResult;
@@ -8,13 +8,13 @@ use super::ssl_config::SslConfig;
 use crate::config::{ConnectSettings, KeywordSettings, Password, PoolSettings};
 use crate::driver::DriverPool;
 use crate::error::DriverError;
-use parking_lot::Mutex;
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::SchemaRef;
+use parking_lot::Mutex;
 use pyo3::exceptions::{PyTypeError, PyValueError};
-use pyo3_arrow::PyRecordBatchReader;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use pyo3_arrow::PyRecordBatchReader;
 use std::sync::Arc;
 
 /// The batches of an Arrow stream (pyarrow/polars/... objects exporting
@@ -110,8 +110,7 @@ impl Connection {
             application_name,
         };
         let ssl = ssl_config.map(|c| c.settings.clone());
-        let settings =
-            ConnectSettings::resolve(connection_string.as_deref(), keywords, ssl).map_err(config_error)?;
+        let settings = ConnectSettings::resolve(connection_string.as_deref(), keywords, ssl).map_err(config_error)?;
         let pool_settings = pool_config.map(|c| c.settings).unwrap_or_default();
         Ok(Self {
             shared: Arc::new(Shared {
@@ -134,10 +133,14 @@ impl Connection {
         let closed = self.shared.open.lock().take();
         // Dropping the pool closes its idle connections; on the runtime so
         // the sockets deregister from the reactor that owns them.
-        run_detached(py, async move {
-            drop(closed);
-            Ok(())
-        }, |_, ()| Ok(()))
+        run_detached(
+            py,
+            async move {
+                drop(closed);
+                Ok(())
+            },
+            |_, ()| Ok(()),
+        )
     }
 
     fn is_connected(&self) -> bool {
@@ -168,14 +171,17 @@ impl Connection {
     }
 
     #[pyo3(signature = (sql, params=None))]
-    fn query<'py>(&self, py: Python<'py>, sql: &str, params: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
         let shared = self.shared.clone();
-        run_detached(
-            py,
-            async move { shared.pool().await?.query(&statement, &bound).await },
-            |py, outcome| Py::new(py, QueryResult::from_outcome(outcome)),
-        )
+        run_detached(py, async move { shared.pool().await?.query(&statement, &bound).await }, |py, outcome| {
+            Py::new(py, QueryResult::from_outcome(outcome))
+        })
     }
 
     /// Bulk-loads Arrow data (anything with `__arrow_c_stream__`) into `table`.
@@ -212,14 +218,17 @@ impl Connection {
     }
 
     #[pyo3(signature = (sql, params=None))]
-    fn execute<'py>(&self, py: Python<'py>, sql: &str, params: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
         let shared = self.shared.clone();
-        run_detached(
-            py,
-            async move { shared.pool().await?.execute(&statement, &bound).await },
-            |_, affected| Ok(affected),
-        )
+        run_detached(py, async move { shared.pool().await?.execute(&statement, &bound).await }, |_, affected| {
+            Ok(affected)
+        })
     }
 
     fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {

@@ -87,7 +87,8 @@ pub(crate) fn config_error(error: ConfigError) -> PyErr {
 /// Runs synchronous binding code, turning a Rust panic into `InternalError`
 /// (pyo3 would raise a `PanicException`, a BaseException).
 pub(crate) fn panic_safe<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| Err(panic_error(payload.as_ref())))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(panic_error(payload.as_ref())))
 }
 
 /// A caught Rust panic as `InternalError`.

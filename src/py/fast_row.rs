@@ -62,7 +62,12 @@ impl FastRow {
     }
 
     #[pyo3(signature = (key, default=None))]
-    fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         match self.position(key)? {
             Some(column) => self.value(py, column),
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
@@ -85,7 +90,7 @@ impl FastRow {
     }
 
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, (0..self.width()).map(|i| self.value(py, i)).collect::<PyResult<Vec<_>>>()?)
+        PyList::new(py, self.view.row_values(py, self.row)?)
     }
 
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -96,7 +101,7 @@ impl FastRow {
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(self.values(py)?.into_any().try_iter()?.into_any())
+        Ok(self.to_tuple(py)?.into_any().try_iter()?.into_any())
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -104,7 +109,7 @@ impl FastRow {
     }
 
     fn to_tuple<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, (0..self.width()).map(|i| self.value(py, i)).collect::<PyResult<Vec<_>>>()?)
+        PyTuple::new(py, self.view.row_values(py, self.row)?)
     }
 
     fn __eq__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {

@@ -1,11 +1,11 @@
 //! The Python binding layer: the only code that uses pyo3.
 
+mod awaitable;
 mod cells;
 mod connection;
 mod encryption_level;
 mod errors;
 mod fast_row;
-mod gil;
 mod parameter;
 mod params;
 mod pool_config;

@@ -28,9 +28,9 @@ pub(crate) fn convert_params(sql: &str, params: Option<&Bound<'_, PyAny>>) -> Py
         let mut bound = Vec::new();
         for item in mapping.items()?.iter() {
             let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-            let name: String = key.extract().map_err(|_| {
-                driver_error(&DriverError::programming("parameter names in a mapping must be str"))
-            })?;
+            let name: String = key
+                .extract()
+                .map_err(|_| driver_error(&DriverError::programming("parameter names in a mapping must be str")))?;
             let name = name.strip_prefix('@').unwrap_or(&name).to_string();
             let param = to_bound_param(&value).map_err(|e| named(&name, e))?;
             renames.push((name, format!("@{}", positional_name(bound.len()))));
@@ -44,9 +44,11 @@ pub(crate) fn convert_params(sql: &str, params: Option<&Bound<'_, PyAny>>) -> Py
         )));
     }
     let mut bound = Vec::new();
-    for (index, value) in params.try_iter().map_err(|_| {
-        driver_error(&DriverError::programming("params must be a sequence or a mapping"))
-    })?.enumerate() {
+    for (index, value) in params
+        .try_iter()
+        .map_err(|_| driver_error(&DriverError::programming("params must be a sequence or a mapping")))?
+        .enumerate()
+    {
         bound.push(to_bound_param(&value?).map_err(|e| named(&positional_name(index), e))?);
     }
     Ok((sql.to_string(), bound))
@@ -73,17 +75,18 @@ fn python_error(error: PyErr) -> DriverError {
     DriverError::interface(format!("could not read a parameter value: {error}"))
 }
 
-fn is_a(value: &Bound<'_, PyAny>, cell: &'static PyOnceLock<Py<PyType>>, module: &str, name: &str) -> Result<bool, DriverError> {
+fn is_a(
+    value: &Bound<'_, PyAny>,
+    cell: &'static PyOnceLock<Py<PyType>>,
+    module: &str,
+    name: &str,
+) -> Result<bool, DriverError> {
     let class = cell.import(value.py(), module, name).map_err(python_error)?;
     value.is_instance(class).map_err(python_error)
 }
 
 fn attr<'py, T: for<'a> FromPyObject<'a, 'py>>(value: &Bound<'py, PyAny>, name: &str) -> Result<T, DriverError> {
-    value
-        .getattr(name)
-        .map_err(python_error)?
-        .extract::<T>()
-        .map_err(|e| python_error(e.into()))
+    value.getattr(name).map_err(python_error)?.extract::<T>().map_err(|e| python_error(e.into()))
 }
 
 fn to_value(value: &Bound<'_, PyAny>) -> Result<ParamValue, DriverError> {

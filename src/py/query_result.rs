@@ -1,5 +1,5 @@
+use super::awaitable::ForkAwareRuntime;
 use super::fast_row::FastRow;
-use super::gil::ForkAwareRuntime;
 use super::result_view::ResultView;
 use crate::arrow::{uuids_as_text, ResultSet};
 use crate::driver::QueryOutcome;

@@ -1,4 +1,4 @@
-use super::gil::run_detached;
+use super::awaitable::run_detached;
 use super::query_result::QueryResult;
 use crate::arrow::ResultSet;
 use crate::driver::{BatchStream, QueryOutcome};

@@ -1,6 +1,6 @@
 //! Shared, immutable view of one result set that rows point into.
 
-use super::cells::cell_to_py;
+use super::cells::CellColumn;
 use super::errors::panic_safe;
 use crate::arrow::ResultSet;
 use ahash::AHashMap;
@@ -12,6 +12,8 @@ pub(crate) struct ResultView {
     positions: AHashMap<String, usize>,
     /// First row of each batch.
     batch_starts: Vec<usize>,
+    /// Each batch's columns, downcast once for reading cells.
+    columns: Vec<Vec<CellColumn>>,
     num_rows: usize,
 }
 
@@ -29,7 +31,8 @@ impl ResultView {
             batch_starts.push(num_rows);
             num_rows += batch.num_rows();
         }
-        Self { set, names, positions, batch_starts, num_rows }
+        let columns = set.batches.iter().map(|batch| batch.columns().iter().map(CellColumn::new).collect()).collect();
+        Self { set, names, positions, batch_starts, columns, num_rows }
     }
 
     pub(crate) fn num_rows(&self) -> usize {
@@ -40,11 +43,27 @@ impl ResultView {
         self.positions.get(name).copied()
     }
 
+    /// The batch holding `row`, and the row's index in it.
+    fn locate(&self, row: usize) -> (&[CellColumn], usize) {
+        let batch = match self.batch_starts.len() {
+            1 => 0,
+            _ => self.batch_starts.partition_point(|start| *start <= row).saturating_sub(1),
+        };
+        (&self.columns[batch], row - self.batch_starts[batch])
+    }
+
     pub(crate) fn cell<'py>(&self, py: Python<'py>, row: usize, column: usize) -> PyResult<Bound<'py, PyAny>> {
         panic_safe(|| {
-            let batch = self.batch_starts.partition_point(|start| *start <= row) - 1;
-            let array = self.set.batches[batch].column(column);
-            cell_to_py(py, array, row - self.batch_starts[batch])
+            let (columns, index) = self.locate(row);
+            columns[column].value(py, index)
+        })
+    }
+
+    /// Every cell of `row`, in column order.
+    pub(crate) fn row_values<'py>(&self, py: Python<'py>, row: usize) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        panic_safe(|| {
+            let (columns, index) = self.locate(row);
+            columns.iter().map(|column| column.value(py, index)).collect()
         })
     }
 }

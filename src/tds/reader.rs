@@ -332,9 +332,11 @@ impl ResponseReader {
                 Err(Short::Incomplete) => return Ok(None),
                 Err(Short::Malformed(error)) => return Err(error),
             },
-            token::ALTMETADATA | token::ALTROW | token::DATACLASSIFICATION => return Err(ProtocolError::new(format!(
+            token::ALTMETADATA | token::ALTROW | token::DATACLASSIFICATION => {
+                return Err(ProtocolError::new(format!(
                 "token 0x{kind:02X} (COMPUTE BY results or data classification), which this client does not negotiate"
-            ))),
+            )))
+            }
             other => return Err(ProtocolError::new(format!("unknown token 0x{other:02X}"))),
         };
         Ok(Some(used))

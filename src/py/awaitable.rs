@@ -1,4 +1,4 @@
-//! Running Rust futures for Python awaitables without holding the GIL.
+//! Rust futures as Python awaitables, run without holding the GIL.
 //!
 //! Futures run on our fork-aware runtime (crate::runtime) through
 //! pyo3-async-runtimes' generic bridge; the GIL is only taken to hand the
@@ -93,7 +93,8 @@ where
     C: FnOnce(Python<'_>, T) -> PyResult<R> + Send + 'static,
     R: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    crate::runtime::handle().map_err(|e| driver_error(&DriverError::internal(format!("cannot start the runtime: {e}"))))?;
+    crate::runtime::handle()
+        .map_err(|e| driver_error(&DriverError::internal(format!("cannot start the runtime: {e}"))))?;
     let guarded = async move {
         match AssertUnwindSafe(future).catch_unwind().await {
             Ok(Ok(value)) => Python::attach(|py| panic_safe(|| convert(py, value))),
