@@ -14,7 +14,7 @@ use tokio_util::compat::Compat;
 
 /// The batches of a `query()` result: many rows each, and never more
 /// variable-width data than Arrow's 32-bit offsets can address.
-pub const QUERY_BATCH_LIMITS: BatchLimits = BatchLimits { rows: 1 << 20, bytes: BatchLimits::MAX_BYTES };
+pub const QUERY_BATCH_LIMITS: BatchLimits = BatchLimits { rows: 1 << 16, bytes: BatchLimits::MAX_BYTES };
 
 /// Everything a query batch returned.
 #[derive(Debug)]

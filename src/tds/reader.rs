@@ -183,44 +183,64 @@ impl ResponseReader {
     fn row<S: ResponseSink>(
         &mut self,
         bytes: &[u8],
-        first: usize,
-        nbc: bool,
+        mut first: usize,
+        mut nbc: bool,
         sink: &mut S,
     ) -> Result<Option<usize>, ProtocolError> {
-        let writers = sink.writers();
-        if writers.len() != self.columns.len() {
-            return Err(ProtocolError::new("a row does not match its result's columns"));
-        }
         let mut at = 0;
-        for (column, (reader, writer)) in self.columns.iter().zip(writers.iter_mut()).enumerate().skip(first) {
-            if nbc && self.null_bitmap[column / 8] & (1 << (column % 8)) != 0 {
-                writer.push_null();
-                continue;
+        // Rows follow one another without going back through the token loop.
+        loop {
+            let writers = sink.writers();
+            if writers.len() != self.columns.len() {
+                return Err(ProtocolError::new("a row does not match its result's columns"));
             }
-            match reader.read(&bytes[at..], writer) {
-                Ok(Read::Done(used)) => at += used,
-                Ok(Read::Incomplete) => {
-                    self.state = State::Row { column, nbc };
-                    return Ok(if at == 0 { None } else { Some(at) });
+            for (column, (reader, writer)) in self.columns.iter().zip(writers.iter_mut()).enumerate().skip(first) {
+                if nbc && self.null_bitmap[column / 8] & (1 << (column % 8)) != 0 {
+                    writer.push_null();
+                    continue;
                 }
-                Ok(Read::Streams(used, value)) => {
-                    self.state = State::RowStream { column, nbc, value };
-                    return Ok(Some(at + used));
+                match reader.read(&bytes[at..], writer) {
+                    Ok(Read::Done(used)) => at += used,
+                    Ok(Read::Incomplete) => {
+                        self.state = State::Row { column, nbc };
+                        return Ok(if at == 0 { None } else { Some(at) });
+                    }
+                    Ok(Read::Streams(used, value)) => {
+                        self.state = State::RowStream { column, nbc, value };
+                        return Ok(Some(at + used));
+                    }
+                    Err(Fault::Value(used, why)) => {
+                        at += used;
+                        self.value_errors.push((column, why));
+                    }
+                    Err(Fault::Protocol(error)) => return Err(error),
                 }
-                Err(Fault::Value(used, why)) => {
-                    at += used;
-                    self.value_errors.push((column, why));
-                }
-                Err(Fault::Protocol(error)) => return Err(error),
             }
+            sink.end_row();
+            for (column, why) in self.value_errors.drain(..) {
+                sink.value_error(Some(column), why);
+            }
+            // The next row starts here when its header is at hand; anything
+            // else goes back to the token loop (`at` may be 0 only for a row
+            // of NULL-type columns: the state moved on, which is progress too).
+            match bytes.get(at) {
+                Some(&token::ROW) => {
+                    at += 1;
+                    nbc = false;
+                }
+                Some(&token::NBCROW) => match bytes.get(at + 1..at + 1 + self.columns.len().div_ceil(8)) {
+                    Some(bitmap) => {
+                        self.null_bitmap.clear();
+                        self.null_bitmap.extend_from_slice(bitmap);
+                        at += 1 + bitmap.len();
+                        nbc = true;
+                    }
+                    None => return Ok(Some(at)),
+                },
+                _ => return Ok(Some(at)),
+            }
+            first = 0;
         }
-        sink.end_row();
-        for (column, why) in self.value_errors.drain(..) {
-            sink.value_error(Some(column), why);
-        }
-        // `at` may be 0 only for a row of NULL-type columns; the state
-        // moved on to the next token, so that is progress too.
-        Ok(Some(at))
     }
 
     /// Reads the token at the front of `bytes`; `None` when it is not complete.

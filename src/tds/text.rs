@@ -107,39 +107,50 @@ fn transcode(src: &[u8], out: &mut Vec<u8>) -> Result<usize, InvalidText> {
     let mut written = 0;
     let mut at = 0;
     let mut outcome = Ok(());
-    while at < src.len() {
+    'text: while at < src.len() {
         let (read, wrote) = ascii_run(&src[at..], &mut spare[written..]);
         at += read;
         written += wrote;
-        if at == src.len() {
-            break;
-        }
-        let unit = u16::from_le_bytes([src[at], src[at + 1]]);
-        let code_point = match unit {
-            0xD800..=0xDBFF => {
-                let Some(low) = src.get(at + 2..at + 4) else {
-                    break;
-                };
-                let low = u16::from_le_bytes([low[0], low[1]]);
-                if !(0xDC00..=0xDFFF).contains(&low) {
-                    outcome = Err(unpaired());
-                    break;
+        // The characters up to the next ASCII one.
+        while let Some(&[low, high]) = src.get(at..at + 2) {
+            let unit = u16::from_le_bytes([low, high]);
+            match unit {
+                0..=0x7F => continue 'text,
+                0x80..=0x7FF => {
+                    spare[written].write(0xC0 | (unit >> 6) as u8);
+                    spare[written + 1].write(0x80 | (unit & 0x3F) as u8);
+                    written += 2;
+                    at += 2;
                 }
-                at += 2;
-                0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00)
+                0xD800..=0xDBFF => {
+                    let Some(&[a, b]) = src.get(at + 2..at + 4) else { break 'text };
+                    let second = u16::from_le_bytes([a, b]);
+                    if !(0xDC00..=0xDFFF).contains(&second) {
+                        outcome = Err(unpaired());
+                        break 'text;
+                    }
+                    let code_point = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(second) - 0xDC00);
+                    spare[written].write(0xF0 | (code_point >> 18) as u8);
+                    spare[written + 1].write(0x80 | ((code_point >> 12) & 0x3F) as u8);
+                    spare[written + 2].write(0x80 | ((code_point >> 6) & 0x3F) as u8);
+                    spare[written + 3].write(0x80 | (code_point & 0x3F) as u8);
+                    written += 4;
+                    at += 4;
+                }
+                0xDC00..=0xDFFF => {
+                    outcome = Err(unpaired());
+                    break 'text;
+                }
+                _ => {
+                    spare[written].write(0xE0 | (unit >> 12) as u8);
+                    spare[written + 1].write(0x80 | ((unit >> 6) & 0x3F) as u8);
+                    spare[written + 2].write(0x80 | (unit & 0x3F) as u8);
+                    written += 3;
+                    at += 2;
+                }
             }
-            0xDC00..=0xDFFF => {
-                outcome = Err(unpaired());
-                break;
-            }
-            unit => u32::from(unit),
-        };
-        at += 2;
-        let c = char::from_u32(code_point).expect("a valid scalar value: surrogates were paired above");
-        for byte in c.encode_utf8(&mut [0; 4]).as_bytes() {
-            spare[written].write(*byte);
-            written += 1;
         }
+        break;
     }
     // SAFETY: the first `written` bytes of the spare capacity were written above.
     unsafe { out.set_len(start + written) };
