@@ -225,7 +225,7 @@ fn message(e: &SqlError, line: u32) -> Message {
     let line = if e.line != 0 { e.line } else { line };
     Message {
         number: e.number,
-        state: 1,
+        state: e.state(),
         class: e.class,
         text: e.text.clone(),
         procedure: String::new(),
@@ -480,10 +480,11 @@ fn report_raised(
     }
 }
 
-/// With SET XACT_ABORT ON a run-time error rolls the open transaction back; its
-/// ENVCHANGE goes before the failing statement's DONE.
+/// With SET XACT_ABORT ON a run-time error rolls the open transaction back, and a deadlock
+/// victim's transaction is rolled back already; the ENVCHANGE goes before the failing
+/// statement's DONE.
 fn abort_transaction_if_xact_abort(session: &mut Session, events: &mut Vec<Event>) {
-    if !option_on(session, "XACT_ABORT") {
+    if !tables::rolled_back_by_server(session) && !option_on(session, "XACT_ABORT") {
         return;
     }
     if let Some(descriptor) = session.transaction.take() {
@@ -732,6 +733,19 @@ fn set_option(session: &mut Session, option: &str, value: &str, events: &mut Vec
         // the date strings this server reads are month/day/year (us_english)
         "DATEFORMAT" if !value.eq_ignore_ascii_case("mdy") => {
             return Err(SqlError::not_supported(format!("SET DATEFORMAT {value}")));
+        }
+        "LOCK_TIMEOUT" => {
+            let milliseconds: i64 = value.parse().map_err(|_| SqlError::syntax_near(value))?;
+            if !(-1..=i32::MAX as i64).contains(&milliseconds) {
+                return Err(SqlError::not_supported(format!("SET LOCK_TIMEOUT {value}")));
+            }
+        }
+        // the locks taken are READ COMMITTED's, which READ UNCOMMITTED's reads skip
+        "TRANSACTION" => {
+            let level = value.to_ascii_uppercase().split_whitespace().collect::<Vec<_>>().join(" ");
+            if level != "ISOLATION LEVEL READ COMMITTED" && level != "ISOLATION LEVEL READ UNCOMMITTED" {
+                return Err(SqlError::not_supported(format!("SET TRANSACTION {value}")));
+            }
         }
         "TEXTSIZE" => {
             let size: i64 = value.parse().map_err(|_| SqlError::syntax_near(value))?;

@@ -357,8 +357,9 @@ impl RequestLoop {
         self.session.options.clear();
         self.session.database = self.login_database.to_string();
         self.session.prepared = Default::default();
-        if !keep_transaction {
-            self.session.transaction = None;
+        if !keep_transaction && self.session.transaction.take().is_some() {
+            // rolled back now, so its locks do not wait for the session's next statement
+            engine::end_transaction(&mut self.session, false);
         }
     }
 

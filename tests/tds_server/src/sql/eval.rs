@@ -415,11 +415,17 @@ fn identity_value(value: Option<i64>) -> Typed {
     }
 }
 
+/// SET LOCK_TIMEOUT's milliseconds (@@LOCK_TIMEOUT): -1, waiting forever, until set.
+pub fn lock_timeout(options: &HashMap<String, String>) -> i64 {
+    options.get("LOCK_TIMEOUT").and_then(|v| v.parse().ok()).unwrap_or(-1)
+}
+
 fn system_variable(name: &str, scope: &Scope) -> Result<Typed, SqlError> {
     let (ty, value) = match name {
         "VERSION" => (SqlType::NVarChar(Some(300)), Value::Str(VERSION_TEXT.to_string())),
         "SPID" => (SqlType::SmallInt, Value::Int(scope.spid as i64)),
         "TRANCOUNT" => (SqlType::Int, Value::Int(scope.trancount as i64)),
+        "LOCK_TIMEOUT" => (SqlType::Int, Value::Int(lock_timeout(scope.options))),
         "ROWCOUNT" => (SqlType::Int, Value::Int(scope.rowcount as i64)),
         "IDENTITY" => return Ok(identity_value(scope.identity)),
         "SERVERNAME" => (SqlType::NVarChar(Some(128)), Value::Str(scope.server_name.to_string())),

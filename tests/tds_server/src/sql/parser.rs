@@ -143,6 +143,16 @@ impl SqlError {
     pub fn syntax_near(tok: &str) -> SqlError {
         SqlError::new(102, format!("Incorrect syntax near '{tok}'."))
     }
+
+    /// The state SQL Server sends the error with.
+    pub fn state(&self) -> u8 {
+        match self.number {
+            515 => 2,
+            // lock timeouts and deadlock victims as SQL Server reports them on a row lock
+            1205 | 1222 => 51,
+            _ => 1,
+        }
+    }
 }
 
 /// Keywords that start a statement (and so end the previous one without a ';').

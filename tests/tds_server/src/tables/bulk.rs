@@ -6,9 +6,7 @@
 use sqlparser::ast;
 
 use super::store::Table;
-use super::{
-    assign, atomically, begin_if_open, constraint_error, count_status, default_value, done, find_table, store,
-};
+use super::{assign, begin_if_open, constraint_error, count_status, default_value, done, find_table, store};
 use crate::engine::{scope, DoneKind, Event, Message, Session};
 use crate::request::{parse_bulk_load, BulkLoadData};
 use crate::sql::eval::Variables;
@@ -80,7 +78,7 @@ pub fn run_announce(
 fn push_error(events: &mut Vec<Event>, kind: DoneKind, e: &SqlError, line: u32) {
     events.push(Event::Error(Message {
         number: e.number,
-        state: if e.number == 515 { 2 } else { 1 },
+        state: e.state(),
         class: e.class,
         text: e.text.clone(),
         procedure: String::new(),
@@ -143,7 +141,7 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) 
     let no_columns = Vec::new();
     let scope = scope(session, &variables, &no_columns);
     let store = session.store.as_ref().expect("opened by announce");
-    atomically(store, |store| {
+    store.statement(|store| {
         let mut values = Vec::with_capacity(table.columns.len());
         for row in &data.rows {
             values.clear();

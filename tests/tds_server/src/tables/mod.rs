@@ -7,12 +7,14 @@
 
 pub mod bulk;
 pub mod describe;
-pub mod preparse;
 mod like;
+mod locks;
 pub mod output;
+pub mod preparse;
 mod query;
 pub mod store;
 pub mod transaction;
+mod undo;
 
 use sqlparser::ast;
 use sqlparser::dialect::MsSqlDialect;
@@ -21,13 +23,13 @@ use sqlparser::tokenizer::{Location, Token};
 
 use crate::engine::{scope, Done, DoneKind, Event, Message, Session};
 use crate::sql::convert::convert;
-use crate::sql::eval::{compare, comparison_holds, eval, ColumnValue, Scope, Typed, Variables};
+use crate::sql::eval::{compare, comparison_holds, eval, lock_timeout, ColumnValue, Scope, Typed, Variables};
 use crate::sql::lexer::{tokenize, Token as Part1Token};
 use crate::sql::parser::{parse_conversion_type, ArithmeticOperator, Comparison, Expr, SqlError, STATEMENT_KEYWORDS};
 use crate::tokens::{CURCMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
-use store::{parse_type, storage_error, CatalogColumn, Constraint, KeyKind, Store, Table};
+use store::{parse_type, storage_error, CatalogColumn, Constraint, KeyKind, Reading, Store, Table, WriteError};
 
 /// CurCmd values of the DONE tokens of table statements.
 const CMD_INSERT: u16 = 0xC3;
@@ -176,7 +178,7 @@ fn is_table_statement(statement: &ast::Statement) -> bool {
 /// Whether an error ends only its statement (the batch goes on), as SQL Server's constraint,
 /// truncation, overflow and divide-by-zero errors do; the others end the batch.
 pub(crate) fn ends_statement_only(e: &SqlError) -> bool {
-    matches!(e.number, 2627 | 2601 | 515 | 2628 | 8152 | 544 | 109 | 110 | 120 | 121 | 8115 | 8134)
+    matches!(e.number, 2627 | 2601 | 515 | 2628 | 8152 | 544 | 109 | 110 | 120 | 121 | 8115 | 8134 | 1222)
 }
 
 fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
@@ -198,42 +200,49 @@ pub fn store(session: &mut Session) -> Result<&Store, SqlError> {
             Some(database) => database.clone(),
             None => store::Database::process_default()?,
         };
-        session.store = Some(Store::open(&database)?);
+        session.store = Some(Store::open(database, session.spid)?);
     }
     Ok(session.store.as_ref().expect("opened above"))
 }
 
-/// Opens the store's side of the session's transaction (`Session::transaction`, set by BEGIN TRAN
-/// or by the protocol layer's TransMgrReq) before a table statement. It is opened here, lazily, so a
-/// transaction that never touches a table takes no lock; IMMEDIATE takes the write lock at once, so
-/// two transactions never deadlock on a lock upgrade (the second waits up to the busy timeout).
-/// A store transaction of an earlier session transaction that ended without `end_transaction`
-/// (RESETCONNECTION) is rolled back: nothing committed it.
+/// Readies the store for a table statement of the session: its transaction (`Session::transaction`,
+/// set by BEGIN TRAN or by the protocol layer's TransMgrReq; opened in the store lazily, so a
+/// transaction that never touches a table has nothing to undo) and its SET LOCK_TIMEOUT.
 fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
     let wanted = session.transaction;
-    store(session)?;
-    let store = session.store.as_mut().expect("opened above");
-    if store.in_transaction() && store.transaction != wanted {
-        store.transaction = None;
-        store.execute("ROLLBACK")?;
-    }
-    if wanted.is_some() && !store.in_transaction() {
-        store.execute("BEGIN IMMEDIATE")?;
-        store.transaction = wanted;
-    }
-    Ok(())
+    let timeout = lock_timeout(&session.options);
+    let store = store(session)?;
+    store.set_lock_timeout(timeout);
+    store.sync_transaction(wanted)
 }
 
-/// Commits or rolls back the store's side of a transaction the session has just ended.
+/// How the session's SELECTs read others' changes: SET TRANSACTION ISOLATION LEVEL READ
+/// UNCOMMITTED reads them as they are.
+fn session_reading(session: &Session) -> Reading {
+    match session.options.get("TRANSACTION") {
+        Some(level)
+            if level.to_ascii_uppercase().split_whitespace().eq(["ISOLATION", "LEVEL", "READ", "UNCOMMITTED"]) =>
+        {
+            Reading::Uncommitted
+        }
+        _ => Reading::Committed,
+    }
+}
+
+/// Commits or rolls back the store's side of a transaction the session has just ended, and
+/// releases its locks.
 pub fn end_transaction(session: &mut Session, commit: bool) -> Result<(), SqlError> {
     session.nesting = Default::default();
-    match &mut session.store {
-        Some(store) if store.in_transaction() => {
-            store.transaction = None;
-            store.execute(if commit { "COMMIT" } else { "ROLLBACK" })
-        }
-        _ => Ok(()),
+    match &session.store {
+        Some(store) => store.end_transaction(commit),
+        None => Ok(()),
     }
+}
+
+/// Whether the server rolled the session's transaction back since asked last (it was chosen as
+/// a deadlock victim): the session still has to end it (`Session::transaction`, ENVCHANGE).
+pub fn rolled_back_by_server(session: &Session) -> bool {
+    session.store.as_ref().is_some_and(Store::take_rolled_back)
 }
 
 /// The result columns a table statement would return, typed without sending rows; `None`
@@ -335,10 +344,9 @@ pub fn run_statement(
         Err(e) => {
             session.row_count = 0;
             let line = if e.line != 0 { e.line } else { line };
-            let state = if e.number == 515 { 2 } else { 1 };
             events.push(Event::Error(Message {
                 number: e.number,
-                state,
+                state: e.state(),
                 class: e.class,
                 text: e.text.clone(),
                 procedure: String::new(),
@@ -352,23 +360,6 @@ pub fn run_statement(
 
 fn first_words(statement: &ast::Statement) -> String {
     statement.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-}
-
-/// Runs `f` as one atomic statement: in its own transaction, or in a savepoint of the open one.
-fn atomically<T>(store: &Store, f: impl FnOnce(&Store) -> Result<T, SqlError>) -> Result<T, SqlError> {
-    let nested = store.in_transaction();
-    store.execute(if nested { "SAVEPOINT tds_statement" } else { "BEGIN IMMEDIATE" })?;
-    match f(store) {
-        Ok(v) => {
-            store.execute(if nested { "RELEASE tds_statement" } else { "COMMIT" })?;
-            Ok(v)
-        }
-        Err(e) => {
-            // the statement's own error is the one to report
-            let _ = store.execute(if nested { "ROLLBACK TO tds_statement; RELEASE tds_statement" } else { "ROLLBACK" });
-            Err(e)
-        }
-    }
 }
 
 /// `t`, `dbo.t`, `[master].[dbo].[t]`, `#t` → the table's name.
@@ -482,7 +473,7 @@ fn create_table(session: &mut Session, create: &ast::CreateTable) -> Result<(), 
     if store.table(&name)?.is_some() {
         return Err(SqlError::new(2714, format!("There is already an object named '{name}' in the database.")));
     }
-    atomically(store, |s| s.create_table(&table, identity))
+    store.statement(|s| s.create_table(&table, identity))
 }
 
 /// `CREATE [UNIQUE] [NONCLUSTERED] INDEX name ON t (columns)`: 1913 for a name the table
@@ -515,16 +506,17 @@ fn create_index(session: &mut Session, create: &ast::CreateIndex) -> Result<(), 
     }
     let kind = if create.unique { KeyKind::UniqueIndex } else { KeyKind::Index };
     let index = Constraint { name: name.clone(), kind, columns };
-    atomically(store, |store| {
-        // rows already stored must not repeat the key (NULLs count as equal)
+    // rows already stored must not repeat the key (NULLs count as equal)
+    let check_rows = |rows: Vec<(i64, Vec<Value>)>| {
         if kind == KeyKind::UniqueIndex {
             let mut seen: Vec<Vec<Value>> = Vec::new();
-            for (_, values) in store.scan(&table)? {
+            for (_, values) in rows {
                 let key: Vec<Value> = index.columns.iter().map(|&i| values[i].clone()).collect();
                 let same = |other: &Vec<Value>| {
                     key.iter().zip(other).zip(&index.columns).all(|((a, b), &i)| {
                         let ty = &table.columns[i].ty;
-                        a.is_null() && b.is_null() || compare(ty, a, ty, b).ok().flatten() == Some(std::cmp::Ordering::Equal)
+                        a.is_null() && b.is_null()
+                            || compare(ty, a, ty, b).ok().flatten() == Some(std::cmp::Ordering::Equal)
                     })
                 };
                 if seen.iter().any(same) {
@@ -536,8 +528,9 @@ fn create_index(session: &mut Session, create: &ast::CreateIndex) -> Result<(), 
                 seen.push(key);
             }
         }
-        store.create_index(&table, &index)
-    })
+        Ok(())
+    };
+    store.statement(|store| store.create_index(&table, &index, check_rows))
 }
 
 /// `DROP INDEX name ON t` or `DROP INDEX t.name`.
@@ -557,7 +550,7 @@ fn drop_index(
         let index = index.trim_matches(|c| c == '[' || c == ']').to_string();
         let table = find_table(store, &table_name)?;
         match table.constraints.iter().find(|k| k.kind.is_index() && k.name.eq_ignore_ascii_case(&index)) {
-            Some(k) => atomically(store, |s| s.drop_index(&table, &k.name))?,
+            Some(k) => store.statement(|s| s.drop_index(&table, k))?,
             None if if_exists => {}
             None => {
                 return Err(SqlError::new(
@@ -579,7 +572,7 @@ fn drop_tables(session: &mut Session, names: &[ast::ObjectName], if_exists: bool
     let store = store(session)?;
     for name in names {
         match store.table(&table_name(name)?)? {
-            Some(table) => atomically(store, |s| s.drop_table(&table))?,
+            Some(table) => store.statement(|s| s.drop_table(&table))?,
             None if if_exists => {}
             None => {
                 return Err(SqlError::new(
@@ -854,10 +847,11 @@ fn candidate_rows(
     qualifier: &str,
     selection: Option<&ast::Expr>,
     scope: &Scope,
+    reading: Reading,
 ) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
     match selection.and_then(|e| point_lookup(table, qualifier, e, scope)) {
-        Some((ordinal, value)) => store.rows_with(table, ordinal, value),
-        None => store.scan(table),
+        Some((ordinal, value)) => store.rows_with(table, ordinal, value, reading),
+        None => store.scan(table, reading),
     }
 }
 
@@ -997,8 +991,12 @@ fn stored_length(v: &Value, ty: &SqlType) -> usize {
     }
 }
 
-/// A constraint violation reported by SQLite as SQL Server's 2627.
-fn constraint_error(session: &Session, table: &Table, values: &[Value], e: rusqlite::Error) -> SqlError {
+/// A row that could not be written: SQLite's unique key violation as SQL Server's 2627 or 2601.
+fn constraint_error(session: &Session, table: &Table, values: &[Value], e: WriteError) -> SqlError {
+    let e = match e {
+        WriteError::Refused(e) => e,
+        WriteError::Failed(e) => return e,
+    };
     let is_unique = matches!(
         &e,
         rusqlite::Error::SqliteFailure(f, _)
@@ -1135,7 +1133,7 @@ fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) ->
     let scope = scope(session_ref, variables, &no_columns);
     let store = session_ref.store.as_ref().expect("opened by find_table");
     let mut last_identity = None;
-    let inserted = atomically(store, |store| {
+    let inserted = store.statement(|store| {
         for given in &prepared {
             let mut values = Vec::with_capacity(table.columns.len());
             for (column, given) in table.columns.iter().zip(given) {
@@ -1218,7 +1216,9 @@ fn update(session: &mut Session, update: &ast::Update, variables: &Variables) ->
             let (typed, v) = value_of(e, scope)?;
             new_values[*i] = assign(session_ref, &table, &table.columns[*i], &v, &typed.ty, "UPDATE")?;
         }
-        store.update(&table, rowid, &new_values).map_err(|e| constraint_error(session_ref, &table, &new_values, e))
+        store
+            .update(&table, rowid, values, &new_values)
+            .map_err(|e| constraint_error(session_ref, &table, &new_values, e))
     })
 }
 
@@ -1230,11 +1230,13 @@ fn delete(session: &mut Session, delete: &ast::Delete, variables: &Variables) ->
         return Err(SqlError::not_supported("DELETE with several tables, OUTPUT or a limit"));
     }
     let table = find_table(store(session)?, single_table(from)?)?;
-    change_rows(session, &table, delete.selection.as_ref(), variables, |store, rowid, _, _| store.delete(&table, rowid))
+    change_rows(session, &table, delete.selection.as_ref(), variables, |store, rowid, values, _| {
+        store.delete(&table, rowid, values)
+    })
 }
 
 /// Runs `change` on every row of `table` that `selection` qualifies, as one atomic statement;
-/// returns how many rows it changed.
+/// returns how many rows it changed. The qualifying rows are locked before the first change.
 fn change_rows(
     session: &Session,
     table: &Table,
@@ -1246,16 +1248,25 @@ fn change_rows(
     let defs: Vec<ColumnDef> = table.columns.iter().map(catalog_column).collect();
     let no_columns = Vec::new();
     let statement_scope = scope(session, variables, &no_columns);
-    atomically(store, |store| {
-        let mut count = 0;
-        for (rowid, values) in candidate_rows(store, table, &table.name, selection, &statement_scope)? {
-            let columns = row_scope(&defs, &values);
-            let scope = scope(session, variables, &columns);
-            if qualifies(selection, &scope)? {
-                change(store, rowid, &values, &scope)?;
-                count += 1;
+    store.statement(|store| {
+        let qualifying = loop {
+            let mut qualifying = Vec::new();
+            for (rowid, values) in
+                candidate_rows(store, table, &table.name, selection, &statement_scope, Reading::Committed)?
+            {
+                let columns = row_scope(&defs, &values);
+                if qualifies(selection, &scope(session, variables, &columns))? {
+                    qualifying.push((rowid, values));
+                }
             }
+            if store.lock_rows(table, &qualifying)? {
+                break qualifying;
+            }
+        };
+        for (rowid, values) in &qualifying {
+            let columns = row_scope(&defs, values);
+            change(store, *rowid, values, &scope(session, variables, &columns))?;
         }
-        Ok(count)
+        Ok(qualifying.len() as u64)
     })
 }

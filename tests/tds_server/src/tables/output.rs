@@ -1,15 +1,14 @@
 //! The OUTPUT clause of INSERT, UPDATE and DELETE (`OUTPUT INSERTED.*, DELETED.col AS c, ...`),
 //! which sqlparser does not read there: the pre-parser cuts it out, the statement runs as
-//! usual, and the rows it inserted, changed or deleted come back as a result set typed from
-//! the catalog, before the statement's DONE as SQL Server sends them.
-
-use std::collections::HashSet;
+//! usual, and the rows it inserted, changed or deleted (as its undo log records them) come
+//! back as a result set typed from the catalog, before the statement's DONE as SQL Server
+//! sends them.
 
 use sqlparser::ast;
 
 use super::store::Table;
-use super::{catalog_column, find_table, qualifies, row_scope, run_statement, single_table, store};
-use crate::engine::{fail, scope, DoneKind, Event, Session};
+use super::{catalog_column, find_table, run_statement, single_table, store};
+use crate::engine::{fail, DoneKind, Event, Session};
 use crate::sql::eval::Variables;
 use crate::sql::parser::SqlError;
 use crate::tokens::DONE_ERROR;
@@ -36,14 +35,6 @@ struct OutputColumn {
     def: ColumnDef,
 }
 
-/// What the statement touches, known before it runs.
-enum Before {
-    /// INSERT: the rows after this rowid are the new ones
-    LastRowid(i64),
-    /// UPDATE/DELETE: the qualifying rows as they were
-    Rows(Vec<(i64, Vec<Value>)>),
-}
-
 /// Runs the statement and its OUTPUT; returns false when its error ends the batch.
 pub fn run(
     session: &mut Session,
@@ -53,8 +44,8 @@ pub fn run(
     kind: DoneKind,
     events: &mut Vec<Event>,
 ) -> bool {
-    let planned = plan(session, output, variables);
-    let (table, columns, before) = match planned {
+    let planned = plan(session, output);
+    let (table, columns) = match planned {
         Ok(planned) => planned,
         Err(e) => return fail(events, kind, e, 0, line),
     };
@@ -63,7 +54,7 @@ pub fn run(
     if !succeeded {
         return ok;
     }
-    let rows = match output_rows(session, &table, &columns, &before) {
+    let rows = match output_rows(session, &table, &columns) {
         Ok(rows) => rows,
         Err(e) => return fail(events, kind, e, 0, line),
     };
@@ -74,49 +65,25 @@ pub fn run(
     ok
 }
 
-fn plan(
-    session: &mut Session,
-    output: &OutputStatement,
-    variables: &Variables,
-) -> Result<(Table, Vec<OutputColumn>, Before), SqlError> {
-    let (name, selection, sides): (&ast::ObjectName, Option<&ast::Expr>, &[Side]) = match output.statement.as_ref() {
+/// The table the statement changes and the columns of its OUTPUT.
+fn plan(session: &mut Session, output: &OutputStatement) -> Result<(Table, Vec<OutputColumn>), SqlError> {
+    let (name, sides): (&ast::ObjectName, &[Side]) = match output.statement.as_ref() {
         ast::Statement::Insert(insert) => match &insert.table {
-            ast::TableObject::TableName(name) => (name, None, &[Side::Inserted]),
+            ast::TableObject::TableName(name) => (name, &[Side::Inserted]),
             _ => return Err(SqlError::not_supported("INSERT ... OUTPUT into a table function")),
         },
         ast::Statement::Delete(delete) => {
             let (ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from)) = &delete.from;
-            (single_table(from)?, delete.selection.as_ref(), &[Side::Deleted])
+            (single_table(from)?, &[Side::Deleted])
         }
-        ast::Statement::Update(update) => (
-            single_table(std::slice::from_ref(&update.table))?,
-            update.selection.as_ref(),
-            &[Side::Inserted, Side::Deleted],
-        ),
+        ast::Statement::Update(update) => {
+            (single_table(std::slice::from_ref(&update.table))?, &[Side::Inserted, Side::Deleted])
+        }
         _ => return Err(SqlError::not_supported("OUTPUT on this statement")),
     };
     let table = find_table(store(session)?, name)?;
     let columns = output_columns(&table, &output.items, sides)?;
-    let session: &Session = session;
-    let store = session.store.as_ref().expect("opened by find_table");
-    let before = if sides == [Side::Inserted] {
-        let last: Option<i64> = store
-            .conn
-            .query_row(&format!("SELECT max(rowid) FROM {}", table.storage_name()), [], |r| r.get(0))
-            .map_err(super::store::storage_error)?;
-        Before::LastRowid(last.unwrap_or(0))
-    } else {
-        let defs: Vec<ColumnDef> = table.columns.iter().map(catalog_column).collect();
-        let mut rows = Vec::new();
-        for (rowid, values) in store.scan(&table)? {
-            let row = row_scope(&defs, &values);
-            if qualifies(selection, &scope(session, variables, &row))? {
-                rows.push((rowid, values));
-            }
-        }
-        Before::Rows(rows)
-    };
-    Ok((table, columns, before))
+    Ok((table, columns))
 }
 
 fn output_columns(table: &Table, items: &[ast::SelectItem], sides: &[Side]) -> Result<Vec<OutputColumn>, SqlError> {
@@ -165,29 +132,11 @@ fn output_columns(table: &Table, items: &[ast::SelectItem], sides: &[Side]) -> R
     Ok(columns)
 }
 
-fn output_rows(
-    session: &Session,
-    table: &Table,
-    columns: &[OutputColumn],
-    before: &Before,
-) -> Result<Vec<Vec<Value>>, SqlError> {
+/// The OUTPUT rows of the statement that just ran, in the order it touched them.
+fn output_rows(session: &Session, table: &Table, columns: &[OutputColumn]) -> Result<Vec<Vec<Value>>, SqlError> {
     let store = session.store.as_ref().expect("opened by plan");
-    // each output row's (inserted, deleted) values, in the order the statement touched them
-    let pairs: Vec<(Option<Vec<Value>>, Option<Vec<Value>>)> = match before {
-        Before::LastRowid(last) => store
-            .scan(table)?
-            .into_iter()
-            .filter(|(rowid, _)| rowid > last)
-            .map(|(_, values)| (Some(values), None))
-            .collect(),
-        Before::Rows(old) => {
-            let touched: HashSet<i64> = old.iter().map(|(rowid, _)| *rowid).collect();
-            let mut now: std::collections::HashMap<i64, Vec<Value>> =
-                store.scan(table)?.into_iter().filter(|(rowid, _)| touched.contains(rowid)).collect();
-            old.iter().map(|(rowid, values)| (now.remove(rowid), Some(values.clone()))).collect()
-        }
-    };
-    Ok(pairs
+    Ok(store
+        .statement_changes(table)?
         .into_iter()
         .map(|(inserted, deleted)| {
             columns

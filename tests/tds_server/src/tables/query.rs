@@ -7,12 +7,14 @@ use std::cmp::Ordering;
 
 use sqlparser::ast;
 
+use super::store::Reading;
 use super::{
-    candidate_rows, catalog_column, find_table, qualified_row_scope, qualifies, row_scope, store, translate, value_of,
+    candidate_rows, catalog_column, find_table, qualified_row_scope, qualifies, row_scope, session_reading, store,
+    translate, value_of,
 };
+use crate::sql::convert::convert;
 use crate::engine::scope;
 use crate::engine::{Event, Session};
-use crate::sql::convert::convert;
 use crate::sql::arithmetic::common_type;
 use crate::sql::eval::{column_index, compare, eval, ColumnValue, Scope, Variables};
 use crate::sql::parser::{Expr, SqlError};
@@ -597,7 +599,8 @@ fn factor(
     selection: Option<&ast::Expr>,
 ) -> Result<Source, SqlError> {
     match factor {
-        ast::TableFactor::Table { name, alias, args: None, .. } => {
+        ast::TableFactor::Table { name, alias, args: None, with_hints, .. } => {
+            let reading = table_reading(session, with_hints)?;
             let store = store(session)?;
             let table = find_table(store, name)?;
             let qualifier = alias.as_ref().map_or_else(|| table.name.clone(), |a| a.name.value.clone());
@@ -605,7 +608,7 @@ fn factor(
             let no_columns = Vec::new();
             let statement_scope = scope(session_ref, variables, &no_columns);
             let store = session_ref.store.as_ref().expect("opened above");
-            let rows = candidate_rows(store, &table, &qualifier, selection, &statement_scope)?
+            let rows = candidate_rows(store, &table, &qualifier, selection, &statement_scope, reading)?
                 .into_iter()
                 .map(|(_, values)| values)
                 .collect();
@@ -634,6 +637,26 @@ fn factor(
         }
         _ => Err(SqlError::not_supported("This kind of FROM source")),
     }
+}
+
+/// How a table of a query is read: by its `WITH (...)` hints, else by the session's isolation level.
+fn table_reading(session: &Session, hints: &[ast::Expr]) -> Result<Reading, SqlError> {
+    let mut reading = session_reading(session);
+    for hint in hints {
+        match hint {
+            ast::Expr::Identifier(word) if word.quote_style.is_none() => {
+                match word.value.to_uppercase().as_str() {
+                    "NOLOCK" | "READUNCOMMITTED" => reading = Reading::Uncommitted,
+                    "READCOMMITTED" => reading = Reading::Committed,
+                    // the granularity of locks, which here are always rows
+                    "ROWLOCK" => {}
+                    other => return Err(SqlError::not_supported(format!("The table hint {other}"))),
+                }
+            }
+            other => return Err(SqlError::not_supported(format!("The table hint {other}"))),
+        }
+    }
+    Ok(reading)
 }
 
 fn join_sources(

@@ -1,8 +1,9 @@
 //! Transaction statements as SQL Server nests them: BEGIN TRAN increments @@TRANCOUNT, COMMIT
 //! decrements it and only the outermost one commits, ROLLBACK rolls everything back (to 0)
 //! unless it names a savepoint; ENVCHANGE 8/9/10 only at the outermost level. Savepoints
-//! (`SAVE TRAN name`) are SQLite SAVEPOINTs in the session's store transaction.
+//! (`SAVE TRAN name`) are marks in the store's undo log.
 
+use super::undo::Mark;
 use super::{begin_if_open, end_transaction, store};
 use crate::engine::{fail, DoneKind, EnvChange, Event, Session};
 use crate::sql::parser::SqlError;
@@ -17,8 +18,8 @@ const CMD_SAVE_TRANSACTION: u16 = 0xD7;
 pub struct Nesting {
     /// BEGIN TRANs not yet committed; an open transaction the protocol layer began counts as 1
     depth: u32,
-    /// Savepoint names, oldest first (a name may be saved again)
-    savepoints: Vec<String>,
+    /// Savepoints (name, where in the undo log), oldest first (a name may be saved again)
+    savepoints: Vec<(String, Mark)>,
 }
 
 /// @@TRANCOUNT.
@@ -77,12 +78,12 @@ pub fn rollback(session: &mut Session, name: Option<&str>, line: u32, kind: Done
             line,
         );
     }
-    let savepoint = name.and_then(|n| session.nesting.savepoints.iter().rposition(|s| s.eq_ignore_ascii_case(n)));
+    let savepoint = name.and_then(|n| session.nesting.savepoints.iter().rposition(|(s, _)| s.eq_ignore_ascii_case(n)));
     let Some(index) = savepoint else {
         return end(session, false, line, kind, events);
     };
-    let name = session.nesting.savepoints[index].clone();
-    if let Err(e) = store(session).and_then(|s| s.execute(&format!("ROLLBACK TO {}", savepoint_name(&name)))) {
+    let mark = session.nesting.savepoints[index].1;
+    if let Err(e) = store(session).and_then(|s| s.rollback_to(mark)) {
         return fail(events, kind, e, CMD_ROLLBACK_TRANSACTION, line);
     }
     session.nesting.savepoints.truncate(index + 1);
@@ -100,19 +101,12 @@ pub fn save(session: &mut Session, name: &str, line: u32, kind: DoneKind, events
             line,
         );
     }
-    let saved = begin_if_open(session)
-        .and_then(|()| store(session))
-        .and_then(|s| s.execute(&format!("SAVEPOINT {}", savepoint_name(name))));
-    if let Err(e) = saved {
-        return fail(events, kind, e, CMD_SAVE_TRANSACTION, line);
-    }
-    session.nesting.savepoints.push(name.to_string());
+    let mark = match begin_if_open(session).and_then(|()| store(session)) {
+        Ok(store) => store.savepoint(),
+        Err(e) => return fail(events, kind, e, CMD_SAVE_TRANSACTION, line),
+    };
+    session.nesting.savepoints.push((name.to_string(), mark));
     done(events, kind, CMD_SAVE_TRANSACTION)
-}
-
-/// The SQLite savepoint of a T-SQL one (apart from the server's own statement savepoints).
-fn savepoint_name(name: &str) -> String {
-    format!("\"tds_save_{}\"", name.to_lowercase().replace('"', "\"\""))
 }
 
 /// Commits or rolls back the whole transaction, with its ENVCHANGE.
