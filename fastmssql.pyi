@@ -30,11 +30,14 @@ sql_variant                                         struct<type: utf8, value: ut
 ==================================================  ===============================  ===========================
 """
 
+import builtins
 import datetime
 import decimal
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
+from collections.abc import Awaitable, Callable, Generator
+from enum import Enum
 from typing import Any, ClassVar, Protocol, TypeAlias, final, overload
 
 import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -65,7 +68,9 @@ class _ArrowStreamExportable(Protocol):
 __version__: str
 
 __all__ = [
+    "ApplicationIntent",
     "Connection",
+    "ConversionError",
     "DataError",
     "DatabaseError",
     "EncryptionLevel",
@@ -74,17 +79,33 @@ __all__ = [
     "IntegrityError",
     "InterfaceError",
     "InternalError",
+    "Message",
     "NotSupportedError",
     "OperationalError",
     "Parameter",
+    "Parameters",
     "PoolConfig",
     "ProgrammingError",
+    "ProtocolError",
     "QueryResult",
+    "QueryStream",
+    "QueryTimeoutError",
     "ResultStream",
+    "Savepoint",
+    "Session",
+    "SqlConnectionError",
+    "SqlError",
     "SslConfig",
+    "TlsError",
+    "Transaction",
+    "TypedNull",
     "Warning",
     "__version__",
+    "version",
 ]
+
+def version() -> str:
+    """The installed fastmssql version (fastmssql 0.7.7's ``version()``)."""
 
 # ---------------------------------------------------------------------------
 # Configuration
@@ -100,6 +121,10 @@ class EncryptionLevel:
     """Only the login packet (with the password) is encrypted."""
     Off: ClassVar[EncryptionLevel]
     """No encryption at all (development only)."""
+    Strict: ClassVar[EncryptionLevel]
+    """TDS 8.0 (``Encrypt=strict``): TLS before any TDS byte (ALPN ``tds/8.0``), then everything inside it."""
+    Disabled: ClassVar[EncryptionLevel]
+    """fastmssql 0.7.7's name for ``Off``."""
 
     def __int__(self) -> int: ...
     def __eq__(self, other: object, /) -> bool: ...
@@ -148,6 +173,24 @@ class PoolConfig:
         idle_timeout_secs: int = 600,
         connection_timeout_secs: int = 30,
     ) -> PoolConfig: ...
+    @staticmethod
+    def one() -> PoolConfig:
+        """max_size=1, min_idle=1 (fastmssql 0.7.7's preset)."""
+    @staticmethod
+    def low_resource() -> PoolConfig:
+        """max_size=3, min_idle=1 (0.7.7's preset)."""
+    @staticmethod
+    def development() -> PoolConfig:
+        """max_size=5, min_idle=1 (0.7.7's preset)."""
+    @staticmethod
+    def high_throughput() -> PoolConfig:
+        """max_size=25, min_idle=8 (0.7.7's preset)."""
+    @staticmethod
+    def performance() -> PoolConfig:
+        """max_size=30, min_idle=10 (0.7.7's preset)."""
+    @staticmethod
+    def adaptive(concurrent_workers: int) -> PoolConfig:
+        """max_size = ceil(workers * 1.2) + 5 (0.7.7's formula), a quarter of the workers kept idle."""
     @property
     def max_size(self) -> int:
         """Most connections the pool opens."""
@@ -187,15 +230,99 @@ class Parameter:
 # Connection and results
 # ---------------------------------------------------------------------------
 
-@final
-class Connection:
+class _Calls:
+    """The calls of a ``Connection`` (each on whichever pooled connection is free) and of a
+    ``Session`` (all on its one connection).
+
+    Every call takes ``timeout=`` seconds (default: the connection's ``command_timeout``, else
+    none): past it the request is cancelled with an Attention and ``QueryTimeoutError`` raised;
+    the connection stays in use when the server acknowledges the cancel. A cancelled task and an
+    abandoned stream cancel their request the same way. The server's informational messages
+    (``PRINT``, warnings) are kept on the result's ``messages`` and issued as ``fastmssql.Warning``
+    (or passed to the connection's ``message_handler``).
+    """
+
+    async def query(self, sql: str, params: _Params | None = None, *, timeout: float | None = None) -> QueryResult:
+        """Run a batch and return its first result set (all of them in ``result_sets``).
+
+        A sequence binds ``@P1..@Pn``, a mapping binds ``@name``. Python types:
+        None -> NULL, bool -> bit, int -> int/bigint, float -> float,
+        str -> nvarchar(n|max), bytes/bytearray/memoryview -> varbinary(n|max),
+        Decimal -> numeric(p,s), naive datetime -> datetime2(7),
+        aware datetime -> datetimeoffset(7), date -> date, time -> time(7),
+        UUID -> uniqueidentifier, ``Parameter`` -> its declared type.
+
+        On a pooled connection, a batch that leaves a transaction open (``BEGIN TRAN`` without
+        ``COMMIT``) is rolled back and raises ``ProgrammingError``: use ``transaction()``.
+        """
+
+    async def execute(self, sql: str, params: _Params | None = None, *, timeout: float | None = None) -> int:
+        """Run a batch and return the number of rows it affected (summed over statements)."""
+
+    async def executemany(
+        self, sql: str, seq_of_params: Sequence[_Params], *, atomic: bool = False, timeout: float | None = None
+    ) -> int:
+        """Run ``sql`` once per parameter set, 10,000 to a request; the total rows affected.
+
+        Without ``atomic`` each statement stands alone (as SQL Server runs the RPCs of one
+        request); with it, all or none (a transaction of its own, or a savepoint of the open one).
+        A failing statement raises naming its position."""
+
+    async def execute_batch(
+        self,
+        commands: Sequence[str | tuple[str] | tuple[str, _Params | None]],
+        *,
+        atomic: bool = False,
+        timeout: float | None = None,
+    ) -> list[int]:
+        """Run ``[(sql, params), ...]`` (or plain SQL strings), 10,000 to a request; the rows
+        affected by each. ``atomic`` as for ``executemany``."""
+
+    async def query_batch(
+        self, queries: Sequence[str | tuple[str] | tuple[str, _Params | None]], *, timeout: float | None = None
+    ) -> list[QueryResult]:
+        """Run the statements in one request; one ``QueryResult`` per statement (its first result
+        set; all of them in ``result_sets``)."""
+
+    async def call_proc(
+        self,
+        name: str,
+        params: _Params | None = None,
+        *,
+        output: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> QueryResult:
+        """Call a stored procedure: arguments by name (mapping) or position (sequence); each name
+        in ``output`` (mapped to its SQL type, e.g. ``{"total": "int"}``) is an OUTPUT argument,
+        its value from ``params`` or NULL. The result holds the procedure's result sets, its
+        OUTPUT values in ``output`` and its RETURN value in ``return_status``."""
+
+    async def stream(
+        self, sql: str, params: _Params | None = None, *, batch_size: int = 65536, timeout: float | None = None
+    ) -> ResultStream:
+        """Run a batch and stream its first result set in batches of at most ``batch_size`` rows.
+
+        Returns once the result's columns are known; errors before the result
+        raise here. The stream holds one pooled connection until it is read to
+        its end; memory stays bounded by a few batches whatever the result's
+        size. Parameters bind as for ``query``. ``batch_size`` < 1 raises
+        ``ValueError``.
+        """
+
+class Connection(_Calls):
     """A pool of connections to one SQL Server database.
 
     Configure it with an ADO.NET connection string
-    (``Server=host,port;Database=db;User Id=u;Password=p;Encrypt=yes;TrustServerCertificate=no``)
+    (``Server=host,port;Database=db;User Id=u;Password=p;Encrypt=yes|no|strict;TrustServerCertificate=no;
+    ApplicationIntent=ReadOnly;Packet Size=8192;Connect Timeout=15``)
     and/or keyword arguments. A keyword that the connection string also sets,
     or ``ssl_config`` together with a string that sets ``Encrypt`` /
     ``TrustServerCertificate``, raises ``ValueError``.
+
+    ``command_timeout`` (seconds) bounds every call that gives no ``timeout=``; none by default.
+    ``message_handler`` receives each server message (``Message``) instead of ``warnings``.
+    Every checkout of a pooled connection resets its session (temp tables, SET options,
+    database), as ODBC and SqlClient pools do.
 
     ``async with Connection(...) as conn:`` connects the pool and closes it on
     exit. ``repr()`` never shows the password.
@@ -213,7 +340,13 @@ class Connection:
         pool_config: PoolConfig | None = None,
         ssl_config: SslConfig | None = None,
         application_name: str | None = None,
+        application_intent: str | ApplicationIntent | None = None,
+        instance_name: str | None = None,
+        command_timeout: float | None = None,
+        message_handler: Callable[[Message], object] | None = None,
+        azure_credential: None = None,
     ) -> Connection: ...
+    def __init__(self, *args: Any, azure_credential: None = None, **kwargs: Any) -> None: ...
     async def __aenter__(self) -> Connection: ...
     async def __aexit__(
         self,
@@ -231,27 +364,41 @@ class Connection:
     async def close(self) -> None:
         """Close every connection of the pool."""
 
-    def is_connected(self) -> bool: ...
-    def pool_stats(self) -> dict[str, int]:
+    async def disconnect(self) -> bool:
+        """``close()`` under fastmssql 0.7.7's name."""
+
+    def is_connected(self) -> _ConnectedFlag:
+        """Whether the pool is open; ``await conn.is_connected()`` (0.7.7's form) works too."""
+
+    def pool_stats(self) -> _PoolStats:
         """Counters of the pool: ``connected`` (bool), ``connections``, ``idle_connections``,
-        ``connections_created``, ``connections_closed_broken``, ``max_size``, ``min_idle``."""
+        ``active_connections``, ``connections_created``, ``connections_closed_broken``,
+        ``max_size``, ``min_idle``. Awaited (0.7.7's form) it gives the tuple
+        ``(connected, connections, idle_connections, max_size, min_idle)``."""
 
-    async def query(self, sql: str, params: _Params | None = None) -> QueryResult:
-        """Run a batch and return its first result set (all of them in ``result_sets``).
+    async def session(self) -> Session:
+        """Check out a pooled connection for this caller alone until ``release()``."""
 
-        A sequence binds ``@P1..@Pn``, a mapping binds ``@name``. Python types:
-        None -> NULL, bool -> bit, int -> int/bigint, float -> float,
-        str -> nvarchar(n|max), bytes/bytearray/memoryview -> varbinary(n|max),
-        Decimal -> numeric(p,s), naive datetime -> datetime2(7),
-        aware datetime -> datetimeoffset(7), date -> date, time -> time(7),
-        UUID -> uniqueidentifier, ``Parameter`` -> its declared type.
-        """
+    def transaction(self, isolation_level: str | None = None) -> Transaction:
+        """``async with conn.transaction() as tx:`` — a transaction on one pooled connection,
+        committed on normal exit, rolled back on an exception or task cancellation.
+        ``isolation_level``: READ UNCOMMITTED, READ COMMITTED, REPEATABLE READ, SERIALIZABLE or
+        SNAPSHOT."""
 
-    async def execute(self, sql: str, params: _Params | None = None) -> int:
-        """Run a batch and return the number of rows it affected (summed over statements)."""
-    async def bulk_insert(self, table: str, data: _ArrowStreamExportable) -> int:
+    def acquire(self) -> Acquire:
+        """``async with conn.acquire() as session:`` — one pooled connection for the block; its
+        temp tables and SET options last between the block's calls."""
+
+    def simple_query(self, sql: str) -> Awaitable[QueryResult]:
+        """A batch without parameters (fastmssql 0.7.7's ``simple_query``)."""
+
+    @overload
+    def bulk_insert(self, table: str, data: _ArrowStreamExportable, rows: None = None) -> Awaitable[int]: ...
+    @overload
+    def bulk_insert(self, table: str, data: Sequence[str], rows: Sequence[Sequence[Any]]) -> Awaitable[int]:
         """Bulk-load Arrow data (``pyarrow.Table``, ``polars.DataFrame``, a ``QueryResult`` ...)
-        into ``table``; return the number of rows stored.
+        into ``table``, or fastmssql 0.7.7's ``(table, columns, rows)`` (needs pyarrow); return
+        the number of rows stored.
 
         Columns are matched by name, so the data may leave out columns the
         table fills itself (identity, defaults, NULLs); an identity column the
@@ -265,18 +412,155 @@ class Connection:
         ``[bracketed]`` (dotted) name before it is used.
         """
 
-    async def stream(self, sql: str, params: _Params | None = None, *, batch_size: int = 65536) -> ResultStream:
-        """Run a batch and stream its first result set in batches of at most ``batch_size`` rows.
-
-        Returns once the result's columns are known; errors before the result
-        raise here. The stream holds one pooled connection until it is read to
-        its end; memory stays bounded by a few batches whatever the result's
-        size. Parameters bind as for ``query``. ``batch_size`` < 1 raises
-        ``ValueError``.
-        """
-
-
     def __repr__(self) -> str: ...
+
+@final
+class Session(_Calls):
+    """One pooled connection kept by its caller (``Connection.session()``, ``acquire()``,
+    ``transaction()``): temp tables, SET options and a transaction last between its calls.
+    ``release()`` (or leaving ``async with``) rolls back what is uncommitted and returns it;
+    calls after that raise ``ProgrammingError``."""
+
+    async def begin(self, isolation_level: str | None = None) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+    async def release(self) -> None: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    @property
+    def released(self) -> bool: ...
+    async def bulk_insert(self, table: str, data: _ArrowStreamExportable) -> int: ...
+    async def __aenter__(self) -> Session: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None: ...
+    def __repr__(self) -> str: ...
+
+class Transaction:
+    """A transaction on one pooled connection: ``async with conn.transaction() as tx:``, or
+    fastmssql 0.7.7's ``Transaction(connection_string, ...)`` (a connection of its own) with
+    ``begin()``/``commit()``/``rollback()``/``close()`` and ``async with``. Commits on normal exit,
+    rolls back on an exception or cancellation; calls after the end raise ``ProgrammingError``."""
+
+    def __init__(
+        self,
+        connection_string: str | None = None,
+        ssl_config: SslConfig | None = None,
+        azure_credential: None = None,
+        server: str | None = None,
+        database: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        application_intent: str | ApplicationIntent | None = None,
+        port: int | None = None,
+        instance_name: str | None = None,
+        application_name: str | None = None,
+        *,
+        connection: Connection | None = None,
+        isolation_level: str | None = None,
+    ) -> None: ...
+    async def begin(self) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+    async def close(self) -> None: ...
+    def is_connected(self) -> bool: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    def savepoint(self, name: str | None = None) -> Savepoint: ...
+    async def __aenter__(self) -> Transaction: ...
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+    async def query(self, sql: str, params: Any = None, **options: Any) -> Any: ...
+    async def execute(self, sql: str, params: Any = None, **options: Any) -> int: ...
+    async def executemany(self, sql: str, seq_of_params: Any, **options: Any) -> int: ...
+    async def execute_batch(self, commands: Any, **options: Any) -> list[int]: ...
+    async def query_batch(self, queries: Any, **options: Any) -> list[Any]: ...
+    async def simple_query(self, sql: str) -> Any: ...
+    async def call_proc(self, name: str, params: Any = None, **options: Any) -> Any: ...
+    async def stream(self, sql: str, params: Any = None, **options: Any) -> Any: ...
+    async def bulk_insert(self, table: str, data: Any, rows: Any = None) -> int: ...
+
+class Savepoint:
+    """``async with tx.savepoint():`` an exception in the block rolls the transaction back to
+    the block's start and propagates; the transaction stays open."""
+
+    name: str
+    def __init__(self, session: Session, name: str | None) -> None: ...
+    async def __aenter__(self) -> Savepoint: ...
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+class Acquire:
+    """What ``Connection.acquire()`` returns: ``async with`` gives a ``Session``."""
+
+    def __init__(self, connection: Any) -> None: ...
+    async def __aenter__(self) -> Session: ...
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+@final
+class Message:
+    """An informational message of the server (PRINT, RAISERROR of severity <= 10, warnings)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def state(self) -> int: ...
+    @property
+    def severity(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def procedure(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def server(self) -> str: ...
+
+class ApplicationIntent(Enum):
+    """``application_intent=`` (also ``ApplicationIntent=`` in the connection string)."""
+
+    READ_ONLY = "ReadOnly"
+    READ_WRITE = "ReadWrite"
+
+class _PoolStats(dict[str, Any]):
+    def __await__(self) -> Generator[Any, None, tuple[Any, ...]]: ...
+
+class _ConnectedFlag(int):
+    def __await__(self) -> Generator[Any, None, bool]: ...
+
+class Parameters(list[Any]):
+    """fastmssql 0.7.7's positional parameter list: ``Parameters(1, "a").add(None, "int")``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def add(self, value: Any, sql_type: str | None = None) -> Parameters: ...
+    def set(self, key: str, value: Any, sql_type: str | None = None) -> Parameters:
+        """Named parameters are not supported this way: pass a dict (``NotSupportedError``)."""
+    def to_list(self) -> list[Any]: ...
+    @property
+    def positional(self) -> list[Any]: ...
+
+class TypedNull:
+    """fastmssql 0.7.7's typed NULLs: ``TypedNull.INT`` is ``Parameter(None, "int")``."""
+
+    TINYINT: ClassVar[Parameter]
+    SMALLINT: ClassVar[Parameter]
+    INT: ClassVar[Parameter]
+    BIGINT: ClassVar[Parameter]
+    FLOAT32: ClassVar[Parameter]
+    FLOAT64: ClassVar[Parameter]
+    BIT: ClassVar[Parameter]
+    STRING: ClassVar[Parameter]
+    GUID: ClassVar[Parameter]
+    BINARY: ClassVar[Parameter]
+    NUMERIC: ClassVar[Parameter]
+    XML: ClassVar[Parameter]
+    DATETIME: ClassVar[Parameter]
+    SMALLDATETIME: ClassVar[Parameter]
+    TIME: ClassVar[Parameter]
+    DATE: ClassVar[Parameter]
+    DATETIME2: ClassVar[Parameter]
+    DATETIMEOFFSET: ClassVar[Parameter]
 
 @final
 class ResultStream:
@@ -289,7 +573,7 @@ class ResultStream:
     read as an Arrow stream (``pyarrow.RecordBatchReader.from_stream(stream)``,
     ``polars.DataFrame(stream)``): a stream is read once. A second result set
     in the batch raises ``NotSupportedError`` after the first one. Dropping a
-    stream before its end discards its connection instead of reusing it.
+    stream before its end cancels its request (Attention); the connection goes back to the pool.
     """
 
     @property
@@ -322,6 +606,27 @@ class QueryResult:
         """Every result set of the batch in order (``[self, ...]``); ``[]`` when there is none."""
 
     def __len__(self) -> int: ...
+    @property
+    def messages(self) -> list[Message]:
+        """The server's informational messages of the call (PRINT, warnings), in order."""
+    @property
+    def return_status(self) -> int | None:
+        """A stored procedure's RETURN value (``call_proc``)."""
+    @property
+    def output(self) -> dict[str, Any]:
+        """A stored procedure's OUTPUT values by name (``call_proc``); ``{}`` otherwise."""
+    def has_rows(self) -> bool: ...
+    def is_empty(self) -> bool: ...
+    def all(self) -> list[FastRow]:
+        """Every row (fastmssql 0.7.7's ``QueryStream.all()``)."""
+    def fetch(self, n: int) -> list[FastRow]:
+        """``fetchmany(n)`` under 0.7.7's name."""
+    def reset(self) -> None:
+        """Rewind the fetch cursor to the first row."""
+    def position(self) -> int:
+        """Rows fetched so far."""
+    def len(self) -> int:
+        """The number of rows (0.7.7's ``QueryStream.len()``)."""
     def rows(self) -> list[FastRow]: ...
     def fetchone(self) -> FastRow | None: ...
     def fetchmany(self, n: int = 1) -> list[FastRow]: ...
@@ -378,8 +683,8 @@ class FastRow:
 # Exceptions (DB-API 2.0)
 # ---------------------------------------------------------------------------
 
-class Warning(Exception):
-    """A DB-API warning."""
+class Warning(builtins.Warning):
+    """A DB-API warning (an ``Exception``); the server's messages are issued as these."""
 
 class Error(Exception):
     """Base of every fastmssql error.
@@ -389,6 +694,8 @@ class Error(Exception):
     """
 
     number: int | None
+    code: int | None
+    """``number`` under fastmssql 0.7.7's name."""
     state: int | None
     severity: int | None
     server: str | None
@@ -419,3 +726,14 @@ class ProgrammingError(DatabaseError):
 
 class NotSupportedError(DatabaseError):
     """A feature or type that fastmssql does not support."""
+
+class QueryTimeoutError(OperationalError, TimeoutError):
+    """A call cancelled at its ``timeout`` (or the connection's ``command_timeout``)."""
+
+# fastmssql 0.7.7's names.
+QueryStream = QueryResult
+SqlError = DatabaseError
+SqlConnectionError = OperationalError
+TlsError = OperationalError
+ProtocolError = OperationalError
+ConversionError = DataError

@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Internal,
     Programming,
     NotSupported,
+    /// A request cancelled at its timeout (an operational error).
+    Timeout,
 }
 
 /// What SQL Server reported in an ERROR token.
@@ -25,12 +27,15 @@ pub use crate::tds::ServerMessage as ServerError;
 pub struct DriverError {
     pub kind: ErrorKind,
     pub message: String,
-    pub server: Option<ServerError>,
+    /// Boxed: errors travel in every `Result`, most without server details.
+    pub server: Option<Box<ServerError>>,
+    /// Which statement of a statement batch failed (counted from 0).
+    pub statement: Option<usize>,
 }
 
 impl DriverError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), server: None }
+        Self { kind, message: message.into(), server: None, statement: None }
     }
 
     pub fn interface(message: impl Into<String>) -> Self {
@@ -53,6 +58,10 @@ impl DriverError {
         Self::new(ErrorKind::NotSupported, message)
     }
 
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
     }
@@ -61,7 +70,14 @@ impl DriverError {
     pub fn from_server(server: ServerError) -> Self {
         let kind = classify_server_error(server.number, server.severity);
         let message = format!("[SQL Server error {}] {}", server.number, server.message);
-        Self { kind, message, server: Some(server) }
+        Self { kind, message, server: Some(Box::new(server)), statement: None }
+    }
+
+    /// Counts the failed statement from the start of the whole batch rather
+    /// than of the request that carried it.
+    pub fn offset_statement(mut self, first: usize) -> Self {
+        self.statement = self.statement.map(|s| s + first);
+        self
     }
 
     /// Prefixes the message with what was being attempted.

@@ -18,6 +18,7 @@ pub mod driver;
 pub mod error;
 pub mod params;
 mod py;
+pub mod request;
 pub mod runtime;
 pub mod statement;
 pub mod tds;

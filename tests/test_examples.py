@@ -19,6 +19,7 @@ TIMEOUT_SECS = 300
         ("quickstart.py", "Connected to:"),
         ("dataframes.py", "result set 1:"),
         ("stream_to_parquet.py", "20000 rows in 5 batches of at most 4096"),
+        ("transactions.py", "call_proc: {'sum': 5} return status 0"),
     ],
 )
 def test_example_runs(script: str, expected: str, test_url: str) -> None:

@@ -32,6 +32,10 @@ pub struct KeywordSettings {
     pub username: Option<String>,
     pub password: Option<Password>,
     pub application_name: Option<String>,
+    /// `ReadOnly` or `ReadWrite` (fastmssql 0.7.7's `application_intent=`).
+    pub application_intent: Option<String>,
+    /// A named instance, found through the SQL Server Browser.
+    pub instance_name: Option<String>,
 }
 
 /// Everything needed to open one connection.
@@ -45,7 +49,28 @@ pub struct ConnectSettings {
     pub password: Option<Password>,
     pub application_name: Option<String>,
     pub connect_timeout: Option<Duration>,
+    /// ApplicationIntent=ReadOnly: routed to a readable secondary replica.
+    pub read_only: bool,
+    /// TDS packet size asked for at login (512 to 32767 bytes).
+    pub packet_size: Option<u32>,
     pub ssl: SslSettings,
+}
+
+/// `ApplicationIntent=` values: whether the session only reads.
+fn parse_application_intent(value: &str) -> Result<bool, ConfigError> {
+    let folded: String = value.chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>().to_lowercase();
+    match folded.as_str() {
+        "readonly" => Ok(true),
+        "readwrite" => Ok(false),
+        _ => Err(ConfigError("ApplicationIntent must be ReadOnly or ReadWrite".into())),
+    }
+}
+
+fn parse_packet_size(value: &str) -> Result<u32, ConfigError> {
+    match value.trim().parse::<u32>() {
+        Ok(size) if (512..=32767).contains(&size) => Ok(size),
+        _ => Err(ConfigError("Packet Size must be a whole number of bytes from 512 to 32767".into())),
+    }
 }
 
 fn conflict(keyword: &str, key: ConnectionStringKey) -> ConfigError {
@@ -80,7 +105,8 @@ fn parse_bool(key: ConnectionStringKey, value: &str) -> Result<bool, ConfigError
 /// TLS by attempting TLS anyway.
 fn parse_encrypt(value: &str) -> Result<Encryption, ConfigError> {
     match value.to_ascii_lowercase().as_str() {
-        "yes" | "true" | "1" | "mandatory" | "strict" => Ok(Encryption::Required),
+        "yes" | "true" | "1" | "mandatory" => Ok(Encryption::Required),
+        "strict" => Ok(Encryption::Strict),
         "no" | "false" | "0" | "optional" => Ok(Encryption::Off),
         _ => Err(ConfigError("Encrypt must be one of yes/no/true/false/mandatory/optional/strict".into())),
     }
@@ -131,6 +157,8 @@ impl ConnectSettings {
         let mut connect_timeout = None;
         let mut encrypt = None;
         let mut trust = None;
+        let mut read_only = None;
+        let mut packet_size = None;
         if let Some(text) = connection_string {
             for (key, value) in parse_connection_string(text)? {
                 match key {
@@ -147,11 +175,19 @@ impl ConnectSettings {
                     }
                     ConnectionStringKey::Encrypt => encrypt = Some(parse_encrypt(&value)?),
                     ConnectionStringKey::TrustServerCertificate => trust = Some(parse_bool(key, &value)?),
+                    ConnectionStringKey::ApplicationIntent => read_only = Some(parse_application_intent(&value)?),
+                    ConnectionStringKey::PacketSize => packet_size = Some(parse_packet_size(&value)?),
                 }
             }
         }
 
-        let (mut host, mut port, instance) = match server_text {
+        if let Some(intent) = keywords.application_intent.as_deref() {
+            if read_only.is_some() {
+                return Err(conflict("application_intent", ConnectionStringKey::ApplicationIntent));
+            }
+            read_only = Some(parse_application_intent(intent)?);
+        }
+        let (mut host, mut port, mut instance) = match server_text {
             Some(text) => {
                 if keywords.server.is_some() {
                     return Err(conflict("server", ConnectionStringKey::Server));
@@ -168,6 +204,12 @@ impl ConnectSettings {
             }
             host = Some(kw_host);
             port = kw_port;
+        }
+        if let Some(name) = keywords.instance_name {
+            if instance.is_some() {
+                return Err(conflict("instance_name", ConnectionStringKey::Server));
+            }
+            instance = Some(name);
         }
         if keywords.port.is_some() && port.is_some() {
             return Err(conflict("port", ConnectionStringKey::Server));
@@ -204,7 +246,19 @@ impl ConnectSettings {
 
         let host = host
             .ok_or_else(|| ConfigError("no server given: pass a connection string with Server= or server=".into()))?;
-        Ok(Self { host, port, instance, database, user, password, application_name, connect_timeout, ssl })
+        Ok(Self {
+            host,
+            port,
+            instance,
+            database,
+            user,
+            password,
+            application_name,
+            connect_timeout,
+            read_only: read_only.unwrap_or(false),
+            packet_size,
+            ssl,
+        })
     }
 
     /// `host,port` or `host\instance`, for messages and repr (no credentials).
@@ -288,10 +342,26 @@ mod tests {
     }
 
     #[test]
+    fn application_intent_and_packet_size_parse() {
+        let s = ConnectSettings::resolve(Some("Server=db;ApplicationIntent=ReadOnly;Packet Size=8192"), kw(), None)
+            .unwrap();
+        assert!(s.read_only);
+        assert_eq!(s.packet_size, Some(8192));
+        assert!(ConnectSettings::resolve(Some("Server=db;ApplicationIntent=maybe"), kw(), None).is_err());
+        assert!(ConnectSettings::resolve(Some("Server=db;Packet Size=100"), kw(), None).is_err());
+        let mut keywords = kw();
+        keywords.application_intent = Some("READ_ONLY".into());
+        assert!(ConnectSettings::resolve(Some("Server=db"), keywords, None).unwrap().read_only);
+        let mut keywords = kw();
+        keywords.instance_name = Some("SQLEXPRESS".into());
+        assert_eq!(ConnectSettings::resolve(Some("Server=db"), keywords, None).unwrap().address(), "db\\SQLEXPRESS");
+    }
+
+    #[test]
     fn encrypt_strict_and_trust_parse() {
         let s =
             ConnectSettings::resolve(Some("Server=db;Encrypt=strict;TrustServerCertificate=yes"), kw(), None).unwrap();
-        assert_eq!(s.ssl.encryption, Encryption::Required);
+        assert_eq!(s.ssl.encryption, Encryption::Strict);
         assert!(s.ssl.trust_server_certificate);
         assert!(ConnectSettings::resolve(Some("Server=db;Encrypt=maybe"), kw(), None).is_err());
     }

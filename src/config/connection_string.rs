@@ -14,6 +14,8 @@ pub enum ConnectionStringKey {
     TrustServerCertificate,
     ApplicationName,
     ConnectTimeout,
+    ApplicationIntent,
+    PacketSize,
 }
 
 impl ConnectionStringKey {
@@ -28,6 +30,8 @@ impl ConnectionStringKey {
             "trustservercertificate" => Self::TrustServerCertificate,
             "applicationname" | "app" => Self::ApplicationName,
             "connecttimeout" | "connectiontimeout" | "timeout" => Self::ConnectTimeout,
+            "applicationintent" => Self::ApplicationIntent,
+            "packetsize" => Self::PacketSize,
             // Accepted for compatibility with strings written for other
             // drivers; they change nothing here.
             "persistsecurityinfo" | "multipleactiveresultsets" | "pooling" | "driver" => return Some(None),
@@ -47,6 +51,8 @@ impl ConnectionStringKey {
             Self::TrustServerCertificate => "TrustServerCertificate",
             Self::ApplicationName => "Application Name",
             Self::ConnectTimeout => "Connect Timeout",
+            Self::ApplicationIntent => "ApplicationIntent",
+            Self::PacketSize => "Packet Size",
         }
     }
 }

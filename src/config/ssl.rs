@@ -6,6 +6,8 @@ use std::path::PathBuf;
 pub enum Encryption {
     /// Everything, with the server certificate validated unless trusted.
     Required,
+    /// TDS 8.0: TLS before any TDS byte (ALPN `tds/8.0`), everything encrypted.
+    Strict,
     /// Only the login packet (the server may refuse).
     LoginOnly,
     /// Nothing; credentials travel in clear text.

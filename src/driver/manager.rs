@@ -24,7 +24,8 @@ impl bb8::ManageConnection for Manager {
         connection.ping().await
     }
 
+    /// Out of step, or inside a transaction no one will finish.
     fn has_broken(&self, connection: &mut DriverConnection) -> bool {
-        connection.is_poisoned()
+        connection.is_broken() || connection.in_transaction()
     }
 }

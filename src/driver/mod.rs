@@ -10,11 +10,13 @@ mod errors;
 mod manager;
 mod pool;
 mod response;
+mod session;
 mod stream;
 mod tds_config;
 
 pub use connect::open_over;
-pub use connection::{DriverConnection, QueryOutcome, QUERY_BATCH_LIMITS};
+pub use connection::{DriverConnection, IsolationLevel, QueryOutcome, QUERY_BATCH_LIMITS};
 pub use pool::{DriverPool, PoolStats};
 pub use response::{decode_response, DecodedResponse};
+pub use session::{PinnedSession, Session, Target};
 pub use stream::BatchStream;

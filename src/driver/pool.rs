@@ -1,11 +1,8 @@
 use super::connect::open;
-use super::connection::QueryOutcome;
 use super::manager::Manager;
+use super::session::Session;
 use crate::config::{ConnectSettings, PoolSettings};
 use crate::error::DriverError;
-use crate::params::BoundParam;
-use arrow_array::RecordBatch;
-use arrow_schema::Schema;
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -41,8 +38,6 @@ pub struct DriverPool {
     last_error: LastConnectError,
 }
 
-type PooledConnection<'a> = bb8::PooledConnection<'a, Manager>;
-
 impl DriverPool {
     /// Opens the first connection directly, so a wrong address or password
     /// fails at once with its real cause, then hands it to a new pool that
@@ -71,30 +66,11 @@ impl DriverPool {
         Ok(Self { pool, settings, last_error })
     }
 
-    /// Runs a batch on a pooled connection and decodes its result sets.
-    pub async fn query(&self, sql: &str, params: &[BoundParam]) -> Result<QueryOutcome, DriverError> {
-        self.get().await?.query(sql, params).await
-    }
-
-    /// Runs a batch on a pooled connection and returns the rows affected.
-    pub async fn execute(&self, sql: &str, params: &[BoundParam]) -> Result<u64, DriverError> {
-        self.get().await?.execute(sql, params).await
-    }
-
-    /// Bulk-loads record batches into `table` on a pooled connection.
-    pub async fn bulk_insert(&self, table: &str, schema: &Schema, batches: &[RecordBatch]) -> Result<u64, DriverError> {
-        self.get().await?.bulk_insert(table, schema, batches).await
-    }
-
-    /// Checks out a connection, waiting up to `connection_timeout`.
-    async fn get(&self) -> Result<PooledConnection<'_>, DriverError> {
-        self.pool.get().await.map_err(|error| self.checkout_error(error))
-    }
-
-    /// `get` for a connection that outlives the borrow of the pool (a stream
-    /// read by a task of its own).
-    pub(crate) async fn get_owned(&self) -> Result<PooledConnection<'static>, DriverError> {
-        self.pool.get_owned().await.map_err(|error| self.checkout_error(error))
+    /// Checks out a connection, waiting up to `connection_timeout`; a
+    /// `pinned` one is kept for several calls (a transaction, `acquire()`).
+    pub async fn session(&self, pinned: bool) -> Result<Session, DriverError> {
+        let connection = self.pool.get_owned().await.map_err(|error| self.checkout_error(error))?;
+        Ok(Session::new(connection, pinned))
     }
 
     fn checkout_error(&self, error: bb8::RunError<DriverError>) -> DriverError {

@@ -11,8 +11,9 @@ use crate::tds::{
 };
 use crate::types::{column_type, Collation};
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{Schema, SchemaRef};
 use std::future::Future;
+use std::sync::Arc;
 use tiberius::Client;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::compat::Compat;
@@ -26,9 +27,10 @@ const READ_SIZE: usize = 64 * 1024;
 /// poisoned (the response was not read to its end), so consumers fail only
 /// when the request is being abandoned.
 pub(crate) trait ResultConsumer: Send {
-    /// A result set begins with these columns. An error here is a problem
+    /// A result set of the request's `statement`-th statement (RPC; 0 for
+    /// a SQL batch) begins with these columns. An error here is a problem
     /// of this result, not of the connection: the rest is still read.
-    fn start_result_set(&mut self, schema: SchemaRef) -> Result<(), DriverError>;
+    fn start_result_set(&mut self, schema: SchemaRef, statement: usize) -> Result<(), DriverError>;
 
     /// Complete batches of the current result set, in order.
     fn batches(&mut self, batches: Vec<RecordBatch>) -> impl Future<Output = Result<(), DriverError>> + Send;
@@ -40,7 +42,7 @@ pub(crate) trait ResultConsumer: Send {
 /// What happened to result sets since the consumer was last served.
 #[derive(Debug)]
 enum Piece {
-    Start(SchemaRef),
+    Start(SchemaRef, usize),
     Batches(Vec<RecordBatch>),
     End,
     /// The response's first error: rows read after it are not handed out.
@@ -55,8 +57,13 @@ pub(crate) struct ResponseSummary {
     pub(crate) first_error: Option<DriverError>,
     /// INFO messages (PRINT, warnings), in order.
     pub(crate) messages: Vec<ServerMessage>,
-    /// The sum of the statements' DONE counts (not the RPC's own final one).
+    /// The sum of the statements' DONE counts (DONE and DONEINPROC; an
+    /// RPC's DONEPROC repeats a count already given).
     pub(crate) rows_affected: u64,
+    /// The rows affected by each RPC of the request, in order (one for each
+    /// DONEPROC); the count of a request's statements not yet ended by one.
+    pub(crate) statement_counts: Vec<u64>,
+    open_count: u64,
     pub(crate) return_status: Option<i32>,
     /// The transaction descriptor after the response, if it changed.
     pub(crate) transaction: Option<[u8; 8]>,
@@ -93,7 +100,8 @@ impl ResponseState {
         if self.summary.first_error.is_none() {
             self.collect_batches();
             self.pieces.push(Piece::Failed);
-            self.summary.first_error = Some(error);
+            self.summary.first_error =
+                Some(DriverError { statement: Some(self.summary.statement_counts.len()), ..error });
         }
     }
 
@@ -122,8 +130,8 @@ impl ResponseState {
         self.collect_batches();
         for piece in std::mem::take(&mut self.pieces) {
             match piece {
-                Piece::Start(schema) => {
-                    if let Err(error) = consumer.start_result_set(schema) {
+                Piece::Start(schema, statement) => {
+                    if let Err(error) = consumer.start_result_set(schema, statement) {
                         self.fail(error);
                     }
                 }
@@ -143,7 +151,7 @@ impl ResponseSink for ResponseState {
     fn start_result(&mut self, columns: &[ColumnMetadata]) -> Result<(), String> {
         self.end_result();
         self.results.start(columns)?;
-        self.pieces.push(Piece::Start(self.results.schema()));
+        self.pieces.push(Piece::Start(self.results.schema(), self.summary.statement_counts.len()));
         Ok(())
     }
 
@@ -187,9 +195,16 @@ impl ResponseSink for ResponseState {
                 if done.acknowledges_attention() {
                     self.summary.attention_acknowledged = true;
                 }
-                let rpc_end = done.kind == DoneKind::Proc && done.is_final();
-                if let (false, Some(count)) = (rpc_end, done.count()) {
-                    self.summary.rows_affected += count;
+                match (done.kind, done.count()) {
+                    (DoneKind::Proc, _) => {
+                        let count = std::mem::take(&mut self.summary.open_count);
+                        self.summary.statement_counts.push(count);
+                    }
+                    (_, Some(count)) => {
+                        self.summary.rows_affected += count;
+                        self.summary.open_count += count;
+                    }
+                    (_, None) => {}
                 }
             }
             Event::Message(message) if message.is_error => self.fail(DriverError::from_server(message)),
@@ -209,66 +224,216 @@ pub(crate) fn code_page(collation: Collation) -> Result<&'static encoding_rs::En
     tiberius::Collation::new(collation.info, collation.sort_id).encoding().map_err(|e| e.to_string())
 }
 
-/// The raw-bytes side of a connection: the reader and its read buffer.
-pub(crate) struct ResponseInput {
-    reader: ResponseReader,
-    buffer: Box<[u8]>,
-}
-
-impl ResponseInput {
-    pub(crate) fn new() -> Self {
-        Self { reader: ResponseReader::new(code_page), buffer: vec![0; READ_SIZE].into_boxed_slice() }
+impl ResponseState {
+    /// The output parameters' values as a one-row result, if there were any.
+    pub(crate) fn output_parameters(&mut self) -> Result<Option<ResultSet>, DriverError> {
+        if self.outputs.is_empty() {
+            return Ok(None);
+        }
+        let fields: Vec<_> = self.outputs.iter().map(ColumnValues::field).collect();
+        let arrays = self.outputs.iter_mut().map(ColumnValues::finish).collect::<Result<Vec<_>, _>>();
+        let schema = Arc::new(Schema::new(fields));
+        let batch = arrays
+            .and_then(|arrays| RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string()))
+            .map_err(DriverError::internal)?;
+        Ok(Some(ResultSet { schema, batches: vec![batch] }))
     }
 
-    /// Reads the response to the request just sent, to its last packet,
-    /// serving `consumer` as result sets complete; then brings tiberius's
-    /// session state (transaction descriptor, packet size) up to date.
-    pub(crate) async fn read<S, C>(
-        &mut self,
-        client: &mut Client<Compat<S>>,
-        state: &mut ResponseState,
-        consumer: &mut C,
-    ) -> Result<(), DriverError>
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
-        C: ResultConsumer,
-    {
-        let mut deframer = Deframer::new();
-        while !deframer.ended() {
-            let read = client.read_response(&mut self.buffer).await.map_err(from_tiberius)?;
-            if read == 0 {
-                return Err(DriverError::operational("the server closed the connection in the middle of a response"));
-            }
-            let (buffer, reader) = (&self.buffer[..read], &mut self.reader);
-            decode(reader, &mut deframer, buffer, state)?;
-            state.serve(consumer).await?;
+    /// The counts of the request's statements: one per RPC, or the batch's
+    /// total when it was a SQL batch.
+    pub(crate) fn statement_counts(&self) -> Vec<u64> {
+        let summary = &self.summary;
+        if summary.statement_counts.is_empty() {
+            vec![summary.rows_affected]
+        } else {
+            summary.statement_counts.clone()
         }
-        self.reader.end_of_message(state).map_err(malformed)?;
-        state.end_result();
-        state.serve(consumer).await?;
-        client.response_consumed();
-        if let Some(descriptor) = state.summary.transaction {
-            client.set_transaction_descriptor(descriptor);
-        }
-        if let Some(size) = state.summary.packet_size {
-            client.set_packet_size(size);
-        }
+    }
+}
+
+/// Ignores result sets: for a response read only to its end.
+struct Discard;
+
+impl ResultConsumer for Discard {
+    fn start_result_set(&mut self, _schema: SchemaRef, _statement: usize) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn batches(&mut self, _batches: Vec<RecordBatch>) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn end_result_set(&mut self) -> Result<(), DriverError> {
         Ok(())
     }
 }
 
-/// Passes raw response bytes through the deframer into the reader.
+/// A response being read: where its packets are, and what was read of it.
+struct InFlight {
+    deframer: Deframer,
+    state: ResponseState,
+}
+
+/// The raw-bytes side of a connection: the reader, its read buffer and the
+/// response in flight. Kept by the connection rather than by the request's
+/// future, so a request abandoned midway (timeout, cancellation) can be
+/// cancelled with an Attention and read on to the server's acknowledgement.
+pub(crate) struct ResponseInput {
+    reader: ResponseReader,
+    buffer: Box<[u8]>,
+    in_flight: Option<InFlight>,
+}
+
+impl ResponseInput {
+    pub(crate) fn new() -> Self {
+        Self { reader: ResponseReader::new(code_page), buffer: vec![0; READ_SIZE].into_boxed_slice(), in_flight: None }
+    }
+
+    /// A request was sent: its response is read next, in batches within `limits`.
+    pub(crate) fn expect_response(&mut self, limits: BatchLimits) {
+        self.in_flight = Some(InFlight { deframer: Deframer::new(), state: ResponseState::new(limits) });
+    }
+
+    /// Reads the response to the request just sent to its last packet,
+    /// serving `consumer` as result sets complete; then brings tiberius's
+    /// session state (transaction descriptor, packet size) up to date.
+    ///
+    /// When the consumer fails, the response stays in flight (see
+    /// [`cancel`](Self::cancel)); any other failure leaves the connection
+    /// out of step with the server, and nothing in flight.
+    pub(crate) async fn read<S, C>(
+        &mut self,
+        client: &mut Client<Compat<S>>,
+        consumer: &mut C,
+    ) -> Result<ResponseState, DriverError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        C: ResultConsumer,
+    {
+        let Some(flight) = self.in_flight.as_mut() else {
+            return Err(DriverError::internal("no response is expected"));
+        };
+        loop {
+            let ended = flight.deframer.ended();
+            if ended {
+                if let Err(error) = self.reader.end_of_message(&mut flight.state) {
+                    self.in_flight = None;
+                    return Err(malformed(error));
+                }
+                flight.state.end_result();
+            } else {
+                let read = match read_bytes(client, &mut self.buffer).await {
+                    Ok(read) => read,
+                    Err(error) => {
+                        self.in_flight = None;
+                        return Err(error);
+                    }
+                };
+                let decoded = decode(&mut self.reader, &mut flight.deframer, &self.buffer[..read], &mut flight.state);
+                match decoded {
+                    Ok(used) if used == read => {}
+                    Ok(_) => {
+                        self.in_flight = None;
+                        return Err(malformed(ProtocolError::new("bytes after the end of the response")));
+                    }
+                    Err(error) => {
+                        self.in_flight = None;
+                        return Err(error);
+                    }
+                }
+            }
+            flight.state.serve(consumer).await?;
+            if ended {
+                break;
+            }
+        }
+        let Some(InFlight { state, .. }) = self.in_flight.take() else {
+            return Err(DriverError::internal("the response in flight vanished"));
+        };
+        apply_session_changes(client, &state.summary);
+        client.response_consumed();
+        Ok(state)
+    }
+
+    /// Whether a response was left unread (its request abandoned).
+    pub(crate) fn is_mid_response(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Sends an Attention for the abandoned request and reads on, its rows
+    /// discarded, up to the server's acknowledgement (a DONE with the
+    /// attention bit). The caller bounds the wait.
+    pub(crate) async fn cancel<S>(&mut self, client: &mut Client<Compat<S>>) -> Result<(), DriverError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let Some(mut flight) = self.in_flight.take() else {
+            return Ok(());
+        };
+        if flight.deframer.ended() {
+            // Read to its end already; only its consumer gave up.
+            apply_session_changes(client, &flight.state.summary);
+            client.response_consumed();
+            return Ok(());
+        }
+        client.send_attention().await.map_err(from_tiberius)?;
+        let mut pending = 0..0;
+        loop {
+            // The acknowledgement may follow the response's last packet in the
+            // same read, as a message of its own.
+            if pending.is_empty() {
+                pending = 0..read_bytes(client, &mut self.buffer).await?;
+            }
+            let bytes = &self.buffer[pending.clone()];
+            let used = decode(&mut self.reader, &mut flight.deframer, bytes, &mut flight.state)?;
+            pending.start += used;
+            flight.state.serve(&mut Discard).await?;
+            if flight.deframer.ended() {
+                self.reader.end_of_message(&mut flight.state).map_err(malformed)?;
+                apply_session_changes(client, &flight.state.summary);
+                if flight.state.summary.attention_acknowledged {
+                    client.response_consumed();
+                    return Ok(());
+                }
+                flight.deframer = Deframer::new();
+            }
+        }
+    }
+}
+
+async fn read_bytes<S>(client: &mut Client<Compat<S>>, buffer: &mut [u8]) -> Result<usize, DriverError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    match client.read_response(buffer).await.map_err(from_tiberius)? {
+        0 => Err(DriverError::operational("the server closed the connection in the middle of a response")),
+        read => Ok(read),
+    }
+}
+
+/// What the response changed of the session and tiberius must know for the
+/// next requests (their ALL_HEADERS, their packet size).
+fn apply_session_changes<S>(client: &mut Client<Compat<S>>, summary: &ResponseSummary)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    if let Some(descriptor) = summary.transaction {
+        client.set_transaction_descriptor(descriptor);
+    }
+    if let Some(size) = summary.packet_size {
+        client.set_packet_size(size);
+    }
+}
+
+/// Passes raw response bytes through the deframer into the reader; returns
+/// the bytes used (all, unless the message ended before them).
 fn decode(
     reader: &mut ResponseReader,
     deframer: &mut Deframer,
     bytes: &[u8],
     state: &mut ResponseState,
-) -> Result<(), DriverError> {
-    let used = deframer.split(bytes, |payload| reader.feed(payload, state)).map_err(malformed)?;
-    if used < bytes.len() {
-        return Err(malformed(ProtocolError::new("bytes after the end of the response")));
-    }
-    Ok(())
+) -> Result<usize, DriverError> {
+    deframer.split(bytes, |payload| reader.feed(payload, state)).map_err(malformed)
 }
 
 /// Decodes a whole response held in memory (TDS packets, headers included)
@@ -278,9 +443,9 @@ pub fn decode_response(response: &[u8], limits: BatchLimits) -> Result<DecodedRe
     let mut reader = ResponseReader::new(code_page);
     let mut deframer = Deframer::new();
     let mut state = ResponseState::new(limits);
-    decode(&mut reader, &mut deframer, response, &mut state)?;
-    if !deframer.ended() {
-        return Err(DriverError::operational("the response ends before its last packet"));
+    let used = decode(&mut reader, &mut deframer, response, &mut state)?;
+    if !deframer.ended() || used < response.len() {
+        return Err(DriverError::operational("the bytes are not one whole response"));
     }
     reader.end_of_message(&mut state).map_err(malformed)?;
     state.end_result();
@@ -288,7 +453,7 @@ pub fn decode_response(response: &[u8], limits: BatchLimits) -> Result<DecodedRe
     let mut result_sets = Vec::new();
     for piece in state.pieces {
         match piece {
-            Piece::Start(schema) => result_sets.push(ResultSet { schema, batches: Vec::new() }),
+            Piece::Start(schema, _) => result_sets.push(ResultSet { schema, batches: Vec::new() }),
             Piece::Batches(batches) => {
                 if let Some(set) = result_sets.last_mut() {
                     set.batches.extend(batches);

@@ -1,11 +1,11 @@
 //! A result set handed out in record batches while the server still sends
 //! it, for results too big to hold whole.
 
-use super::pool::DriverPool;
 use super::response::ResultConsumer;
+use super::session::Target;
 use crate::arrow::BatchLimits;
 use crate::error::DriverError;
-use crate::params::BoundParam;
+use crate::request::{Request, Timeout};
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 const BATCHES_AHEAD: usize = 2;
 
 /// The batches of one result set, read in order. Dropping it before its end
-/// abandons the request: its connection is then discarded, not reused.
+/// abandons the request: it is cancelled with an Attention.
 pub struct BatchStream {
     schema: SchemaRef,
     batches: mpsc::Receiver<Result<RecordBatch, DriverError>>,
@@ -62,7 +62,7 @@ impl BatchSender {
 }
 
 impl ResultConsumer for BatchSender {
-    fn start_result_set(&mut self, schema: SchemaRef) -> Result<(), DriverError> {
+    fn start_result_set(&mut self, schema: SchemaRef, _statement: usize) -> Result<(), DriverError> {
         self.result_sets += 1;
         if self.result_sets > 1 {
             return Err(DriverError::not_supported(
@@ -94,25 +94,30 @@ impl ResultConsumer for BatchSender {
     }
 }
 
-impl DriverPool {
-    /// Runs a batch on a connection of its own and streams its first result
-    /// set in batches of at most `batch_rows` rows; returns once the result's
-    /// columns are known (or the request failed before any).
+impl Target {
+    /// Runs `request` and streams its first result set in batches of at
+    /// most `batch_rows` rows, read by a task of its own; returns once the
+    /// result's columns are known (or the request failed before any).
+    /// On a pinned session, the session is held until the stream ends.
     pub async fn stream(
-        self: Arc<Self>,
-        sql: String,
-        params: Vec<BoundParam>,
+        self,
+        request: Request,
         batch_rows: usize,
+        timeout: Timeout,
     ) -> Result<BatchStream, DriverError> {
         let (schema_sender, schema) = oneshot::channel();
         let (batch_sender, batches) = mpsc::channel(BATCHES_AHEAD);
         let mut sender = BatchSender { schema: Some(schema_sender), batches: batch_sender, result_sets: 0 };
         let limits = BatchLimits::new(batch_rows, BatchLimits::MAX_BYTES);
         tokio::spawn(async move {
-            let outcome = match self.get_owned().await {
-                Ok(mut connection) => connection.read_results(&sql, &params, limits, &mut sender).await.map(drop),
-                Err(error) => Err(error),
+            let outcome = match self {
+                Target::Pool(pool) => match pool.session(false).await {
+                    Ok(mut session) => session.run(&request, limits, &mut sender, timeout).await,
+                    Err(error) => Err(error),
+                },
+                Target::Pinned(session) => session.lock_owned().await.run(&request, limits, &mut sender, timeout).await,
             };
+            let outcome = outcome.and_then(|mut state| state.summary.first_error.take().map_or(Ok(()), Err));
             sender.finish(outcome).await;
         });
         let schema = schema

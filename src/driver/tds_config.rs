@@ -27,9 +27,14 @@ pub(crate) fn build(settings: &ConnectSettings) -> Result<Config, DriverError> {
     }
     config.encryption(match settings.ssl.encryption {
         Encryption::Required => EncryptionLevel::Required,
+        Encryption::Strict => EncryptionLevel::Strict,
         Encryption::LoginOnly => EncryptionLevel::Off,
         Encryption::Off => EncryptionLevel::NotSupported,
     });
+    config.readonly(settings.read_only);
+    if let Some(size) = settings.packet_size {
+        config.packet_size(size);
+    }
     if settings.ssl.trust_server_certificate {
         config.trust_cert();
     }

@@ -113,8 +113,9 @@ pub(crate) enum CellColumn {
     Date(PrimitiveArray<Date32Type>),
     Time(PrimitiveArray<Time64NanosecondType>),
     Timestamp(PrimitiveArray<TimestampMicrosecondType>, bool),
-    /// sql_variant: base type names and value texts.
-    Variant(StructArray, StringArray, StringArray),
+    /// sql_variant: the struct, its base-type names and its values as text
+    /// (boxed: much bigger than the other columns).
+    Variant(Box<(StructArray, StringArray, StringArray)>),
     Unsupported(DataType),
 }
 
@@ -140,7 +141,9 @@ impl CellColumn {
             DataType::Struct(fields) if fields.len() == 2 => {
                 let variant = array.as_struct();
                 match (variant.column(0).as_string_opt::<i32>(), variant.column(1).as_string_opt::<i32>()) {
-                    (Some(types), Some(texts)) => Self::Variant(variant.clone(), types.clone(), texts.clone()),
+                    (Some(types), Some(texts)) => {
+                        Self::Variant(Box::new((variant.clone(), types.clone(), texts.clone())))
+                    }
                     _ => Self::Unsupported(array.data_type().clone()),
                 }
             }
@@ -164,7 +167,7 @@ impl CellColumn {
             Self::Date(a) => a.is_null(index),
             Self::Time(a) => a.is_null(index),
             Self::Timestamp(a, _) => a.is_null(index),
-            Self::Variant(a, _, _) => a.is_null(index),
+            Self::Variant(columns) => columns.0.is_null(index),
             Self::Unsupported(_) => false,
         }
     }
@@ -198,7 +201,7 @@ impl CellColumn {
             }
             Self::Time(a) => time_object(py, a.value(index) / 1000)?,
             Self::Timestamp(a, utc) => datetime_object(py, a.value(index), *utc)?,
-            Self::Variant(_, types, texts) => variant_to_py(py, types.value(index), texts.value(index))?,
+            Self::Variant(columns) => variant_to_py(py, columns.1.value(index), columns.2.value(index))?,
             Self::Unsupported(data_type) => {
                 return Err(PyTypeError::new_err(format!("no Python conversion for Arrow type {data_type}")))
             }

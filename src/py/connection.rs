@@ -1,39 +1,17 @@
 use super::awaitable::run_detached;
-use super::errors::{config_error, panic_safe};
-use super::params::convert_params;
+use super::calls::{seconds_to_timeout, CallOptions, Caller, Source};
+use super::errors::config_error;
 use super::pool_config::PoolConfig;
-use super::query_result::QueryResult;
-use super::result_stream::ResultStream;
+use super::session::Session;
 use super::ssl_config::SslConfig;
 use crate::config::{ConnectSettings, KeywordSettings, Password, PoolSettings};
 use crate::driver::DriverPool;
 use crate::error::DriverError;
-use arrow_array::{RecordBatch, RecordBatchReader};
-use arrow_schema::SchemaRef;
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use pyo3_arrow::PyRecordBatchReader;
 use std::sync::Arc;
-
-/// The batches of an Arrow stream (pyarrow/polars/... objects exporting
-/// `__arrow_c_stream__`), read with the GIL held: importing shares the
-/// producer's buffers.
-fn arrow_input(data: &Bound<'_, PyAny>) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
-    if !data.hasattr("__arrow_c_stream__")? {
-        return Err(PyTypeError::new_err(format!(
-            "bulk_insert needs Arrow data exporting __arrow_c_stream__ (pyarrow.Table, polars.DataFrame, ...), got {}",
-            data.get_type().name()?
-        )));
-    }
-    let reader = data.extract::<PyRecordBatchReader>()?.into_reader()?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PyValueError::new_err(format!("bulk_insert: reading the Arrow data failed: {e}")))?;
-    Ok((schema, batches))
-}
 
 /// The pool of this process; a pool inherited across fork() is abandoned.
 struct OpenPool {
@@ -41,7 +19,8 @@ struct OpenPool {
     pid: u32,
 }
 
-struct Shared {
+/// Opens the connection's pool on first use and hands it out.
+pub(crate) struct PoolHandle {
     settings: ConnectSettings,
     pool_settings: PoolSettings,
     open: Mutex<Option<OpenPool>>,
@@ -49,7 +28,7 @@ struct Shared {
     opening: tokio::sync::Mutex<()>,
 }
 
-impl Shared {
+impl PoolHandle {
     fn current_pool(&self) -> Option<Arc<DriverPool>> {
         let mut open = self.open.lock();
         match open.as_ref() {
@@ -64,7 +43,7 @@ impl Shared {
         }
     }
 
-    async fn pool(self: Arc<Self>) -> Result<Arc<DriverPool>, DriverError> {
+    pub(crate) async fn pool(&self) -> Result<Arc<DriverPool>, DriverError> {
         if let Some(pool) = self.current_pool() {
             return Ok(pool);
         }
@@ -79,16 +58,18 @@ impl Shared {
 }
 
 /// A pooled asyncio connection to SQL Server.
-#[pyclass(module = "fastmssql", frozen)]
+#[pyclass(module = "fastmssql", frozen, subclass)]
 pub struct Connection {
-    shared: Arc<Shared>,
+    shared: Arc<PoolHandle>,
+    caller: Caller,
 }
 
 #[pymethods]
 impl Connection {
     #[new]
     #[pyo3(signature = (connection_string=None, *, server=None, port=None, database=None, username=None,
-                        password=None, pool_config=None, ssl_config=None, application_name=None))]
+                        password=None, pool_config=None, ssl_config=None, application_name=None,
+                        application_intent=None, instance_name=None, command_timeout=None, message_handler=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         connection_string: Option<String>,
@@ -100,6 +81,10 @@ impl Connection {
         pool_config: Option<PyRef<'_, PoolConfig>>,
         ssl_config: Option<PyRef<'_, SslConfig>>,
         application_name: Option<String>,
+        application_intent: Option<String>,
+        instance_name: Option<String>,
+        command_timeout: Option<f64>,
+        message_handler: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let keywords = KeywordSettings {
             server,
@@ -108,18 +93,26 @@ impl Connection {
             username,
             password: password.map(Password::new),
             application_name,
+            application_intent,
+            instance_name,
         };
         let ssl = ssl_config.map(|c| c.settings.clone());
         let settings = ConnectSettings::resolve(connection_string.as_deref(), keywords, ssl).map_err(config_error)?;
         let pool_settings = pool_config.map(|c| c.settings).unwrap_or_default();
-        Ok(Self {
-            shared: Arc::new(Shared {
-                settings,
-                pool_settings,
-                open: Mutex::new(None),
-                opening: tokio::sync::Mutex::new(()),
-            }),
-        })
+        let command_timeout = command_timeout.map(|s| seconds_to_timeout(s, "command_timeout")).transpose()?;
+        if let Some(handler) = &message_handler {
+            if !Python::attach(|py| handler.bind(py).is_callable()) {
+                return Err(PyTypeError::new_err("message_handler must be callable"));
+            }
+        }
+        let shared = Arc::new(PoolHandle {
+            settings,
+            pool_settings,
+            open: Mutex::new(None),
+            opening: tokio::sync::Mutex::new(()),
+        });
+        let options = Arc::new(CallOptions { command_timeout, message_handler });
+        Ok(Self { caller: Caller { source: Source::Pool(shared.clone()), options }, shared })
     }
 
     /// Opens the pool (the first connection is made directly so a failure
@@ -156,6 +149,7 @@ impl Connection {
                 stats.set_item("connected", true)?;
                 stats.set_item("connections", s.connections)?;
                 stats.set_item("idle_connections", s.idle_connections)?;
+                stats.set_item("active_connections", s.connections - s.idle_connections)?;
                 stats.set_item("connections_created", s.connections_created)?;
                 stats.set_item("connections_closed_broken", s.connections_closed_broken)?;
             }
@@ -163,6 +157,7 @@ impl Connection {
                 stats.set_item("connected", false)?;
                 stats.set_item("connections", 0)?;
                 stats.set_item("idle_connections", 0)?;
+                stats.set_item("active_connections", 0)?;
             }
         }
         stats.set_item("max_size", settings.max_size)?;
@@ -170,65 +165,98 @@ impl Connection {
         Ok(stats)
     }
 
-    #[pyo3(signature = (sql, params=None))]
+    /// A connection of the pool kept for this caller alone (temp tables,
+    /// SET options and transactions last between its calls), reset on
+    /// checkout. Release it with `release()` (or `async with`).
+    fn session<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let shared = self.shared.clone();
+        let options = self.caller.options.clone();
+        run_detached(py, async move { shared.pool().await?.session(true).await }, move |py, session| {
+            Py::new(py, Session::new(session, options))
+        })
+    }
+
+    #[pyo3(signature = (sql, params=None, *, timeout=None))]
     fn query<'py>(
         &self,
         py: Python<'py>,
         sql: &str,
         params: Option<&Bound<'py, PyAny>>,
+        timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
-        let shared = self.shared.clone();
-        run_detached(py, async move { shared.pool().await?.query(&statement, &bound).await }, |py, outcome| {
-            Py::new(py, QueryResult::from_outcome(outcome))
-        })
+        self.caller.query(py, sql, params, timeout)
     }
 
-    /// Bulk-loads Arrow data (anything with `__arrow_c_stream__`) into `table`.
-    fn bulk_insert<'py>(&self, py: Python<'py>, table: &str, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let (schema, batches) = arrow_input(data)?;
-        let table = table.to_string();
-        let shared = self.shared.clone();
-        run_detached(
-            py,
-            async move { shared.pool().await?.bulk_insert(&table, &schema, &batches).await },
-            |_, stored| Ok(stored),
-        )
+    #[pyo3(signature = (sql, params=None, *, timeout=None))]
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        params: Option<&Bound<'py, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.caller.execute(py, sql, params, timeout)
     }
 
-    /// Streams the first result set in batches of at most `batch_size` rows.
-    #[pyo3(signature = (sql, params=None, *, batch_size=65536))]
+    #[pyo3(signature = (sql, seq_of_params, *, atomic=false, timeout=None))]
+    fn executemany<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        seq_of_params: &Bound<'py, PyAny>,
+        atomic: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.caller.executemany(py, sql, seq_of_params, atomic, timeout)
+    }
+
+    #[pyo3(signature = (commands, *, atomic=false, timeout=None))]
+    fn execute_batch<'py>(
+        &self,
+        py: Python<'py>,
+        commands: &Bound<'py, PyAny>,
+        atomic: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.caller.execute_batch(py, commands, atomic, timeout)
+    }
+
+    #[pyo3(signature = (queries, *, timeout=None))]
+    fn query_batch<'py>(
+        &self,
+        py: Python<'py>,
+        queries: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.caller.query_batch(py, queries, timeout)
+    }
+
+    #[pyo3(signature = (name, params=None, *, output=None, timeout=None))]
+    fn call_proc<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        params: Option<&Bound<'py, PyAny>>,
+        output: Option<&Bound<'py, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.caller.call_proc(py, name, params, output, timeout)
+    }
+
+    #[pyo3(signature = (sql, params=None, *, batch_size=65536, timeout=None))]
     fn stream<'py>(
         &self,
         py: Python<'py>,
         sql: &str,
         params: Option<&Bound<'py, PyAny>>,
         batch_size: usize,
+        timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if batch_size == 0 {
-            return Err(PyValueError::new_err("batch_size must be at least 1"));
-        }
-        let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
-        let shared = self.shared.clone();
-        run_detached(
-            py,
-            async move { shared.pool().await?.stream(statement, bound, batch_size).await },
-            |py, batches| Py::new(py, ResultStream::new(batches)),
-        )
+        self.caller.stream(py, sql, params, batch_size, timeout)
     }
 
-    #[pyo3(signature = (sql, params=None))]
-    fn execute<'py>(
-        &self,
-        py: Python<'py>,
-        sql: &str,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (statement, bound) = panic_safe(|| convert_params(sql, params))?;
-        let shared = self.shared.clone();
-        run_detached(py, async move { shared.pool().await?.execute(&statement, &bound).await }, |_, affected| {
-            Ok(affected)
-        })
+    fn bulk_insert<'py>(&self, py: Python<'py>, table: &str, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.caller.bulk_insert(py, table, data)
     }
 
     fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {

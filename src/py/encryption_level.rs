@@ -8,6 +8,18 @@ pub enum EncryptionLevel {
     Required = 0,
     LoginOnly = 1,
     Off = 2,
+    /// TDS 8.0 (`Encrypt=strict`): TLS first, then the TDS session inside it.
+    Strict = 3,
+}
+
+#[pymethods]
+impl EncryptionLevel {
+    /// fastmssql 0.7.7's name for `Off`.
+    #[classattr]
+    #[allow(non_snake_case)]
+    fn Disabled() -> Self {
+        Self::Off
+    }
 }
 
 impl From<EncryptionLevel> for Encryption {
@@ -16,6 +28,7 @@ impl From<EncryptionLevel> for Encryption {
             EncryptionLevel::Required => Encryption::Required,
             EncryptionLevel::LoginOnly => Encryption::LoginOnly,
             EncryptionLevel::Off => Encryption::Off,
+            EncryptionLevel::Strict => Encryption::Strict,
         }
     }
 }
@@ -26,6 +39,7 @@ impl From<Encryption> for EncryptionLevel {
             Encryption::Required => EncryptionLevel::Required,
             Encryption::LoginOnly => EncryptionLevel::LoginOnly,
             Encryption::Off => EncryptionLevel::Off,
+            Encryption::Strict => EncryptionLevel::Strict,
         }
     }
 }

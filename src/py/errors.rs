@@ -4,10 +4,19 @@
 use crate::config::ConfigError;
 use crate::error::{DriverError, ErrorKind};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PyValueError, PyWarning};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 
-create_exception!(fastmssql, Warning, PyException, "Important warnings (DB-API 2.0).");
+// A subclass of Python's Warning (itself an Exception, as DB-API 2.0 asks),
+// so server messages can go through the `warnings` machinery.
+create_exception!(
+    fastmssql,
+    Warning,
+    PyWarning,
+    "Important warnings (DB-API 2.0); server messages are issued as these."
+);
 create_exception!(fastmssql, Error, PyException, "Base class of all fastmssql errors (DB-API 2.0).");
 create_exception!(fastmssql, InterfaceError, Error, "Errors of the client interface rather than the database.");
 create_exception!(fastmssql, DatabaseError, Error, "Errors related to the database.");
@@ -18,8 +27,16 @@ create_exception!(fastmssql, InternalError, DatabaseError, "Internal errors, inc
 create_exception!(fastmssql, ProgrammingError, DatabaseError, "Errors in the SQL or its parameters.");
 create_exception!(fastmssql, NotSupportedError, DatabaseError, "Unsupported features or types.");
 
+/// `QueryTimeoutError(OperationalError, TimeoutError)`: built at import,
+/// as pyo3's exception macro takes one base.
+static QUERY_TIMEOUT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn query_timeout_error(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    QUERY_TIMEOUT_ERROR.import(py, "fastmssql._core", "QueryTimeoutError")
+}
+
 /// Attributes every `Error` carries; `None` unless the server reported it.
-const SERVER_ATTRIBUTES: [&str; 7] = ["number", "state", "severity", "server", "procedure", "line", "message"];
+const SERVER_ATTRIBUTES: [&str; 8] = ["number", "code", "state", "severity", "server", "procedure", "line", "message"];
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -37,11 +54,24 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", py.get_type::<InternalError>())?;
     m.add("ProgrammingError", py.get_type::<ProgrammingError>())?;
     m.add("NotSupportedError", py.get_type::<NotSupportedError>())?;
+    let namespace = PyDict::new(py);
+    namespace.set_item("__doc__", "A request cancelled at its timeout; also a builtin TimeoutError.")?;
+    namespace.set_item("__module__", "fastmssql")?;
+    let bases = PyTuple::new(
+        py,
+        [py.get_type::<OperationalError>().into_any(), py.get_type::<pyo3::exceptions::PyTimeoutError>().into_any()],
+    )?;
+    let timeout = py.get_type::<PyType>().call1(("QueryTimeoutError", bases, namespace))?;
+    m.add("QueryTimeoutError", timeout)?;
     Ok(())
 }
 
 fn new_error(kind: ErrorKind, message: String) -> PyErr {
     match kind {
+        ErrorKind::Timeout => Python::attach(|py| match query_timeout_error(py) {
+            Ok(class) => PyErr::from_type(class.clone(), message),
+            Err(error) => error,
+        }),
         ErrorKind::Interface => InterfaceError::new_err(message),
         ErrorKind::Database => DatabaseError::new_err(message),
         ErrorKind::Data => DataError::new_err(message),
@@ -59,8 +89,10 @@ pub(crate) fn driver_error(error: &DriverError) -> PyErr {
     if let Some(server) = &error.server {
         let attached = Python::attach(|py| {
             let value = err.value(py);
-            let details: [(&str, Py<PyAny>); 7] = [
+            let details: [(&str, Py<PyAny>); 8] = [
                 ("number", server.number.into_pyobject(py)?.into_any().unbind()),
+                // fastmssql 0.7.7's SqlError.code
+                ("code", server.number.into_pyobject(py)?.into_any().unbind()),
                 ("state", server.state.into_pyobject(py)?.into_any().unbind()),
                 ("severity", server.severity.into_pyobject(py)?.into_any().unbind()),
                 ("server", server.server.clone().into_pyobject(py)?.into_any().unbind()),

@@ -1,17 +1,20 @@
 //! The Python binding layer: the only code that uses pyo3.
 
 mod awaitable;
+mod calls;
 mod cells;
 mod connection;
 mod encryption_level;
 mod errors;
 mod fast_row;
+mod message;
 mod parameter;
 mod params;
 mod pool_config;
 mod query_result;
 mod result_stream;
 mod result_view;
+mod session;
 mod ssl_config;
 
 use pyo3::prelude::*;
@@ -32,6 +35,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ssl_config::SslConfig>()?;
     m.add_class::<encryption_level::EncryptionLevel>()?;
     m.add_class::<parameter::Parameter>()?;
+    m.add_class::<session::Session>()?;
+    m.add_class::<message::Message>()?;
     errors::register(m)?;
     let shutdown = wrap_pyfunction!(_shutdown_runtime, m)?;
     m.add_function(shutdown.clone())?;

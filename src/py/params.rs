@@ -3,7 +3,8 @@
 use super::errors::driver_error;
 use super::parameter::Parameter;
 use crate::error::DriverError;
-use crate::params::{checked_decimal, BoundParam, ParamValue};
+use crate::params::{checked_decimal, BoundParam, ParamValue, SqlType};
+use crate::request::ProcedureArgument;
 use crate::statement::{positional_name, rename_variables};
 use crate::temporal::{days_from_civil, MICROS_PER_DAY};
 use pyo3::prelude::*;
@@ -52,6 +53,75 @@ pub(crate) fn convert_params(sql: &str, params: Option<&Bound<'_, PyAny>>) -> Py
         bound.push(to_bound_param(&value?).map_err(|e| named(&positional_name(index), e))?);
     }
     Ok((sql.to_string(), bound))
+}
+
+/// A stored procedure's arguments: by name from a mapping (`@` optional),
+/// by position from a sequence; each name in `output` (mapping to its SQL
+/// type) is passed by reference, its value from `params` or NULL.
+pub(crate) fn convert_arguments(
+    params: Option<&Bound<'_, PyAny>>,
+    output: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<ProcedureArgument>> {
+    let mut arguments = Vec::new();
+    if let Some(params) = params.filter(|p| !p.is_none()) {
+        if let Ok(mapping) = params.cast::<PyMapping>() {
+            for item in mapping.items()?.iter() {
+                let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+                let name = argument_name(&key)?;
+                let value = to_bound_param(&value).map_err(|e| named(&name, e))?;
+                arguments.push(ProcedureArgument { name, value, output: false });
+            }
+        } else if params.is_instance_of::<PyString>() || params.is_instance_of::<PyBytes>() {
+            return Err(driver_error(&DriverError::programming(
+                "params must be a sequence or a mapping of values, not a single str/bytes",
+            )));
+        } else {
+            let values = params
+                .try_iter()
+                .map_err(|_| driver_error(&DriverError::programming("params must be a sequence or a mapping")))?;
+            for (index, value) in values.enumerate() {
+                let value = to_bound_param(&value?).map_err(|e| named(&format!("argument {}", index + 1), e))?;
+                arguments.push(ProcedureArgument { name: String::new(), value, output: false });
+            }
+        }
+    }
+    let Some(output) = output.filter(|o| !o.is_none()) else {
+        return Ok(arguments);
+    };
+    let output = output.cast::<PyMapping>().map_err(|_| {
+        driver_error(&DriverError::programming("output must map OUTPUT parameter names to their SQL types"))
+    })?;
+    for item in output.items()?.iter() {
+        let (key, sql_type): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        let name = argument_name(&key)?;
+        let sql_type: String = sql_type.extract().map_err(|_| {
+            driver_error(&DriverError::programming(format!("output type of @{name} must be a str such as 'int'")))
+        })?;
+        let sql_type = SqlType::parse(&sql_type).map_err(|e| named(&name, e))?;
+        match arguments.iter_mut().find(|a| a.name.eq_ignore_ascii_case(&name)) {
+            Some(argument) => {
+                argument.value =
+                    BoundParam::forced(argument.value.value.clone(), sql_type).map_err(|e| named(&name, e))?;
+                argument.output = true;
+            }
+            None => {
+                let value = BoundParam::forced(ParamValue::Null, sql_type).map_err(|e| named(&name, e))?;
+                arguments.push(ProcedureArgument { name, value, output: true });
+            }
+        }
+    }
+    Ok(arguments)
+}
+
+fn argument_name(key: &Bound<'_, PyAny>) -> PyResult<String> {
+    let name: String = key
+        .extract()
+        .map_err(|_| driver_error(&DriverError::programming("parameter names in a mapping must be str")))?;
+    let name = name.strip_prefix('@').unwrap_or(&name).to_string();
+    if name.is_empty() {
+        return Err(driver_error(&DriverError::programming("a parameter name is empty")));
+    }
+    Ok(name)
 }
 
 /// Prefixes the parameter's name to a conversion error.

@@ -8,6 +8,12 @@ pub struct PoolConfig {
     pub(crate) settings: PoolSettings,
 }
 
+impl PoolConfig {
+    fn preset(max_size: u32, min_idle: u32) -> PyResult<Self> {
+        Self::new(max_size, min_idle, 1800, 600, 30)
+    }
+}
+
 #[pymethods]
 impl PoolConfig {
     #[new]
@@ -22,6 +28,44 @@ impl PoolConfig {
         PoolSettings::new(max_size, min_idle, max_lifetime_secs, idle_timeout_secs, connection_timeout_secs)
             .map(|settings| Self { settings })
             .map_err(config_error)
+    }
+
+    /// One connection (fastmssql 0.7.7's preset).
+    #[staticmethod]
+    fn one() -> PyResult<Self> {
+        Self::preset(1, 1)
+    }
+
+    /// max_size=3, min_idle=1 (0.7.7's preset).
+    #[staticmethod]
+    fn low_resource() -> PyResult<Self> {
+        Self::preset(3, 1)
+    }
+
+    /// max_size=5, min_idle=1 (0.7.7's preset).
+    #[staticmethod]
+    fn development() -> PyResult<Self> {
+        Self::preset(5, 1)
+    }
+
+    /// max_size=25, min_idle=8 (0.7.7's preset).
+    #[staticmethod]
+    fn high_throughput() -> PyResult<Self> {
+        Self::preset(25, 8)
+    }
+
+    /// max_size=30, min_idle=10 (0.7.7's preset).
+    #[staticmethod]
+    fn performance() -> PyResult<Self> {
+        Self::preset(30, 10)
+    }
+
+    /// Sized for `concurrent_workers` tasks: max_size = ceil(workers * 1.2) + 5
+    /// (0.7.7's formula), a quarter of the workers kept idle.
+    #[staticmethod]
+    fn adaptive(concurrent_workers: u32) -> PyResult<Self> {
+        let max_size = concurrent_workers.saturating_mul(6).div_ceil(5).saturating_add(5);
+        Self::preset(max_size, concurrent_workers.div_ceil(4).clamp(1, max_size))
     }
 
     #[getter]

@@ -1,13 +1,15 @@
 use super::awaitable::ForkAwareRuntime;
 use super::fast_row::FastRow;
+use super::message::Message;
 use super::result_view::ResultView;
 use crate::arrow::{uuids_as_text, ResultSet};
 use crate::driver::QueryOutcome;
+use crate::tds::ServerMessage;
 use arrow_array::{ArrayRef, StructArray};
 use arrow_schema::{ArrowError, Field};
 use pyo3::exceptions::{PyImportError, PyStopAsyncIteration, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyList};
+use pyo3::types::{PyCapsule, PyDict, PyList};
 use pyo3_arrow::ffi::{to_schema_pycapsule, to_stream_pycapsule, ArrayIterator};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,18 +19,44 @@ use std::sync::Arc;
 #[pyclass(module = "fastmssql", frozen)]
 pub struct QueryResult {
     view: Arc<ResultView>,
-    /// Every result set of the batch; empty when it returned none.
+    /// Every result set of the call; empty when it returned none.
     all: Arc<Vec<Arc<ResultView>>>,
     rows_affected: u64,
+    details: Arc<CallDetails>,
     /// Position of the cursor-style fetch methods.
     cursor: AtomicUsize,
 }
 
+/// What a call returned besides its result sets.
+#[derive(Default)]
+pub(crate) struct CallDetails {
+    pub(crate) messages: Vec<ServerMessage>,
+    pub(crate) return_status: Option<i32>,
+    /// OUTPUT parameters: one row, a column each.
+    pub(crate) output: Option<ResultView>,
+}
+
 impl QueryResult {
-    pub(crate) fn from_outcome(outcome: QueryOutcome) -> Self {
-        let all: Vec<Arc<ResultView>> = outcome.result_sets.into_iter().map(|s| Arc::new(ResultView::new(s))).collect();
+    pub(crate) fn new(sets: Vec<ResultSet>, rows_affected: u64, details: CallDetails) -> Self {
+        let all: Vec<Arc<ResultView>> = sets.into_iter().map(|s| Arc::new(ResultView::new(s))).collect();
         let view = all.first().cloned().unwrap_or_else(|| Arc::new(ResultView::new(ResultSet::empty())));
-        Self { view, all: Arc::new(all), rows_affected: outcome.rows_affected, cursor: AtomicUsize::new(0) }
+        Self { view, all: Arc::new(all), rows_affected, details: Arc::new(details), cursor: AtomicUsize::new(0) }
+    }
+
+    /// One result set alone (a stream's batch, a converted copy).
+    pub(crate) fn single(set: ResultSet) -> Self {
+        Self::new(vec![set], 0, CallDetails::default())
+    }
+
+    /// The whole outcome of a call: every result set, its messages, OUTPUT
+    /// values and return status.
+    pub(crate) fn from_outcome(outcome: QueryOutcome) -> Self {
+        let details = CallDetails {
+            messages: outcome.messages,
+            return_status: outcome.return_status,
+            output: outcome.output.map(ResultView::new),
+        };
+        Self::new(outcome.result_sets, outcome.rows_affected, details)
     }
 
     fn row(&self, index: usize) -> FastRow {
@@ -82,6 +110,7 @@ impl QueryResult {
                             view: view.clone(),
                             all: this.all.clone(),
                             rows_affected: this.rows_affected,
+                            details: this.details.clone(),
                             cursor: AtomicUsize::new(0),
                         },
                     )
@@ -91,6 +120,65 @@ impl QueryResult {
     }
 
     fn __len__(&self) -> usize {
+        self.view.num_rows()
+    }
+
+    /// The server's informational messages of the call (PRINT, warnings), in order.
+    #[getter]
+    fn messages(&self) -> Vec<Message> {
+        self.details.messages.iter().map(Message::new).collect()
+    }
+
+    /// A stored procedure's RETURN value (`call_proc`); `None` otherwise.
+    #[getter]
+    fn return_status(&self) -> Option<i32> {
+        self.details.return_status
+    }
+
+    /// A stored procedure's OUTPUT parameters by name (without `@`).
+    #[getter]
+    fn output<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let values = PyDict::new(py);
+        if let Some(view) = self.details.output.as_ref().filter(|view| view.num_rows() > 0) {
+            for (name, value) in view.names.iter().zip(view.row_values(py, 0)?) {
+                values.set_item(name.strip_prefix('@').unwrap_or(name), value)?;
+            }
+        }
+        Ok(values)
+    }
+
+    /// Whether this result set has at least one row.
+    fn has_rows(&self) -> bool {
+        self.view.num_rows() > 0
+    }
+
+    /// Whether this result set has no rows.
+    fn is_empty(&self) -> bool {
+        self.view.num_rows() == 0
+    }
+
+    /// Every row (fastmssql 0.7.7's `QueryStream.all()`).
+    fn all(&self) -> Vec<FastRow> {
+        self.rows()
+    }
+
+    /// The next `n` rows (0.7.7's `QueryStream.fetch()`).
+    fn fetch(&self, n: usize) -> Vec<FastRow> {
+        self.fetchmany(n)
+    }
+
+    /// Rewinds the fetch position to the first row.
+    fn reset(&self) {
+        self.cursor.store(0, Ordering::SeqCst);
+    }
+
+    /// The fetch position: rows fetched so far.
+    fn position(&self) -> usize {
+        self.cursor.load(Ordering::SeqCst).min(self.view.num_rows())
+    }
+
+    /// The number of rows (0.7.7's `QueryStream.len()`).
+    fn len(&self) -> usize {
         self.view.num_rows()
     }
 
@@ -163,8 +251,7 @@ impl QueryResult {
             return polars.getattr("DataFrame")?.call1((slf,));
         }
         let text = uuids_as_text(&slf.get().view.set).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let converted =
-            Self::from_outcome(QueryOutcome { result_sets: vec![text], rows_affected: 0, messages: Vec::new() });
+        let converted = Self::single(text);
         polars.getattr("DataFrame")?.call1((Py::new(slf.py(), converted)?,))
     }
 

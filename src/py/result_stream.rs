@@ -1,7 +1,7 @@
 use super::awaitable::run_detached;
 use super::query_result::QueryResult;
 use crate::arrow::ResultSet;
-use crate::driver::{BatchStream, QueryOutcome};
+use crate::driver::BatchStream;
 use arrow_array::{ArrayRef, StructArray};
 use arrow_schema::{ArrowError, Field, SchemaRef};
 use pyo3::exceptions::{PyRuntimeError, PyStopAsyncIteration};
@@ -83,15 +83,7 @@ impl ResultStream {
                 Ok(None) => Err(PyStopAsyncIteration::new_err(())),
                 Ok(Some(batch)) => {
                     let set = ResultSet { schema, batches: vec![batch] };
-                    Py::new(
-                        py,
-                        QueryResult::from_outcome(QueryOutcome {
-                            result_sets: vec![set],
-                            rows_affected: 0,
-                            messages: Vec::new(),
-                        }),
-                    )
-                    .map(|result| result.into_any())
+                    Py::new(py, QueryResult::single(set)).map(|result| result.into_any())
                 }
             },
         )

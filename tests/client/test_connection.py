@@ -181,15 +181,21 @@ async def test_pool_runs_queries_in_parallel(test_url: str) -> None:
         await bounded(connection.close())
 
 
-async def test_open_transaction_is_not_handed_to_the_next_user(test_url: str) -> None:
-    """A pooled session left inside a transaction is reset or discarded before it is reused."""
+async def test_a_call_that_leaves_a_transaction_open_fails_and_is_rolled_back(test_url: str) -> None:
+    """Work a call leaves uncommitted is not reported as done: the call raises, naming transaction(),
+    its work is rolled back, and the pooled session is handed on outside any transaction."""
     connection = Connection(test_url, pool_config=PoolConfig(max_size=1, min_idle=0))
     await bounded(connection.connect())
     try:
-        await bounded(connection.execute("BEGIN TRANSACTION"))
+        await bounded(connection.execute("CREATE TABLE #left_open (id int)"))
+        await bounded(connection.execute("CREATE TABLE left_open_check (id int)"))
+        with pytest.raises(fastmssql.ProgrammingError, match=r"transaction\(\)"):
+            await bounded(connection.execute("BEGIN TRANSACTION; INSERT INTO left_open_check VALUES (1)"))
         result = await bounded(connection.query("SELECT @@TRANCOUNT AS trancount"))
         assert result.rows() == [{"trancount": 0}]
+        assert (await bounded(connection.query("SELECT COUNT(*) AS n FROM left_open_check"))).rows() == [{"n": 0}]
     finally:
+        await bounded(connection.execute("DROP TABLE left_open_check"))
         await bounded(connection.close())
 
 
@@ -397,6 +403,14 @@ async def query_once(connection: Connection) -> list:
 
 async def test_tls_trusting_the_server_certificate(local_tls_server) -> None:
     assert await query_once(Connection(local_tls_server.connection_string(encrypt=True))) == [{"v": "ok"}]
+
+
+async def test_tls_strict_is_tds_8(local_tls_server) -> None:
+    """Encrypt=strict: TLS before any TDS byte (TDS 8.0), then the whole session inside it."""
+    url = local_tls_server.connection_string(encrypt=True).replace("Encrypt=yes", "Encrypt=strict")
+    assert await query_once(Connection(url)) == [{"v": "ok"}]
+    ssl_config = SslConfig(encryption_level=EncryptionLevel.Strict, ca_certificate_path=str(local_tls_server.cert_path))
+    assert await query_once(validating_connection(local_tls_server, ssl_config)) == [{"v": "ok"}]
 
 
 def validating_connection(server, ssl_config: SslConfig) -> Connection:

@@ -119,14 +119,12 @@ async def session_state(connection: fastmssql.Connection) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("call", ["query", "execute"])
-async def test_a_transaction_left_open_is_rolled_back_on_the_same_session(single_connection, call: str) -> None:
+async def test_a_transaction_left_open_is_refused_and_rolled_back_on_the_same_session(single_connection, call: str) -> None:
     spid, trancount = await session_state(single_connection)
     assert trancount == 0
-    if call == "query":
-        inside = await bounded(single_connection.query("BEGIN TRAN; SELECT @@TRANCOUNT AS trancount"))
-        assert inside.rows()[0]["trancount"] == 1
-    else:
-        await bounded(single_connection.execute("BEGIN TRANSACTION"))
+    sql = "BEGIN TRAN; SELECT @@TRANCOUNT AS trancount" if call == "query" else "BEGIN TRANSACTION"
+    with pytest.raises(fastmssql.ProgrammingError, match=r"left a transaction open"):
+        await bounded(getattr(single_connection, call)(sql))
     # Same session (rolled back, not discarded) and no transaction inherited.
     assert await session_state(single_connection) == (spid, 0)
 

@@ -26,8 +26,8 @@ use crate::{
     BulkLoadRequest, MetaDataColumn, SqlReadBytes, ToSql,
 };
 use codec::{
-    BatchRequest, ColumnData, IsolationLevel, PacketHeader, RpcParam, RpcProcId, TokenRpcRequest,
-    TransactionManagerRequest,
+    BatchRequest, ColumnData, IsolationLevel, PacketHeader, RpcBatchRequest, RpcParam, RpcProcId,
+    RpcProcIdValue, RpcStatus, TokenRpcRequest, TransactionManagerRequest,
 };
 use enumflags2::BitFlags;
 use futures_util::io::{AsyncRead, AsyncWrite};
@@ -748,6 +748,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             .await
     }
 
+    /// Sends several RPCs (statements, procedure calls) in one request
+    /// message, without reading the response (see [`send_batch`](Self::send_batch)).
+    pub async fn send_rpcs(&mut self, calls: Vec<RpcCall<'_>>) -> crate::Result<()> {
+        self.connection.flush_stream().await?;
+        let calls = calls.into_iter().map(|call| (call.proc_id, call.params)).collect();
+        let req = RpcBatchRequest::new(calls, self.connection.context().transaction_descriptor());
+        let id = self.connection.context_mut().next_packet_id();
+        self.connection.send(PacketHeader::rpc(id), req).await
+    }
+
+    /// The next request asks the server to reset the session first
+    /// (RESETCONNECTION): temporary tables dropped, SET options, database and
+    /// language back to the login's, an open transaction rolled back; what a
+    /// pool does before handing a connection to its next user.
+    pub fn reset_session_on_next_request(&mut self) {
+        self.connection.reset_on_next_message();
+    }
+
     /// Reads the next bytes of the response to a request sent by
     /// [`send_batch`](Self::send_batch) or [`send_query`](Self::send_query)
     /// into `buf`: raw TDS packets, headers included (decrypted when the
@@ -889,49 +907,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     }
 
     pub(crate) fn rpc_params<'a>(query: impl Into<Cow<'a, str>>) -> Vec<RpcParam<'a>> {
-        vec![
-            RpcParam {
-                name: Cow::Borrowed("stmt"),
-                flags: BitFlags::empty(),
-                value: RpcValue::Scalar(ColumnData::String(Some(query.into()))),
-            },
-            RpcParam {
-                name: Cow::Borrowed("params"),
-                flags: BitFlags::empty(),
-                value: RpcValue::Scalar(ColumnData::I32(Some(0))),
-            },
-        ]
+        sp_executesql_params(query)
     }
 
     pub(crate) async fn rpc_perform_query<'a, 'b>(
         &'a mut self,
         proc_id: RpcProcId,
-        mut rpc_params: Vec<RpcParam<'b>>,
+        rpc_params: Vec<RpcParam<'b>>,
         params: impl Iterator<Item = ColumnData<'b>>,
     ) -> crate::Result<()>
     where
         'a: 'b,
     {
-        let mut param_str = String::new();
-
-        for (i, param) in params.enumerate() {
-            if i > 0 {
-                param_str.push(',')
-            }
-            param_str.push_str(&format!("@P{} ", i + 1));
-            param_str.push_str(&param.type_name());
-
-            rpc_params.push(RpcParam {
-                name: Cow::Owned(format!("@P{}", i + 1)),
-                flags: BitFlags::empty(),
-                value: RpcValue::Scalar(param),
-            });
-        }
-
-        if let Some(params) = rpc_params.iter_mut().find(|x| x.name == "params") {
-            params.value = RpcValue::Scalar(ColumnData::String(Some(param_str.into())));
-        }
-
+        let rpc_params = bind_positional(rpc_params, params);
         let req = TokenRpcRequest::new(
             proc_id,
             rpc_params,
@@ -1270,6 +1258,81 @@ pub(crate) fn validate_sql_identifier(what: &str, ident: &str) -> crate::Result<
     }
 
     Ok(())
+}
+
+// PATCHED (fastmssql, see PATCHES.md, patch 8): the statement and the
+// @P1..@Pn binding of rpc_params/rpc_perform_query, shared with RpcCall.
+/// The `stmt` and `params` arguments of `sp_executesql`.
+fn sp_executesql_params<'a>(query: impl Into<Cow<'a, str>>) -> Vec<RpcParam<'a>> {
+    vec![
+        RpcParam {
+            name: Cow::Borrowed("stmt"),
+            flags: BitFlags::empty(),
+            value: RpcValue::Scalar(ColumnData::String(Some(query.into()))),
+        },
+        RpcParam {
+            name: Cow::Borrowed("params"),
+            flags: BitFlags::empty(),
+            value: RpcValue::Scalar(ColumnData::I32(Some(0))),
+        },
+    ]
+}
+
+/// One RPC of a request sent with [`Client::send_rpcs`].
+#[derive(Debug)]
+pub struct RpcCall<'a> {
+    proc_id: RpcProcIdValue<'a>,
+    params: Vec<RpcParam<'a>>,
+}
+
+impl<'a> RpcCall<'a> {
+    /// `sp_executesql` of `query` with `params` bound to `@P1..@Pn`, as
+    /// [`Client::query`] sends it.
+    pub fn execute_sql(query: impl Into<Cow<'a, str>>, params: &'a [&'a dyn ToSql]) -> Self {
+        let params = bind_positional(sp_executesql_params(query), params.iter().map(|p| p.to_sql()));
+        Self { proc_id: RpcProcId::ExecuteSQL.into(), params }
+    }
+
+    /// A stored procedure called by name; add its arguments with [`param`](Self::param).
+    pub fn procedure(name: impl Into<Cow<'a, str>>) -> Self {
+        Self { proc_id: RpcProcIdValue::Name(name.into()), params: Vec::new() }
+    }
+
+    /// A named argument (`@name`); an `output` one is passed by reference and
+    /// comes back in a RETURNVALUE token.
+    pub fn param(mut self, name: impl Into<Cow<'a, str>>, value: &'a dyn ToSql, output: bool) -> Self {
+        let flags = if output { BitFlags::from_flag(RpcStatus::ByRefValue) } else { BitFlags::empty() };
+        self.params.push(RpcParam { name: name.into(), flags, value: RpcValue::Scalar(value.to_sql()) });
+        self
+    }
+}
+
+/// Appends `params` as `@P1..@Pn` to an `sp_executesql` call and declares
+/// them in its `params` argument.
+pub(crate) fn bind_positional<'b>(
+    mut rpc_params: Vec<RpcParam<'b>>,
+    params: impl Iterator<Item = ColumnData<'b>>,
+) -> Vec<RpcParam<'b>> {
+    let mut param_str = String::new();
+
+    for (i, param) in params.enumerate() {
+        if i > 0 {
+            param_str.push(',')
+        }
+        param_str.push_str(&format!("@P{} ", i + 1));
+        param_str.push_str(&param.type_name());
+
+        rpc_params.push(RpcParam {
+            name: Cow::Owned(format!("@P{}", i + 1)),
+            flags: BitFlags::empty(),
+            value: RpcValue::Scalar(param),
+        });
+    }
+
+    if let Some(params) = rpc_params.iter_mut().find(|x| x.name == "params") {
+        params.value = RpcValue::Scalar(ColumnData::String(Some(param_str.into())));
+    }
+    rpc_params
 }
 
 #[cfg(test)]

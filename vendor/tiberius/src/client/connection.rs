@@ -83,6 +83,9 @@ where
     ///
     /// [`ensure_not_poisoned`]: Self::ensure_not_poisoned
     command_desync: Arc<AtomicBool>,
+    // PATCHED (fastmssql, see PATCHES.md, patch 8)
+    /// The next message's first packet asks the server to reset the session.
+    reset_next: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Debug for Connection<S> {
@@ -175,6 +178,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             buf: BytesMut::new(),
             poisoned: false,
             command_desync: Arc::new(AtomicBool::new(false)),
+            reset_next: false,
         };
 
         let fed_auth_required = matches!(config.auth, AuthMethod::AADToken(_));
@@ -286,6 +290,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         // completion clears it below. A future dropped mid-loop leaves it set.
         self.poisoned = true;
 
+        // PATCHED (fastmssql, see PATCHES.md, patch 8): only a message's first packet carries it.
+        header.set_reset_connection(std::mem::take(&mut self.reset_next));
         while !payload.is_empty() {
             let writable = cmp::min(payload.len(), packet_size);
             let split_payload = payload.split_to(writable);
@@ -303,12 +309,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             );
 
             self.write_to_wire(header, split_payload).await?;
+            header.set_reset_connection(false);
         }
 
         self.flush_sink().await?;
         self.poisoned = false;
 
         Ok(())
+    }
+
+    // PATCHED (fastmssql, see PATCHES.md, patch 8)
+    /// The next message sent asks the server to reset the session first
+    /// (RESETCONNECTION), as connection pools do when handing a connection on.
+    pub(crate) fn reset_on_next_message(&mut self) {
+        self.reset_next = true;
     }
 
     /// Returns an error if a previous multi-packet write on this connection was
@@ -930,6 +944,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                     buf: BytesMut::new(),
                     poisoned: false,
                     command_desync,
+                    reset_next: false,
                 })
             }
         }
@@ -976,6 +991,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             buf: BytesMut::new(),
             poisoned,
             command_desync: Arc::new(AtomicBool::new(false)),
+            reset_next: false,
         }
     }
 }

@@ -53,6 +53,10 @@ pub(crate) struct PacketHeader {
     id: u8,
     /// currently unused
     window: u8,
+    // PATCHED (fastmssql, see PATCHES.md, patch 8): RESETCONNECTION combines
+    // with the message status of a request's first packet.
+    /// [client to server ONLY] the session is reset before the request runs
+    reset_connection: bool,
 }
 
 impl PacketHeader {
@@ -72,6 +76,7 @@ impl PacketHeader {
             spid: 0,
             id,
             window: 0,
+            reset_connection: false,
         }
     }
 
@@ -161,6 +166,12 @@ impl PacketHeader {
         self.ty = ty;
     }
 
+    /// Asks the server to reset the session before running this request
+    /// (set on a message's first packet only).
+    pub fn set_reset_connection(&mut self, reset: bool) {
+        self.reset_connection = reset;
+    }
+
     pub fn status(&self) -> PacketStatus {
         self.status
     }
@@ -191,7 +202,8 @@ where
 {
     fn encode(self, dst: &mut B) -> crate::Result<()> {
         dst.put_u8(self.ty as u8);
-        dst.put_u8(self.status as u8);
+        let reset = if self.reset_connection { PacketStatus::ResetConnection as u8 } else { 0 };
+        dst.put_u8(self.status as u8 | reset);
         dst.put_u16(self.length);
         dst.put_u16(self.spid);
         dst.put_u8(self.id);
@@ -222,6 +234,7 @@ impl Decode<BytesMut> for PacketHeader {
             spid: src.get_u16(),
             id: src.get_u8(),
             window: src.get_u8(),
+            reset_connection: false,
         };
 
         Ok(header)
@@ -246,6 +259,21 @@ mod tests {
         assert_eq!(header.id, 7);
         assert_eq!(header.spid, 0);
         assert_eq!(header.window, 0);
+    }
+
+    // PATCHED (fastmssql, patch 8)
+    #[test]
+    fn reset_connection_is_ored_into_the_status() {
+        let mut header = PacketHeader::rpc(1);
+        header.set_status(PacketStatus::EndOfMessage);
+        header.set_reset_connection(true);
+        let mut buf = BytesMut::new();
+        header.encode(&mut buf).unwrap();
+        assert_eq!(buf[1], PacketStatus::EndOfMessage as u8 | PacketStatus::ResetConnection as u8);
+        header.set_reset_connection(false);
+        let mut buf = BytesMut::new();
+        header.encode(&mut buf).unwrap();
+        assert_eq!(buf[1], PacketStatus::EndOfMessage as u8);
     }
 
     #[test]

@@ -105,50 +105,90 @@ impl<'a> From<RpcProcId> for RpcProcIdValue<'a> {
 impl<'a> Encode<BytesMut> for TokenRpcRequest<'a> {
     fn encode(self, dst: &mut BytesMut) -> Result<()> {
         encode_all_headers_tx(dst, self.transaction_desc);
+        encode_call(self.proc_id, self.flags, self.params, dst)
+    }
+}
 
-        match self.proc_id {
-            RpcProcIdValue::Id(ref id) => {
-                let val = (0xffff_u32) | ((*id as u16) as u32) << 16;
-                dst.put_u32_le(val);
+// PATCHED (fastmssql, see PATCHES.md, patch 8): several RPCs in one request.
+/// The BatchFlag separating the RPCs of one request (TDS 7.2+).
+const BATCH_FLAG: u8 = 0xFF;
+
+/// Several RPCs in one request message (MS-TDS 2.2.6.6: RPCReqBatch, then
+/// BatchFlag and the next), under one ALL_HEADERS.
+#[derive(Debug)]
+pub struct RpcBatchRequest<'a> {
+    calls: Vec<(RpcProcIdValue<'a>, Vec<RpcParam<'a>>)>,
+    transaction_desc: [u8; 8],
+}
+
+impl<'a> RpcBatchRequest<'a> {
+    pub fn new(calls: Vec<(RpcProcIdValue<'a>, Vec<RpcParam<'a>>)>, transaction_desc: [u8; 8]) -> Self {
+        Self { calls, transaction_desc }
+    }
+}
+
+impl<'a> Encode<BytesMut> for RpcBatchRequest<'a> {
+    fn encode(self, dst: &mut BytesMut) -> Result<()> {
+        encode_all_headers_tx(dst, self.transaction_desc);
+        for (i, (proc_id, params)) in self.calls.into_iter().enumerate() {
+            if i > 0 {
+                dst.put_u8(BATCH_FLAG);
             }
-            RpcProcIdValue::Name(ref name) => {
-                // ProcName is a US_VARCHAR: a u16 little-endian character count
-                // followed by that many UTF-16 code units. The count is a u16, so
-                // a name longer than 65535 code units cannot be represented;
-                // reject it rather than overflow the counter and desync the wire.
-                let units = name.encode_utf16().count();
-                if units > u16::MAX as usize {
-                    return Err(crate::Error::Protocol(
-                        format!(
-                            "RPC procedure name is too long ({units} UTF-16 code units, max 65535)"
-                        )
-                        .into(),
-                    ));
-                }
-
-                let len_pos = dst.len();
-                dst.put_u16_le(0u16);
-                let mut length = 0_u16;
-
-                for chr in name.encode_utf16() {
-                    dst.put_u16_le(chr);
-                    length += 1;
-                }
-
-                let dst: &mut [u8] = dst.borrow_mut();
-                let mut dst = &mut dst[len_pos..];
-                dst.put_u16_le(length);
-            }
+            encode_call(proc_id, BitFlags::empty(), params, dst)?;
         }
-
-        dst.put_u16_le(self.flags.bits());
-
-        for param in self.params.into_iter() {
-            param.encode(dst)?;
-        }
-
         Ok(())
     }
+}
+
+/// One RPCReqBatch: the procedure's name or id, option flags, parameters.
+fn encode_call(
+    proc_id: RpcProcIdValue<'_>,
+    flags: BitFlags<RpcOption>,
+    params: Vec<RpcParam<'_>>,
+    dst: &mut BytesMut,
+) -> Result<()> {
+    match proc_id {
+        RpcProcIdValue::Id(ref id) => {
+            let val = (0xffff_u32) | ((*id as u16) as u32) << 16;
+            dst.put_u32_le(val);
+        }
+        RpcProcIdValue::Name(ref name) => {
+            // ProcName is a US_VARCHAR: a u16 little-endian character count
+            // followed by that many UTF-16 code units. The count is a u16, so
+            // a name longer than 65535 code units cannot be represented;
+            // reject it rather than overflow the counter and desync the wire.
+            let units = name.encode_utf16().count();
+            if units > u16::MAX as usize {
+                return Err(crate::Error::Protocol(
+                    format!(
+                        "RPC procedure name is too long ({units} UTF-16 code units, max 65535)"
+                    )
+                    .into(),
+                ));
+            }
+
+            let len_pos = dst.len();
+            dst.put_u16_le(0u16);
+            let mut length = 0_u16;
+
+            for chr in name.encode_utf16() {
+                dst.put_u16_le(chr);
+                length += 1;
+            }
+
+            let dst: &mut [u8] = dst.borrow_mut();
+            let mut dst = &mut dst[len_pos..];
+            dst.put_u16_le(length);
+        }
+    }
+
+    dst.put_u16_le(flags.bits());
+
+    for param in params.into_iter() {
+        param.encode(dst)?;
+    }
+
+    Ok(())
 }
 
 impl<'a> Encode<BytesMut> for RpcParam<'a> {
@@ -179,6 +219,33 @@ mod tests {
 
     fn scalar(value: ColumnData<'static>) -> RpcValue<'static> {
         RpcValue::Scalar(value)
+    }
+
+    // PATCHED (fastmssql, patch 8)
+    #[test]
+    fn a_batch_of_rpcs_is_each_call_after_one_all_headers_separated_by_0xff() {
+        let call = |n: i32| {
+            let params = vec![RpcParam {
+                name: Cow::Borrowed("@id"),
+                flags: BitFlags::empty(),
+                value: scalar(ColumnData::I32(Some(n))),
+            }];
+            (RpcProcIdValue::Name(Cow::Borrowed("p")), params)
+        };
+        let mut single = BytesMut::new();
+        TokenRpcRequest::new("p", call(1).1, [0u8; 8]).encode(&mut single).unwrap();
+        let one_call = &single[ALL_HEADERS_LEN_TX..];
+
+        let mut batch = BytesMut::new();
+        RpcBatchRequest::new(vec![call(1), call(1), call(1)], [0u8; 8]).encode(&mut batch).unwrap();
+        let mut expected = single[..ALL_HEADERS_LEN_TX].to_vec();
+        for i in 0..3 {
+            if i > 0 {
+                expected.push(BATCH_FLAG);
+            }
+            expected.extend_from_slice(one_call);
+        }
+        assert_eq!(&batch[..], &expected[..]);
     }
 
     #[test]
