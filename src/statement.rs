@@ -13,8 +13,42 @@ pub fn positional_name(index: usize) -> String {
 /// left alone.
 pub fn rename_variables(sql: &str, renames: &[(String, String)]) -> String {
     let lowered: Vec<String> = renames.iter().map(|(from, _)| from.to_lowercase()).collect();
+    rewrite(sql, |mark| match mark {
+        Mark::Variable(word) => {
+            let word = word.to_lowercase();
+            lowered.iter().position(|n| *n == word).map(|index| renames[index].1.clone())
+        }
+        Mark::Question => None,
+    })
+}
+
+/// The `?` placeholders of DB-API's qmark style as `@P1..@Pn`, in order; the
+/// number of placeholders.
+pub fn qmarks_to_positional(sql: &str) -> (String, usize) {
+    let mut count = 0;
+    let text = rewrite(sql, |mark| match mark {
+        Mark::Question => {
+            count += 1;
+            Some(format!("@{}", positional_name(count - 1)))
+        }
+        Mark::Variable(_) => None,
+    });
+    (text, count)
+}
+
+/// What [`rewrite`] offers to replace.
+enum Mark<'a> {
+    /// `@name` (without the `@`), never `@@name`.
+    Variable(&'a str),
+    /// A `?`.
+    Question,
+}
+
+/// Copies `sql`, offering each variable and `?` outside string literals,
+/// quoted identifiers and comments to `replace`.
+fn rewrite(sql: &str, mut replace: impl FnMut(Mark<'_>) -> Option<String>) -> String {
     let chars: Vec<char> = sql.chars().collect();
-    let mut out = String::with_capacity(sql.len() + renames.len() * 2);
+    let mut out = String::with_capacity(sql.len() + 16);
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -42,12 +76,19 @@ pub fn rename_variables(sql: &str, renames: &[(String, String)]) -> String {
             }
             '@' => {
                 let end = word_end(&chars, i + 1);
-                let word: String = chars[i + 1..end].iter().collect::<String>().to_lowercase();
-                match lowered.iter().position(|n| *n == word) {
-                    Some(index) if end > i + 1 => out.push_str(&renames[index].1),
+                let word: String = chars[i + 1..end].iter().collect();
+                match replace(Mark::Variable(&word)) {
+                    Some(replacement) if end > i + 1 => out.push_str(&replacement),
                     _ => out.extend(&chars[i..end]),
                 }
                 i = end;
+            }
+            '?' => {
+                match replace(Mark::Question) {
+                    Some(replacement) => out.push_str(&replacement),
+                    None => out.push(c),
+                }
+                i += 1;
             }
             _ => {
                 out.push(c);
@@ -109,6 +150,14 @@ fn block_comment_end(chars: &[char], start: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn question_marks_become_positional_outside_literals_and_comments() {
+        let (sql, count) = qmarks_to_positional("SELECT ?, '?', [a?], N'x?' -- ?\n, ? /* ? */ WHERE a = ?");
+        assert_eq!(sql, "SELECT @P1, '?', [a?], N'x?' -- ?\n, @P2 /* ? */ WHERE a = @P3");
+        assert_eq!(count, 3);
+        assert_eq!(qmarks_to_positional("SELECT @a"), ("SELECT @a".to_string(), 0));
+    }
 
     fn names(list: &[&str]) -> Vec<(String, String)> {
         list.iter().enumerate().map(|(i, s)| (s.to_string(), format!("@{}", positional_name(i)))).collect()

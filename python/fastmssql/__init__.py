@@ -43,6 +43,24 @@ from fastmssql._core import (
     Warning,
 )
 from fastmssql._transaction import Acquire, Savepoint, Transaction
+from fastmssql._dbapi import (
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+    apilevel,
+    connect,
+    paramstyle,
+    threadsafety,
+)
 
 __version__: str = _distribution_version("fastmssql")
 
@@ -109,6 +127,22 @@ class Connection(_core.Connection):
 
 
 __all__ = [
+    "BINARY",
+    "DATETIME",
+    "NUMBER",
+    "ROWID",
+    "STRING",
+    "Binary",
+    "Date",
+    "DateFromTicks",
+    "Time",
+    "TimeFromTicks",
+    "Timestamp",
+    "TimestampFromTicks",
+    "apilevel",
+    "connect",
+    "paramstyle",
+    "threadsafety",
     "ApplicationIntent",
     "Connection",
     "ConversionError",

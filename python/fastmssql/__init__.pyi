@@ -68,6 +68,22 @@ class _ArrowStreamExportable(Protocol):
 __version__: str
 
 __all__ = [
+    "BINARY",
+    "DATETIME",
+    "NUMBER",
+    "ROWID",
+    "STRING",
+    "Binary",
+    "Date",
+    "DateFromTicks",
+    "Time",
+    "TimeFromTicks",
+    "Timestamp",
+    "TimestampFromTicks",
+    "apilevel",
+    "connect",
+    "paramstyle",
+    "threadsafety",
     "ApplicationIntent",
     "Connection",
     "ConversionError",
@@ -103,6 +119,89 @@ __all__ = [
     "__version__",
     "version",
 ]
+
+# ---------------------------------------------------------------------------
+# The synchronous DB-API 2.0 interface (PEP 249): this module is the DB-API module
+# ---------------------------------------------------------------------------
+
+apilevel: str
+"""``"2.0"``"""
+threadsafety: int
+"""``1``: threads may share the module, not connections."""
+paramstyle: str
+"""``"qmark"`` (``?``); a mapping binds ``@name``, a sequence ``@P1..@Pn`` when there is no ``?``."""
+
+class _DBAPITypeObject:
+    names: frozenset[str]
+    def __init__(self, *names: str) -> None: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __ne__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+STRING: _DBAPITypeObject
+BINARY: _DBAPITypeObject
+NUMBER: _DBAPITypeObject
+DATETIME: _DBAPITypeObject
+ROWID: _DBAPITypeObject
+Date = datetime.date
+Time = datetime.time
+Timestamp = datetime.datetime
+
+def DateFromTicks(ticks: float) -> datetime.date: ...
+def TimeFromTicks(ticks: float) -> datetime.time: ...
+def TimestampFromTicks(ticks: float) -> datetime.datetime: ...
+def Binary(value: bytes | bytearray | memoryview) -> bytes: ...
+
+class _Cursor:
+    """A DB-API cursor (``fastmssql._dbapi.Cursor``): ``execute`` then ``fetchone``/``fetchmany``/
+    ``fetchall`` (tuples), ``nextset``; ``description`` 7-tuples carry the SQL Server type name as
+    type code; ``rowcount`` is the rows of the current result set, or the rows affected. Arrow
+    extras: ``fetch_arrow_table()`` (pyarrow), ``fetch_record_batch()`` (a pyarrow
+    ``RecordBatchReader``), ``arrow()`` (the ``QueryResult``, an Arrow PyCapsule exporter)."""
+
+    connection: _DbapiConnection
+    arraysize: int
+    rowcount: int
+    description: list[tuple[Any, ...]] | None
+    def execute(self, operation: str, parameters: _Params | None = None) -> _Cursor: ...
+    def executemany(self, operation: str, seq_of_parameters: Sequence[_Params]) -> _Cursor: ...
+    def callproc(self, procname: str, parameters: Sequence[Any] = ()) -> Sequence[Any]: ...
+    def nextset(self) -> bool | None: ...
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]: ...
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+    def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
+    def arrow(self) -> QueryResult: ...
+    def fetch_arrow(self) -> QueryResult: ...
+    def fetch_arrow_table(self) -> pyarrow.Table: ...
+    def fetch_record_batch(self) -> pyarrow.RecordBatchReader: ...
+    def fetch_record_batches(self, batch_size: int | None = None) -> Iterator[pyarrow.RecordBatch]: ...
+    def setinputsizes(self, sizes: Any) -> None: ...
+    def setoutputsize(self, size: Any, column: Any = None) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> _Cursor: ...
+    def __exit__(self, *exc_info: object) -> None: ...
+
+class _DbapiConnection:
+    """A DB-API connection (``fastmssql._dbapi.Connection``): one pooled session for its lifetime,
+    its calls run in the caller's thread with the GIL released. Autocommit is off by default; the
+    exception classes are attributes; ``with`` commits on success, rolls back on an exception, then
+    closes; ``close()`` rolls back what is uncommitted."""
+
+    autocommit: bool
+    @property
+    def closed(self) -> bool: ...
+    def cursor(self) -> _Cursor: ...
+    def execute(self, operation: str, parameters: _Params | None = None) -> _Cursor: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> _DbapiConnection: ...
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+def connect(connection_string: str | None = None, *, autocommit: bool = False, **kwargs: Any) -> _DbapiConnection:
+    """A DB-API 2.0 connection; the same arguments as ``Connection`` (a pool of its own, one
+    session), plus ``autocommit``."""
 
 def version() -> str:
     """The installed fastmssql version (fastmssql 0.7.7's ``version()``)."""
@@ -379,6 +478,12 @@ class Connection(_Calls):
     async def session(self) -> Session:
         """Check out a pooled connection for this caller alone until ``release()``."""
 
+    def blocking_session(self) -> Session:
+        """``session()`` for the synchronous API: its calls return their values, not awaitables."""
+
+    def close_blocking(self) -> None:
+        """``close()`` for the synchronous API."""
+
     def transaction(self, isolation_level: str | None = None) -> Transaction:
         """``async with conn.transaction() as tx:`` — a transaction on one pooled connection,
         committed on normal exit, rolled back on an exception or task cancellation.
@@ -598,6 +703,9 @@ class QueryResult:
 
     @property
     def columns(self) -> list[str]: ...
+    @property
+    def column_types(self) -> list[tuple[str, str | None, bool]]:
+        """Each column's name, declared SQL Server type (e.g. ``"decimal(18,4)"``) and nullability."""
     @property
     def rows_affected(self) -> int:
         """Rows affected by the whole batch, as ``Connection.execute`` would return."""

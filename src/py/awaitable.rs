@@ -84,6 +84,24 @@ impl ContextExt for ForkAwareRuntime {
     }
 }
 
+/// Runs `future` to completion in the calling thread, with the GIL
+/// released while it waits: the synchronous API. The calling thread is never
+/// a runtime thread (it runs Python code), so blocking on the runtime cannot
+/// deadlock, not even inside a thread that runs an asyncio event loop.
+pub(crate) fn run_blocking<F, T>(py: Python<'_>, future: F) -> PyResult<T>
+where
+    F: Future<Output = Result<T, DriverError>> + Send,
+    T: Send,
+{
+    let runtime = crate::runtime::handle()
+        .map_err(|e| driver_error(&DriverError::internal(format!("cannot start the runtime: {e}"))))?;
+    match py.detach(|| runtime.block_on(AssertUnwindSafe(future).catch_unwind())) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(driver_error(&error)),
+        Err(payload) => Err(panic_error(payload.as_ref())),
+    }
+}
+
 /// Returns a Python awaitable for `future`, run on the tokio runtime with the
 /// GIL released. `convert` builds the Python value once the GIL is back.
 pub(crate) fn run_detached<'py, F, T, C, R>(py: Python<'py>, future: F, convert: C) -> PyResult<Bound<'py, PyAny>>

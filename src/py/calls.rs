@@ -3,7 +3,7 @@
 //! sent), runs it where its owner runs calls, and turns the outcome into
 //! Python objects, delivering the server's messages on the way.
 
-use super::awaitable::run_detached;
+use super::awaitable::{run_blocking, run_detached};
 use super::connection::PoolHandle;
 use super::errors::{driver_error, panic_safe, Warning};
 use super::message::Message;
@@ -20,8 +20,10 @@ use arrow_schema::SchemaRef;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::IntoPyObjectExt;
 use pyo3_arrow::PyRecordBatchReader;
 use std::ffi::CString;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,13 +85,41 @@ impl Source {
     }
 }
 
+/// How a call's result is handed back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// As an awaitable (the asyncio API).
+    Awaitable,
+    /// As the value itself, the calling thread waiting with the GIL released (DB-API).
+    Blocking,
+}
+
 /// Runs the calls of a connection or session.
 pub(crate) struct Caller {
     pub(crate) source: Source,
     pub(crate) options: Arc<CallOptions>,
+    pub(crate) mode: Mode,
 }
 
 impl Caller {
+    /// Runs `future` and converts its value with the GIL held, as an
+    /// awaitable or in this thread per the caller's mode.
+    pub(crate) fn finish<'py, F, T, C, R>(&self, py: Python<'py>, future: F, convert: C) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: Future<Output = Result<T, DriverError>> + Send + 'static,
+        T: Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<R> + Send + 'static,
+        R: for<'a> IntoPyObject<'a> + Send + 'static,
+    {
+        match self.mode {
+            Mode::Awaitable => run_detached(py, future, convert),
+            Mode::Blocking => {
+                let value = run_blocking(py, future)?;
+                panic_safe(|| convert(py, value)?.into_bound_py_any(py))
+            }
+        }
+    }
+
     /// Runs `request` and returns its whole outcome as a `QueryResult`.
     fn run<'py>(&self, py: Python<'py>, request: Request, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         self.run_with(py, request, timeout, |py, outcome| {
@@ -110,7 +140,7 @@ impl Caller {
         let timeout = self.options.timeout(timeout)?;
         let source = self.source.clone();
         let options = self.options.clone();
-        run_detached(py, async move { source.target().await?.query(&request, timeout).await }, move |py, outcome| {
+        self.finish(py, async move { source.target().await?.query(&request, timeout).await }, move |py, outcome| {
             options.deliver(py, &outcome.messages)?;
             convert(py, outcome)
         })
@@ -168,7 +198,7 @@ impl Caller {
                 None => error,
             })
         };
-        run_detached(py, work, move |py, outcome| {
+        self.finish(py, work, move |py, outcome| {
             options.deliver(py, &outcome.messages)?;
             convert(py, outcome)
         })
@@ -271,7 +301,7 @@ impl Caller {
         let (sql, params) = panic_safe(|| convert_params(sql, params))?;
         let timeout = self.options.timeout(timeout)?;
         let source = self.source.clone();
-        run_detached(
+        self.finish(
             py,
             async move { source.target().await?.stream(Request::sql(sql, params), batch_size, timeout).await },
             |py, batches| Py::new(py, ResultStream::new(batches)),
@@ -288,7 +318,7 @@ impl Caller {
         let (schema, batches) = arrow_input(data)?;
         let table = table.to_string();
         let source = self.source.clone();
-        run_detached(
+        self.finish(
             py,
             async move { source.target().await?.bulk_insert(&table, &schema, &batches).await },
             |_, stored| Ok(stored),

@@ -1,5 +1,5 @@
-use super::awaitable::run_detached;
-use super::calls::{seconds_to_timeout, CallOptions, Caller, Source};
+use super::awaitable::{run_blocking, run_detached};
+use super::calls::{seconds_to_timeout, CallOptions, Caller, Mode, Source};
 use super::errors::config_error;
 use super::pool_config::PoolConfig;
 use super::session::Session;
@@ -112,7 +112,7 @@ impl Connection {
             opening: tokio::sync::Mutex::new(()),
         });
         let options = Arc::new(CallOptions { command_timeout, message_handler });
-        Ok(Self { caller: Caller { source: Source::Pool(shared.clone()), options }, shared })
+        Ok(Self { caller: Caller { source: Source::Pool(shared.clone()), options, mode: Mode::Awaitable }, shared })
     }
 
     /// Opens the pool (the first connection is made directly so a failure
@@ -134,6 +134,15 @@ impl Connection {
             },
             |_, ()| Ok(()),
         )
+    }
+
+    /// `close()` for the synchronous API: done when it returns.
+    fn close_blocking(&self, py: Python<'_>) -> PyResult<()> {
+        let closed = self.shared.open.lock().take();
+        run_blocking(py, async move {
+            drop(closed);
+            Ok(())
+        })
     }
 
     fn is_connected(&self) -> bool {
@@ -172,8 +181,16 @@ impl Connection {
         let shared = self.shared.clone();
         let options = self.caller.options.clone();
         run_detached(py, async move { shared.pool().await?.session(true).await }, move |py, session| {
-            Py::new(py, Session::new(session, options))
+            Py::new(py, Session::new(session, options, Mode::Awaitable))
         })
+    }
+
+    /// `session()` for the synchronous API: checked out in this thread (the
+    /// GIL released while waiting), its calls returning their values directly.
+    fn blocking_session(&self, py: Python<'_>) -> PyResult<Session> {
+        let shared = self.shared.clone();
+        let session = run_blocking(py, async move { shared.pool().await?.session(true).await })?;
+        Ok(Session::new(session, self.caller.options.clone(), Mode::Blocking))
     }
 
     #[pyo3(signature = (sql, params=None, *, timeout=None))]

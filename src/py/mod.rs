@@ -26,6 +26,13 @@ fn _shutdown_runtime(py: Python<'_>) {
     py.detach(crate::runtime::shutdown);
 }
 
+/// DB-API's qmark placeholders (`?`) as `@P1..@Pn`, outside literals and
+/// comments; and how many there were.
+#[pyfunction]
+fn _qmarks_to_positional(sql: &str) -> (String, usize) {
+    crate::statement::qmarks_to_positional(sql)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::Connection>()?;
     m.add_class::<query_result::QueryResult>()?;
@@ -38,6 +45,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::Session>()?;
     m.add_class::<message::Message>()?;
     errors::register(m)?;
+    m.add_function(wrap_pyfunction!(_qmarks_to_positional, m)?)?;
     let shutdown = wrap_pyfunction!(_shutdown_runtime, m)?;
     m.add_function(shutdown.clone())?;
     m.py().import("atexit")?.call_method1("register", (shutdown,))?;

@@ -2,7 +2,7 @@ use super::awaitable::ForkAwareRuntime;
 use super::fast_row::FastRow;
 use super::message::Message;
 use super::result_view::ResultView;
-use crate::arrow::{uuids_as_text, ResultSet};
+use crate::arrow::{uuids_as_text, ResultSet, SQL_TYPE_METADATA_KEY};
 use crate::driver::QueryOutcome;
 use crate::tds::ServerMessage;
 use arrow_array::{ArrayRef, StructArray};
@@ -87,6 +87,18 @@ impl QueryResult {
     #[getter]
     fn columns(&self) -> Vec<String> {
         self.view.names.clone()
+    }
+
+    /// Each column's name, declared SQL Server type (`mssql.type`, e.g.
+    /// ``"decimal(18,4)"``; ``None`` where unknown) and nullability.
+    #[getter]
+    fn column_types(&self) -> Vec<(String, Option<String>, bool)> {
+        let schema = &self.view.set.schema;
+        schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.metadata().get(SQL_TYPE_METADATA_KEY).cloned(), f.is_nullable()))
+            .collect()
     }
 
     #[getter]

@@ -2,7 +2,7 @@
 //! (temp tables, SET options) and a transaction last between them.
 
 use super::awaitable::run_detached;
-use super::calls::{CallOptions, Caller, Source};
+use super::calls::{CallOptions, Caller, Mode, Source};
 use super::errors::driver_error;
 use crate::driver::{IsolationLevel, PinnedSession};
 use pyo3::prelude::*;
@@ -17,9 +17,9 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(session: crate::driver::Session, options: Arc<CallOptions>) -> Self {
+    pub(crate) fn new(session: crate::driver::Session, options: Arc<CallOptions>, mode: Mode) -> Self {
         let session = Arc::new(tokio::sync::Mutex::new(session));
-        Self { caller: Caller { source: Source::Pinned(session.clone()), options }, session }
+        Self { caller: Caller { source: Source::Pinned(session.clone()), options, mode }, session }
     }
 }
 
@@ -30,24 +30,24 @@ impl Session {
     fn begin<'py>(&self, py: Python<'py>, isolation_level: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
         let level = isolation_level.map(IsolationLevel::parse).transpose().map_err(|e| driver_error(&e))?;
         let session = self.session.clone();
-        run_detached(py, async move { session.lock().await.begin(level).await }, |_, ()| Ok(()))
+        self.caller.finish(py, async move { session.lock().await.begin(level).await }, |_, ()| Ok(()))
     }
 
     fn commit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session.clone();
-        run_detached(py, async move { session.lock().await.commit().await }, |_, ()| Ok(()))
+        self.caller.finish(py, async move { session.lock().await.commit().await }, |_, ()| Ok(()))
     }
 
     /// Rolls back the open transaction (nothing when none is open).
     fn rollback<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session.clone();
-        run_detached(py, async move { session.lock().await.rollback().await }, |_, ()| Ok(()))
+        self.caller.finish(py, async move { session.lock().await.rollback().await }, |_, ()| Ok(()))
     }
 
     /// Rolls back an open transaction and returns the connection to the pool.
     fn release<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session.clone();
-        run_detached(py, async move { session.lock().await.release().await }, |_, ()| Ok(()))
+        self.caller.finish(py, async move { session.lock().await.release().await }, |_, ()| Ok(()))
     }
 
     /// Whether the server reports a transaction open on this session.
