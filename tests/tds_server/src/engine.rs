@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::describe::{describe_parameters, first_result_set, undeclared_parameters};
-use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
-use crate::sql::{arithmetic, raise};
+use crate::sql::eval::{eval, eval_condition, ColumnValue, Scope, Typed, Variables};
 use crate::sql::parser::{
-    parse_batch, parse_param_declarations, ArithmeticOperator, Expr, Filter, SelectItem, SqlError, Statement,
+    parse_batch, parse_param_declarations, ArithmeticOperator, Condition, Expr, SelectItem, SqlError, Statement,
 };
-use crate::tables::store::{Database, Store};
+use crate::sql::{arithmetic, raise};
 use crate::tables::preparse::Segment;
+use crate::tables::store::{Database, Store};
 use crate::tables::{self, Piece};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
@@ -48,6 +48,12 @@ pub struct Session {
     pub nesting: tables::transaction::Nesting,
     /// The load an INSERT BULK announced, waiting for its BulkLoad message
     pub bulk_load: Option<tables::bulk::BulkTarget>,
+    /// @@ERROR: the error number of the last statement, 0 when it succeeded
+    pub last_error: i32,
+    /// The error the innermost running CATCH block handles (ERROR_NUMBER() ...)
+    pub handled_error: Option<Message>,
+    /// @@NESTLEVEL: how deep in stored procedure calls the session runs
+    pub nesting_level: u32,
 }
 
 impl Session {
@@ -69,6 +75,9 @@ impl Session {
             scope_identity: None,
             nesting: Default::default(),
             bulk_load: None,
+            last_error: 0,
+            handled_error: None,
+            nesting_level: 0,
         }
     }
 
@@ -193,8 +202,8 @@ const CMD_WAITFOR: u16 = 0xBF;
 /// PRINT, RAISERROR and THROW (not confirmed against SQL Server's traffic).
 const CMD_MESSAGE: u16 = 0xC2;
 
-/// The databases of this server: SQL Server's system databases.
-const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
+/// The databases of this server: SQL Server's system databases, in database_id order.
+pub const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
 
 /// The database named `name` (case-insensitively, as under the default collation), in its
 /// own spelling; `None` when there is none (SQL Server's 911 for USE, 4060 at login).
@@ -214,6 +223,10 @@ pub fn end_transaction(session: &mut Session, commit: bool) -> Vec<Event> {
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     let mut events = Vec::new();
+    if let Err(e) = tables::store(session) {
+        fail(&mut events, DoneKind::Done, e, 0, 1);
+        return events;
+    }
     let mut variables = Variables::new();
     session.scope_identity = None;
     run_batch(session, sql, &mut variables, DoneKind::Done, &mut events);
@@ -338,8 +351,8 @@ fn run_table_less(
 /// Types a statement before the batch runs (declaring its variables in `declared`).
 fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -> Result<(), SqlError> {
     let typing = |e: &Expr, declared: &Variables| eval(e, &scope(session, declared, &[])).map(|t| t.ty);
-    let check_filter = |filter: &Option<Filter>, declared: &Variables| {
-        filter.as_ref().map_or(Ok(()), |f| eval_filter(f, &scope(session, declared, &[])).map(|_| ()))
+    let check_filter = |filter: &Option<Condition>, declared: &Variables| {
+        filter.as_ref().map_or(Ok(()), |f| eval_condition(f, &scope(session, declared, &[])).map(|_| ()))
     };
     match statement {
         Statement::Select(items, filter) => {
@@ -538,16 +551,20 @@ fn run_statement(
             }
             true
         }
-        Statement::SetVariable(name, op, e) => match assign_expression(session, variables, name, *op, e) {
-            // a simple assignment sets @@ROWCOUNT to 1 (the DONE's count without DONE_COUNT)
-            Ok(()) => {
-                events.push(done(kind, 0, CMD_SET, 1));
-                true
+        Statement::SetVariable(name, op, e) => {
+            match assign_expression(session, variables, name, *op, e) {
+                // a simple assignment sets @@ROWCOUNT to 1 (the DONE's count without DONE_COUNT)
+                Ok(()) => {
+                    events.push(done(kind, 0, CMD_SET, 1));
+                    true
+                }
+                Err(e) => fail(events, kind, e, CMD_SET, line),
             }
-            Err(e) => fail(events, kind, e, CMD_SET, line),
-        },
+        }
         Statement::SelectAssign(assignments, filter) => {
-            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope(session, variables, &[]))) {
+            let condition =
+                |f: &Condition| eval_condition(f, &scope(session, variables, &[])).map(|t| t.map(|t| t == Some(true)));
+            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), condition) {
                 Ok(Ok(q)) => q,
                 Ok(Err(e)) | Err(e) => return fail(events, kind, e, CMD_SELECT, line),
             };
@@ -581,7 +598,8 @@ fn run_statement(
                 }
             }
             // WHERE decides first whether there is a row at all, and so whether its values are computed
-            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope)) {
+            let condition = |f: &Condition| eval_condition(f, &scope).map(|t| t.map(|t| t == Some(true)));
+            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), condition) {
                 Ok(Ok(q)) => q,
                 Ok(Err(e)) | Err(e) => {
                     events.push(Event::ColMetadata(columns));
@@ -854,17 +872,19 @@ pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
         RpcTarget::Name(name) => Procedure::by_name(name),
     };
     let mut events = Vec::new();
-    let result = match procedure {
-        Some(Procedure::ExecuteSql) => executesql(session, &rpc.params, &mut events),
-        Some(Procedure::Prepare) => prepare(session, &rpc.params, &mut events),
-        Some(Procedure::Execute) => execute_prepared(session, &rpc.params, &mut events),
-        Some(Procedure::PrepExec) => prepexec(session, &rpc.params, &mut events),
-        Some(Procedure::Unprepare) => unprepare(session, &rpc.params),
-        Some(Procedure::DescribeFirstResultSet) => describe_first_result_set(session, &rpc.params, &mut events),
-        Some(Procedure::DescribeUndeclaredParameters) => {
+    // subqueries and the catalog read the session's store
+    let result = match tables::store(session).map(|_| procedure) {
+        Err(e) => Err(e),
+        Ok(Some(Procedure::ExecuteSql)) => executesql(session, &rpc.params, &mut events),
+        Ok(Some(Procedure::Prepare)) => prepare(session, &rpc.params, &mut events),
+        Ok(Some(Procedure::Execute)) => execute_prepared(session, &rpc.params, &mut events),
+        Ok(Some(Procedure::PrepExec)) => prepexec(session, &rpc.params, &mut events),
+        Ok(Some(Procedure::Unprepare)) => unprepare(session, &rpc.params),
+        Ok(Some(Procedure::DescribeFirstResultSet)) => describe_first_result_set(session, &rpc.params, &mut events),
+        Ok(Some(Procedure::DescribeUndeclaredParameters)) => {
             describe_undeclared_parameters(session, &rpc.params, &mut events)
         }
-        None => {
+        Ok(None) => {
             let name = match &rpc.target {
                 RpcTarget::ProcId(id) => format!("The RPC procedure id {id}"),
                 RpcTarget::Name(n) => format!("The stored procedure '{n}'"),
@@ -1087,6 +1107,7 @@ pub(crate) fn scope<'a>(session: &'a Session, variables: &'a Variables, columns:
         scope_identity: session.scope_identity,
         server_name: &session.server_name,
         options: &session.options,
+        session: Some(session),
     }
 }
 

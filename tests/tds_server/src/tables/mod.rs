@@ -6,24 +6,28 @@
 //! comparisons have one implementation (`sql::eval`, `sql::convert`).
 
 pub mod bulk;
+pub mod catalog;
 pub mod describe;
-pub mod preparse;
-mod like;
+pub mod modules;
 pub mod output;
+pub mod preparse;
 mod query;
 pub mod store;
 pub mod transaction;
 
 use sqlparser::ast;
 use sqlparser::dialect::MsSqlDialect;
-use sqlparser::parser::{Parser, ParserError};
+use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token};
 
 use crate::engine::{scope, Done, DoneKind, Event, Message, Session};
 use crate::sql::convert::convert;
-use crate::sql::eval::{compare, comparison_holds, eval, ColumnValue, Scope, Typed, Variables};
+use crate::sql::eval::{compare, eval, eval_condition, ColumnValue, Scope, Typed, Variables};
 use crate::sql::lexer::{tokenize, Token as Part1Token};
-use crate::sql::parser::{parse_conversion_type, ArithmeticOperator, Comparison, Expr, SqlError, STATEMENT_KEYWORDS};
+use crate::sql::parser::{
+    parse_conversion_type, ArithmeticOperator, Comparison, Condition, Expr, SqlError, DATE_PART_FUNCTIONS,
+    NILADIC_FUNCTIONS, STATEMENT_KEYWORDS,
+};
 use crate::tokens::{CURCMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
@@ -57,17 +61,10 @@ pub fn involves_tables(sql: &str) -> bool {
     })
 }
 
-fn parse_error(e: ParserError, line: u32) -> SqlError {
-    let text = e.to_string();
-    let near = text.split("found: ").nth(1).and_then(|rest| rest.split(" at Line").next()).unwrap_or("");
-    let near = if near == "EOF" { "" } else { near };
-    SqlError { line, ..SqlError::syntax_near(near) }
-}
-
 /// Splits a batch into its statements.
 pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
     let dialect = MsSqlDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| parse_error(e, 1))?;
+    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| SqlError::from_parser(e, 1))?;
     let line_starts: Vec<usize> =
         std::iter::once(0).chain(sql.char_indices().filter(|(_, c)| *c == '\n').map(|(i, _)| i + 1)).collect();
     let offset = |loc: Location| -> usize {
@@ -102,12 +99,12 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
             let statement = Parser::new(&dialect)
                 .try_with_sql(&text)
                 .and_then(|mut p| p.parse_statement())
-                .map_err(|e| parse_error(e, line))?;
+                .map_err(|e| SqlError::from_parser(e, line))?;
             pieces.push(Piece::Table(Box::new(statement), line));
             continue;
         }
         if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) {
-            let statement = parser.parse_statement().map_err(|e| parse_error(e, line))?;
+            let statement = parser.parse_statement().map_err(|e| SqlError::from_parser(e, line))?;
             if is_table_statement(&statement) {
                 pieces.push(Piece::Table(Box::new(statement), line));
                 continue;
@@ -246,7 +243,7 @@ pub fn result_columns(
     match statement {
         ast::Statement::Query(query) => {
             begin_if_open(session)?;
-            Ok(Some(query::run_query(session, query, variables)?.columns))
+            Ok(Some(query::run_query(&query::Context::new(session, variables), query)?.columns))
         }
         _ => Ok(None),
     }
@@ -285,6 +282,23 @@ pub fn variable_assignments(statement: &ast::Statement) -> Option<(Vec<String>, 
     Some((targets, computing))
 }
 
+/// The columns and rows of a subquery.
+pub struct QueryRows {
+    pub columns: Vec<ColumnDef>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Runs a subquery evaluated in `scope`: its correlated names read the columns of `scope`'s row.
+pub fn subquery(session: &Session, query: &ast::Query, scope: &Scope) -> Result<QueryRows, SqlError> {
+    let outer = scope.columns.iter().map(|c| ColumnValue { outer: true, ..c.clone() }).collect();
+    let cx = query::Context::new(session, scope.variables).with_outer(outer);
+    let result = query::run_query(&cx, query)?;
+    match result.error {
+        Some(e) => Err(e),
+        None => Ok(QueryRows { columns: result.columns, rows: result.rows }),
+    }
+}
+
 /// The columns and rows of a query on tables (a run-time error fails it).
 pub fn query_rows(
     session: &mut Session,
@@ -292,7 +306,7 @@ pub fn query_rows(
     variables: &Variables,
 ) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
     begin_if_open(session)?;
-    let result = query::run_query(session, query, variables)?;
+    let result = query::run_query(&query::Context::new(session, variables), query)?;
     match result.error {
         Some(e) => Err(e),
         None => Ok((result.columns, result.rows)),
@@ -427,11 +441,17 @@ fn create_table(session: &mut Session, create: &ast::CreateTable) -> Result<(), 
                 ast::ColumnOption::Default(e) => column.default_sql = Some(e.to_string()),
                 ast::ColumnOption::PrimaryKey(_) => {
                     column.nullable = false;
-                    constraints.push(Constraint { name: short_hash("PK"), kind: KeyKind::PrimaryKey, columns: vec![ordinal] });
+                    constraints.push(Constraint {
+                        name: short_hash("PK"),
+                        kind: KeyKind::PrimaryKey,
+                        columns: vec![ordinal],
+                    });
                 }
-                ast::ColumnOption::Unique(_) => {
-                    constraints.push(Constraint { name: short_hash("UQ"), kind: KeyKind::Unique, columns: vec![ordinal] })
-                }
+                ast::ColumnOption::Unique(_) => constraints.push(Constraint {
+                    name: short_hash("UQ"),
+                    kind: KeyKind::Unique,
+                    columns: vec![ordinal],
+                }),
                 ast::ColumnOption::Identity(ast::IdentityPropertyKind::Identity(p)) => {
                     let (seed, increment) = match &p.parameters {
                         None => (1, 1),
@@ -642,6 +662,34 @@ fn translate(e: &ast::Expr) -> Result<Expr, SqlError> {
             Expr::Arithmetic(op, Box::new(translate(left)?), Box::new(translate(right)?))
         }
         ast::Expr::Function(f) => function(f)?,
+        ast::Expr::Case { operand, conditions, else_result, .. } => {
+            let operand = operand.as_deref().map(translate).transpose()?;
+            let mut branches = Vec::new();
+            for when in conditions {
+                let condition = match &operand {
+                    Some(operand) => {
+                        Condition::Compare(Comparison::Equal, operand.clone(), translate(&when.condition)?)
+                    }
+                    None => translate_condition(&when.condition)?,
+                };
+                branches.push((condition, translate(&when.result)?));
+            }
+            let otherwise = else_result.as_deref().map(translate).transpose()?.map(Box::new);
+            Expr::Case { branches, otherwise }
+        }
+        ast::Expr::Subquery(query) => Expr::Subquery(query.clone()),
+        ast::Expr::Substring { expr, substring_from: Some(from), substring_for: Some(count), .. } => {
+            Expr::Function("SUBSTRING".into(), vec![translate(expr)?, translate(from)?, translate(count)?])
+        }
+        ast::Expr::Trim { expr, trim_where: None, trim_what: None, trim_characters: None } => {
+            Expr::Function("TRIM".into(), vec![translate(expr)?])
+        }
+        ast::Expr::Ceil { expr, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+            Expr::Function("CEILING".into(), vec![translate(expr)?])
+        }
+        ast::Expr::Floor { expr, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+            Expr::Function("FLOOR".into(), vec![translate(expr)?])
+        }
         ast::Expr::Cast { kind: ast::CastKind::Cast, expr, data_type, format: None, .. } => {
             Expr::Cast(Box::new(translate(expr)?), parse_conversion_type(&data_type.to_string())?)
         }
@@ -676,20 +724,41 @@ fn function(f: &ast::Function) -> Result<Expr, SqlError> {
     if name == "SCOPE_IDENTITY" && list.args.is_empty() {
         return Ok(Expr::ScopeIdentity);
     }
-    let args = list
+    let arguments: Vec<&ast::Expr> = list
         .args
         .iter()
         .map(|a| match a {
-            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => translate(e),
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
             other => Err(SqlError::not_supported(format!("The function argument {other}"))),
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<_, _>>()?;
+    if name == "IIF" {
+        let [condition, then, otherwise] = arguments.as_slice() else {
+            return Err(SqlError::new(174, "The iif function requires 3 argument(s)."));
+        };
+        return Ok(Expr::Case {
+            branches: vec![(translate_condition(condition)?, translate(then)?)],
+            otherwise: Some(Box::new(translate(otherwise)?)),
+        });
+    }
+    let mut args = Vec::with_capacity(arguments.len());
+    for (i, a) in arguments.into_iter().enumerate() {
+        args.push(match a {
+            // DATEADD(day, ...): the date part is a keyword, not a column
+            ast::Expr::Identifier(part) if i == 0 && DATE_PART_FUNCTIONS.contains(&name.as_str()) => {
+                Expr::DatePart(part.value.to_lowercase())
+            }
+            other => translate(other)?,
+        });
+    }
     Ok(Expr::Function(name, args))
 }
 
 fn identifier(ident: &ast::Ident) -> Expr {
     let v = &ident.value;
-    if ident.quote_style.is_none() && v.starts_with("@@") {
+    if ident.quote_style.is_none() && NILADIC_FUNCTIONS.iter().any(|f| v.eq_ignore_ascii_case(f)) {
+        Expr::Function(v.to_uppercase(), Vec::new())
+    } else if ident.quote_style.is_none() && v.starts_with("@@") {
         Expr::SystemVariable(v[2..].to_uppercase())
     } else if ident.quote_style.is_none() && v.starts_with('@') {
         Expr::Variable(v.clone())
@@ -712,6 +781,7 @@ fn qualified_row_scope(columns: &[ColumnDef], qualifiers: &[String], values: &[V
         .enumerate()
         .map(|(i, (c, v))| ColumnValue {
             qualifier: qualifiers.get(i).cloned().unwrap_or_default(),
+            outer: false,
             name: c.name.clone(),
             ty: c.ty.clone(),
             nullable: c.nullable,
@@ -739,24 +809,17 @@ fn value_of(e: &ast::Expr, scope: &Scope) -> Result<(Typed, Value), SqlError> {
     Ok((typed, value))
 }
 
-/// A WHERE condition under three-valued logic: `None` is UNKNOWN.
-fn predicate(e: &ast::Expr, scope: &Scope) -> Result<Option<bool>, SqlError> {
+/// A search condition as the evaluator's `Condition`.
+fn translate_condition(e: &ast::Expr) -> Result<Condition, SqlError> {
     use ast::BinaryOperator as B;
+    let boxed = |e: &ast::Expr| translate_condition(e).map(Box::new);
     Ok(match e {
-        ast::Expr::Nested(inner) => predicate(inner, scope)?,
-        ast::Expr::BinaryOp { left, op: B::And, right } => match (predicate(left, scope)?, predicate(right, scope)?) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        },
-        ast::Expr::BinaryOp { left, op: B::Or, right } => match (predicate(left, scope)?, predicate(right, scope)?) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        },
-        ast::Expr::UnaryOp { op: ast::UnaryOperator::Not, expr } => predicate(expr, scope)?.map(|b| !b),
-        ast::Expr::IsNull(inner) => Some(value_of(inner, scope)?.1.is_null()),
-        ast::Expr::IsNotNull(inner) => Some(!value_of(inner, scope)?.1.is_null()),
+        ast::Expr::Nested(inner) => translate_condition(inner)?,
+        ast::Expr::BinaryOp { left, op: B::And, right } => Condition::And(boxed(left)?, boxed(right)?),
+        ast::Expr::BinaryOp { left, op: B::Or, right } => Condition::Or(boxed(left)?, boxed(right)?),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Not, expr } => Condition::Not(boxed(expr)?),
+        ast::Expr::IsNull(inner) => Condition::IsNull { expr: translate(inner)?, negated: false },
+        ast::Expr::IsNotNull(inner) => Condition::IsNull { expr: translate(inner)?, negated: true },
         ast::Expr::BinaryOp { left, op, right } => {
             let op = match op {
                 B::Eq => Comparison::Equal,
@@ -767,82 +830,35 @@ fn predicate(e: &ast::Expr, scope: &Scope) -> Result<Option<bool>, SqlError> {
                 B::GtEq => Comparison::GreaterOrEqual,
                 other => return Err(SqlError::not_supported(format!("The operator {other} in a condition"))),
             };
-            let (lt, l) = value_of(left, scope)?;
-            let (rt, r) = value_of(right, scope)?;
-            compare(&lt.ty, &l, &rt.ty, &r)?.map(|o| comparison_holds(op, o))
+            Condition::Compare(op, translate(left)?, translate(right)?)
         }
-        ast::Expr::InList { expr, list, negated } => {
-            let (t, v) = value_of(expr, scope)?;
-            let mut result = Some(false);
-            for item in list {
-                let (it, iv) = value_of(item, scope)?;
-                match compare(&t.ty, &v, &it.ty, &iv)? {
-                    Some(std::cmp::Ordering::Equal) => {
-                        result = Some(true);
-                        break;
-                    }
-                    Some(_) => {}
-                    None => result = None,
-                }
-            }
-            if *negated {
-                result.map(|b| !b)
-            } else {
-                result
-            }
+        ast::Expr::InList { expr, list, negated } => Condition::In {
+            expr: translate(expr)?,
+            list: list.iter().map(translate).collect::<Result<_, _>>()?,
+            negated: *negated,
+        },
+        ast::Expr::InSubquery { expr, subquery, negated } => {
+            Condition::InQuery { expr: translate(expr)?, query: subquery.clone(), negated: *negated }
         }
-        ast::Expr::Between { expr, negated, low, high } => {
-            let (t, v) = value_of(expr, scope)?;
-            let (lt, l) = value_of(low, scope)?;
-            let (ht, h) = value_of(high, scope)?;
-            let above = compare(&t.ty, &v, &lt.ty, &l)?.map(|o| o != std::cmp::Ordering::Less);
-            let below = compare(&t.ty, &v, &ht.ty, &h)?.map(|o| o != std::cmp::Ordering::Greater);
-            let within = match (above, below) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            };
-            if *negated {
-                within.map(|b| !b)
-            } else {
-                within
-            }
-        }
+        ast::Expr::Between { expr, negated, low, high } => Condition::Between {
+            expr: translate(expr)?,
+            low: translate(low)?,
+            high: translate(high)?,
+            negated: *negated,
+        },
         ast::Expr::Like { negated, any: false, expr, pattern, escape_char } => {
             let escape = match escape_char {
                 None => None,
-                Some(ast::Value::SingleQuotedString(e) | ast::Value::NationalStringLiteral(e)) => {
-                    let mut chars = e.chars();
-                    match (chars.next(), chars.next()) {
-                        (Some(c), None) => Some(c),
-                        _ => {
-                            return Err(SqlError::new(
-                                506,
-                                format!("The invalid escape character \"{e}\" was specified in a LIKE predicate."),
-                            ))
-                        }
-                    }
-                }
+                Some(ast::Value::SingleQuotedString(e)) => Some(Expr::Str(e.clone())),
+                Some(ast::Value::NationalStringLiteral(e)) => Some(Expr::NStr(e.clone())),
                 Some(other) => return Err(SqlError::not_supported(format!("LIKE ... ESCAPE {other}"))),
             };
-            let text = string_operand(expr, scope)?;
-            let pattern = string_operand(pattern, scope)?;
-            match (text, pattern) {
-                (Some(t), Some(p)) => Some(like::matches(&t, &p, escape) != *negated),
-                _ => None,
-            }
+            Condition::Like { expr: translate(expr)?, pattern: translate(pattern)?, escape, negated: *negated }
         }
+        ast::Expr::Exists { subquery, negated: false } => Condition::Exists(subquery.clone()),
+        ast::Expr::Exists { subquery, negated: true } => Condition::Not(Box::new(Condition::Exists(subquery.clone()))),
         other => return Err(SqlError::not_supported(format!("The condition '{other}'"))),
     })
-}
-
-/// An operand of LIKE as text (numbers and dates convert to their string form); `None` for NULL.
-fn string_operand(e: &ast::Expr, scope: &Scope) -> Result<Option<String>, SqlError> {
-    let (typed, v) = value_of(e, scope)?;
-    match convert(&v, &typed.ty, &SqlType::NVarChar(None))? {
-        Value::Str(s) => Ok(Some(s)),
-        _ => Ok(None),
-    }
 }
 
 /// The rows of `table` a WHERE can qualify: when one of its AND-ed conditions is
@@ -909,15 +925,17 @@ fn reads_columns(e: &Expr) -> bool {
         }
         Expr::Arithmetic(_, l, r) => reads_columns(l) || reads_columns(r),
         Expr::Function(_, args) => args.iter().any(reads_columns),
+        // conservatively: they may
+        Expr::Case { .. } | Expr::Subquery(_) => true,
         _ => false,
     }
 }
 
-/// Whether a row qualifies for an optional WHERE.
-fn qualifies(selection: Option<&ast::Expr>, scope: &Scope) -> Result<bool, SqlError> {
+/// Whether a row qualifies for an optional WHERE (UNKNOWN does not).
+fn qualifies(selection: Option<&Condition>, scope: &Scope) -> Result<bool, SqlError> {
     Ok(match selection {
         None => true,
-        Some(e) => predicate(e, scope)? == Some(true),
+        Some(c) => eval_condition(c, scope)?? == Some(true),
     })
 }
 
@@ -1113,7 +1131,7 @@ fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) ->
             }
         }
         (None, Some(source)) => {
-            let result = query::run_query(session, source, variables)?;
+            let result = query::run_query(&query::Context::new(session, variables), source)?;
             if let Some(e) = result.error {
                 return Err(e);
             }
@@ -1169,7 +1187,7 @@ fn default_value(session: &Session, table: &Table, column: &CatalogColumn, scope
             let e = Parser::new(&dialect)
                 .try_with_sql(sql)
                 .and_then(|mut p| p.parse_expr())
-                .map_err(|e| parse_error(e, 0))?;
+                .map_err(|e| SqlError::from_parser(e, 0))?;
             let (typed, v) = value_of(&e, scope)?;
             assign(session, table, column, &v, &typed.ty, "INSERT")
         }
@@ -1246,12 +1264,13 @@ fn change_rows(
     let defs: Vec<ColumnDef> = table.columns.iter().map(catalog_column).collect();
     let no_columns = Vec::new();
     let statement_scope = scope(session, variables, &no_columns);
+    let condition = selection.map(translate_condition).transpose()?;
     atomically(store, |store| {
         let mut count = 0;
         for (rowid, values) in candidate_rows(store, table, &table.name, selection, &statement_scope)? {
             let columns = row_scope(&defs, &values);
             let scope = scope(session, variables, &columns);
-            if qualifies(selection, &scope)? {
+            if qualifies(condition.as_ref(), &scope)? {
                 change(store, rowid, &values, &scope)?;
                 count += 1;
             }

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use sqlparser::ast;
 
 use super::store::Table;
-use super::{catalog_column, find_table, qualifies, row_scope, run_statement, single_table, store};
+use super::{
+    catalog_column, find_table, qualifies, row_scope, run_statement, single_table, store, translate_condition,
+};
 use crate::engine::{fail, scope, DoneKind, Event, Session};
 use crate::sql::eval::Variables;
 use crate::sql::parser::SqlError;
@@ -107,10 +109,11 @@ fn plan(
         Before::LastRowid(last.unwrap_or(0))
     } else {
         let defs: Vec<ColumnDef> = table.columns.iter().map(catalog_column).collect();
+        let condition = selection.map(translate_condition).transpose()?;
         let mut rows = Vec::new();
         for (rowid, values) in store.scan(&table)? {
             let row = row_scope(&defs, &values);
-            if qualifies(selection, &scope(session, variables, &row))? {
+            if qualifies(condition.as_ref(), &scope(session, variables, &row))? {
                 rows.push((rowid, values));
             }
         }
@@ -173,7 +176,8 @@ fn output_rows(
 ) -> Result<Vec<Vec<Value>>, SqlError> {
     let store = session.store.as_ref().expect("opened by plan");
     // each output row's (inserted, deleted) values, in the order the statement touched them
-    let pairs: Vec<(Option<Vec<Value>>, Option<Vec<Value>>)> = match before {
+    type Sides = (Option<Vec<Value>>, Option<Vec<Value>>);
+    let pairs: Vec<Sides> = match before {
         Before::LastRowid(last) => store
             .scan(table)?
             .into_iter()

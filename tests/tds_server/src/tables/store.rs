@@ -54,9 +54,10 @@ impl Database {
 /// TABLE` for a connection's #temp tables).
 fn catalog_ddl(create: &str) -> String {
     format!(
-        "{create} tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER);
+        "{create} tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER, identity_seed INTEGER);
          {create} tds_columns (table_name TEXT COLLATE NOCASE, ordinal INTEGER, name TEXT, type TEXT, nullable INTEGER, is_identity INTEGER, default_sql TEXT, PRIMARY KEY (table_name, ordinal));
-         {create} tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);"
+         {create} tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);
+         {create} tds_modules (name TEXT PRIMARY KEY COLLATE NOCASE, kind TEXT, definition TEXT, body_offset INTEGER);"
     )
 }
 
@@ -256,6 +257,35 @@ impl Store {
         Ok(Some(Table { name, columns, constraints }))
     }
 
+    /// The names of the shared tables (`temp`: of the connection's #temp tables), in creation order.
+    pub fn table_names(&self, temp: bool) -> Result<Vec<String>, SqlError> {
+        let s = if temp { "temp" } else { "main" };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT name FROM {s}.tds_tables ORDER BY rowid"))
+            .map_err(storage_error)?;
+        let names = stmt.query_map([], |r| r.get(0)).map_err(storage_error)?;
+        names.collect::<Result<_, _>>().map_err(storage_error)
+    }
+
+    /// A table's identity: (seed, increment), `None` without an identity column.
+    pub fn identity(&self, table: &Table) -> Result<Option<(i64, i64)>, SqlError> {
+        let s = schema(&table.name);
+        let found: Option<(Option<i64>, Option<i64>)> = self
+            .conn
+            .query_row(
+                &format!("SELECT identity_seed, identity_increment FROM {s}.tds_tables WHERE name = ?1"),
+                [&table.name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(storage_error)?;
+        Ok(match found {
+            Some((Some(seed), Some(increment))) => Some((seed, increment)),
+            _ => None,
+        })
+    }
+
     /// Records and creates a table; identity columns start at `identity.0` by `identity.1`.
     pub fn create_table(&self, table: &Table, identity: Option<(i64, i64)>) -> Result<(), SqlError> {
         let s = schema(&table.name);
@@ -273,7 +303,10 @@ impl Store {
         self.execute(&format!("CREATE TABLE {} ({})", table.storage_name(), ddl.join(", ")))?;
         let (next, increment) = identity.map_or((None, None), |(seed, inc)| (Some(seed), Some(inc)));
         self.conn
-            .execute(&format!("INSERT INTO {s}.tds_tables VALUES (?1, ?2, ?3)"), params![table.name, next, increment])
+            .execute(
+                &format!("INSERT INTO {s}.tds_tables VALUES (?1, ?2, ?3, ?2)"),
+                params![table.name, next, increment],
+            )
             .map_err(storage_error)?;
         for (i, c) in table.columns.iter().enumerate() {
             self.conn

@@ -1,0 +1,119 @@
+//! Views and stored procedures as the store keeps them: their definition text (from CREATE on,
+//! as sys.sql_modules shows it) and where the body starts in it. They belong to the server's
+//! shared database, so every session sees them, and a rolled-back CREATE leaves nothing.
+
+use rusqlite::{params, OptionalExtension};
+use sqlparser::ast;
+
+use super::store::{storage_error, Store};
+use crate::sql::parser::{parse_query, SqlError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModuleKind {
+    View,
+    Procedure,
+}
+
+impl ModuleKind {
+    fn code(self) -> &'static str {
+        match self {
+            ModuleKind::View => "V",
+            ModuleKind::Procedure => "P",
+        }
+    }
+
+    fn from_code(code: &str) -> ModuleKind {
+        if code == "V" {
+            ModuleKind::View
+        } else {
+            ModuleKind::Procedure
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub name: String,
+    pub kind: ModuleKind,
+    /// The CREATE statement's text
+    pub definition: String,
+    /// Where the body (after AS) starts in `definition`
+    pub body_offset: usize,
+}
+
+impl Module {
+    pub fn body(&self) -> &str {
+        &self.definition[self.body_offset..]
+    }
+
+    /// The line of `definition` the body starts on (1-based).
+    pub fn body_line(&self) -> u32 {
+        1 + self.definition[..self.body_offset].matches('\n').count() as u32
+    }
+}
+
+/// A view: its name and query.
+pub struct View {
+    pub name: String,
+    pub query: ast::Query,
+}
+
+fn module(row: &rusqlite::Row) -> rusqlite::Result<Module> {
+    let kind: String = row.get(1)?;
+    let offset: i64 = row.get(3)?;
+    Ok(Module {
+        name: row.get(0)?,
+        kind: ModuleKind::from_code(&kind),
+        definition: row.get(2)?,
+        body_offset: offset as usize,
+    })
+}
+
+/// The view or procedure `name`, if there is one.
+pub fn find(store: &Store, name: &str) -> Result<Option<Module>, SqlError> {
+    store
+        .conn
+        .prepare_cached("SELECT name, kind, definition, body_offset FROM main.tds_modules WHERE name = ?1")
+        .and_then(|mut stmt| stmt.query_row([name], module).optional())
+        .map_err(storage_error)
+}
+
+/// Every view and procedure, in creation order.
+pub fn all(store: &Store) -> Result<Vec<Module>, SqlError> {
+    let mut stmt = store
+        .conn
+        .prepare_cached("SELECT name, kind, definition, body_offset FROM main.tds_modules ORDER BY rowid")
+        .map_err(storage_error)?;
+    let rows = stmt.query_map([], module).map_err(storage_error)?;
+    rows.collect::<Result<_, _>>().map_err(storage_error)
+}
+
+/// The view `name` with its query; `None` when there is no such view.
+pub fn view(store: &Store, name: &str) -> Result<Option<View>, SqlError> {
+    match find(store, name)? {
+        Some(m) if m.kind == ModuleKind::View => {
+            let query = parse_query(m.body(), m.body_line())?;
+            Ok(Some(View { name: m.name, query }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Records a module; with `replace`, over the one of that name (ALTER, CREATE OR ALTER).
+pub fn save(store: &Store, module: &Module, replace: bool) -> Result<(), SqlError> {
+    let verb = if replace { "INSERT OR REPLACE" } else { "INSERT" };
+    store
+        .conn
+        .execute(
+            &format!("{verb} INTO main.tds_modules (name, kind, definition, body_offset) VALUES (?1, ?2, ?3, ?4)"),
+            params![module.name, module.kind.code(), module.definition, module.body_offset as i64],
+        )
+        .map_err(storage_error)?;
+    Ok(())
+}
+
+/// Removes the module `name`.
+pub fn remove(store: &Store, name: &str) -> Result<(), SqlError> {
+    store.conn.execute("DELETE FROM main.tds_modules WHERE name = ?1", [name]).map_err(storage_error)?;
+    Ok(())
+}
