@@ -1,7 +1,7 @@
 //! Executes requests for one session and describes the response as `Event`s,
 //! which the protocol layer turns into tokens. Part 1: SELECTs without tables.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,8 @@ use crate::sql::convert::convert;
 use crate::sql::describe::{describe_parameters, first_result_set, undeclared_parameters};
 use crate::sql::eval::{eval, eval_condition, ColumnValue, Scope, Typed, Variables};
 use crate::sql::parser::{
-    parse_batch, parse_param_declarations, ArithmeticOperator, Condition, Expr, SelectItem, SqlError, Statement,
+    parse_batch, parse_param_declarations, Argument, ArithmeticOperator, Condition, Expr, SelectItem, SqlError,
+    Statement,
 };
 use crate::sql::{arithmetic, raise};
 use crate::tables::preparse::Segment;
@@ -18,6 +19,7 @@ use crate::tables::{self, Piece};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
+use crate::{catalog_procedures, control, definitions, procedures};
 
 /// Per-connection state shared by the protocol layer and the engine.
 #[derive(Debug)]
@@ -54,6 +56,8 @@ pub struct Session {
     pub handled_error: Option<Message>,
     /// @@NESTLEVEL: how deep in stored procedure calls the session runs
     pub nesting_level: u32,
+    /// TRY blocks the session runs in (of the batch and the procedures that called the current one)
+    pub catching: u32,
 }
 
 impl Session {
@@ -78,6 +82,7 @@ impl Session {
             last_error: 0,
             handled_error: None,
             nesting_level: 0,
+            catching: 0,
         }
     }
 
@@ -229,7 +234,8 @@ pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     }
     let mut variables = Variables::new();
     session.scope_identity = None;
-    run_batch(session, sql, &mut variables, DoneKind::Done, &mut events);
+    session.handled_error = None;
+    control::run(session, sql, &mut variables, DoneKind::Done, &mut events);
     events
 }
 
@@ -246,13 +252,13 @@ fn message(e: &SqlError, line: u32) -> Message {
     }
 }
 
-fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
+pub(crate) fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
     Event::Done(Done { kind, status, cur_cmd, row_count })
 }
 
 /// Runs statements, appending their events; returns false when one failed (which ends the batch).
 /// Batches that touch tables are split by the table front end; the rest is part-1 T-SQL.
-fn run_batch(
+pub(crate) fn run_batch(
     session: &mut Session,
     sql: &str,
     variables: &mut Variables,
@@ -270,6 +276,9 @@ fn run_batch(
         Err(e) => return fail_compiling(events, kind, e, 1),
     };
     for piece in pieces {
+        let start = events.len();
+        // the part-1 statements record @@ERROR one by one themselves
+        let piece_was_table = matches!(piece, Piece::Table(..));
         let ok = match piece {
             Piece::Table(statement, line) => match tables::variable_assignments(&statement) {
                 Some((targets, query)) => assign_from_query(session, &targets, &query, line, variables, kind, events),
@@ -277,6 +286,9 @@ fn run_batch(
             },
             Piece::Other(text) => run_table_less(session, &text, variables, kind, events),
         };
+        if piece_was_table {
+            note_error(session, &events[start..]);
+        }
         if !ok {
             abort_transaction_if_xact_abort(session, events);
             return false;
@@ -301,7 +313,9 @@ fn run_segments(
         let ok = match segment {
             Segment::Text(text) => run_batch(session, &text, variables, kind, events),
             Segment::Statement(statement, line) => {
+                let start = events.len();
                 let ok = tables::preparse::run(session, &statement, line, variables, kind, events);
+                note_error(session, &events[start..]);
                 if !ok {
                     abort_transaction_if_xact_abort(session, events);
                 }
@@ -329,17 +343,20 @@ fn run_table_less(
     };
     // SQL Server compiles the whole batch first: a typing error runs none of it
     let mut declared = variables.clone();
+    let mut fresh = HashSet::new();
     for (statement, line) in &statements {
-        if let Err(e) = compile(session, statement, &mut declared) {
+        if let Err(e) = compile(session, statement, &mut declared, &mut fresh) {
             return fail_compiling(events, kind, e, *line);
         }
     }
     for (statement, line) in &statements {
+        let start = events.len();
         let ok = run_statement(session, statement, *line, variables, kind, events);
         session.row_count = match events.last() {
             Some(Event::Done(d)) if ok => d.row_count,
             _ => 0,
         };
+        note_error(session, &events[start..]);
         if !ok {
             abort_transaction_if_xact_abort(session, events);
             return false;
@@ -348,8 +365,26 @@ fn run_table_less(
     true
 }
 
-/// Types a statement before the batch runs (declaring its variables in `declared`).
-fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -> Result<(), SqlError> {
+/// @@ERROR after a statement: the number of its error, 0 when it had none.
+pub(crate) fn note_error(session: &mut Session, statement_events: &[Event]) {
+    session.last_error = statement_events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Error(m) => Some(m.number),
+            _ => None,
+        })
+        .unwrap_or(0);
+}
+
+/// Types a statement before the batch runs, declaring its variables in `declared`; `fresh` holds
+/// the names this compilation declared (a second DECLARE of one is SQL Server's 134).
+fn compile(
+    session: &Session,
+    statement: &Statement,
+    declared: &mut Variables,
+    fresh: &mut HashSet<String>,
+) -> Result<(), SqlError> {
     let typing = |e: &Expr, declared: &Variables| eval(e, &scope(session, declared, &[])).map(|t| t.ty);
     let check_filter = |filter: &Option<Condition>, declared: &Variables| {
         filter.as_ref().map_or(Ok(()), |f| eval_condition(f, &scope(session, declared, &[])).map(|_| ()))
@@ -365,7 +400,7 @@ fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -
                     typing(e, declared)?;
                 }
                 let key = name.to_lowercase();
-                if declared.contains_key(&key) {
+                if !fresh.insert(key.clone()) {
                     return Err(SqlError::new(
                         134,
                         format!("The variable name '{name}' has already been declared. Variable names must be unique within a query batch or stored procedure."),
@@ -393,12 +428,25 @@ fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -
             }
             Ok(())
         }
-        Statement::Throw { number, message, state } => {
+        Statement::Throw(Some((number, message, state))) => {
             for e in [number, message, state] {
                 typing(e, declared)?;
             }
             Ok(())
         }
+        Statement::Throw(None) => raise::rethrow(session.handled_error.as_ref()).map(|_| ()),
+        Statement::Execute { status, arguments, .. } => {
+            if let Some(name) = status {
+                declared_variable(declared, name)?;
+            }
+            for a in arguments {
+                if let Some(e) = &a.value {
+                    typing(e, declared)?;
+                }
+            }
+            Ok(())
+        }
+        Statement::ExecuteString(e) => typing(e, declared).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -431,6 +479,12 @@ fn assign_from_query(
     events: &mut Vec<Event>,
 ) -> bool {
     let assigned = targets.iter().try_for_each(|name| declared_variable(variables, name).map(|_| ())).and_then(|()| {
+        let row_by_row = tables::assign_rows(session, targets, query, variables, |variables, name, typed, value| {
+            assign_variable(variables, name, &typed.ty, &value)
+        })?;
+        if let Some(count) = row_by_row {
+            return Ok(count);
+        }
         let (columns, rows) = tables::query_rows(session, query, variables)?;
         if let Some(last) = rows.last() {
             for ((name, column), value) in targets.iter().zip(&columns).zip(last) {
@@ -537,7 +591,8 @@ fn run_statement(
         Statement::Declare(list) => {
             let mut assigned = false;
             for (name, ty, init) in list {
-                variables.insert(name.to_lowercase(), (ty.clone(), Value::Null));
+                // run again (in a loop), a DECLARE without a value keeps the variable's
+                variables.entry(name.to_lowercase()).or_insert_with(|| (ty.clone(), Value::Null));
                 if let Some(e) = init {
                     assigned = true;
                     if let Err(e) = assign_expression(session, variables, name, None, e) {
@@ -658,24 +713,34 @@ fn run_statement(
             events.push(done(kind, 0, CMD_USE, 0));
             true
         }
+        Statement::DropModule { kind: module, names, if_exists } => {
+            definitions::drop(session, *module, names, *if_exists, line, kind, events)
+        }
         Statement::BeginTransaction => tables::transaction::begin(session, kind, events),
         Statement::CommitTransaction => tables::transaction::commit(session, line, kind, events),
         Statement::RollbackTransaction => tables::transaction::rollback(session, None, line, kind, events),
-        Statement::Execute { procedure, arguments } => {
-            let scope = scope(session, variables, &[]);
-            let mut params = Vec::new();
-            for (name, e) in arguments {
-                let typed = eval(e, &scope);
-                match typed.and_then(|t| Ok((t.ty, t.value?))) {
-                    Ok((ty, value)) => params.push(RpcParam { name: name.clone(), status: 0, ty, value }),
-                    Err(e) => return fail(events, kind, e, CMD_EXECUTE, line),
+        Statement::Execute { status, procedure, arguments } => {
+            execute_statement(session, status.as_deref(), procedure, arguments, line, variables, kind, events)
+        }
+        Statement::ExecuteString(e) => {
+            let text = eval(e, &scope(session, variables, &[])).and_then(|t| {
+                let value = t.value?;
+                crate::sql::functions::text(&value, &t.ty)
+            });
+            match text {
+                // dynamic SQL is a scope of its own: the batch's variables are not in it
+                Ok(text) => {
+                    let outcome = control::run(
+                        session,
+                        &text.unwrap_or_default(),
+                        &mut Variables::new(),
+                        DoneKind::DoneInProc,
+                        events,
+                    );
+                    outcome != control::Outcome::Aborted
                 }
+                Err(e) => fail(events, kind, e, CMD_EXECUTE, line),
             }
-            let rpc = RpcRequest { target: RpcTarget::Name(procedure.clone()), option_flags: 0, params };
-            let produced = execute_rpc(session, &rpc);
-            let failed = produced.iter().any(|e| matches!(e, Event::Done(d) if d.kind == DoneKind::DoneProc && d.status & DONE_ERROR != 0));
-            events.extend(produced);
-            !failed
         }
         Statement::Print(e) => {
             let raised = raise::print(e, &scope(session, variables, &[]), line);
@@ -686,8 +751,12 @@ fn run_statement(
             let raised = raise::raiserror(message, severity, state, arguments, options, &scope, line);
             report_raised(raised, kind, CMD_MESSAGE, line, events)
         }
-        Statement::Throw { number, message, state } => {
+        Statement::Throw(Some((number, message, state))) => {
             let raised = raise::throw(number, message, state, &scope(session, variables, &[]), line);
+            report_raised(raised, kind, CMD_MESSAGE, line, events)
+        }
+        Statement::Throw(None) => {
+            let raised = raise::rethrow(session.handled_error.as_ref());
             report_raised(raised, kind, CMD_MESSAGE, line, events)
         }
         Statement::WaitForDelay(text) => match parse_delay(text) {
@@ -704,6 +773,65 @@ fn run_statement(
                 line,
             ),
         },
+    }
+}
+
+/// fDefaultValue: the caller asks for the parameter's default (EXEC p DEFAULT).
+pub(crate) const PARAM_DEFAULT: u8 = 0x02;
+
+/// `EXEC [@status =] procedure args`: the procedure's events, its RETURNSTATUS and DONEPROC; its
+/// OUTPUT parameters go back into the variables passed for them.
+#[allow(clippy::too_many_arguments)]
+fn execute_statement(
+    session: &mut Session,
+    status: Option<&str>,
+    procedure: &str,
+    arguments: &[Argument],
+    line: u32,
+    variables: &mut Variables,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    let mut params = Vec::with_capacity(arguments.len());
+    for a in arguments {
+        let evaluated = match &a.value {
+            None => Ok((SqlType::Null, Value::Null)),
+            Some(e) => eval(e, &scope(session, variables, &[])).and_then(|t| Ok((t.ty, t.value?))),
+        };
+        let (ty, value) = match evaluated {
+            Ok(v) => v,
+            Err(e) => return fail(events, kind, e, CMD_EXECUTE, line),
+        };
+        let flags = if a.value.is_none() { PARAM_DEFAULT } else { 0 } | if a.output { PARAM_BY_REF } else { 0 };
+        params.push(RpcParam { name: a.name.clone(), status: flags, ty, value });
+    }
+    match call_procedure(session, &RpcTarget::Name(procedure.to_string()), &params, events) {
+        Ok(called) => {
+            events.push(Event::ReturnStatus(called.status));
+            events.push(done(DoneKind::DoneProc, 0, CMD_EXECUTE, 0));
+            let mut assigned = Ok(());
+            for output in &called.outputs {
+                let Event::ReturnValue { ordinal, column, value, .. } = output else { continue };
+                if let Some(Expr::Variable(name)) = arguments.get(*ordinal as usize).and_then(|a| a.value.as_ref()) {
+                    assigned = assigned.and_then(|()| assign_variable(variables, name, &column.ty, value));
+                }
+            }
+            if let Some(name) = status {
+                assigned = assigned
+                    .and_then(|()| assign_variable(variables, name, &SqlType::Int, &Value::Int(called.status as i64)));
+            }
+            match assigned {
+                Ok(()) => true,
+                Err(e) => fail(events, kind, e, CMD_EXECUTE, line),
+            }
+        }
+        Err(e) => {
+            if !matches!(events.last(), Some(Event::Done(d)) if d.status & DONE_ERROR != 0) {
+                events.push(Event::Error(message(&e, line)));
+            }
+            events.push(done(DoneKind::DoneProc, DONE_ERROR, CMD_EXECUTE, 0));
+            false
+        }
     }
 }
 
@@ -863,39 +991,20 @@ impl Procedure {
 }
 
 /// fByRefValue: the parameter is an OUTPUT parameter.
-const PARAM_BY_REF: u8 = 0x01;
+pub(crate) const PARAM_BY_REF: u8 = 0x01;
 
 /// Runs one RPC of a request (batched RPCs are passed one by one).
 pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
-    let procedure = match &rpc.target {
-        RpcTarget::ProcId(id) => Procedure::by_id(*id),
-        RpcTarget::Name(name) => Procedure::by_name(name),
-    };
     let mut events = Vec::new();
     // subqueries and the catalog read the session's store
-    let result = match tables::store(session).map(|_| procedure) {
+    let called = match tables::store(session) {
+        Ok(_) => call_procedure(session, &rpc.target, &rpc.params, &mut events),
         Err(e) => Err(e),
-        Ok(Some(Procedure::ExecuteSql)) => executesql(session, &rpc.params, &mut events),
-        Ok(Some(Procedure::Prepare)) => prepare(session, &rpc.params, &mut events),
-        Ok(Some(Procedure::Execute)) => execute_prepared(session, &rpc.params, &mut events),
-        Ok(Some(Procedure::PrepExec)) => prepexec(session, &rpc.params, &mut events),
-        Ok(Some(Procedure::Unprepare)) => unprepare(session, &rpc.params),
-        Ok(Some(Procedure::DescribeFirstResultSet)) => describe_first_result_set(session, &rpc.params, &mut events),
-        Ok(Some(Procedure::DescribeUndeclaredParameters)) => {
-            describe_undeclared_parameters(session, &rpc.params, &mut events)
-        }
-        Ok(None) => {
-            let name = match &rpc.target {
-                RpcTarget::ProcId(id) => format!("The RPC procedure id {id}"),
-                RpcTarget::Name(n) => format!("The stored procedure '{n}'"),
-            };
-            Err(SqlError::not_supported(name))
-        }
     };
-    match result {
-        Ok(outputs) => {
-            events.push(Event::ReturnStatus(0));
-            events.extend(outputs);
+    match called {
+        Ok(called) => {
+            events.push(Event::ReturnStatus(called.status));
+            events.extend(called.outputs);
             events.push(done(DoneKind::DoneProc, 0, CMD_EXECUTE, 0));
         }
         Err(e) => {
@@ -908,8 +1017,48 @@ pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
     events
 }
 
+/// What a procedure call returns besides its statements' events: the return status and the
+/// RETURNVALUEs of its OUTPUT parameters.
+pub(crate) struct Called {
+    pub status: i32,
+    pub outputs: Vec<Event>,
+}
+
+/// Runs a procedure (a system one, a catalog one or a stored procedure) with `params`, appending
+/// the events of its statements.
+pub(crate) fn call_procedure(
+    session: &mut Session,
+    target: &RpcTarget,
+    params: &[RpcParam],
+    events: &mut Vec<Event>,
+) -> Result<Called, SqlError> {
+    let procedure = match target {
+        RpcTarget::ProcId(id) => Procedure::by_id(*id),
+        RpcTarget::Name(name) => Procedure::by_name(name),
+    };
+    let outputs = match procedure {
+        Some(Procedure::ExecuteSql) => executesql(session, params, events),
+        Some(Procedure::Prepare) => prepare(session, params, events),
+        Some(Procedure::Execute) => execute_prepared(session, params, events),
+        Some(Procedure::PrepExec) => prepexec(session, params, events),
+        Some(Procedure::Unprepare) => unprepare(session, params),
+        Some(Procedure::DescribeFirstResultSet) => describe_first_result_set(session, params, events),
+        Some(Procedure::DescribeUndeclaredParameters) => describe_undeclared_parameters(session, params, events),
+        None => {
+            return match target {
+                RpcTarget::ProcId(id) => Err(SqlError::not_supported(format!("The RPC procedure id {id}"))),
+                RpcTarget::Name(name) => match catalog_procedures::call(session, name, params, events) {
+                    Some(result) => result.map(|()| Called { status: 0, outputs: Vec::new() }),
+                    None => procedures::call(session, name, params, events),
+                },
+            }
+        }
+    }?;
+    Ok(Called { status: 0, outputs })
+}
+
 /// The statement failed and its error is already in the events.
-fn already_reported() -> SqlError {
+pub(crate) fn already_reported() -> SqlError {
     SqlError::new(0, String::new())
 }
 
@@ -1025,9 +1174,9 @@ fn run_parameterized(
     let (mut variables, mut outputs) = bind_parameters(declarations, statement, values)?;
     // the statement is a scope of its own for SCOPE_IDENTITY()
     let outer_identity = session.scope_identity.take();
-    let ok = run_batch(session, statement, &mut variables, DoneKind::DoneInProc, events);
+    let outcome = control::run(session, statement, &mut variables, DoneKind::DoneInProc, events);
     session.scope_identity = outer_identity;
-    if !ok {
+    if outcome == control::Outcome::Aborted {
         return Err(already_reported());
     }
     // OUTPUT parameters return the values the statement left in them
@@ -1221,7 +1370,7 @@ fn first_result_columns(
                     if let Statement::Select(items, _) = &statement {
                         return select_columns(session, items, variables).map(Some);
                     }
-                    compile(session, &statement, variables)?;
+                    compile(session, &statement, variables, &mut HashSet::new())?;
                 }
             }
         }

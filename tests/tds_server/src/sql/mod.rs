@@ -4,6 +4,7 @@ pub mod arithmetic;
 pub mod block;
 pub mod convert;
 pub mod dates;
+pub mod definition;
 pub mod describe;
 pub mod eval;
 pub mod functions;

@@ -111,11 +111,15 @@ pub enum Statement {
     WaitForDelay(String),
     /// `PRINT expr`
     Print(Expr),
-    /// `EXEC[UTE] procedure [@name =] value, ...`
+    /// `EXEC[UTE] [@status =] procedure [@name =] value [OUTPUT] | DEFAULT, ...`
     Execute {
+        /// The variable that takes the return status
+        status: Option<String>,
         procedure: String,
-        arguments: Vec<(String, Expr)>,
+        arguments: Vec<Argument>,
     },
+    /// `EXEC[UTE] (string [+ ...])`: dynamic SQL
+    ExecuteString(Expr),
     /// `RAISERROR(message or number, severity, state [, argument ...]) [WITH option, ...]`
     RaiseError {
         message: Expr,
@@ -124,15 +128,26 @@ pub enum Statement {
         arguments: Vec<Expr>,
         options: Vec<String>,
     },
-    /// `THROW number, message, state`
-    Throw {
-        number: Expr,
-        message: Expr,
-        state: Expr,
-    },
+    /// `THROW number, message, state`; `THROW` alone rethrows the error a CATCH block handles
+    Throw(Option<(Expr, Expr, Expr)>),
     BeginTransaction,
     CommitTransaction,
     RollbackTransaction,
+    /// `DROP PROC[EDURE] | VIEW [IF EXISTS] name, ...`
+    DropModule {
+        kind: super::definition::DefinitionKind,
+        names: Vec<String>,
+        if_exists: bool,
+    },
+}
+
+/// An argument of EXEC: `[@name =] value [OUTPUT]`; no value for DEFAULT.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Argument {
+    /// With '@', empty for a positional argument
+    pub name: String,
+    pub value: Option<Expr>,
+    pub output: bool,
 }
 
 /// A statement error with SQL Server's message number.
@@ -148,6 +163,13 @@ pub struct SqlError {
 /// Message number used for everything this server does not implement.
 pub const NOT_SUPPORTED_NUMBER: i32 = 50000;
 
+const NOT_SUPPORTED_TEXT: &str = " is not supported by the local test server.";
+
+/// Whether a message is this server's "not supported" error (which no CATCH block may swallow).
+pub fn is_not_supported(m: &crate::engine::Message) -> bool {
+    m.number == NOT_SUPPORTED_NUMBER && m.text.ends_with(NOT_SUPPORTED_TEXT)
+}
+
 impl SqlError {
     pub fn new(number: i32, text: impl Into<String>) -> SqlError {
         // SQL Server raises its parse-time errors at severity 15, the others here at 16
@@ -159,7 +181,7 @@ impl SqlError {
     }
 
     pub fn not_supported(what: impl std::fmt::Display) -> SqlError {
-        SqlError::new(NOT_SUPPORTED_NUMBER, format!("{what} is not supported by the local test server."))
+        SqlError::new(NOT_SUPPORTED_NUMBER, format!("{what}{NOT_SUPPORTED_TEXT}"))
     }
 
     pub fn syntax_near(tok: &str) -> SqlError {
@@ -328,7 +350,12 @@ pub fn parse_batch(sql: &str) -> Result<Vec<(Statement, u32)>, SqlError> {
             return Ok(statements);
         }
         let line = p.line();
-        let statement = p.statement().map_err(|e| p.located(e))?;
+        // a batch may start with a procedure call without EXEC
+        let implicit_call = statements.is_empty()
+            && p.pos == 0
+            && matches!(p.peek(), Some(t @ Token::Ident { quoted: false, .. }) if !p.is_reserved(&t.display()));
+        let statement = if implicit_call { p.execute_call(None) } else { p.statement() };
+        let statement = statement.map_err(|e| p.located(e))?;
         statements.push((statement, line));
         if !(p.at_end() || p.peek_punct(';') || p.at_statement_start()) {
             return Err(p.located(p.unexpected()));
@@ -369,7 +396,7 @@ pub fn parse_conversion_type(text: &str) -> Result<SqlType, SqlError> {
 
 /// Where a type name appears: CAST/CONVERT default char lengths to 30, declarations to 1.
 #[derive(Clone, Copy, PartialEq)]
-enum TypeContext {
+pub(crate) enum TypeContext {
     Conversion,
     Declaration,
 }
@@ -544,15 +571,15 @@ impl<'t> Parser<'t> {
             return Ok(Statement::RaiseError { message, severity, state, arguments, options });
         }
         if self.eat_keyword("THROW") {
-            if self.at_end() || self.peek_punct(';') {
-                return Err(SqlError::not_supported("THROW without arguments (outside a CATCH block)"));
+            if self.at_end() || self.peek_punct(';') || self.at_statement_start() {
+                return Ok(Statement::Throw(None));
             }
             let number = self.expr()?;
             self.expect_punct(',')?;
             let message = self.expr()?;
             self.expect_punct(',')?;
             let state = self.expr()?;
-            return Ok(Statement::Throw { number, message, state });
+            return Ok(Statement::Throw(Some((number, message, state))));
         }
         if self.eat_keyword("USE") {
             return match self.next() {
@@ -580,6 +607,34 @@ impl<'t> Parser<'t> {
                 return Ok(statement);
             }
         }
+        if let Some(kind) = self.drops_module() {
+            self.pos += 2;
+            let if_exists =
+                self.peek_keyword("IF") && self.tokens.get(self.pos + 1).is_some_and(|t| t.is_keyword("EXISTS"));
+            if if_exists {
+                self.pos += 2;
+            }
+            let mut names = Vec::new();
+            loop {
+                let mut name = String::new();
+                loop {
+                    match self.next() {
+                        Some(Token::Ident { text, .. }) => name.push_str(&text),
+                        Some(t) => return Err(SqlError::syntax_near(&t.display())),
+                        None => return Err(SqlError::syntax_near("DROP")),
+                    }
+                    if !self.eat_punct('.') {
+                        break;
+                    }
+                    name.push('.');
+                }
+                names.push(name);
+                if !self.eat_punct(',') {
+                    break;
+                }
+            }
+            return Ok(Statement::DropModule { kind, names, if_exists });
+        }
         if self.eat_keyword("WAITFOR") {
             if !self.eat_keyword("DELAY") {
                 return Err(SqlError::not_supported("WAITFOR without DELAY"));
@@ -596,6 +651,22 @@ impl<'t> Parser<'t> {
             }
             Token::Ident { text, .. } => Err(SqlError::not_supported(format!("The statement '{text}'"))),
             t => Err(SqlError::syntax_near(&t.display())),
+        }
+    }
+
+    /// At `DROP PROC[EDURE]` or `DROP VIEW`: what it drops.
+    pub(crate) fn drops_module(&self) -> Option<super::definition::DefinitionKind> {
+        use super::definition::DefinitionKind;
+        if !self.peek_keyword("DROP") {
+            return None;
+        }
+        let next = self.tokens.get(self.pos + 1)?;
+        if next.is_keyword("PROC") || next.is_keyword("PROCEDURE") {
+            Some(DefinitionKind::Procedure)
+        } else if next.is_keyword("VIEW") {
+            Some(DefinitionKind::View)
+        } else {
+            None
         }
     }
 
@@ -664,14 +735,40 @@ impl<'t> Parser<'t> {
         }
     }
 
-    /// `EXEC procedure [@name =] value, ...` (no OUTPUT arguments, no return status variable).
+    /// After EXEC: `(string)`, or `[@status =] procedure [@name =] value [OUTPUT] | DEFAULT, ...`.
     fn execute(&mut self) -> Result<Statement, SqlError> {
+        if self.eat_punct('(') {
+            let text = self.expr()?;
+            self.expect_punct(')')?;
+            if self.peek_keyword("AS") || self.peek_keyword("AT") {
+                return Err(SqlError::not_supported("EXEC (...) AS/AT"));
+            }
+            return Ok(Statement::ExecuteString(text));
+        }
+        let status = match (self.peek().cloned(), self.tokens.get(self.pos + 1)) {
+            (Some(Token::Variable(v)), Some(Token::Punct('='))) => {
+                self.pos += 2;
+                Some(v)
+            }
+            _ => None,
+        };
+        self.execute_call(status)
+    }
+
+    /// `procedure [args]`: a procedure call (after EXEC, or alone at the start of a batch).
+    fn execute_call(&mut self, status: Option<String>) -> Result<Statement, SqlError> {
         let mut procedure = String::new();
         loop {
             match self.next() {
                 Some(Token::Ident { text, .. }) => procedure.push_str(&text),
-                Some(Token::Variable(v)) => return Err(SqlError::not_supported(format!("EXEC {v} ="))),
-                Some(Token::Punct('(')) => return Err(SqlError::not_supported("EXEC of a string")),
+                // `tempdb..sp_x`: the schema left out
+                Some(Token::Punct('.')) if procedure.ends_with('.') => {
+                    procedure.push('.');
+                    continue;
+                }
+                Some(Token::Variable(v)) => {
+                    return Err(SqlError::not_supported(format!("EXEC {v} (a procedure named by a variable)")))
+                }
                 Some(t) => return Err(SqlError::syntax_near(&t.display())),
                 None => return Err(SqlError::syntax_near("EXEC")),
             }
@@ -689,15 +786,23 @@ impl<'t> Parser<'t> {
                 }
                 _ => String::new(),
             };
-            arguments.push((name, self.expr()?));
-            if self.eat_keyword("OUTPUT") || self.eat_keyword("OUT") {
-                return Err(SqlError::not_supported("An OUTPUT argument of EXEC"));
+            let value = if self.eat_keyword("DEFAULT") { None } else { Some(self.expr()?) };
+            let output = self.eat_keyword("OUTPUT") || self.eat_keyword("OUT");
+            if output && !matches!(value, Some(Expr::Variable(_))) {
+                return Err(SqlError::new(
+                    179,
+                    "Cannot use the OUTPUT option when passing a constant to a stored procedure.",
+                ));
             }
+            arguments.push(Argument { name, value, output });
             if !self.eat_punct(',') {
                 break;
             }
         }
-        Ok(Statement::Execute { procedure, arguments })
+        if self.peek_keyword("WITH") {
+            return Err(SqlError::not_supported("EXEC ... WITH"));
+        }
+        Ok(Statement::Execute { status, procedure, arguments })
     }
 
     /// After a variable: `=` (`Some(None)`), a compound `+=` ... (`Some(Some(op))`), or none.
@@ -1188,7 +1293,7 @@ impl<'t> Parser<'t> {
         Ok(len)
     }
 
-    fn type_name(&mut self, ctx: TypeContext) -> Result<SqlType, SqlError> {
+    pub(crate) fn type_name(&mut self, ctx: TypeContext) -> Result<SqlType, SqlError> {
         let name = match self.next() {
             Some(Token::Ident { text, .. }) => text.to_ascii_lowercase(),
             Some(t) => return Err(SqlError::syntax_near(&t.display())),

@@ -272,6 +272,16 @@ fn add_table(snapshot: &mut Snapshot, store: &Store, table: Table, temp: bool) -
     Ok(())
 }
 
+/// A DEFAULT's definition as SQL Server keeps it: in parentheses, a number in two (`((0))`).
+pub fn default_definition(sql: &str) -> String {
+    let number = sql.trim_start_matches('-').chars().all(|c| c.is_ascii_digit() || c == '.') && !sql.is_empty();
+    if number {
+        format!("(({sql}))")
+    } else {
+        format!("({sql})")
+    }
+}
+
 /// The name SQL Server gives an unnamed DEFAULT constraint: DF__table__column__<hex>.
 fn default_constraint_name(table: &str, column: &str) -> String {
     let short = |s: &str| s.trim_start_matches('#').chars().take(9).collect::<String>();
@@ -693,6 +703,7 @@ const SYSTEM_VIEWS: &[SystemView] = &[
     SystemView { schema: SYS, name: "all_objects", columns: object_columns, rows: objects_rows },
     SystemView { schema: SYS, name: "tables", columns: tables_columns, rows: tables_rows },
     SystemView { schema: SYS, name: "views", columns: views_columns, rows: views_rows },
+    SystemView { schema: SYS, name: "system_views", columns: views_columns, rows: system_views_rows },
     SystemView { schema: SYS, name: "procedures", columns: procedures_columns, rows: procedures_rows },
     SystemView { schema: SYS, name: "columns", columns: columns_columns, rows: columns_rows },
     SystemView { schema: SYS, name: "all_columns", columns: columns_columns, rows: columns_rows },
@@ -759,6 +770,14 @@ const SYSTEM_VIEWS: &[SystemView] = &[
     SystemView { schema: INFORMATION_SCHEMA, name: "ROUTINES", columns: is_routines_columns, rows: is_routines_rows },
     SystemView { schema: INFORMATION_SCHEMA, name: "SEQUENCES", columns: is_sequences_columns, rows: no_rows },
 ];
+
+/// The schema and name of each catalog view.
+pub fn system_view_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    SYSTEM_VIEWS.iter().map(|v| {
+        let schema = SCHEMAS.iter().find(|(id, _)| *id == v.schema).map_or("sys", |(_, n)| n);
+        (schema, v.name)
+    })
+}
 
 /// A catalog view's content: its name, columns and rows.
 pub type ViewContent = (&'static str, Vec<ColumnDef>, Vec<Vec<Value>>);
@@ -969,6 +988,22 @@ fn views_rows(s: &Snapshot, place: &Place) -> Vec<Row> {
     s.objects
         .iter()
         .filter(|o| o.kind == Kind::View && place.shows(o))
+        .map(|o| {
+            let mut row = object_row(o);
+            row.extend([
+                ("is_replicated", bit(false)),
+                ("has_replication_filter", bit(false)),
+                ("is_tracked_by_cdc", bit(false)),
+            ]);
+            row
+        })
+        .collect()
+}
+
+fn system_views_rows(s: &Snapshot, _: &Place) -> Vec<Row> {
+    s.objects
+        .iter()
+        .filter(|o| o.kind == Kind::SystemView)
         .map(|o| {
             let mut row = object_row(o);
             row.extend([
@@ -1405,8 +1440,10 @@ fn default_constraints_rows(s: &Snapshot, place: &Place) -> Vec<Row> {
             let column = o.table.zip(o.member).map(|(t, c)| (c, &s.tables[t].columns[c]));
             if let Some((c, column)) = column {
                 row.push(("parent_column_id", int(c as i64 + 1)));
-                // SQL Server keeps a default's definition in parentheses
-                row.push(("definition", column.default_sql.as_ref().map_or(Value::Null, |d| name(&format!("({d})")))));
+                row.push((
+                    "definition",
+                    column.default_sql.as_deref().map_or(Value::Null, |d| name(&default_definition(d))),
+                ));
             }
             row.push(("is_system_named", bit(true)));
             row
@@ -1596,7 +1633,7 @@ fn is_columns_rows(s: &Snapshot, place: &Place) -> Vec<Row> {
                 ("TABLE_NAME", name(&o.name)),
                 ("COLUMN_NAME", name(&c.name)),
                 ("ORDINAL_POSITION", int(i as i64 + 1)),
-                ("COLUMN_DEFAULT", c.default_sql.as_ref().map_or(Value::Null, |d| name(&format!("({d})")))),
+                ("COLUMN_DEFAULT", c.default_sql.as_deref().map_or(Value::Null, |d| name(&default_definition(d)))),
                 ("IS_NULLABLE", name(if c.nullable { "YES" } else { "NO" })),
                 ("DATA_TYPE", name(info.name)),
             ];
@@ -1609,7 +1646,8 @@ fn is_columns_rows(s: &Snapshot, place: &Place) -> Vec<Row> {
                 row.push(("CHARACTER_MAXIMUM_LENGTH", int(length)));
                 row.push(("CHARACTER_OCTET_LENGTH", int(octets)));
             }
-            if c.ty.is_number() && c.ty != SqlType::Bit || matches!(c.ty, SqlType::Bit) {
+            // bit has no numeric precision here
+            if c.ty.is_number() && c.ty != SqlType::Bit {
                 let float = matches!(c.ty, SqlType::Float | SqlType::Real);
                 row.push(("NUMERIC_PRECISION", int(info.precision as i64)));
                 row.push(("NUMERIC_PRECISION_RADIX", int(if float { 2 } else { 10 })));
@@ -1891,8 +1929,23 @@ fn is_sequences_columns() -> Vec<Column> {
 /// with type, nullability, identity and default.
 pub struct CatalogRelation {
     pub name: String,
+    pub view: bool,
     pub temp: bool,
     pub columns: Vec<(String, SqlType, bool, bool, Option<String>)>,
+}
+
+fn catalog_relation(snapshot: &Snapshot, o: &Object) -> Option<CatalogRelation> {
+    let relation = &snapshot.tables[o.table?];
+    Some(CatalogRelation {
+        name: o.given_name.clone(),
+        view: o.kind == Kind::View,
+        temp: o.temp,
+        columns: relation
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.clone(), c.nullable, c.identity, c.default_sql.clone()))
+            .collect(),
+    })
 }
 
 /// The tables and views whose names match `matches` (`temp` for #temp tables), in creation order.
@@ -1902,17 +1955,14 @@ pub fn relations(session: &Session, matches: impl Fn(&str) -> bool) -> Result<Ve
         .objects
         .iter()
         .filter(|o| matches!(o.kind, Kind::UserTable | Kind::View) && matches(&o.given_name))
-        .filter_map(|o| {
-            let relation = &snapshot.tables[o.table?];
-            Some(CatalogRelation {
-                name: o.given_name.clone(),
-                temp: o.temp,
-                columns: relation
-                    .columns
-                    .iter()
-                    .map(|c| (c.name.clone(), c.ty.clone(), c.nullable, c.identity, c.default_sql.clone()))
-                    .collect(),
-            })
-        })
+        .filter_map(|o| catalog_relation(&snapshot, o))
         .collect())
+}
+
+/// The table or view a (multi-part) name names, as OBJECT_ID resolves it.
+pub fn relation(session: &Session, name: &str) -> Result<Option<CatalogRelation>, SqlError> {
+    let snapshot = snapshot(session)?;
+    Ok(resolve(&snapshot, name)
+        .filter(|o| matches!(o.kind, Kind::UserTable | Kind::View))
+        .and_then(|o| catalog_relation(&snapshot, o)))
 }

@@ -103,7 +103,13 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
             pieces.push(Piece::Table(Box::new(statement), line));
             continue;
         }
-        if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) {
+        // DROP PROCEDURE and DROP VIEW are the part-1 parser's
+        let drops_module = word == "DROP" && {
+            let next = parser.peek_nth_token(1).token.to_string().to_uppercase();
+            ["PROC", "PROCEDURE", "VIEW"].contains(&next.as_str())
+        };
+        if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) && !drops_module
+        {
             let statement = parser.parse_statement().map_err(|e| SqlError::from_parser(e, line))?;
             if is_table_statement(&statement) {
                 pieces.push(Piece::Table(Box::new(statement), line));
@@ -112,6 +118,12 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
         } else {
             // a statement of the part-1 parser runs to the next statement keyword
             parser.next_token();
+            if drops_module {
+                // past the IF EXISTS of DROP PROCEDURE IF EXISTS
+                parser.next_token();
+                let _ =
+                    parser.parse_keywords(&[sqlparser::keywords::Keyword::IF, sqlparser::keywords::Keyword::EXISTS]);
+            }
             skip_statement(&mut parser);
         }
         let next = parser.peek_token();
@@ -206,7 +218,7 @@ pub fn store(session: &mut Session) -> Result<&Store, SqlError> {
 /// two transactions never deadlock on a lock upgrade (the second waits up to the busy timeout).
 /// A store transaction of an earlier session transaction that ended without `end_transaction`
 /// (RESETCONNECTION) is rolled back: nothing committed it.
-fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
+pub(crate) fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
     let wanted = session.transaction;
     store(session)?;
     let store = session.store.as_mut().expect("opened above");
@@ -297,6 +309,47 @@ pub fn subquery(session: &Session, query: &ast::Query, scope: &Scope) -> Result<
         Some(e) => Err(e),
         None => Ok(QueryRows { columns: result.columns, rows: result.rows }),
     }
+}
+
+/// `SELECT @a = expr, ... FROM ...` run row by row, as SQL Server assigns: each variable takes its
+/// expression's value on each row in the query's order, so an expression may read what the
+/// previous row assigned (`SELECT @s = @s + name FROM ...`). Returns the number of rows; `None`
+/// for a grouped query, whose rows are assigned from the computed result instead.
+pub fn assign_rows(
+    session: &mut Session,
+    targets: &[String],
+    query: &ast::Query,
+    variables: &mut Variables,
+    mut assign: impl FnMut(&mut Variables, &str, &Typed, Value) -> Result<(), SqlError>,
+) -> Result<Option<u64>, SqlError> {
+    begin_if_open(session)?;
+    let ast::SetExpr::Select(select) = query.body.as_ref() else { return Ok(None) };
+    let expressions = select
+        .projection
+        .iter()
+        .map(|item| match item {
+            ast::SelectItem::UnnamedExpr(e) => translate(e),
+            other => Err(SqlError::not_supported(format!("The assignment {other}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sources = {
+        let result = query::run_query(&query::Context::new(session, variables).keeping_sources(), query)?;
+        if let Some(e) = result.error {
+            return Err(e);
+        }
+        match result.sources {
+            Some(sources) => sources,
+            None => return Ok(None),
+        }
+    };
+    for row in &sources {
+        for (target, e) in targets.iter().zip(&expressions) {
+            let mut typed = eval(e, &scope(session, variables, row))?;
+            let value = std::mem::replace(&mut typed.value, Ok(Value::Null))?;
+            assign(variables, target, &typed, value)?;
+        }
+    }
+    Ok(Some(sources.len() as u64))
 }
 
 /// The columns and rows of a query on tables (a run-time error fails it).

@@ -5,7 +5,11 @@
 use rusqlite::{params, OptionalExtension};
 use sqlparser::ast;
 
+use super::query::{run_query, Context};
 use super::store::{storage_error, Store};
+use crate::engine::Session;
+use crate::sql::definition::DefinitionVerb;
+use crate::sql::eval::Variables;
 use crate::sql::parser::{parse_query, SqlError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +103,63 @@ pub fn view(store: &Store, name: &str) -> Result<Option<View>, SqlError> {
     }
 }
 
+impl ModuleKind {
+    /// As SQL Server's messages name it.
+    fn noun(self) -> &'static str {
+        match self {
+            ModuleKind::View => "view",
+            ModuleKind::Procedure => "procedure",
+        }
+    }
+}
+
+/// CREATE, ALTER or CREATE OR ALTER of a module, in the session's transaction: SQL Server's 2714
+/// when CREATE finds the name taken, 208 when ALTER finds no such module. A view's query must run.
+pub fn define(session: &mut Session, module: &Module, verb: DefinitionVerb) -> Result<(), SqlError> {
+    super::begin_if_open(session)?;
+    let store = session.store.as_ref().expect("opened by begin_if_open");
+    let existing = find(store, &module.name)?;
+    let taken = existing.is_some() || store.table(&module.name)?.is_some();
+    let same_kind = existing.as_ref().is_some_and(|m| m.kind == module.kind);
+    match verb {
+        DefinitionVerb::Create if taken => return Err(already_exists(&module.name)),
+        DefinitionVerb::CreateOrAlter if taken && !same_kind => return Err(already_exists(&module.name)),
+        DefinitionVerb::Alter if !same_kind => {
+            return Err(SqlError::new(208, format!("Invalid object name '{}'.", module.name)))
+        }
+        _ => {}
+    }
+    if module.kind == ModuleKind::View {
+        let query = parse_query(module.body(), module.body_line())?;
+        let no_variables = Variables::new();
+        run_query(&Context::new(session, &no_variables), &query)?;
+    }
+    super::atomically(store, |s| save(s, module, same_kind))
+}
+
+fn already_exists(name: &str) -> SqlError {
+    SqlError::new(2714, format!("There is already an object named '{name}' in the database."))
+}
+
+/// DROP PROCEDURE / DROP VIEW of `name`: SQL Server's 3701 when there is none (unless IF EXISTS).
+pub fn drop(session: &mut Session, kind: ModuleKind, name: &str, if_exists: bool) -> Result<(), SqlError> {
+    super::begin_if_open(session)?;
+    let store = session.store.as_ref().expect("opened by begin_if_open");
+    match find(store, name)? {
+        Some(m) if m.kind == kind => super::atomically(store, |s| remove(s, &m.name)),
+        _ if if_exists => Ok(()),
+        _ => Err(SqlError::new(
+            3701,
+            format!(
+                "Cannot drop the {} '{name}', because it does not exist or you do not have permission.",
+                kind.noun()
+            ),
+        )),
+    }
+}
+
 /// Records a module; with `replace`, over the one of that name (ALTER, CREATE OR ALTER).
-pub fn save(store: &Store, module: &Module, replace: bool) -> Result<(), SqlError> {
+fn save(store: &Store, module: &Module, replace: bool) -> Result<(), SqlError> {
     let verb = if replace { "INSERT OR REPLACE" } else { "INSERT" };
     store
         .conn
@@ -113,7 +172,7 @@ pub fn save(store: &Store, module: &Module, replace: bool) -> Result<(), SqlErro
 }
 
 /// Removes the module `name`.
-pub fn remove(store: &Store, name: &str) -> Result<(), SqlError> {
+fn remove(store: &Store, name: &str) -> Result<(), SqlError> {
     store.conn.execute("DELETE FROM main.tds_modules WHERE name = ?1", [name]).map_err(storage_error)?;
     Ok(())
 }

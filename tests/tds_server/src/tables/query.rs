@@ -30,6 +30,9 @@ pub(super) struct ResultSet {
     pub columns: Vec<ColumnDef>,
     pub rows: Vec<Vec<Value>>,
     pub error: Option<SqlError>,
+    /// The source row of each result row, for `SELECT @v = ... FROM`: kept when the context asks
+    /// for them and the query is one ungrouped SELECT
+    pub sources: Option<Vec<Vec<ColumnValue>>>,
 }
 
 /// What a query reads besides its tables: the session (and its store), the batch's variables, the
@@ -40,6 +43,8 @@ pub(super) struct Context<'a> {
     /// The outer queries' current row, nearest first (marked `outer`)
     outer: Vec<ColumnValue>,
     ctes: Vec<Rc<Cte>>,
+    /// Keep each result row's source row (`ResultSet::sources`)
+    keep_sources: bool,
 }
 
 /// A common table expression, computed once.
@@ -51,7 +56,12 @@ struct Cte {
 impl<'a> Context<'a> {
     /// The context of a statement: no outer row, no common table expressions.
     pub fn new(session: &'a Session, variables: &'a Variables) -> Context<'a> {
-        Context { session, variables, outer: Vec::new(), ctes: Vec::new() }
+        Context { session, variables, outer: Vec::new(), ctes: Vec::new(), keep_sources: false }
+    }
+
+    /// The context of a query whose result rows' source rows are wanted.
+    pub fn keeping_sources(self) -> Context<'a> {
+        Context { keep_sources: true, ..self }
     }
 
     /// The context of a correlated subquery: `outer` is the row of the query it belongs to.
@@ -71,7 +81,13 @@ impl<'a> Context<'a> {
 
     /// A context for a query nested in this one (a derived table or a CTE's body: no outer row of its own).
     fn nested(&self) -> Context<'a> {
-        Context { session: self.session, variables: self.variables, outer: self.outer.clone(), ctes: self.ctes.clone() }
+        Context {
+            session: self.session,
+            variables: self.variables,
+            outer: self.outer.clone(),
+            ctes: self.ctes.clone(),
+            keep_sources: false,
+        }
     }
 
     fn cte(&self, name: &ast::ObjectName) -> Option<Rc<Cte>> {
@@ -277,14 +293,14 @@ fn union(left: ResultSet, right: ResultSet, distinct: bool) -> Result<ResultSet,
                 .collect::<Result<Vec<_>, _>>();
             match converted {
                 Ok(r) => rows.push(r),
-                Err(e) => return Ok(ResultSet { columns, rows, error: Some(e) }),
+                Err(e) => return Ok(ResultSet { columns, rows, error: Some(e), sources: None }),
             }
         }
     }
     if distinct {
         rows = distinct_rows(&columns, rows);
     }
-    Ok(ResultSet { columns, rows, error: right.error })
+    Ok(ResultSet { columns, rows, error: right.error, sources: None })
 }
 
 /// The rows without repeats (as equal under the columns' comparison), in order of first appearance.
@@ -525,6 +541,9 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
         }
     }
     let mut rows: Vec<(Key, Vec<Value>)> = Vec::new();
+    // each kept source row's index goes after the outputs, past what is visible
+    let keep_sources = cx.keep_sources && !grouped;
+    let mut sources = Vec::new();
     // an ungrouped query is one group per row
     let groups = if grouped {
         groups(cx, &source, &qualifying, &group_by)
@@ -544,7 +563,12 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
                         aggregate(cx, &source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<Value>, _>>()?;
+            let mut out = out;
+            if keep_sources {
+                out.push(Value::Int(sources.len() as i64));
+                sources.push(first.clone().unwrap_or_default());
+            }
             // a grouped row is seen as its outputs (hidden aggregates included), then its first source row
             let key_row = match (&first, grouped) {
                 // a plain row is seen as its source row, then its outputs (ORDER BY an alias)
@@ -594,6 +618,14 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     if let Some(n) = top {
         rows.truncate(n as usize);
     }
+    let sources = keep_sources.then(|| {
+        rows.iter()
+            .map(|(_, r)| match r.last() {
+                Some(Value::Int(i)) => std::mem::take(&mut sources[*i as usize]),
+                _ => Vec::new(),
+            })
+            .collect()
+    });
     let rows = rows
         .into_iter()
         .map(|(_, mut r)| {
@@ -601,7 +633,7 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
             r
         })
         .collect();
-    Ok(ResultSet { columns: columns.into_iter().take(visible).collect(), rows, error })
+    Ok(ResultSet { columns: columns.into_iter().take(visible).collect(), rows, error, sources })
 }
 
 /// The output of a source column selected by `*`.
@@ -736,8 +768,17 @@ fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>
 
 /// `WITH (NOLOCK)` and the other locking hints: reads here see committed data either way.
 fn is_locking_hint(hint: &ast::Expr) -> bool {
-    const HINTS: &[&str] =
-        &["NOLOCK", "READUNCOMMITTED", "READCOMMITTED", "ROWLOCK", "PAGLOCK", "TABLOCK", "HOLDLOCK", "UPDLOCK"];
+    const HINTS: &[&str] = &[
+        "NOLOCK",
+        "READUNCOMMITTED",
+        "READCOMMITTED",
+        "READPAST",
+        "ROWLOCK",
+        "PAGLOCK",
+        "TABLOCK",
+        "HOLDLOCK",
+        "UPDLOCK",
+    ];
     matches!(hint, ast::Expr::Identifier(i) if HINTS.iter().any(|h| i.value.eq_ignore_ascii_case(h)))
 }
 
