@@ -75,7 +75,7 @@ pub fn run(
             return Outcome::Aborted;
         }
     };
-    let mut runner = Runner { kind, loops: 0 };
+    let mut runner = Runner { kind, loops: 0, tries: 0 };
     match runner.list(session, &blocks, variables, events) {
         Ok(Flow::Return(value)) => Outcome::Returned(value),
         Ok(_) => Outcome::Completed,
@@ -168,6 +168,9 @@ struct Runner {
     kind: DoneKind,
     /// WHILE loops around the current block
     loops: u32,
+    /// TRY blocks of this run around the current block: only they catch its errors (an error of
+    /// a procedure or dynamic SQL run in a caller's TRY block ends the run and reaches the caller)
+    tries: u32,
 }
 
 impl Runner {
@@ -254,7 +257,9 @@ impl Runner {
             },
             Block::TryCatch { body, handler } => {
                 session.catching += 1;
+                self.tries += 1;
                 let tried = self.list(session, body, variables, events);
+                self.tries -= 1;
                 session.catching -= 1;
                 match tried {
                     Err(Stop::Caught(error)) => {
@@ -280,6 +285,10 @@ impl Runner {
     ) -> Result<(), Stop> {
         if session.catching > 0 {
             if let Some(error) = catchable_error(&events[start..], nested) {
+                if self.tries == 0 {
+                    // a caller's TRY block catches it: the error stays for the caller to find
+                    return Err(Stop::Abort);
+                }
                 withdraw_errors(events, start);
                 return Err(Stop::Caught(error));
             }

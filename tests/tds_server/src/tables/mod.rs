@@ -110,7 +110,25 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
         };
         if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) && !drops_module
         {
-            let statement = parser.parse_statement().map_err(|e| SqlError::from_parser(e, line))?;
+            let mut statement = parser.parse_statement().map_err(|e| SqlError::from_parser(e, line))?;
+            let next = parser.peek_token();
+            let end = if next.token == Token::EOF { sql.len() } else { offset(next.span.start) };
+            if let Some(cut) = reserved_word_inside(&word, &sql[start..end]) {
+                // sqlparser took a T-SQL reserved word for an alias (`SELECT 1 DROP TABLE t`): the
+                // statement ends before it
+                statement = Parser::new(&dialect)
+                    .try_with_sql(&sql[..start + cut])
+                    .and_then(|mut p| {
+                        while p.peek_token().token != Token::EOF && offset(p.peek_token().span.start) < start {
+                            p.next_token();
+                        }
+                        p.parse_statement()
+                    })
+                    .map_err(|e| SqlError::from_parser(e, line))?;
+                while parser.peek_token().token != Token::EOF && offset(parser.peek_token().span.start) > start + cut {
+                    parser.prev_token();
+                }
+            }
             if is_table_statement(&statement) {
                 pieces.push(Piece::Table(Box::new(statement), line));
                 continue;
@@ -131,6 +149,29 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
         let padding: String = sql[..start].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
         pieces.push(Piece::Other(padding + &sql[start..end]));
     }
+}
+
+/// Where, in a DML statement's text, an unquoted T-SQL reserved word that starts a statement (and
+/// cannot appear inside this one outside parentheses) is: sqlparser reads it as an alias.
+fn reserved_word_inside(first_word: &str, text: &str) -> Option<usize> {
+    const STARTS_ONLY: &str =
+        "DROP CREATE ALTER DECLARE PRINT EXEC EXECUTE RAISERROR TRUNCATE WHILE RETURN USE WAITFOR GRANT THROW BREAK CONTINUE GOTO DBCC";
+    if !["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"].contains(&first_word) {
+        return None;
+    }
+    let tokens = crate::sql::lexer::tokenize_spans(text).ok()?;
+    let mut depth = 0usize;
+    for lexed in tokens.iter().skip(1) {
+        match &lexed.token {
+            Part1Token::Punct('(') => depth += 1,
+            Part1Token::Punct(')') => depth = depth.saturating_sub(1),
+            // INSERT ... EXEC is one statement
+            t if (t.is_keyword("EXEC") || t.is_keyword("EXECUTE")) && first_word == "INSERT" => {}
+            t if depth == 0 && STARTS_ONLY.split(' ').any(|w| t.is_keyword(w)) => return Some(lexed.span.start),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Moves to the end of the current statement: the next statement keyword outside parentheses.
