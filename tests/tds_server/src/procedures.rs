@@ -99,7 +99,8 @@ pub(crate) fn call(
             let value = variables.get(&parameter.name.to_lowercase()).map_or(Value::Null, |(_, v)| v.clone());
             Event::ReturnValue {
                 ordinal: ordinal as u16,
-                name: parameter.name.clone(),
+                // as the caller named it: SQL Server sends no name for an unnamed RPC parameter
+                name: params[ordinal].name.clone(),
                 status: PARAM_BY_REF,
                 column: ColumnDef {
                     name: String::new(),
