@@ -9,7 +9,7 @@ use super::arithmetic::common_type;
 use super::convert::convert;
 use super::eval::{eval, Scope, Typed};
 use super::parser::{Expr, SqlError, DATE_PART_FUNCTIONS};
-use super::{dates, math, strings, system};
+use super::{dates, format, math, strings, system};
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -69,6 +69,9 @@ pub fn call(name: &str, args: &[Expr], scope: &Scope) -> Result<Typed, SqlError>
     }
     if dates::NAMES.contains(&name) {
         return dates::call(name, evaluated);
+    }
+    if name == "FORMAT" {
+        return format::call(evaluated);
     }
     // an untyped NULL argument does not decide the type of ISNULL or COALESCE
     let untyped: Vec<bool> = args.iter().map(|a| *a == Expr::Null).collect();

@@ -7,6 +7,7 @@ pub mod dates;
 pub mod definition;
 pub mod describe;
 pub mod eval;
+pub mod format;
 pub mod functions;
 pub mod lexer;
 pub mod like;

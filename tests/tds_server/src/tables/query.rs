@@ -131,6 +131,15 @@ enum Item {
     Plain(Expr),
     /// The aggregate and its argument (`None` for `COUNT(*)`), with the argument's type
     Aggregate(Aggregate, Option<(Expr, SqlType)>),
+    /// `STRING_AGG(value, separator) [WITHIN GROUP (ORDER BY ...)]`
+    StringAgg(Box<StringAgg>),
+}
+
+struct StringAgg {
+    value: Expr,
+    value_type: SqlType,
+    separator: Expr,
+    order: Vec<(Expr, bool)>,
 }
 
 struct Output {
@@ -462,11 +471,23 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
                 "A SELECT statement that assigns a value to a variable must not be combined with data-retrieval operations.",
             ));
         }
-        let output = match aggregate_call(e)? {
-            Some((aggregate, argument)) => {
+        let output = match (string_agg_call(e, &typing_scope)?, aggregate_call(e)?) {
+            (Some(string_agg), _) => {
+                let ty = string_agg_type(&string_agg.value_type);
+                let column = ColumnDef {
+                    name: alias.unwrap_or_default(),
+                    ty,
+                    nullable: true,
+                    updatable: false,
+                    identity: false,
+                    computed: true,
+                };
+                Output { column, item: Item::StringAgg(Box::new(string_agg)) }
+            }
+            (None, Some((aggregate, argument))) => {
                 aggregate_output(aggregate, argument, alias.unwrap_or_default(), &typing_scope)?
             }
-            None => {
+            (None, None) => {
                 let expr = translate(e)?;
                 let typed = eval(&expr, &typing_scope)?;
                 let column = match &expr {
@@ -492,7 +513,7 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     let visible = outputs.len();
     let grouped = !group_by.is_empty()
         || select.having.is_some()
-        || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..)));
+        || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..) | Item::StringAgg(_)));
     // aggregates of HAVING and ORDER BY become hidden outputs of a grouped query
     let mut hidden = Vec::new();
     let having = match &select.having {
@@ -562,6 +583,7 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
                     (Item::Aggregate(a, argument), _) => {
                         aggregate(cx, &source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
+                    (Item::StringAgg(agg), _) => string_agg(cx, &source, &group, agg, &o.column.ty),
                 })
                 .collect::<Result<Vec<Value>, _>>()?;
             let mut out = out;
@@ -1050,4 +1072,86 @@ fn aggregate(
         }
         _ => Err(overflow()),
     }
+}
+
+/// `STRING_AGG(value, separator) [WITHIN GROUP (ORDER BY ...)]`; `None` for other expressions.
+fn string_agg_call(e: &ast::Expr, typing_scope: &Scope) -> Result<Option<StringAgg>, SqlError> {
+    let ast::Expr::Function(f) = e else { return Ok(None) };
+    if !f.name.to_string().eq_ignore_ascii_case("STRING_AGG") {
+        return Ok(None);
+    }
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Err(SqlError::new(174, "The string_agg function requires 2 argument(s)."));
+    };
+    let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(value)), ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(separator))] =
+        list.args.as_slice()
+    else {
+        return Err(SqlError::new(174, "The string_agg function requires 2 argument(s)."));
+    };
+    if f.over.is_some() || f.filter.is_some() || list.duplicate_treatment.is_some() {
+        return Err(SqlError::not_supported("STRING_AGG with DISTINCT, OVER or FILTER"));
+    }
+    let order = f
+        .within_group
+        .iter()
+        .map(|k| Ok((translate(&k.expr)?, k.options.asc != Some(false))))
+        .collect::<Result<_, SqlError>>()?;
+    let value = translate(value)?;
+    let value_type = eval(&value, typing_scope)?.ty;
+    Ok(Some(StringAgg { value, value_type, separator: translate(separator)?, order }))
+}
+
+/// STRING_AGG's type: (n)varchar(max) of a max argument, else nvarchar(4000) or varchar(8000).
+fn string_agg_type(value: &SqlType) -> SqlType {
+    match value {
+        SqlType::VarChar(None) | SqlType::Text => SqlType::VarChar(None),
+        SqlType::NVarChar(None) | SqlType::NText => SqlType::NVarChar(None),
+        SqlType::Char(_) | SqlType::VarChar(_) => SqlType::VarChar(Some(8000)),
+        _ => SqlType::NVarChar(Some(4000)),
+    }
+}
+
+/// The group's non-NULL values joined by the separator, in the WITHIN GROUP order (else the
+/// rows' order); NULL without a value, SQL Server's 9829 past 8000 bytes of a non-max result.
+fn string_agg(
+    cx: &Context,
+    source: &Source,
+    group: &[&Vec<Value>],
+    agg: &StringAgg,
+    ty: &SqlType,
+) -> Result<Value, SqlError> {
+    let keys: Vec<(OrderKey, bool)> = agg.order.iter().map(|(e, a)| (OrderKey::Expression(e.clone()), *a)).collect();
+    let mut pieces: Vec<(Key, String, String)> = Vec::new();
+    for values in group {
+        let row = cx.columns(source.scope_row(values));
+        let scope = cx.scope(&row);
+        let typed = eval(&agg.value, &scope)?;
+        let Some(text) = crate::sql::functions::text(&typed.value?, &typed.ty)? else { continue };
+        let separator = eval(&agg.separator, &scope)?;
+        let separator = crate::sql::functions::text(&separator.value?, &separator.ty)?.unwrap_or_default();
+        pieces.push((sort_keys(&keys, &scope, &[])?, text, separator));
+    }
+    if pieces.is_empty() {
+        return Ok(Value::Null);
+    }
+    let mut keyed: Vec<(Key, Vec<Value>)> =
+        pieces.iter().enumerate().map(|(i, (k, _, _))| (k.clone(), vec![Value::Int(i as i64)])).collect();
+    sort_rows(&mut keyed, &keys);
+    let mut joined = String::new();
+    for (n, (_, index)) in keyed.iter().enumerate() {
+        let Some(Value::Int(i)) = index.first() else { continue };
+        let (_, text, separator) = &pieces[*i as usize];
+        if n > 0 {
+            joined.push_str(separator);
+        }
+        joined.push_str(text);
+    }
+    let bytes = if ty.is_unicode() { joined.encode_utf16().count() * 2 } else { joined.chars().count() };
+    if !matches!(ty, SqlType::VarChar(None) | SqlType::NVarChar(None)) && bytes > 8000 {
+        return Err(SqlError::new(
+            9829,
+            "STRING_AGG aggregation result exceeded the limit of 8000 bytes. Use LOB types to avoid result truncation.",
+        ));
+    }
+    Ok(Value::Str(joined))
 }
