@@ -451,9 +451,9 @@ fn name_parts(text: &str) -> Vec<String> {
     parts
 }
 
-/// The object a name names (OBJECT_ID's rules): a #temp table only in tempdb, a system view only
-/// in its schema, a user object in dbo (or no schema).
-fn resolve<'s>(snapshot: &'s Snapshot, text: &str) -> Option<&'s Object> {
+/// The object a name names (OBJECT_ID's rules): a #temp table only in tempdb (named, or the
+/// current database `current`), a system view only in its schema, a user object in dbo (or no schema).
+fn resolve<'s>(snapshot: &'s Snapshot, text: &str, current: &str) -> Option<&'s Object> {
     let parts = name_parts(text);
     let (database, schema, name) = match parts.as_slice() {
         [name] => (None, None, name),
@@ -463,7 +463,10 @@ fn resolve<'s>(snapshot: &'s Snapshot, text: &str) -> Option<&'s Object> {
     };
     let schema = schema.filter(|s| !s.is_empty());
     let temp = name.starts_with('#');
-    if database.is_some_and(|d| !d.is_empty() && d.eq_ignore_ascii_case("tempdb") != temp) {
+    let named = database.filter(|d| !d.is_empty());
+    let in_tempdb = named.map_or(current, |d| d.as_str()).eq_ignore_ascii_case("tempdb");
+    // (this server's user objects are in whichever database is current, tempdb too)
+    if (temp && !in_tempdb) || (!temp && named.is_some_and(|d| d.eq_ignore_ascii_case("tempdb"))) {
         return None;
     }
     let schema_id = match schema {
@@ -504,7 +507,7 @@ pub fn call(name: &str, args: Vec<Typed>, session: &Session) -> Result<Typed, Sq
                     None => None,
                     Some(k) => text_arg(k)?,
                 };
-                Ok(match resolve(&snapshot, &object) {
+                Ok(match resolve(&snapshot, &object, &session.database) {
                     Some(o) if kind.as_deref().is_none_or(|k| k.trim().eq_ignore_ascii_case(o.kind.code())) => {
                         Value::Int(o.id as i64)
                     }
@@ -517,7 +520,20 @@ pub fn call(name: &str, args: Vec<Typed>, session: &Session) -> Result<Typed, Sq
             let most = if name == "OBJECT_DEFINITION" { 1 } else { 2 };
             arguments(name, args.as_slice(), 1, most)?;
             let id = integer(args.next().expect("one"))?;
-            let object = id.and_then(|id| object_by_id(&snapshot, id));
+            // a #temp table is tempdb's (database 2): seen from there only
+            let database = match args.next() {
+                None => Some(if session.database.eq_ignore_ascii_case("tempdb") { 2 } else { 0 }),
+                Some(d) => integer(d)?,
+            };
+            let object = id.and_then(|id| object_by_id(&snapshot, id)).filter(|o| {
+                database.is_some_and(|d| {
+                    if o.temp {
+                        d == 2
+                    } else {
+                        d != 2 || session.database.eq_ignore_ascii_case("tempdb")
+                    }
+                })
+            });
             let (ty, value) = match name {
                 "OBJECT_NAME" => (SYSNAME, name_of(object)),
                 "OBJECT_SCHEMA_NAME" => (
@@ -576,7 +592,7 @@ pub fn call(name: &str, args: Vec<Typed>, session: &Session) -> Result<Typed, Sq
             let table = text_arg(args.next().expect("two"))?;
             let column = text_arg(args.next().expect("two"))?;
             let value = (|| {
-                let object = resolve(&snapshot, &table?)?;
+                let object = resolve(&snapshot, &table?, &session.database)?;
                 let relation = &snapshot.tables[object.table?];
                 let column = column?;
                 let c = relation.columns.iter().find(|c| c.name.eq_ignore_ascii_case(&column))?;
@@ -1962,7 +1978,7 @@ pub fn relations(session: &Session, matches: impl Fn(&str) -> bool) -> Result<Ve
 /// The table or view a (multi-part) name names, as OBJECT_ID resolves it.
 pub fn relation(session: &Session, name: &str) -> Result<Option<CatalogRelation>, SqlError> {
     let snapshot = snapshot(session)?;
-    Ok(resolve(&snapshot, name)
+    Ok(resolve(&snapshot, name, &session.database)
         .filter(|o| matches!(o.kind, Kind::UserTable | Kind::View))
         .and_then(|o| catalog_relation(&snapshot, o)))
 }
