@@ -13,6 +13,7 @@ use crate::value::Value;
 /// The functions of this module.
 pub const NAMES: &[&str] = &[
     "SERVERPROPERTY",
+    "SQL_VARIANT_PROPERTY",
     "DATABASEPROPERTYEX",
     "DB_NAME",
     "DB_ID",
@@ -75,6 +76,23 @@ pub fn call(name: &str, args: Vec<Typed>, scope: &Scope) -> Result<Typed, SqlErr
             arguments(name, &args, 1, 1)?;
             let value = text_arg(one(args)).map(|p| p.map_or(Value::Null, |p| server_property(&p, scope)));
             typed(SqlType::SqlVariant, true, value)
+        }
+        "SQL_VARIANT_PROPERTY" => {
+            arguments(name, &args, 2, 2)?;
+            let mut args = args.into_iter();
+            let (value, property) = (args.next().expect("two"), args.next().expect("two"));
+            let result = (|| {
+                let v = value.value?;
+                let Some(property) = text_arg(property)? else { return Ok(Value::Null) };
+                // any other value is converted to sql_variant first
+                let base = match &v {
+                    Value::Null => return Ok(Value::Null),
+                    Value::Variant(base, _) => base.as_ref().clone(),
+                    _ => value.ty.clone(),
+                };
+                variant_property(&base, &property)
+            })();
+            typed(SqlType::SqlVariant, true, result)
         }
         "DATABASEPROPERTYEX" => {
             arguments(name, &args, 2, 2)?;
@@ -212,6 +230,36 @@ fn server_property(property: &str, scope: &Scope) -> Value {
         // InstanceName (a default instance), ProductUpdateLevel (RTM) and unknown properties
         _ => Value::Null,
     }
+}
+
+/// SQL_VARIANT_PROPERTY of a value of base type `base`, as documented: BaseType, Precision, Scale,
+/// Collation and MaxLength (TotalBytes is refused).
+fn variant_property(base: &SqlType, property: &str) -> Result<Value, SqlError> {
+    let info = crate::tables::catalog::type_info(base);
+    let int = |i: i64| variant(SqlType::Int, Value::Int(i));
+    Ok(match property.to_ascii_lowercase().as_str() {
+        "basetype" => variant(SYSNAME, Value::Str(base.name().to_string())),
+        // the documented precision of the numeric and date/time types, 0 for the others
+        "precision" => int(match base {
+            SqlType::Decimal { precision, .. } | SqlType::Numeric { precision, .. } => *precision as i64,
+            SqlType::DateTime | SqlType::SmallDateTime | SqlType::Real | SqlType::Float | SqlType::Bit => {
+                info.precision as i64
+            }
+            t if t.is_integer() || t.is_money() => info.precision as i64,
+            _ => 0,
+        }),
+        "scale" => int(match base {
+            SqlType::Decimal { scale, .. } | SqlType::Numeric { scale, .. } => *scale as i64,
+            SqlType::Money | SqlType::SmallMoney => 4,
+            SqlType::DateTime => 3,
+            _ => 0,
+        }),
+        "collation" if base.is_string() => variant(SYSNAME, Value::Str(COLLATION_NAME.to_string())),
+        "collation" => Value::Null,
+        "maxlength" => int(info.max_length as i64),
+        "totalbytes" => return Err(SqlError::not_supported("SQL_VARIANT_PROPERTY(..., 'TotalBytes')")),
+        _ => Value::Null,
+    })
 }
 
 /// DATABASEPROPERTYEX of any of this server's databases.

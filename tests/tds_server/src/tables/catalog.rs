@@ -311,16 +311,16 @@ impl Place {
 // ---------------------------------------------------------------------------
 
 /// A type as sys.types and sys.columns describe it.
-struct TypeInfo {
-    name: &'static str,
-    system_type_id: i32,
-    user_type_id: i32,
-    max_length: i32,
-    precision: i32,
-    scale: i32,
+pub(crate) struct TypeInfo {
+    pub(crate) name: &'static str,
+    pub(crate) system_type_id: i32,
+    pub(crate) user_type_id: i32,
+    pub(crate) max_length: i32,
+    pub(crate) precision: i32,
+    pub(crate) scale: i32,
 }
 
-fn type_info(ty: &SqlType) -> TypeInfo {
+pub(crate) fn type_info(ty: &SqlType) -> TypeInfo {
     let t = |name, id, max_length, precision, scale| TypeInfo {
         name,
         system_type_id: id,
@@ -399,8 +399,8 @@ fn system_types() -> Vec<(TypeInfo, bool)> {
         SqlType::SqlVariant,
         SqlType::NText,
         SqlType::Bit,
-        SqlType::Decimal { precision: 38, scale: 0 },
-        SqlType::Numeric { precision: 38, scale: 0 },
+        SqlType::Decimal { precision: 38, scale: 38 },
+        SqlType::Numeric { precision: 38, scale: 38 },
         SqlType::SmallMoney,
         SqlType::BigInt,
         SqlType::VarBinary(Some(8000)),
