@@ -1,6 +1,6 @@
 //! The catalog's system procedures that client libraries call: sp_tablecollations_100 (bulk
 //! copy's collations of a table's columns), and the ODBC catalog functions' sp_columns,
-//! sp_tables and sp_datatype_info (SQLColumns, SQLTables, SQLGetTypeInfo), with their _90 and
+//! sp_tables, sp_pkeys and sp_datatype_info (SQLColumns, SQLTables, SQLPrimaryKeys, SQLGetTypeInfo), with their _90 and
 //! _100 forms. Types are described with the values SQL Server's spt_datatype_info table holds.
 
 use crate::engine::{done, DoneKind, Event, RpcParam, Session};
@@ -32,6 +32,7 @@ pub fn call(
         "sp_columns" | "sp_columns_90" => columns(session, params, events, false),
         "sp_columns_100" => columns(session, params, events, true),
         "sp_tables" => tables(session, params, events),
+        "sp_pkeys" => primary_keys(session, params, events),
         "sp_datatype_info" | "sp_datatype_info_90" => datatype_info(session, params, events, false),
         "sp_datatype_info_100" => datatype_info(session, params, events, true),
         _ => return None,
@@ -377,6 +378,42 @@ fn tables(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -
                 ]
             })
             .collect();
+    }
+    push_result(events, columns, rows, session);
+    Ok(())
+}
+
+/// `sp_pkeys @table_name, @table_owner, @table_qualifier` (SQLPrimaryKeys): the table's primary
+/// key columns by KEY_SEQ. The names are not patterns.
+fn primary_keys(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event>) -> Result<(), SqlError> {
+    let table = text_param(params, 0, "table_name")?;
+    let owner = text_param(params, 1, "table_owner")?;
+    let qualifier = text_param(params, 2, "table_qualifier")?;
+    let columns = vec![
+        column("TABLE_QUALIFIER", SYSNAME, true),
+        column("TABLE_OWNER", SYSNAME, true),
+        column("TABLE_NAME", SYSNAME, false),
+        column("COLUMN_NAME", SYSNAME, false),
+        column("KEY_SEQ", SqlType::SmallInt, true),
+        column("PK_NAME", SYSNAME, true),
+    ];
+    let database = session.database.clone();
+    let mut rows = Vec::new();
+    if let Some(table) = table {
+        if name_matches(&database, qualifier.as_deref(), false) && name_matches("dbo", owner.as_deref(), false) {
+            for (name, key, key_columns) in catalog::primary_keys(session, |n| n.eq_ignore_ascii_case(&table))? {
+                for (seq, c) in key_columns.into_iter().enumerate() {
+                    rows.push(vec![
+                        Value::Str(database.clone()),
+                        Value::Str("dbo".to_string()),
+                        Value::Str(name.clone()),
+                        Value::Str(c),
+                        Value::Int(seq as i64 + 1),
+                        Value::Str(key.clone()),
+                    ]);
+                }
+            }
+        }
     }
     push_result(events, columns, rows, session);
     Ok(())

@@ -1975,6 +1975,25 @@ pub fn relations(session: &Session, matches: impl Fn(&str) -> bool) -> Result<Ve
         .collect())
 }
 
+/// The user tables whose names `matches` with their primary keys: (table, key name, key columns).
+pub fn primary_keys(
+    session: &Session,
+    matches: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, String, Vec<String>)>, SqlError> {
+    let snapshot = snapshot(session)?;
+    Ok(snapshot
+        .objects
+        .iter()
+        .filter(|o| o.kind == Kind::UserTable && !o.temp && matches(&o.given_name))
+        .filter_map(|o| {
+            let table = snapshot.tables[o.table?].table.as_ref()?;
+            let key = table.constraints.iter().find(|k| k.kind == KeyKind::PrimaryKey)?;
+            let columns = key.columns.iter().map(|c| table.columns[*c].name.clone()).collect();
+            Some((o.given_name.clone(), key.name.clone(), columns))
+        })
+        .collect())
+}
+
 /// The table or view a (multi-part) name names, as OBJECT_ID resolves it.
 pub fn relation(session: &Session, name: &str) -> Result<Option<CatalogRelation>, SqlError> {
     let snapshot = snapshot(session)?;
