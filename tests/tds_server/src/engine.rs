@@ -730,6 +730,7 @@ fn run_statement(
             match text {
                 // dynamic SQL is a scope of its own: the batch's variables are not in it
                 Ok(text) => {
+                    let options = session.options.clone();
                     let outcome = control::run(
                         session,
                         &text.unwrap_or_default(),
@@ -737,6 +738,8 @@ fn run_statement(
                         DoneKind::DoneInProc,
                         events,
                     );
+                    // SET options of dynamic SQL end with it
+                    session.options = options;
                     outcome != control::Outcome::Aborted
                 }
                 Err(e) => fail(events, kind, e, CMD_EXECUTE, line),
@@ -1199,7 +1202,11 @@ fn executesql(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event
     })?;
     let declarations = string_param(params, 1, "sp_executesql", "@params")?.unwrap_or_default();
     let values: Vec<(usize, &RpcParam)> = params.iter().enumerate().skip(2).collect();
-    run_parameterized(session, &declarations, &statement, &values, events)
+    // SQL Server restores the SET options a dynamic SQL string changed when it returns
+    let options = session.options.clone();
+    let result = run_parameterized(session, &declarations, &statement, &values, events);
+    session.options = options;
+    result
 }
 
 /// sp_prepare @handle OUTPUT, @params, @stmt, [@options]; options 0x0001 (RETURN_METADATA)

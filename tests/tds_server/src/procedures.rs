@@ -74,7 +74,10 @@ pub(crate) fn call(
     let start = events.len();
     session.nesting_level += 1;
     let outer_identity = session.scope_identity.take();
+    // SET options the procedure changes are restored when it returns, as SQL Server documents
+    let options = session.options.clone();
     let outcome = control::run(session, &body, &mut variables, DoneKind::DoneInProc, events);
+    session.options = options;
     session.scope_identity = outer_identity;
     session.nesting_level -= 1;
     // its messages name the procedure
