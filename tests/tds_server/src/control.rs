@@ -101,7 +101,7 @@ fn check_declarations(blocks: &[Block]) -> Result<(), SqlError> {
                                 134,
                                 format!("The variable name '{name}' has already been declared. Variable names must be unique within a query batch or stored procedure."),
                             );
-                            return Err(SqlError { line: *line, ..e });
+                            return Err(SqlError { line: *line, class: 15, ..e });
                         }
                     }
                 }

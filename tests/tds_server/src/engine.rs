@@ -401,10 +401,12 @@ fn compile(
                 }
                 let key = name.to_lowercase();
                 if !fresh.insert(key.clone()) {
-                    return Err(SqlError::new(
+                    let e = SqlError::new(
                         134,
                         format!("The variable name '{name}' has already been declared. Variable names must be unique within a query batch or stored procedure."),
-                    ));
+                    );
+                    // a compile error: level 15
+                    return Err(SqlError { class: 15, ..e });
                 }
                 declared.insert(key, (ty.clone(), Value::Null));
             }

@@ -168,10 +168,11 @@ fn procedure_parameters(p: &mut Parser) -> Result<Vec<ProcedureParameter>, SqlEr
             return Err(SqlError::not_supported("READONLY (table-valued) parameters"));
         }
         if parameters.iter().any(|q: &ProcedureParameter| q.name.eq_ignore_ascii_case(&name)) {
-            return Err(SqlError::new(
+            let e = SqlError::new(
                 134,
                 format!("The variable name '{name}' has already been declared. Variable names must be unique within a query batch or stored procedure."),
-            ));
+            );
+            return Err(SqlError { class: 15, ..e });
         }
         parameters.push(ProcedureParameter { name, ty, default, output });
         if !p.eat_punct(',') {
