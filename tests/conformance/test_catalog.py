@@ -176,6 +176,25 @@ def test_sys_views(catalog_objects) -> None:
     ) == [(1, "CLUSTERED", True, True, 1, "id")]
 
 
+def test_select_into_copies_columns_and_rows(client_conn: tuple[ClientAdapter, Any]) -> None:
+    _, conn = client_conn
+    _execute(conn, "CREATE TABLE #cat_src (id int IDENTITY(1,1) PRIMARY KEY, name nvarchar(10) NOT NULL, x decimal(5,2))")
+    _execute(conn, "INSERT INTO #cat_src (name, x) VALUES (N'a', 1.5), (N'b', NULL)")
+    _execute(conn, "SELECT * INTO #cat_copy FROM #cat_src")
+    _execute(conn, "INSERT INTO #cat_copy (name) VALUES (N'c')")
+    assert _rows(conn, "SELECT id, name, x FROM #cat_copy ORDER BY id") == [
+        (1, "a", Decimal("1.50")),
+        (2, "b", None),
+        (3, "c", None),
+    ]
+    assert _rows(
+        conn,
+        """SELECT name, is_nullable, is_identity, TYPE_NAME(user_type_id) FROM tempdb.sys.columns
+           WHERE object_id = OBJECT_ID('tempdb..#cat_copy') ORDER BY column_id""",
+    ) == [("id", False, True, "int"), ("name", False, False, "nvarchar"), ("x", True, False, "decimal")]
+    _execute(conn, "DROP TABLE #cat_copy; DROP TABLE #cat_src")
+
+
 def test_information_schema(catalog_objects) -> None:
     adapter, conn, table, view, proc = catalog_objects
     database = _rows(conn, "SELECT DB_NAME()")[0][0]

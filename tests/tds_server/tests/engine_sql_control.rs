@@ -344,3 +344,46 @@ fn views() {
     assert_eq!(errors(&events)[0].0, 111);
     run(&mut s, "DROP VIEW IF EXISTS ctl_v; DROP VIEW IF EXISTS ctl_v; DROP TABLE ctl_vt");
 }
+
+#[test]
+fn select_into_creates_the_table() {
+    let mut s = session();
+    run(
+        &mut s,
+        "CREATE TABLE #ctl_src (id int IDENTITY(1,1) PRIMARY KEY, name nvarchar(10) NOT NULL, x decimal(5,2))
+         INSERT INTO #ctl_src (name, x) VALUES (N'a', 1.5), (N'b', NULL)",
+    );
+    let events = run(&mut s, "SELECT * INTO #ctl_copy FROM #ctl_src WHERE id > 0");
+    // the rows SELECT ... INTO copied are counted
+    assert!(matches!(events.last(), Some(Event::Done(d)) if d.status == 0x10 && d.row_count == 2), "{events:?}");
+    // the identity column goes on after the rows copied
+    let events =
+        run(&mut s, "INSERT INTO #ctl_copy (name) VALUES (N'c'); SELECT id, name, x FROM #ctl_copy ORDER BY id");
+    assert_eq!(
+        rows(&events),
+        [
+            vec![int(1), text("a"), Value::Decimal(150, 2)],
+            vec![int(2), text("b"), Value::Null],
+            vec![int(3), text("c"), Value::Null]
+        ]
+    );
+    let events = run(
+        &mut s,
+        "SELECT name, is_nullable, is_identity, TYPE_NAME(user_type_id) FROM tempdb.sys.columns
+         WHERE object_id = OBJECT_ID('tempdb..#ctl_copy') ORDER BY column_id",
+    );
+    let b = Value::Bool;
+    assert_eq!(
+        rows(&events),
+        [
+            vec![text("id"), b(false), b(true), text("int")],
+            vec![text("name"), b(false), b(false), text("nvarchar")],
+            vec![text("x"), b(true), b(false), text("decimal")]
+        ]
+    );
+    // without FROM, and an unnamed column (1038) or an existing table (2714)
+    let events = run(&mut s, "SELECT 1 AS a, N'x' AS b INTO #ctl_lit; SELECT * FROM #ctl_lit");
+    assert_eq!(rows(&events), [vec![int(1), text("x")]]);
+    assert_eq!(errors(&execute_batch(&mut s, "SELECT 1 INTO #ctl_unnamed"))[0].0, 1038);
+    assert_eq!(errors(&execute_batch(&mut s, "SELECT 1 AS a INTO #ctl_lit"))[0].0, 2714);
+}

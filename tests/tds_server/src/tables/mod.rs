@@ -218,7 +218,9 @@ fn without_clustering(text: &str) -> String {
 
 fn is_table_statement(statement: &ast::Statement) -> bool {
     match statement {
-        ast::Statement::Query(q) => !matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty()),
+        ast::Statement::Query(q) => {
+            !matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty() && s.into.is_none())
+        }
         _ => true,
     }
 }
@@ -430,7 +432,10 @@ pub fn run_statement(
         ast::Statement::Insert(insert) => (CMD_INSERT, self::insert(session, insert, variables).map(Some)),
         ast::Statement::Update(update) => (CMD_UPDATE, self::update(session, update, variables).map(Some)),
         ast::Statement::Delete(delete) => (CMD_DELETE, self::delete(session, delete, variables).map(Some)),
-        ast::Statement::Query(query) => (CURCMD_SELECT, query::select(session, query, variables, events).map(Some)),
+        ast::Statement::Query(query) => match select_into_target(query) {
+            Some(into) => (CURCMD_SELECT, select_into(session, query, into, variables).map(Some)),
+            None => (CURCMD_SELECT, query::select(session, query, variables, events).map(Some)),
+        },
         other => (0, Err(SqlError::not_supported(format!("The statement '{}'", first_words(other))))),
     };
     match result {
@@ -456,6 +461,84 @@ pub fn run_statement(
             ends_statement_only(&e)
         }
     }
+}
+
+/// The table of `SELECT ... INTO t`.
+fn select_into_target(query: &ast::Query) -> Option<&ast::SelectInto> {
+    match query.body.as_ref() {
+        ast::SetExpr::Select(select) => select.into.as_ref(),
+        _ => None,
+    }
+}
+
+/// `SELECT ... INTO t FROM ...`: creates `t` with the result's columns (names, types, nullability;
+/// an identity column stays one, going on after the rows copied, by 1) and inserts the rows.
+fn select_into(
+    session: &mut Session,
+    query: &ast::Query,
+    into: &ast::SelectInto,
+    variables: &Variables,
+) -> Result<u64, SqlError> {
+    if into.temporary || into.unlogged || into.table {
+        return Err(SqlError::not_supported(format!("SELECT ... INTO {}", into.name)));
+    }
+    let name = table_name(&into.name)?;
+    let mut source = query.clone();
+    if let ast::SetExpr::Select(select) = source.body.as_mut() {
+        select.into = None;
+    }
+    let result = query::run_query(&query::Context::new(session, variables), &source)?;
+    if let Some(e) = result.error {
+        return Err(e);
+    }
+    let mut columns: Vec<CatalogColumn> = Vec::new();
+    for c in &result.columns {
+        if c.name.is_empty() {
+            return Err(SqlError {
+                class: 15,
+                ..SqlError::new(
+                    1038,
+                "An object or column name is missing or empty. For SELECT INTO statements, verify each column has a name. For other statements, look for empty alias names. Aliases defined as \"\" or [] are not allowed. Change the alias to a valid name.",
+                )
+            });
+        }
+        if columns.iter().any(|o| o.name.eq_ignore_ascii_case(&c.name)) {
+            return Err(SqlError::new(
+                2705,
+                format!(
+                    "Column names in each table must be unique. Column name '{}' in table '{name}' is specified more than once.",
+                    c.name
+                ),
+            ));
+        }
+        // an untyped NULL makes an int column
+        let ty = if c.ty == SqlType::Null { SqlType::Int } else { c.ty.clone() };
+        let identity = c.identity && !columns.iter().any(|o| o.identity);
+        columns.push(CatalogColumn {
+            name: c.name.clone(),
+            ty,
+            nullable: c.nullable && !identity,
+            identity,
+            default_sql: None,
+        });
+    }
+    let identity = columns.iter().position(|c| c.identity).map(|i| {
+        let last = result.rows.iter().filter_map(|r| if let Value::Int(v) = r[i] { Some(v) } else { None }).max();
+        (last.map_or(1, |v| v + 1), 1)
+    });
+    let table = Table { name: name.clone(), columns, constraints: Vec::new() };
+    if store(session)?.table(&name)?.is_some() {
+        return Err(SqlError::new(2714, format!("There is already an object named '{name}' in the database.")));
+    }
+    let session_ref: &Session = session;
+    let store = session_ref.store.as_ref().expect("opened above");
+    atomically(store, |store| {
+        store.create_table(&table, identity)?;
+        for row in &result.rows {
+            store.insert(&table, row).map_err(|e| constraint_error(session_ref, &table, row, e))?;
+        }
+        Ok(result.rows.len() as u64)
+    })
 }
 
 fn first_words(statement: &ast::Statement) -> String {
