@@ -387,3 +387,16 @@ fn select_into_creates_the_table() {
     assert_eq!(errors(&execute_batch(&mut s, "SELECT 1 INTO #ctl_unnamed"))[0].0, 1038);
     assert_eq!(errors(&execute_batch(&mut s, "SELECT 1 AS a INTO #ctl_lit"))[0].0, 2714);
 }
+
+#[test]
+fn modules_this_server_does_not_define_are_not_supported() {
+    let mut s = session();
+    for sql in [
+        "CREATE FUNCTION dbo.ctl_f (@a int) RETURNS int AS BEGIN RETURN @a + 1 END",
+        "CREATE OR ALTER TRIGGER ctl_tr ON ctl_t AFTER INSERT AS SELECT 1",
+    ] {
+        let events = execute_batch(&mut s, sql);
+        let e = errors(&events);
+        assert!(e.len() == 1 && e[0].2.ends_with("is not supported by the local test server."), "{sql}: {events:?}");
+    }
+}

@@ -48,6 +48,7 @@ pub struct ProcedureParameter {
 pub fn parse(sql: &str) -> Result<Option<Definition>, SqlError> {
     let mut p = Parser::new(sql)?;
     let Some((kind, verb, start)) = definition_start(&p) else {
+        unsupported_definition(&p)?;
         return misplaced(&p);
     };
     p.pos = start;
@@ -105,6 +106,26 @@ fn definition_start(p: &Parser) -> Option<(DefinitionKind, DefinitionVerb, usize
         return None;
     };
     Some((kind, verb, at + 1))
+}
+
+/// The modules this server does not define (functions, triggers, types ...): "not supported"
+/// rather than a syntax error.
+fn unsupported_definition(p: &Parser) -> Result<(), SqlError> {
+    let word = |i: usize, k: &str| p.token_at(i).is_some_and(|t| t.is_keyword(k));
+    let (verb, at) = if word(0, "CREATE") && word(1, "OR") && word(2, "ALTER") {
+        ("CREATE OR ALTER", 3)
+    } else if word(0, "CREATE") {
+        ("CREATE", 1)
+    } else if word(0, "ALTER") {
+        ("ALTER", 1)
+    } else {
+        return Ok(());
+    };
+    match ["FUNCTION", "TRIGGER", "TYPE", "SYNONYM", "SEQUENCE", "SCHEMA", "ASSEMBLY"].into_iter().find(|k| word(at, k))
+    {
+        Some(object) => Err(SqlError::not_supported(format!("{verb} {object}"))),
+        None => Ok(()),
+    }
 }
 
 /// SQL Server's 111 when a definition comes after another statement of the batch.
