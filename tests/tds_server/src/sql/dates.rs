@@ -32,7 +32,7 @@ pub const NAMES: &[&str] = &[
 const TICKS_PER_HOUR: i128 = 36_000_000_000;
 const TICKS_PER_MINUTE: i128 = 600_000_000;
 const TICKS_PER_SECOND: i128 = 10_000_000;
-const MONTH_NAMES: [&str; 12] = [
+pub(super) const MONTH_NAMES: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -47,7 +47,7 @@ const MONTH_NAMES: [&str; 12] = [
     "December",
 ];
 /// Day names from Sunday.
-const DAY_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+pub(super) const DAY_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// The current time (UTC) in 100 ns ticks.
 fn now() -> LocalDateTime {

@@ -235,6 +235,24 @@ pub fn column_index(columns: &[ColumnValue], name: &str) -> Result<usize, SqlErr
 /// errors inside, and `None` for UNKNOWN (a comparison with NULL under ANSI_NULLS).
 pub type Truth = Result<Result<Option<bool>, SqlError>, SqlError>;
 
+/// IN over `candidates`: TRUE when one equals the value, else UNKNOWN when a comparison was unknown
+/// (with a NULL), else FALSE.
+fn is_in<'a>(
+    ty: &SqlType,
+    value: &Value,
+    candidates: impl Iterator<Item = (&'a SqlType, &'a Value)>,
+) -> Result<Option<bool>, SqlError> {
+    let mut found = Some(false);
+    for (candidate_ty, candidate) in candidates {
+        match compare(ty, value, candidate_ty, candidate)? {
+            Some(std::cmp::Ordering::Equal) => return Ok(Some(true)),
+            Some(_) => {}
+            None => found = None,
+        }
+    }
+    Ok(found)
+}
+
 /// Evaluates a search condition under three-valued logic.
 pub fn eval_condition(condition: &Condition, scope: &Scope) -> Truth {
     // a run-time error of an operand makes the condition's own run-time error
@@ -286,19 +304,11 @@ pub fn eval_condition(condition: &Condition, scope: &Scope) -> Truth {
         Condition::IsNull { expr, negated } => Some(value!(expr).1.is_null() != *negated),
         Condition::In { expr, list, negated } => {
             let (t, v) = value!(expr);
-            let mut found = Some(false);
+            let mut candidates = Vec::with_capacity(list.len());
             for item in list {
-                let (it, iv) = value!(item);
-                match runtime!(compare(&t, &v, &it, &iv)) {
-                    Some(std::cmp::Ordering::Equal) => {
-                        found = Some(true);
-                        break;
-                    }
-                    Some(_) => {}
-                    None => found = None,
-                }
+                candidates.push(value!(item));
             }
-            found.map(|b| b != *negated)
+            runtime!(is_in(&t, &v, candidates.iter().map(|(it, iv)| (it, iv)))).map(|b| b != *negated)
         }
         Condition::InQuery { expr, query, negated } => {
             let (t, v) = value!(expr);
@@ -306,18 +316,7 @@ pub fn eval_condition(condition: &Condition, scope: &Scope) -> Truth {
             let Some(column) = single_column(&result.columns) else {
                 return Err(only_one_expression());
             };
-            let mut found = Some(false);
-            for row in &result.rows {
-                match runtime!(compare(&t, &v, &column.ty, &row[0])) {
-                    Some(std::cmp::Ordering::Equal) => {
-                        found = Some(true);
-                        break;
-                    }
-                    Some(_) => {}
-                    None => found = None,
-                }
-            }
-            found.map(|b| b != *negated)
+            runtime!(is_in(&t, &v, result.rows.iter().map(|row| (&column.ty, &row[0])))).map(|b| b != *negated)
         }
         Condition::Between { expr, low, high, negated } => {
             let (t, v) = value!(expr);

@@ -4,6 +4,7 @@
 //! MMM, dd, ddd, HH, hh, mm, ss, fff, tt ...). Other formats and cultures are refused.
 
 use super::convert::{convert, format_decimal};
+use super::dates::{DAY_NAMES, MONTH_NAMES};
 use super::eval::Typed;
 use super::functions::{arguments, text};
 use super::parser::SqlError;
@@ -11,23 +12,6 @@ use super::temporal::from_value;
 use crate::calendar::civil_from_days;
 use crate::types::SqlType;
 use crate::value::Value;
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-/// Day names from Sunday.
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// FORMAT: nvarchar(4000), NULL for a NULL value or a format .NET rejects.
 pub fn call(args: Vec<Typed>) -> Result<Typed, SqlError> {
@@ -231,14 +215,14 @@ fn format_temporal(v: &Value, pattern: &str) -> Option<String> {
             'M' => out.push_str(&match run {
                 1 => month.to_string(),
                 2 => format!("{month:02}"),
-                3 => MONTHS[month as usize - 1][..3].to_string(),
-                _ => MONTHS[month as usize - 1].to_string(),
+                3 => MONTH_NAMES[month as usize - 1][..3].to_string(),
+                _ => MONTH_NAMES[month as usize - 1].to_string(),
             }),
             'd' => out.push_str(&match run {
                 1 => day.to_string(),
                 2 => format!("{day:02}"),
-                3 => DAYS[weekday][..3].to_string(),
-                _ => DAYS[weekday].to_string(),
+                3 => DAY_NAMES[weekday][..3].to_string(),
+                _ => DAY_NAMES[weekday].to_string(),
             }),
             'H' => out.push_str(&if run == 1 { hour.to_string() } else { format!("{hour:02}") }),
             'h' => {
