@@ -20,44 +20,11 @@ from typing import Any
 
 import pytest
 
-from .clients import ADAPTERS, CLIENT_NAMES, ClientAdapter
+from .batches import execute as _execute
+from .batches import rows as _rows
+from .clients import ADAPTERS, ClientAdapter
 from .conventions import expected_in_client
 from .type_matrix import SqlVariant
-
-
-@pytest.fixture(params=CLIENT_NAMES)
-def client_conn(request: pytest.FixtureRequest, server: Any):
-    adapter = ADAPTERS[request.param]
-    conn = adapter.connect(server, "off")
-    try:
-        yield adapter, conn
-    finally:
-        conn.close()
-
-
-def _execute(conn: Any, sql: str) -> None:
-    cursor = conn.cursor()
-    try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
-
-
-def _rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
-    """The rows of the one result set of `sql`."""
-    cursor = conn.cursor()
-    try:
-        cursor.execute(sql)
-        sets = []
-        while True:
-            if cursor.description is not None:
-                sets.append([tuple(row) for row in cursor.fetchall()])
-            if not cursor.nextset():
-                break
-    finally:
-        cursor.close()
-    assert len(sets) == 1, sets
-    return sets[0]
 
 
 def _name(client: str, base: str) -> str:

@@ -12,47 +12,10 @@ from typing import Any
 
 import pytest
 
-from .clients import ADAPTERS, CLIENT_NAMES, ClientAdapter
-
-
-@pytest.fixture(params=CLIENT_NAMES)
-def client_conn(request: pytest.FixtureRequest, server: Any):
-    adapter = ADAPTERS[request.param]
-    conn = adapter.connect(server, "off")
-    try:
-        yield adapter, conn
-    finally:
-        conn.close()
-
-
-def _execute(conn: Any, sql: str) -> None:
-    cursor = conn.cursor()
-    try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
-
-
-def _result_sets(conn: Any, sql: str) -> list[list[tuple[Any, ...]]]:
-    """The rows of every result set of `sql` that has columns, in order."""
-    cursor = conn.cursor()
-    try:
-        cursor.execute(sql)
-        sets = []
-        while True:
-            if cursor.description is not None:
-                sets.append([tuple(row) for row in cursor.fetchall()])
-            if not cursor.nextset():
-                return sets
-    finally:
-        cursor.close()
-
-
-def _rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
-    """The rows of the one result set of `sql`."""
-    sets = _result_sets(conn, sql)
-    assert len(sets) == 1, sets
-    return sets[0]
+from .batches import execute as _execute
+from .batches import result_sets as _result_sets
+from .batches import rows as _rows
+from .clients import ClientAdapter
 
 
 def _error(adapter: ClientAdapter, conn: Any, sql: str, number: int, text: str) -> None:
