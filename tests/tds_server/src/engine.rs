@@ -1093,12 +1093,12 @@ fn int_param(params: &[RpcParam], index: usize, param_name: &str) -> Result<Opti
 }
 
 /// An OUTPUT parameter to echo as RETURNVALUE.
-struct OutputParam {
+pub(crate) struct OutputParam {
     /// position in the RPC's parameter list
-    ordinal: usize,
-    name: String,
-    ty: SqlType,
-    value: Value,
+    pub(crate) ordinal: usize,
+    pub(crate) name: String,
+    pub(crate) ty: SqlType,
+    pub(crate) value: Value,
 }
 
 /// Binds RPC values to declared parameters (by name when named, else by position),
@@ -1148,7 +1148,9 @@ fn bind_parameters(
     Ok((variables, outputs))
 }
 
-fn return_values(outputs: Vec<OutputParam>) -> Vec<Event> {
+/// The RETURNVALUE tokens of OUTPUT parameters: in order, the large object ones last (MS-TDS 2.2.7.19).
+pub(crate) fn return_values(mut outputs: Vec<OutputParam>) -> Vec<Event> {
+    outputs.sort_by_key(|o| o.ty.is_large_object());
     outputs
         .into_iter()
         .map(|OutputParam { ordinal, name, ty, value }| Event::ReturnValue {

@@ -3,13 +3,15 @@
 //! return status: RETURN's value, else 0, or -6 when an error occurred in the body.
 
 use crate::control::{self, Outcome};
-use crate::engine::{already_reported, Called, DoneKind, Event, RpcParam, Session, PARAM_BY_REF, PARAM_DEFAULT};
+use crate::engine::{
+    already_reported, return_values, Called, DoneKind, Event, OutputParam, RpcParam, Session, PARAM_BY_REF, PARAM_DEFAULT,
+};
 use crate::sql::convert::convert;
 use crate::sql::definition::{self, ProcedureParameter};
 use crate::sql::eval::{eval, Variables};
 use crate::sql::parser::SqlError;
 use crate::tables::modules::{self, Module, ModuleKind};
-use crate::types::{ColumnDef, SqlType};
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// SQL Server's limit on nested procedure calls.
@@ -98,25 +100,15 @@ pub(crate) fn call(
     };
     let outputs = outputs
         .into_iter()
-        .map(|(ordinal, parameter)| {
-            let value = variables.get(&parameter.name.to_lowercase()).map_or(Value::Null, |(_, v)| v.clone());
-            Event::ReturnValue {
-                ordinal: ordinal as u16,
-                // as the caller named it: SQL Server sends no name for an unnamed RPC parameter
-                name: params[ordinal].name.clone(),
-                status: PARAM_BY_REF,
-                column: ColumnDef {
-                    name: String::new(),
-                    ty: parameter.ty.clone(),
-                    nullable: true,
-                    updatable: false,
-                    identity: false,
-                    computed: false,
-                },
-                value,
-            }
+        .map(|(ordinal, parameter)| OutputParam {
+            ordinal,
+            // as the caller named it: SQL Server sends no name for an unnamed RPC parameter
+            name: params[ordinal].name.clone(),
+            ty: parameter.ty.clone(),
+            value: variables.get(&parameter.name.to_lowercase()).map_or(Value::Null, |(_, v)| v.clone()),
         })
         .collect();
+    let outputs = return_values(outputs);
     Ok(Called { status, outputs })
 }
 

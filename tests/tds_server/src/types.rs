@@ -103,6 +103,20 @@ impl SqlType {
         matches!(self, SqlType::NChar(_) | SqlType::NVarChar(_) | SqlType::NText | SqlType::Xml)
     }
 
+    /// The large object types: varchar(max), nvarchar(max), varbinary(max), text, ntext, image, xml.
+    pub fn is_large_object(&self) -> bool {
+        matches!(
+            self,
+            SqlType::VarChar(None)
+                | SqlType::NVarChar(None)
+                | SqlType::VarBinary(None)
+                | SqlType::Text
+                | SqlType::NText
+                | SqlType::Image
+                | SqlType::Xml
+        )
+    }
+
     pub fn is_binary(&self) -> bool {
         matches!(self, SqlType::Binary(_) | SqlType::VarBinary(_) | SqlType::Image)
     }

@@ -98,19 +98,13 @@ fn value_is_exact_text(from: &SqlType) -> bool {
 }
 
 fn to_variant(value: &Value, from: &SqlType) -> Result<Value, SqlError> {
-    match from {
-        SqlType::VarChar(None)
-        | SqlType::NVarChar(None)
-        | SqlType::VarBinary(None)
-        | SqlType::Text
-        | SqlType::NText
-        | SqlType::Image
-        | SqlType::Xml => Err(SqlError::new(
+    if from.is_large_object() {
+        return Err(SqlError::new(
             206,
             format!("Operand type clash: {} is incompatible with sql_variant", from.declaration()),
-        )),
-        _ => Ok(Value::Variant(Box::new(from.clone()), Box::new(value.clone()))),
+        ));
     }
+    Ok(Value::Variant(Box::new(from.clone()), Box::new(value.clone())))
 }
 
 // ---------------------------------------------------------------------------

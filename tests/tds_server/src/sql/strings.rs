@@ -105,19 +105,6 @@ pub fn string_length(ty: &SqlType) -> Option<u16> {
     })
 }
 
-/// Whether a type is one of the large (max, text) types, for which these functions return bigint lengths.
-fn is_large(ty: &SqlType) -> bool {
-    matches!(
-        ty,
-        SqlType::VarChar(None)
-            | SqlType::NVarChar(None)
-            | SqlType::VarBinary(None)
-            | SqlType::Text
-            | SqlType::NText
-            | SqlType::Image
-    )
-}
-
 /// The varying string type a function returns for an argument of type `ty` (char(n) gives varchar(n);
 /// other types are converted to varchar of their string length).
 fn varying(ty: &SqlType) -> SqlType {
@@ -145,7 +132,7 @@ fn string_type(types: &[&SqlType], length: Option<u32>) -> SqlType {
 }
 
 fn length_type(ty: &SqlType) -> SqlType {
-    if is_large(ty) {
+    if ty.is_large_object() {
         SqlType::BigInt
     } else {
         SqlType::Int
@@ -272,7 +259,7 @@ pub fn call(name: &str, args: Vec<Typed>) -> Result<Typed, SqlError> {
         }
         "REPLACE" => {
             arguments(name, &args, 3, 3)?;
-            let large = args.iter().any(|a| is_large(&a.ty));
+            let large = args.iter().any(|a| a.ty.is_large_object());
             let ty =
                 string_type(&args.iter().map(|a| &a.ty).collect::<Vec<_>>(), if large { None } else { Some(8000) });
             let limit = ty_limit(&ty);
@@ -290,7 +277,7 @@ pub fn call(name: &str, args: Vec<Typed>) -> Result<Typed, SqlError> {
             arguments(name, &args, 2, 2)?;
             let mut args = args.into_iter();
             let (s, n) = (args.next().expect("2"), args.next().expect("2"));
-            let ty = string_type(&[&s.ty], if is_large(&s.ty) { None } else { Some(8000) });
+            let ty = string_type(&[&s.ty], if s.ty.is_large_object() { None } else { Some(8000) });
             let limit = ty_limit(&ty);
             let value = (|| {
                 let (Some(s), Some(n)) = (text_arg(s)?, integer(n)?) else {
@@ -377,7 +364,7 @@ pub fn call(name: &str, args: Vec<Typed>) -> Result<Typed, SqlError> {
         }
         "STUFF" => {
             arguments(name, &args, 4, 4)?;
-            let large = is_large(&args[0].ty) || is_large(&args[3].ty);
+            let large = args[0].ty.is_large_object() || args[3].ty.is_large_object();
             let ty = string_type(&[&args[0].ty, &args[3].ty], if large { None } else { Some(8000) });
             let limit = ty_limit(&ty);
             let unicode = ty.is_unicode();
