@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from connection_strings import TEST_URL_ENV, parse_connection_string
 
+from .clients import ADAPTERS, CLIENT_NAMES
+
 
 @dataclasses.dataclass
 class ServerAddress:
@@ -36,3 +38,14 @@ def server(request: pytest.FixtureRequest) -> Any:
         password=pairs.get("password", pairs.get("pwd", "")),
         database=pairs.get("database", pairs.get("initial catalog", "master")),
     )
+
+
+@pytest.fixture(params=CLIENT_NAMES)
+def client_conn(request: pytest.FixtureRequest, server: Any):
+    """A connection (without encryption) of each independent client, with its adapter."""
+    adapter = ADAPTERS[request.param]
+    conn = adapter.connect(server, "off")
+    try:
+        yield adapter, conn
+    finally:
+        conn.close()

@@ -14,17 +14,7 @@ from typing import Any
 
 import pytest
 
-from .clients import ADAPTERS, CLIENT_NAMES, ClientAdapter
-
-
-@pytest.fixture(params=CLIENT_NAMES)
-def client_conn(request: pytest.FixtureRequest, server: Any):
-    adapter = ADAPTERS[request.param]
-    conn = adapter.connect(server, "off")
-    try:
-        yield adapter, conn
-    finally:
-        conn.close()
+from .clients import ClientAdapter
 
 
 def _execute(conn: Any, sql: str) -> int:

@@ -1,23 +1,25 @@
 //! Executes requests for one session and describes the response as `Event`s,
 //! which the protocol layer turns into tokens. Part 1: SELECTs without tables.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sql::convert::convert;
 use crate::sql::describe::{describe_parameters, first_result_set, undeclared_parameters};
-use crate::sql::eval::{eval, eval_filter, ColumnValue, Scope, Typed, Variables};
-use crate::sql::{arithmetic, raise};
+use crate::sql::eval::{eval, eval_condition, ColumnValue, Scope, Typed, Variables};
 use crate::sql::parser::{
-    parse_batch, parse_param_declarations, ArithmeticOperator, Expr, Filter, SelectItem, SqlError, Statement,
+    parse_batch, parse_param_declarations, Argument, ArithmeticOperator, Condition, Expr, SelectItem, SqlError,
+    Statement,
 };
-use crate::tables::store::{Database, Store};
+use crate::sql::{arithmetic, raise};
 use crate::tables::preparse::Segment;
+use crate::tables::store::{Database, Store};
 use crate::tables::{self, Piece};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
+use crate::{catalog_procedures, control, definitions, procedures};
 
 /// Per-connection state shared by the protocol layer and the engine.
 #[derive(Debug)]
@@ -48,6 +50,14 @@ pub struct Session {
     pub nesting: tables::transaction::Nesting,
     /// The load an INSERT BULK announced, waiting for its BulkLoad message
     pub bulk_load: Option<tables::bulk::BulkTarget>,
+    /// @@ERROR: the error number of the last statement, 0 when it succeeded
+    pub last_error: i32,
+    /// The error the innermost running CATCH block handles (ERROR_NUMBER() ...)
+    pub handled_error: Option<Message>,
+    /// @@NESTLEVEL: how deep in stored procedure calls the session runs
+    pub nesting_level: u32,
+    /// TRY blocks the session runs in (of the batch and the procedures that called the current one)
+    pub catching: u32,
 }
 
 impl Session {
@@ -69,6 +79,10 @@ impl Session {
             scope_identity: None,
             nesting: Default::default(),
             bulk_load: None,
+            last_error: 0,
+            handled_error: None,
+            nesting_level: 0,
+            catching: 0,
         }
     }
 
@@ -193,8 +207,8 @@ const CMD_WAITFOR: u16 = 0xBF;
 /// PRINT, RAISERROR and THROW (not confirmed against SQL Server's traffic).
 const CMD_MESSAGE: u16 = 0xC2;
 
-/// The databases of this server: SQL Server's system databases.
-const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
+/// The databases of this server: SQL Server's system databases, in database_id order.
+pub const DATABASES: &[&str] = &["master", "tempdb", "model", "msdb"];
 
 /// The database named `name` (case-insensitively, as under the default collation), in its
 /// own spelling; `None` when there is none (SQL Server's 911 for USE, 4060 at login).
@@ -214,9 +228,14 @@ pub fn end_transaction(session: &mut Session, commit: bool) -> Vec<Event> {
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     let mut events = Vec::new();
+    if let Err(e) = tables::store(session) {
+        fail(&mut events, DoneKind::Done, e, 0, 1);
+        return events;
+    }
     let mut variables = Variables::new();
     session.scope_identity = None;
-    run_batch(session, sql, &mut variables, DoneKind::Done, &mut events);
+    session.handled_error = None;
+    control::run(session, sql, &mut variables, DoneKind::Done, &mut events);
     events
 }
 
@@ -233,13 +252,13 @@ fn message(e: &SqlError, line: u32) -> Message {
     }
 }
 
-fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
+pub(crate) fn done(kind: DoneKind, status: u16, cur_cmd: u16, row_count: u64) -> Event {
     Event::Done(Done { kind, status, cur_cmd, row_count })
 }
 
 /// Runs statements, appending their events; returns false when one failed (which ends the batch).
 /// Batches that touch tables are split by the table front end; the rest is part-1 T-SQL.
-fn run_batch(
+pub(crate) fn run_batch(
     session: &mut Session,
     sql: &str,
     variables: &mut Variables,
@@ -257,6 +276,9 @@ fn run_batch(
         Err(e) => return fail_compiling(events, kind, e, 1),
     };
     for piece in pieces {
+        let start = events.len();
+        // the part-1 statements record @@ERROR one by one themselves
+        let piece_was_table = matches!(piece, Piece::Table(..));
         let ok = match piece {
             Piece::Table(statement, line) => match tables::variable_assignments(&statement) {
                 Some((targets, query)) => assign_from_query(session, &targets, &query, line, variables, kind, events),
@@ -264,6 +286,9 @@ fn run_batch(
             },
             Piece::Other(text) => run_table_less(session, &text, variables, kind, events),
         };
+        if piece_was_table {
+            note_error(session, &events[start..]);
+        }
         if !ok {
             abort_transaction_if_xact_abort(session, events);
             return false;
@@ -288,7 +313,9 @@ fn run_segments(
         let ok = match segment {
             Segment::Text(text) => run_batch(session, &text, variables, kind, events),
             Segment::Statement(statement, line) => {
+                let start = events.len();
                 let ok = tables::preparse::run(session, &statement, line, variables, kind, events);
+                note_error(session, &events[start..]);
                 if !ok {
                     abort_transaction_if_xact_abort(session, events);
                 }
@@ -316,17 +343,20 @@ fn run_table_less(
     };
     // SQL Server compiles the whole batch first: a typing error runs none of it
     let mut declared = variables.clone();
+    let mut fresh = HashSet::new();
     for (statement, line) in &statements {
-        if let Err(e) = compile(session, statement, &mut declared) {
+        if let Err(e) = compile(session, statement, &mut declared, &mut fresh) {
             return fail_compiling(events, kind, e, *line);
         }
     }
     for (statement, line) in &statements {
+        let start = events.len();
         let ok = run_statement(session, statement, *line, variables, kind, events);
         session.row_count = match events.last() {
             Some(Event::Done(d)) if ok => d.row_count,
             _ => 0,
         };
+        note_error(session, &events[start..]);
         if !ok {
             abort_transaction_if_xact_abort(session, events);
             return false;
@@ -335,11 +365,29 @@ fn run_table_less(
     true
 }
 
-/// Types a statement before the batch runs (declaring its variables in `declared`).
-fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -> Result<(), SqlError> {
+/// @@ERROR after a statement: the number of its error, 0 when it had none.
+pub(crate) fn note_error(session: &mut Session, statement_events: &[Event]) {
+    session.last_error = statement_events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Error(m) => Some(m.number),
+            _ => None,
+        })
+        .unwrap_or(0);
+}
+
+/// Types a statement before the batch runs, declaring its variables in `declared`; `fresh` holds
+/// the names this compilation declared (a second DECLARE of one is SQL Server's 134).
+fn compile(
+    session: &Session,
+    statement: &Statement,
+    declared: &mut Variables,
+    fresh: &mut HashSet<String>,
+) -> Result<(), SqlError> {
     let typing = |e: &Expr, declared: &Variables| eval(e, &scope(session, declared, &[])).map(|t| t.ty);
-    let check_filter = |filter: &Option<Filter>, declared: &Variables| {
-        filter.as_ref().map_or(Ok(()), |f| eval_filter(f, &scope(session, declared, &[])).map(|_| ()))
+    let check_filter = |filter: &Option<Condition>, declared: &Variables| {
+        filter.as_ref().map_or(Ok(()), |f| eval_condition(f, &scope(session, declared, &[])).map(|_| ()))
     };
     match statement {
         Statement::Select(items, filter) => {
@@ -352,11 +400,13 @@ fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -
                     typing(e, declared)?;
                 }
                 let key = name.to_lowercase();
-                if declared.contains_key(&key) {
-                    return Err(SqlError::new(
+                if !fresh.insert(key.clone()) {
+                    let e = SqlError::new(
                         134,
                         format!("The variable name '{name}' has already been declared. Variable names must be unique within a query batch or stored procedure."),
-                    ));
+                    );
+                    // a compile error: level 15
+                    return Err(SqlError { class: 15, ..e });
                 }
                 declared.insert(key, (ty.clone(), Value::Null));
             }
@@ -380,12 +430,25 @@ fn compile(session: &Session, statement: &Statement, declared: &mut Variables) -
             }
             Ok(())
         }
-        Statement::Throw { number, message, state } => {
+        Statement::Throw(Some((number, message, state))) => {
             for e in [number, message, state] {
                 typing(e, declared)?;
             }
             Ok(())
         }
+        Statement::Throw(None) => raise::rethrow(session.handled_error.as_ref()).map(|_| ()),
+        Statement::Execute { status, arguments, .. } => {
+            if let Some(name) = status {
+                declared_variable(declared, name)?;
+            }
+            for a in arguments {
+                if let Some(e) = &a.value {
+                    typing(e, declared)?;
+                }
+            }
+            Ok(())
+        }
+        Statement::ExecuteString(e) => typing(e, declared).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -418,6 +481,12 @@ fn assign_from_query(
     events: &mut Vec<Event>,
 ) -> bool {
     let assigned = targets.iter().try_for_each(|name| declared_variable(variables, name).map(|_| ())).and_then(|()| {
+        let row_by_row = tables::assign_rows(session, targets, query, variables, |variables, name, typed, value| {
+            assign_variable(variables, name, &typed.ty, &value)
+        })?;
+        if let Some(count) = row_by_row {
+            return Ok(count);
+        }
         let (columns, rows) = tables::query_rows(session, query, variables)?;
         if let Some(last) = rows.last() {
             for ((name, column), value) in targets.iter().zip(&columns).zip(last) {
@@ -525,7 +594,8 @@ fn run_statement(
         Statement::Declare(list) => {
             let mut assigned = false;
             for (name, ty, init) in list {
-                variables.insert(name.to_lowercase(), (ty.clone(), Value::Null));
+                // run again (in a loop), a DECLARE without a value keeps the variable's
+                variables.entry(name.to_lowercase()).or_insert_with(|| (ty.clone(), Value::Null));
                 if let Some(e) = init {
                     assigned = true;
                     if let Err(e) = assign_expression(session, variables, name, None, e) {
@@ -539,16 +609,20 @@ fn run_statement(
             }
             true
         }
-        Statement::SetVariable(name, op, e) => match assign_expression(session, variables, name, *op, e) {
-            // a simple assignment sets @@ROWCOUNT to 1 (the DONE's count without DONE_COUNT)
-            Ok(()) => {
-                events.push(done(kind, 0, CMD_SET, 1));
-                true
+        Statement::SetVariable(name, op, e) => {
+            match assign_expression(session, variables, name, *op, e) {
+                // a simple assignment sets @@ROWCOUNT to 1 (the DONE's count without DONE_COUNT)
+                Ok(()) => {
+                    events.push(done(kind, 0, CMD_SET, 1));
+                    true
+                }
+                Err(e) => fail(events, kind, e, CMD_SET, line),
             }
-            Err(e) => fail(events, kind, e, CMD_SET, line),
-        },
+        }
         Statement::SelectAssign(assignments, filter) => {
-            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope(session, variables, &[]))) {
+            let condition =
+                |f: &Condition| eval_condition(f, &scope(session, variables, &[])).map(|t| t.map(|t| t == Some(true)));
+            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), condition) {
                 Ok(Ok(q)) => q,
                 Ok(Err(e)) | Err(e) => return fail(events, kind, e, CMD_SELECT, line),
             };
@@ -582,7 +656,8 @@ fn run_statement(
                 }
             }
             // WHERE decides first whether there is a row at all, and so whether its values are computed
-            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), |f| eval_filter(f, &scope)) {
+            let condition = |f: &Condition| eval_condition(f, &scope).map(|t| t.map(|t| t == Some(true)));
+            let qualifies = match filter.as_ref().map_or(Ok(Ok(true)), condition) {
                 Ok(Ok(q)) => q,
                 Ok(Err(e)) | Err(e) => {
                     events.push(Event::ColMetadata(columns));
@@ -641,24 +716,37 @@ fn run_statement(
             events.push(done(kind, 0, CMD_USE, 0));
             true
         }
+        Statement::DropModule { kind: module, names, if_exists } => {
+            definitions::drop(session, *module, names, *if_exists, line, kind, events)
+        }
         Statement::BeginTransaction => tables::transaction::begin(session, kind, events),
         Statement::CommitTransaction => tables::transaction::commit(session, line, kind, events),
         Statement::RollbackTransaction => tables::transaction::rollback(session, None, line, kind, events),
-        Statement::Execute { procedure, arguments } => {
-            let scope = scope(session, variables, &[]);
-            let mut params = Vec::new();
-            for (name, e) in arguments {
-                let typed = eval(e, &scope);
-                match typed.and_then(|t| Ok((t.ty, t.value?))) {
-                    Ok((ty, value)) => params.push(RpcParam { name: name.clone(), status: 0, ty, value }),
-                    Err(e) => return fail(events, kind, e, CMD_EXECUTE, line),
+        Statement::Execute { status, procedure, arguments } => {
+            execute_statement(session, status.as_deref(), procedure, arguments, line, variables, kind, events)
+        }
+        Statement::ExecuteString(e) => {
+            let text = eval(e, &scope(session, variables, &[])).and_then(|t| {
+                let value = t.value?;
+                crate::sql::functions::text(&value, &t.ty)
+            });
+            match text {
+                // dynamic SQL is a scope of its own: the batch's variables are not in it
+                Ok(text) => {
+                    let options = session.options.clone();
+                    let outcome = control::run(
+                        session,
+                        &text.unwrap_or_default(),
+                        &mut Variables::new(),
+                        DoneKind::DoneInProc,
+                        events,
+                    );
+                    // SET options of dynamic SQL end with it
+                    session.options = options;
+                    outcome != control::Outcome::Aborted
                 }
+                Err(e) => fail(events, kind, e, CMD_EXECUTE, line),
             }
-            let rpc = RpcRequest { target: RpcTarget::Name(procedure.clone()), option_flags: 0, params };
-            let produced = execute_rpc(session, &rpc);
-            let failed = produced.iter().any(|e| matches!(e, Event::Done(d) if d.kind == DoneKind::DoneProc && d.status & DONE_ERROR != 0));
-            events.extend(produced);
-            !failed
         }
         Statement::Print(e) => {
             let raised = raise::print(e, &scope(session, variables, &[]), line);
@@ -669,8 +757,12 @@ fn run_statement(
             let raised = raise::raiserror(message, severity, state, arguments, options, &scope, line);
             report_raised(raised, kind, CMD_MESSAGE, line, events)
         }
-        Statement::Throw { number, message, state } => {
+        Statement::Throw(Some((number, message, state))) => {
             let raised = raise::throw(number, message, state, &scope(session, variables, &[]), line);
+            report_raised(raised, kind, CMD_MESSAGE, line, events)
+        }
+        Statement::Throw(None) => {
+            let raised = raise::rethrow(session.handled_error.as_ref());
             report_raised(raised, kind, CMD_MESSAGE, line, events)
         }
         Statement::WaitForDelay(text) => match parse_delay(text) {
@@ -687,6 +779,65 @@ fn run_statement(
                 line,
             ),
         },
+    }
+}
+
+/// fDefaultValue: the caller asks for the parameter's default (EXEC p DEFAULT).
+pub(crate) const PARAM_DEFAULT: u8 = 0x02;
+
+/// `EXEC [@status =] procedure args`: the procedure's events, its RETURNSTATUS and DONEPROC; its
+/// OUTPUT parameters go back into the variables passed for them.
+#[allow(clippy::too_many_arguments)]
+fn execute_statement(
+    session: &mut Session,
+    status: Option<&str>,
+    procedure: &str,
+    arguments: &[Argument],
+    line: u32,
+    variables: &mut Variables,
+    kind: DoneKind,
+    events: &mut Vec<Event>,
+) -> bool {
+    let mut params = Vec::with_capacity(arguments.len());
+    for a in arguments {
+        let evaluated = match &a.value {
+            None => Ok((SqlType::Null, Value::Null)),
+            Some(e) => eval(e, &scope(session, variables, &[])).and_then(|t| Ok((t.ty, t.value?))),
+        };
+        let (ty, value) = match evaluated {
+            Ok(v) => v,
+            Err(e) => return fail(events, kind, e, CMD_EXECUTE, line),
+        };
+        let flags = if a.value.is_none() { PARAM_DEFAULT } else { 0 } | if a.output { PARAM_BY_REF } else { 0 };
+        params.push(RpcParam { name: a.name.clone(), status: flags, ty, value });
+    }
+    match call_procedure(session, &RpcTarget::Name(procedure.to_string()), &params, events) {
+        Ok(called) => {
+            events.push(Event::ReturnStatus(called.status));
+            events.push(done(DoneKind::DoneProc, 0, CMD_EXECUTE, 0));
+            let mut assigned = Ok(());
+            for output in &called.outputs {
+                let Event::ReturnValue { ordinal, column, value, .. } = output else { continue };
+                if let Some(Expr::Variable(name)) = arguments.get(*ordinal as usize).and_then(|a| a.value.as_ref()) {
+                    assigned = assigned.and_then(|()| assign_variable(variables, name, &column.ty, value));
+                }
+            }
+            if let Some(name) = status {
+                assigned = assigned
+                    .and_then(|()| assign_variable(variables, name, &SqlType::Int, &Value::Int(called.status as i64)));
+            }
+            match assigned {
+                Ok(()) => true,
+                Err(e) => fail(events, kind, e, CMD_EXECUTE, line),
+            }
+        }
+        Err(e) => {
+            if !matches!(events.last(), Some(Event::Done(d)) if d.status & DONE_ERROR != 0) {
+                events.push(Event::Error(message(&e, line)));
+            }
+            events.push(done(DoneKind::DoneProc, DONE_ERROR, CMD_EXECUTE, 0));
+            false
+        }
     }
 }
 
@@ -859,37 +1010,20 @@ impl Procedure {
 }
 
 /// fByRefValue: the parameter is an OUTPUT parameter.
-const PARAM_BY_REF: u8 = 0x01;
+pub(crate) const PARAM_BY_REF: u8 = 0x01;
 
 /// Runs one RPC of a request (batched RPCs are passed one by one).
 pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
-    let procedure = match &rpc.target {
-        RpcTarget::ProcId(id) => Procedure::by_id(*id),
-        RpcTarget::Name(name) => Procedure::by_name(name),
-    };
     let mut events = Vec::new();
-    let result = match procedure {
-        Some(Procedure::ExecuteSql) => executesql(session, &rpc.params, &mut events),
-        Some(Procedure::Prepare) => prepare(session, &rpc.params, &mut events),
-        Some(Procedure::Execute) => execute_prepared(session, &rpc.params, &mut events),
-        Some(Procedure::PrepExec) => prepexec(session, &rpc.params, &mut events),
-        Some(Procedure::Unprepare) => unprepare(session, &rpc.params),
-        Some(Procedure::DescribeFirstResultSet) => describe_first_result_set(session, &rpc.params, &mut events),
-        Some(Procedure::DescribeUndeclaredParameters) => {
-            describe_undeclared_parameters(session, &rpc.params, &mut events)
-        }
-        None => {
-            let name = match &rpc.target {
-                RpcTarget::ProcId(id) => format!("The RPC procedure id {id}"),
-                RpcTarget::Name(n) => format!("The stored procedure '{n}'"),
-            };
-            Err(SqlError::not_supported(name))
-        }
+    // subqueries and the catalog read the session's store
+    let called = match tables::store(session) {
+        Ok(_) => call_procedure(session, &rpc.target, &rpc.params, &mut events),
+        Err(e) => Err(e),
     };
-    match result {
-        Ok(outputs) => {
-            events.push(Event::ReturnStatus(0));
-            events.extend(outputs);
+    match called {
+        Ok(called) => {
+            events.push(Event::ReturnStatus(called.status));
+            events.extend(called.outputs);
             events.push(done(DoneKind::DoneProc, 0, CMD_EXECUTE, 0));
         }
         Err(e) => {
@@ -902,8 +1036,48 @@ pub fn execute_rpc(session: &mut Session, rpc: &RpcRequest) -> Vec<Event> {
     events
 }
 
+/// What a procedure call returns besides its statements' events: the return status and the
+/// RETURNVALUEs of its OUTPUT parameters.
+pub(crate) struct Called {
+    pub status: i32,
+    pub outputs: Vec<Event>,
+}
+
+/// Runs a procedure (a system one, a catalog one or a stored procedure) with `params`, appending
+/// the events of its statements.
+pub(crate) fn call_procedure(
+    session: &mut Session,
+    target: &RpcTarget,
+    params: &[RpcParam],
+    events: &mut Vec<Event>,
+) -> Result<Called, SqlError> {
+    let procedure = match target {
+        RpcTarget::ProcId(id) => Procedure::by_id(*id),
+        RpcTarget::Name(name) => Procedure::by_name(name),
+    };
+    let outputs = match procedure {
+        Some(Procedure::ExecuteSql) => executesql(session, params, events),
+        Some(Procedure::Prepare) => prepare(session, params, events),
+        Some(Procedure::Execute) => execute_prepared(session, params, events),
+        Some(Procedure::PrepExec) => prepexec(session, params, events),
+        Some(Procedure::Unprepare) => unprepare(session, params),
+        Some(Procedure::DescribeFirstResultSet) => describe_first_result_set(session, params, events),
+        Some(Procedure::DescribeUndeclaredParameters) => describe_undeclared_parameters(session, params, events),
+        None => {
+            return match target {
+                RpcTarget::ProcId(id) => Err(SqlError::not_supported(format!("The RPC procedure id {id}"))),
+                RpcTarget::Name(name) => match catalog_procedures::call(session, name, params, events) {
+                    Some(result) => result.map(|()| Called { status: 0, outputs: Vec::new() }),
+                    None => procedures::call(session, name, params, events),
+                },
+            }
+        }
+    }?;
+    Ok(Called { status: 0, outputs })
+}
+
 /// The statement failed and its error is already in the events.
-fn already_reported() -> SqlError {
+pub(crate) fn already_reported() -> SqlError {
     SqlError::new(0, String::new())
 }
 
@@ -1019,9 +1193,9 @@ fn run_parameterized(
     let (mut variables, mut outputs) = bind_parameters(declarations, statement, values)?;
     // the statement is a scope of its own for SCOPE_IDENTITY()
     let outer_identity = session.scope_identity.take();
-    let ok = run_batch(session, statement, &mut variables, DoneKind::DoneInProc, events);
+    let outcome = control::run(session, statement, &mut variables, DoneKind::DoneInProc, events);
     session.scope_identity = outer_identity;
-    if !ok {
+    if outcome == control::Outcome::Aborted {
         return Err(already_reported());
     }
     // OUTPUT parameters return the values the statement left in them
@@ -1044,7 +1218,11 @@ fn executesql(session: &mut Session, params: &[RpcParam], events: &mut Vec<Event
     })?;
     let declarations = string_param(params, 1, "sp_executesql", "@params")?.unwrap_or_default();
     let values: Vec<(usize, &RpcParam)> = params.iter().enumerate().skip(2).collect();
-    run_parameterized(session, &declarations, &statement, &values, events)
+    // SQL Server restores the SET options a dynamic SQL string changed when it returns
+    let options = session.options.clone();
+    let result = run_parameterized(session, &declarations, &statement, &values, events);
+    session.options = options;
+    result
 }
 
 /// sp_prepare @handle OUTPUT, @params, @stmt, [@options]; options 0x0001 (RETURN_METADATA)
@@ -1101,6 +1279,7 @@ pub(crate) fn scope<'a>(session: &'a Session, variables: &'a Variables, columns:
         scope_identity: session.scope_identity,
         server_name: &session.server_name,
         options: &session.options,
+        session: Some(session),
     }
 }
 
@@ -1214,7 +1393,7 @@ fn first_result_columns(
                     if let Statement::Select(items, _) = &statement {
                         return select_columns(session, items, variables).map(Some);
                     }
-                    compile(session, &statement, variables)?;
+                    compile(session, &statement, variables, &mut HashSet::new())?;
                 }
             }
         }

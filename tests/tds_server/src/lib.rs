@@ -4,12 +4,16 @@
 //! specification and share nothing with the client under test.
 
 pub mod calendar;
+pub mod catalog_procedures;
 pub mod connection;
+pub mod control;
+pub mod definitions;
 pub mod engine;
 pub mod fault;
 pub mod login7;
 pub mod packet;
 pub mod prelogin;
+pub mod procedures;
 pub mod replay;
 pub mod request;
 pub mod response;

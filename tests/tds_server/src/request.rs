@@ -200,6 +200,8 @@ const NBCROW: u8 = 0xD2;
 const DONE: u8 = 0xFD;
 /// DONE's Status, CurCmd and DoneRowCount (TDS 7.2+).
 const DONE_BODY_LEN: usize = 12;
+/// The DONE body of TDS 7.1 and before: Status, CurCmd and a 4-byte DoneRowCount.
+const DONE_BODY_LEN_7_1: usize = 8;
 
 /// The fixed-length data types (2.2.5.4.1) a bulk client may send for NOT NULL columns, as
 /// SQL Server's own COLMETADATA describes them, with their value lengths.
@@ -241,10 +243,9 @@ pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
                 rest = &rest[1..];
                 (ty, Some(len))
             }
-            None => (
-                types::read_type_info(&mut rest).map_err(|e| format!("bulk column {ordinal} TYPE_INFO: {e}"))?,
-                None,
-            ),
+            None => {
+                (types::read_type_info(&mut rest).map_err(|e| format!("bulk column {ordinal} TYPE_INFO: {e}"))?, None)
+            }
         };
         r.advance_to(rest);
         if is_text_type(&ty) {
@@ -265,7 +266,10 @@ pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
                 rows.push(read_bulk_row(&mut r, &columns, Some(bitmap))?);
             }
             DONE => {
-                r.bytes(DONE_BODY_LEN, "BulkLoad DONE")?;
+                // Microsoft's mssql-py-core ends its loads with TDS 7.1's DONE (a 4-byte row
+                // count), which SQL Server accepts
+                let body = if r.remaining().len() == DONE_BODY_LEN_7_1 { DONE_BODY_LEN_7_1 } else { DONE_BODY_LEN };
+                r.bytes(body, "BulkLoad DONE")?;
                 if !r.is_empty() {
                     return Err(format!("{} bytes after the BulkLoad DONE", r.remaining().len()));
                 }

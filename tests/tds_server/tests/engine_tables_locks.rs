@@ -323,3 +323,16 @@ fn isolation_levels_that_hold_read_locks_are_refused() {
     }
     assert_eq!(error_numbers(&execute_batch(&mut b, "SELECT v FROM t WITH (UPDLOCK)")), [50000]);
 }
+
+#[test]
+fn readpast_skips_the_rows_other_transactions_hold_instead_of_waiting() {
+    let (mut a, mut b) = two_sessions();
+    run(&mut a, "BEGIN TRAN; UPDATE t SET v = N'a' WHERE id = 1; INSERT INTO t VALUES (3, N'three')");
+    // a wait would end this batch with 1222
+    run(&mut b, "SET LOCK_TIMEOUT 0");
+    assert_eq!(values(&mut b, "SELECT id, v FROM t WITH (READPAST) ORDER BY id"), [[Value::Int(2), text("two")]]);
+    // the holder reads its own rows
+    assert_eq!(int(&mut a, "SELECT COUNT(*) FROM t WITH (READPAST)"), 3);
+    run(&mut a, "COMMIT");
+    assert_eq!(int(&mut b, "SELECT COUNT(*) FROM t WITH (READPAST)"), 3);
+}

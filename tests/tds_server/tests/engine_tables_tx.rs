@@ -105,3 +105,33 @@ fn rollback_naming_no_savepoint_rolls_back_the_whole_transaction() {
     assert_eq!(errors(&execute_batch(&mut s, "ROLLBACK TRAN s1; SELECT 1")), []);
     assert_eq!(trancount(&mut s), 0, "s1 is no savepoint of the new transaction, so it all rolls back");
 }
+
+#[test]
+fn rollback_undoes_create_alter_and_drop_of_procedures_and_views() {
+    let mut s = session();
+    run(&mut s, "CREATE PROCEDURE kept AS SELECT 1 AS n");
+    run(&mut s, "BEGIN TRAN");
+    run(&mut s, "CREATE PROCEDURE made AS SELECT 2 AS n");
+    run(&mut s, "ALTER PROCEDURE kept AS SELECT 3 AS n");
+    run(&mut s, "CREATE VIEW v AS SELECT 4 AS n");
+    assert_eq!(rows(&run(&mut s, "EXEC kept")), [[Value::Int(3)]]);
+    run(&mut s, "ROLLBACK");
+    assert_eq!(errors(&execute_batch(&mut s, "EXEC made")), [2812]);
+    assert_eq!(errors(&execute_batch(&mut s, "SELECT n FROM v")), [208]);
+    assert_eq!(rows(&run(&mut s, "EXEC kept")), [[Value::Int(1)]]);
+    run(&mut s, "BEGIN TRAN; DROP PROCEDURE kept; ROLLBACK");
+    assert_eq!(rows(&run(&mut s, "EXEC kept")), [[Value::Int(1)]]);
+}
+
+#[test]
+fn a_table_whose_drop_is_rolled_back_keeps_its_identity_seed_and_next_value() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE ident (id INT IDENTITY(5, 2), k INT); INSERT INTO ident (k) VALUES (1), (2)");
+    run(&mut s, "BEGIN TRAN; DROP TABLE ident; ROLLBACK");
+    assert_eq!(
+        rows(&run(&mut s, "SELECT CAST(seed_value AS int) FROM sys.identity_columns WHERE object_id = OBJECT_ID('ident')")),
+        [[Value::Int(5)]]
+    );
+    run(&mut s, "INSERT INTO ident (k) VALUES (3)");
+    assert_eq!(rows(&run(&mut s, "SELECT id FROM ident WHERE k = 3")), [[Value::Int(9)]]);
+}

@@ -6,8 +6,8 @@
 use num_bigint::BigInt;
 
 use super::convert::convert;
+use super::convert::int_range;
 use super::eval::Typed;
-use super::functions::int_range;
 use super::parser::{ArithmeticOperator, SqlError};
 use crate::types::SqlType;
 use crate::value::Value;
@@ -240,7 +240,12 @@ fn concatenation_type(lt: &SqlType, rt: &SqlType, op: ArithmeticOperator) -> Res
 }
 
 /// Computes `l op r` in the result type `ty` (both non-NULL).
-fn compute(op: ArithmeticOperator, ty: &SqlType, (lt, l): (&SqlType, &Value), (rt, r): (&SqlType, &Value)) -> Result<Value, SqlError> {
+fn compute(
+    op: ArithmeticOperator,
+    ty: &SqlType,
+    (lt, l): (&SqlType, &Value),
+    (rt, r): (&SqlType, &Value),
+) -> Result<Value, SqlError> {
     use ArithmeticOperator::*;
     match ty {
         SqlType::Float | SqlType::Real => {

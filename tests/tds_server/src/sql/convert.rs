@@ -29,8 +29,8 @@ fn overflow(from: &SqlType, to: &SqlType) -> SqlError {
     SqlError::new(8115, format!("Arithmetic overflow error converting {from} to data type {to}."))
 }
 
-/// Integer range of an integer type.
-fn int_range(t: &SqlType) -> (i64, i64) {
+/// Integer range of an integer type (for others, i64's).
+pub fn int_range(t: &SqlType) -> (i64, i64) {
     match t {
         SqlType::TinyInt => (0, 255),
         SqlType::SmallInt => (i16::MIN as i64, i16::MAX as i64),

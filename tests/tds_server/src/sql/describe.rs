@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::eval::{eval, Scope};
-use super::parser::{parse_batch, parse_param_declarations, Expr, SqlError, Statement};
+use super::parser::{parse_batch, parse_param_declarations, Condition, Expr, SqlError, Statement};
 use crate::types::{write_type_info, ColumnDef, SqlType, DEFAULT_COLLATION};
 use crate::value::Value;
 
@@ -31,18 +31,41 @@ pub fn undeclared_parameters(
                 collect(&item.expr, None, &mut uses);
             }
             if let Some(f) = filter {
-                // a parameter compared with a typed expression takes its type (simple deduction)
-                for (side, other) in [(&f.left, &f.right), (&f.right, &f.left)] {
-                    let other_type = eval(other, scope).ok().map(|t| t.ty).filter(|_| !has_variable(other));
-                    match (side, other_type) {
-                        (Expr::Variable(name), Some(ty)) => uses.push((name.clone(), Some(ty))),
-                        _ => collect(side, None, &mut uses),
-                    }
-                }
+                collect_condition(&f, scope, &mut uses);
             }
         }
     }
     describe_parameters(uses, declarations)
+}
+
+/// Records the variables of a condition: one compared with a typed expression takes its type
+/// (simple deduction).
+fn collect_condition(condition: &Condition, scope: &Scope, uses: &mut Vec<(String, Option<SqlType>)>) {
+    match condition {
+        Condition::Compare(_, left, right) => {
+            for (side, other) in [(left, right), (right, left)] {
+                let other_type = eval(other, scope).ok().map(|t| t.ty).filter(|_| !has_variable(other));
+                match (side, other_type) {
+                    (Expr::Variable(name), Some(ty)) => uses.push((name.clone(), Some(ty))),
+                    _ => collect(side, None, uses),
+                }
+            }
+        }
+        Condition::And(a, b) | Condition::Or(a, b) => {
+            collect_condition(a, scope, uses);
+            collect_condition(b, scope, uses);
+        }
+        Condition::Not(c) => collect_condition(c, scope, uses),
+        Condition::IsNull { expr, .. } | Condition::InQuery { expr, .. } => collect(expr, None, uses),
+        Condition::In { expr, list, .. } => std::iter::once(expr).chain(list).for_each(|e| collect(e, None, uses)),
+        Condition::Between { expr, low, high, .. } => {
+            [expr, low, high].into_iter().for_each(|e| collect(e, None, uses))
+        }
+        Condition::Like { expr, pattern, escape, .. } => {
+            [expr, pattern].into_iter().chain(escape).for_each(|e| collect(e, None, uses))
+        }
+        Condition::Exists(_) => {}
+    }
 }
 
 /// The result set of sp_describe_undeclared_parameters for parameter uses with the types deduced

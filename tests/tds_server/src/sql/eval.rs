@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use super::convert::{convert, parse_decimal_text};
-use super::{arithmetic, functions};
-use super::parser::{Comparison, Expr, Filter, SqlError};
+use super::parser::{Comparison, Condition, Expr, SqlError};
 use super::temporal;
+use super::{arithmetic, functions, like};
+use crate::engine::Session;
 use crate::types::{encode_cp1252, SqlType};
 use crate::value::Value;
 
@@ -30,6 +31,8 @@ pub type Variables = HashMap<String, (SqlType, Value)>;
 pub struct ColumnValue {
     /// The table (or alias) the column comes from; empty when it needs no qualification
     pub qualifier: String,
+    /// A column of an outer query's row, seen by a correlated subquery: the query's own columns come first
+    pub outer: bool,
     pub name: String,
     pub ty: SqlType,
     pub nullable: bool,
@@ -49,6 +52,8 @@ pub struct Scope<'a> {
     pub scope_identity: Option<i64>,
     pub server_name: &'a str,
     pub options: &'a HashMap<String, String>,
+    /// The session, for subqueries, the catalog and session functions (none in unit tests)
+    pub session: Option<&'a Session>,
 }
 
 #[cfg(test)]
@@ -65,6 +70,7 @@ impl<'a> Scope<'a> {
             scope_identity: None,
             server_name: "s",
             options,
+            session: None,
         }
     }
 }
@@ -159,11 +165,10 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Typed, SqlError> {
             **left == Expr::Null,
             **right == Expr::Null,
         ),
-        Expr::Function(name, args) => {
-            let args = args.iter().map(|a| eval(a, scope)).collect::<Result<Vec<_>, _>>()?;
-            functions::call(name, args)?
-                .ok_or_else(|| SqlError::not_supported(format!("The function '{name}'")))
-        }
+        Expr::Function(name, args) => functions::call(name, args, scope),
+        Expr::Case { branches, otherwise } => case(branches, otherwise.as_deref(), scope),
+        Expr::Subquery(query) => subquery_value(query, scope),
+        Expr::DatePart(part) => Err(SqlError::new(207, format!("Invalid column name '{part}'."))),
         Expr::Cast(inner, ty) => cast(eval(inner, scope)?, ty),
         Expr::Convert { ty, expr, style } => {
             let t = eval(expr, scope)?;
@@ -195,13 +200,19 @@ pub fn column_index(columns: &[ColumnValue], name: &str) -> Result<usize, SqlErr
         Some((q, c)) => (Some(q), c),
         None => (None, name),
     };
-    let matches: Vec<usize> = (0..columns.len())
+    let mut matches: Vec<usize> = (0..columns.len())
         .filter(|&i| {
             let c = &columns[i];
             c.name.eq_ignore_ascii_case(column)
                 && qualifier.is_none_or(|q| c.qualifier.is_empty() || c.qualifier.eq_ignore_ascii_case(q))
         })
         .collect();
+    // a name of the query itself hides the outer queries' (the nearest outer one wins)
+    if matches.iter().any(|&i| !columns[i].outer) {
+        matches.retain(|&i| !columns[i].outer);
+    } else {
+        matches.truncate(1);
+    }
     let Some(&first) = matches.first() else {
         if let Some(q) = qualifier {
             if !columns.iter().any(|c| c.qualifier.eq_ignore_ascii_case(q)) {
@@ -220,32 +231,219 @@ pub fn column_index(columns: &[ColumnValue], name: &str) -> Result<usize, SqlErr
     Ok(first)
 }
 
-/// Evaluates a WHERE filter: `Err` for typing errors (the batch does not run), `Ok(Err)` for
-/// run-time errors, else whether the row qualifies. Comparisons are between numbers (exactly,
-/// or as float when one side is float/real); NULL never qualifies (ANSI_NULLS ON).
-pub fn eval_filter(filter: &Filter, scope: &Scope) -> Result<Result<bool, SqlError>, SqlError> {
-    let left = eval(&filter.left, scope)?;
-    let right = eval(&filter.right, scope)?;
-    if !left.ty.is_number() || !right.ty.is_number() {
-        return Err(SqlError::not_supported(format!(
-            "A WHERE comparison of {} with {}",
-            left.ty.name(),
-            right.ty.name()
-        )));
+/// The truth of a condition: typing errors (the statement does not run) outside, run-time
+/// errors inside, and `None` for UNKNOWN (a comparison with NULL under ANSI_NULLS).
+pub type Truth = Result<Result<Option<bool>, SqlError>, SqlError>;
+
+/// IN over `candidates`: TRUE when one equals the value, else UNKNOWN when a comparison was unknown
+/// (with a NULL), else FALSE.
+fn is_in<'a>(
+    ty: &SqlType,
+    value: &Value,
+    candidates: impl Iterator<Item = (&'a SqlType, &'a Value)>,
+) -> Result<Option<bool>, SqlError> {
+    let mut found = Some(false);
+    for (candidate_ty, candidate) in candidates {
+        match compare(ty, value, candidate_ty, candidate)? {
+            Some(std::cmp::Ordering::Equal) => return Ok(Some(true)),
+            Some(_) => {}
+            None => found = None,
+        }
+    }
+    Ok(found)
+}
+
+/// Evaluates a search condition under three-valued logic.
+pub fn eval_condition(condition: &Condition, scope: &Scope) -> Truth {
+    // a run-time error of an operand makes the condition's own run-time error
+    macro_rules! value {
+        ($e:expr) => {{
+            let typed = eval($e, scope)?;
+            match typed.value {
+                Ok(v) => (typed.ty, v),
+                Err(e) => return Ok(Err(e)),
+            }
+        }};
+    }
+    macro_rules! truth {
+        ($c:expr) => {
+            match eval_condition($c, scope)? {
+                Ok(t) => t,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
+    }
+    macro_rules! runtime {
+        ($r:expr) => {
+            match $r {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
     }
     if scope.options.get("ANSI_NULLS").is_some_and(|v| v.eq_ignore_ascii_case("OFF")) {
-        return Err(SqlError::not_supported("A WHERE comparison under SET ANSI_NULLS OFF"));
+        return Err(SqlError::not_supported("A comparison under SET ANSI_NULLS OFF"));
     }
-    let (l, r) = match (left.value, right.value) {
-        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
-        (Ok(l), Ok(r)) => (l, r),
+    Ok(Ok(match condition {
+        Condition::Compare(op, left, right) => {
+            let (lt, l) = value!(left);
+            let (rt, r) = value!(right);
+            runtime!(compare(&lt, &l, &rt, &r)).map(|o| comparison_holds(*op, o))
+        }
+        Condition::And(a, b) => match (truth!(a), truth!(b)) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        Condition::Or(a, b) => match (truth!(a), truth!(b)) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        Condition::Not(c) => truth!(c).map(|b| !b),
+        Condition::IsNull { expr, negated } => Some(value!(expr).1.is_null() != *negated),
+        Condition::In { expr, list, negated } => {
+            let (t, v) = value!(expr);
+            let mut candidates = Vec::with_capacity(list.len());
+            for item in list {
+                candidates.push(value!(item));
+            }
+            runtime!(is_in(&t, &v, candidates.iter().map(|(it, iv)| (it, iv)))).map(|b| b != *negated)
+        }
+        Condition::InQuery { expr, query, negated } => {
+            let (t, v) = value!(expr);
+            let result = runtime!(subquery_rows(query, scope));
+            let Some(column) = single_column(&result.columns) else {
+                return Err(only_one_expression());
+            };
+            runtime!(is_in(&t, &v, result.rows.iter().map(|row| (&column.ty, &row[0])))).map(|b| b != *negated)
+        }
+        Condition::Between { expr, low, high, negated } => {
+            let (t, v) = value!(expr);
+            let (lt, l) = value!(low);
+            let (ht, h) = value!(high);
+            let above = runtime!(compare(&t, &v, &lt, &l)).map(|o| o != std::cmp::Ordering::Less);
+            let below = runtime!(compare(&t, &v, &ht, &h)).map(|o| o != std::cmp::Ordering::Greater);
+            let within = match (above, below) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            };
+            within.map(|b| b != *negated)
+        }
+        Condition::Like { expr, pattern, escape, negated } => {
+            let escape = match escape {
+                None => None,
+                Some(e) => match runtime!(text_of(e, scope)?) {
+                    None => return Ok(Ok(None)),
+                    Some(text) => {
+                        let mut chars = text.chars();
+                        match (chars.next(), chars.next()) {
+                            (Some(c), None) => Some(c),
+                            _ => {
+                                return Ok(Err(SqlError::new(
+                                    506,
+                                    format!(
+                                        "The invalid escape character \"{text}\" was specified in a LIKE predicate."
+                                    ),
+                                )))
+                            }
+                        }
+                    }
+                },
+            };
+            let text = runtime!(text_of(expr, scope)?);
+            let pattern = runtime!(text_of(pattern, scope)?);
+            match (text, pattern) {
+                (Some(t), Some(p)) => Some(like::matches(&t, &p, escape) != *negated),
+                _ => None,
+            }
+        }
+        Condition::Exists(query) => Some(!runtime!(subquery_rows(query, scope)).rows.is_empty()),
+    }))
+}
+
+/// An operand of LIKE as text (numbers and dates convert to their string form); `None` for NULL.
+fn text_of(e: &Expr, scope: &Scope) -> Result<Result<Option<String>, SqlError>, SqlError> {
+    let typed = eval(e, scope)?;
+    Ok(typed.value.and_then(|v| match convert(&v, &typed.ty, &SqlType::NVarChar(None))? {
+        Value::Str(s) => Ok(Some(s)),
+        _ => Ok(None),
+    }))
+}
+
+/// The columns and rows of a subquery, run in `scope` (whose row its correlated names read).
+fn subquery_rows(query: &sqlparser::ast::Query, scope: &Scope) -> Result<crate::tables::QueryRows, SqlError> {
+    let session = scope.session.ok_or_else(|| SqlError::not_supported("A subquery here"))?;
+    crate::tables::subquery(session, query, scope)
+}
+
+fn single_column(columns: &[crate::types::ColumnDef]) -> Option<&crate::types::ColumnDef> {
+    match columns {
+        [column] => Some(column),
+        _ => None,
+    }
+}
+
+fn only_one_expression() -> SqlError {
+    SqlError::new(
+        116,
+        "Only one expression can be specified in the select list when the subquery is not introduced with EXISTS.",
+    )
+}
+
+/// `(SELECT ...)` as a value: NULL without a row, SQL Server's 512 with more than one.
+fn subquery_value(query: &sqlparser::ast::Query, scope: &Scope) -> Result<Typed, SqlError> {
+    let result = subquery_rows(query, scope)?;
+    let column = single_column(&result.columns).ok_or_else(only_one_expression)?;
+    let value = match result.rows.as_slice() {
+        [] => Ok(Value::Null),
+        [row] => Ok(row[0].clone()),
+        _ => Err(SqlError::new(
+            512,
+            "Subquery returned more than 1 value. This is not permitted when the subquery follows =, !=, <, <= , >, >= or when the subquery is used as an expression.",
+        )),
     };
-    let ordering = match compare(&left.ty, &l, &right.ty, &r) {
-        Ok(Some(o)) => o,
-        Ok(None) => return Ok(Ok(false)),
-        Err(e) => return Ok(Err(e)),
+    Ok(Typed { ty: column.ty.clone(), nullable: true, value })
+}
+
+/// CASE: typed by data type precedence over its results (an untyped NULL result does not count),
+/// nullable unless every result is not and there is an ELSE; the first true branch's result.
+fn case(branches: &[(Condition, Expr)], otherwise: Option<&Expr>, scope: &Scope) -> Result<Typed, SqlError> {
+    let results: Vec<&Expr> = branches.iter().map(|(_, e)| e).chain(otherwise).collect();
+    let mut typed = Vec::with_capacity(results.len());
+    let mut ty: Option<SqlType> = None;
+    for e in &results {
+        let t = eval(e, scope)?;
+        if **e != Expr::Null {
+            ty = Some(match ty {
+                None => t.ty.clone(),
+                Some(so_far) => arithmetic::common_type(&so_far, &t.ty)?,
+            });
+        }
+        typed.push(t);
+    }
+    let ty = ty.unwrap_or(SqlType::Int);
+    let nullable = otherwise.is_none() || typed.iter().any(|t| t.nullable);
+    let mut chosen = otherwise.map(|_| typed.len() - 1);
+    for (i, (condition, _)) in branches.iter().enumerate() {
+        match eval_condition(condition, scope)? {
+            Ok(Some(true)) => {
+                chosen = Some(i);
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => return Ok(Typed { ty, nullable, value: Err(e) }),
+        }
+    }
+    let value = match chosen {
+        None => Ok(Value::Null),
+        Some(i) => {
+            let t = typed.swap_remove(i);
+            t.value.and_then(|v| convert(&v, &t.ty, &ty))
+        }
     };
-    Ok(Ok(comparison_holds(filter.op, ordering)))
+    Ok(Typed { ty, nullable, value })
 }
 
 /// Whether `op` holds between two values ordered as `ordering`.
@@ -386,7 +584,7 @@ fn negate(t: Typed) -> Result<Typed, SqlError> {
         Value::Null => Ok(Value::Null),
         Value::Int(i) => {
             let n = i.checked_neg().ok_or_else(overflow)?;
-            let (lo, hi) = functions::int_range(&ty);
+            let (lo, hi) = super::convert::int_range(&ty);
             if n < lo || n > hi {
                 return Err(overflow());
             }
@@ -426,6 +624,9 @@ fn system_variable(name: &str, scope: &Scope) -> Result<Typed, SqlError> {
         "SPID" => (SqlType::SmallInt, Value::Int(scope.spid as i64)),
         "TRANCOUNT" => (SqlType::Int, Value::Int(scope.trancount as i64)),
         "LOCK_TIMEOUT" => (SqlType::Int, Value::Int(lock_timeout(scope.options))),
+        "ERROR" => (SqlType::Int, Value::Int(scope.session.map_or(0, |s| s.last_error) as i64)),
+        "DATEFIRST" => (SqlType::TinyInt, Value::Int(7)),
+        "NESTLEVEL" => (SqlType::Int, Value::Int(scope.session.map_or(0, |s| s.nesting_level) as i64)),
         "ROWCOUNT" => (SqlType::Int, Value::Int(scope.rowcount as i64)),
         "IDENTITY" => return Ok(identity_value(scope.identity)),
         "SERVERNAME" => (SqlType::NVarChar(Some(128)), Value::Str(scope.server_name.to_string())),
@@ -456,25 +657,38 @@ mod tests {
         (t.ty, t.nullable, t.value.unwrap())
     }
 
-    fn filter(sql: &str) -> Result<Result<bool, SqlError>, SqlError> {
+    fn filter(sql: &str) -> Truth {
         let vars = HashMap::new();
         let options = HashMap::new();
         let scope = Scope::for_tests(&vars, &options);
         let stmts = parse_batch(&format!("SELECT 1 WHERE {sql}")).unwrap();
         let (Statement::Select(_, Some(f)), _) = &stmts[0] else { panic!("no filter") };
-        eval_filter(f, &scope)
+        eval_condition(f, &scope)
     }
 
     #[test]
     fn where_compares_numbers_exactly() {
-        assert_eq!(filter("1 = 0"), Ok(Ok(false)));
-        assert_eq!(filter("1 = 1.00"), Ok(Ok(true)));
-        assert_eq!(filter("0.1 < 0.10000000000000000001"), Ok(Ok(true)));
-        assert_eq!(filter("CAST(1 AS bit) >= $0.9999"), Ok(Ok(true)));
-        assert_eq!(filter("2 <> 2E0"), Ok(Ok(false)));
-        assert_eq!(filter("NULL = NULL"), Ok(Ok(false)));
+        assert_eq!(filter("1 = 0"), Ok(Ok(Some(false))));
+        assert_eq!(filter("1 = 1.00"), Ok(Ok(Some(true))));
+        assert_eq!(filter("0.1 < 0.10000000000000000001"), Ok(Ok(Some(true))));
+        assert_eq!(filter("CAST(1 AS bit) >= $0.9999"), Ok(Ok(Some(true))));
+        assert_eq!(filter("2 <> 2E0"), Ok(Ok(Some(false))));
+        assert_eq!(filter("NULL = NULL"), Ok(Ok(None)));
         assert_eq!(filter("CAST('x' AS int) = 1").unwrap().unwrap_err().number, 245);
-        assert_eq!(filter("'a' = 'a'").unwrap_err().number, crate::sql::parser::NOT_SUPPORTED_NUMBER);
+    }
+
+    #[test]
+    fn three_valued_logic_and_string_comparisons() {
+        // SQL_Latin1_General_CP1_CI_AS: case and trailing spaces do not matter
+        assert_eq!(filter("'a' = 'A  '"), Ok(Ok(Some(true))));
+        assert_eq!(filter("NULL = 1 OR 1 = 1"), Ok(Ok(Some(true))));
+        assert_eq!(filter("NULL = 1 AND 1 = 1"), Ok(Ok(None)));
+        assert_eq!(filter("NULL = 1 AND 1 = 0"), Ok(Ok(Some(false))));
+        assert_eq!(filter("NOT NULL = 1"), Ok(Ok(None)));
+        assert_eq!(filter("2 NOT IN (1, NULL)"), Ok(Ok(None)));
+        assert_eq!(filter("2 IN (1, NULL, 2)"), Ok(Ok(Some(true))));
+        assert_eq!(filter("'abc' LIKE 'A%'"), Ok(Ok(Some(true))));
+        assert_eq!(filter("5 NOT BETWEEN 1 AND 4"), Ok(Ok(Some(true))));
     }
 
     #[test]

@@ -57,23 +57,39 @@ pub struct LexError {
     pub line: u32,
 }
 
+/// A token with the (1-based) line it starts on and its byte range in the text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lexed {
+    pub token: Token,
+    pub line: u32,
+    pub span: std::ops::Range<usize>,
+}
+
 /// The tokens of `sql`, each with the (1-based) line it starts on.
 pub fn tokenize(sql: &str) -> Result<Vec<(Token, u32)>, LexError> {
+    Ok(tokenize_spans(sql)?.into_iter().map(|l| (l.token, l.line)).collect())
+}
+
+/// The tokens of `sql` with their lines and byte ranges.
+pub fn tokenize_spans(sql: &str) -> Result<Vec<Lexed>, LexError> {
     let chars: Vec<char> = sql.chars().collect();
+    // byte offset of each char, and of the end
+    let offsets: Vec<usize> = sql.char_indices().map(|(i, _)| i).chain(std::iter::once(sql.len())).collect();
     let mut i = 0;
     let mut line = 1;
     let mut out = Vec::new();
-    let mut lines = Vec::new();
+    let mut lexed = Vec::new();
     while i < chars.len() {
         let start = i;
         let before = out.len();
         lex_at(&chars, &mut i, &mut out).map_err(|e| LexError { line, ..e })?;
         if out.len() > before {
-            lines.push(line);
+            let token = out.pop().expect("just lexed");
+            lexed.push(Lexed { token, line, span: offsets[start]..offsets[i] });
         }
         line += chars[start..i].iter().filter(|c| **c == '\n').count() as u32;
     }
-    Ok(out.into_iter().zip(lines).collect())
+    Ok(lexed)
 }
 
 /// Lexes what starts at `*pos` (whitespace, a comment or one token), advancing `*pos`.

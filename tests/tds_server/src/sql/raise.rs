@@ -127,3 +127,14 @@ pub fn throw(number: &Expr, text: &Expr, state: &Expr, scope: &Scope, line: u32)
     let text = text_of(text, scope)?.unwrap_or_default();
     Ok(Raised::Error { message: message(number as i32, state as u8, 16, text, line), ends_batch: true })
 }
+
+/// `THROW` alone in a CATCH block: the error it handles, raised again as it was.
+pub fn rethrow(handled: Option<&Message>) -> Result<Raised, SqlError> {
+    match handled {
+        Some(m) => Ok(Raised::Error { message: m.clone(), ends_batch: true }),
+        None => Err(SqlError::new(
+            10704,
+            "To rethrow an error, a THROW statement must be used inside a CATCH block. Insert the THROW statement inside a CATCH block, or add error parameters to the THROW statement.",
+        )),
+    }
+}

@@ -10,9 +10,11 @@ use crate::engine::Session;
 use crate::sql::parser::SqlError;
 use crate::types::SqlType;
 
-/// Each parameter use in the table statements of `sql` with the type deduced for it (`None`
-/// where none can be); `None` when `sql` has no table statement.
-pub fn parameter_uses(session: &mut Session, sql: &str) -> Result<Option<Vec<(String, Option<SqlType>)>>, SqlError> {
+/// A parameter's name and the type deduced for it (`None` where none can be).
+pub type ParameterUse = (String, Option<SqlType>);
+
+/// Each parameter use in the table statements of `sql`; `None` when `sql` has no table statement.
+pub fn parameter_uses(session: &mut Session, sql: &str) -> Result<Option<Vec<ParameterUse>>, SqlError> {
     if !involves_tables(sql) {
         return Ok(None);
     }

@@ -6,9 +6,10 @@
 //! comparisons have one implementation (`sql::eval`, `sql::convert`).
 
 pub mod bulk;
+pub mod catalog;
 pub mod describe;
-mod like;
 mod locks;
+pub mod modules;
 pub mod output;
 pub mod preparse;
 mod query;
@@ -18,14 +19,17 @@ mod undo;
 
 use sqlparser::ast;
 use sqlparser::dialect::MsSqlDialect;
-use sqlparser::parser::{Parser, ParserError};
+use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token};
 
 use crate::engine::{scope, Done, DoneKind, Event, Message, Session};
 use crate::sql::convert::convert;
-use crate::sql::eval::{compare, comparison_holds, eval, lock_timeout, ColumnValue, Scope, Typed, Variables};
+use crate::sql::eval::{compare, eval, eval_condition, lock_timeout, ColumnValue, Scope, Typed, Variables};
 use crate::sql::lexer::{tokenize, Token as Part1Token};
-use crate::sql::parser::{parse_conversion_type, ArithmeticOperator, Comparison, Expr, SqlError, STATEMENT_KEYWORDS};
+use crate::sql::parser::{
+    parse_conversion_type, ArithmeticOperator, Comparison, Condition, Expr, SqlError, DATE_PART_FUNCTIONS,
+    NILADIC_FUNCTIONS, STATEMENT_KEYWORDS,
+};
 use crate::tokens::{CURCMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
@@ -59,17 +63,10 @@ pub fn involves_tables(sql: &str) -> bool {
     })
 }
 
-fn parse_error(e: ParserError, line: u32) -> SqlError {
-    let text = e.to_string();
-    let near = text.split("found: ").nth(1).and_then(|rest| rest.split(" at Line").next()).unwrap_or("");
-    let near = if near == "EOF" { "" } else { near };
-    SqlError { line, ..SqlError::syntax_near(near) }
-}
-
 /// Splits a batch into its statements.
 pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
     let dialect = MsSqlDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| parse_error(e, 1))?;
+    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| SqlError::from_parser(e, 1))?;
     let line_starts: Vec<usize> =
         std::iter::once(0).chain(sql.char_indices().filter(|(_, c)| *c == '\n').map(|(i, _)| i + 1)).collect();
     let offset = |loc: Location| -> usize {
@@ -104,12 +101,36 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
             let statement = Parser::new(&dialect)
                 .try_with_sql(&text)
                 .and_then(|mut p| p.parse_statement())
-                .map_err(|e| parse_error(e, line))?;
+                .map_err(|e| SqlError::from_parser(e, line))?;
             pieces.push(Piece::Table(Box::new(statement), line));
             continue;
         }
-        if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) {
-            let statement = parser.parse_statement().map_err(|e| parse_error(e, line))?;
+        // DROP PROCEDURE and DROP VIEW are the part-1 parser's
+        let drops_module = word == "DROP" && {
+            let next = parser.peek_nth_token(1).token.to_string().to_uppercase();
+            ["PROC", "PROCEDURE", "VIEW"].contains(&next.as_str())
+        };
+        if ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "WITH"].contains(&word.as_str()) && !drops_module
+        {
+            let mut statement = parser.parse_statement().map_err(|e| SqlError::from_parser(e, line))?;
+            let next = parser.peek_token();
+            let end = if next.token == Token::EOF { sql.len() } else { offset(next.span.start) };
+            if let Some(cut) = reserved_word_inside(&word, &sql[start..end]) {
+                // sqlparser took a T-SQL reserved word for an alias (`SELECT 1 DROP TABLE t`): the
+                // statement ends before it
+                statement = Parser::new(&dialect)
+                    .try_with_sql(&sql[..start + cut])
+                    .and_then(|mut p| {
+                        while p.peek_token().token != Token::EOF && offset(p.peek_token().span.start) < start {
+                            p.next_token();
+                        }
+                        p.parse_statement()
+                    })
+                    .map_err(|e| SqlError::from_parser(e, line))?;
+                while parser.peek_token().token != Token::EOF && offset(parser.peek_token().span.start) > start + cut {
+                    parser.prev_token();
+                }
+            }
             if is_table_statement(&statement) {
                 pieces.push(Piece::Table(Box::new(statement), line));
                 continue;
@@ -117,6 +138,12 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
         } else {
             // a statement of the part-1 parser runs to the next statement keyword
             parser.next_token();
+            if drops_module {
+                // past the IF EXISTS of DROP PROCEDURE IF EXISTS
+                parser.next_token();
+                let _ =
+                    parser.parse_keywords(&[sqlparser::keywords::Keyword::IF, sqlparser::keywords::Keyword::EXISTS]);
+            }
             skip_statement(&mut parser);
         }
         let next = parser.peek_token();
@@ -124,6 +151,29 @@ pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
         let padding: String = sql[..start].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
         pieces.push(Piece::Other(padding + &sql[start..end]));
     }
+}
+
+/// Where, in a DML statement's text, an unquoted T-SQL reserved word that starts a statement (and
+/// cannot appear inside this one outside parentheses) is: sqlparser reads it as an alias.
+fn reserved_word_inside(first_word: &str, text: &str) -> Option<usize> {
+    const STARTS_ONLY: &str =
+        "DROP CREATE ALTER DECLARE PRINT EXEC EXECUTE RAISERROR TRUNCATE WHILE RETURN USE WAITFOR GRANT THROW BREAK CONTINUE GOTO DBCC";
+    if !["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"].contains(&first_word) {
+        return None;
+    }
+    let tokens = crate::sql::lexer::tokenize_spans(text).ok()?;
+    let mut depth = 0usize;
+    for lexed in tokens.iter().skip(1) {
+        match &lexed.token {
+            Part1Token::Punct('(') => depth += 1,
+            Part1Token::Punct(')') => depth = depth.saturating_sub(1),
+            // INSERT ... EXEC is one statement
+            t if (t.is_keyword("EXEC") || t.is_keyword("EXECUTE")) && first_word == "INSERT" => {}
+            t if depth == 0 && STARTS_ONLY.split(' ').any(|w| t.is_keyword(w)) => return Some(lexed.span.start),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Moves to the end of the current statement: the next statement keyword outside parentheses.
@@ -170,7 +220,9 @@ fn without_clustering(text: &str) -> String {
 
 fn is_table_statement(statement: &ast::Statement) -> bool {
     match statement {
-        ast::Statement::Query(q) => !matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty()),
+        ast::Statement::Query(q) => {
+            !matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty() && s.into.is_none())
+        }
         _ => true,
     }
 }
@@ -208,7 +260,7 @@ pub fn store(session: &mut Session) -> Result<&Store, SqlError> {
 /// Readies the store for a table statement of the session: its transaction (`Session::transaction`,
 /// set by BEGIN TRAN or by the protocol layer's TransMgrReq; opened in the store lazily, so a
 /// transaction that never touches a table has nothing to undo) and its SET LOCK_TIMEOUT.
-fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
+pub(crate) fn begin_if_open(session: &mut Session) -> Result<(), SqlError> {
     let wanted = session.transaction;
     let timeout = lock_timeout(&session.options);
     let store = store(session)?;
@@ -255,7 +307,7 @@ pub fn result_columns(
     match statement {
         ast::Statement::Query(query) => {
             begin_if_open(session)?;
-            Ok(Some(query::run_query(session, query, variables)?.columns))
+            Ok(Some(query::run_query(&query::Context::new(session, variables), query)?.columns))
         }
         _ => Ok(None),
     }
@@ -294,6 +346,64 @@ pub fn variable_assignments(statement: &ast::Statement) -> Option<(Vec<String>, 
     Some((targets, computing))
 }
 
+/// The columns and rows of a subquery.
+pub struct QueryRows {
+    pub columns: Vec<ColumnDef>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Runs a subquery evaluated in `scope`: its correlated names read the columns of `scope`'s row.
+pub fn subquery(session: &Session, query: &ast::Query, scope: &Scope) -> Result<QueryRows, SqlError> {
+    let outer = scope.columns.iter().map(|c| ColumnValue { outer: true, ..c.clone() }).collect();
+    let cx = query::Context::new(session, scope.variables).with_outer(outer);
+    let result = query::run_query(&cx, query)?;
+    match result.error {
+        Some(e) => Err(e),
+        None => Ok(QueryRows { columns: result.columns, rows: result.rows }),
+    }
+}
+
+/// `SELECT @a = expr, ... FROM ...` run row by row, as SQL Server assigns: each variable takes its
+/// expression's value on each row in the query's order, so an expression may read what the
+/// previous row assigned (`SELECT @s = @s + name FROM ...`). Returns the number of rows; `None`
+/// for a grouped query, whose rows are assigned from the computed result instead.
+pub fn assign_rows(
+    session: &mut Session,
+    targets: &[String],
+    query: &ast::Query,
+    variables: &mut Variables,
+    mut assign: impl FnMut(&mut Variables, &str, &Typed, Value) -> Result<(), SqlError>,
+) -> Result<Option<u64>, SqlError> {
+    begin_if_open(session)?;
+    let ast::SetExpr::Select(select) = query.body.as_ref() else { return Ok(None) };
+    let expressions = select
+        .projection
+        .iter()
+        .map(|item| match item {
+            ast::SelectItem::UnnamedExpr(e) => translate(e),
+            other => Err(SqlError::not_supported(format!("The assignment {other}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sources = {
+        let result = query::run_query(&query::Context::new(session, variables).keeping_sources(), query)?;
+        if let Some(e) = result.error {
+            return Err(e);
+        }
+        match result.sources {
+            Some(sources) => sources,
+            None => return Ok(None),
+        }
+    };
+    for row in &sources {
+        for (target, e) in targets.iter().zip(&expressions) {
+            let mut typed = eval(e, &scope(session, variables, row))?;
+            let value = std::mem::replace(&mut typed.value, Ok(Value::Null))?;
+            assign(variables, target, &typed, value)?;
+        }
+    }
+    Ok(Some(sources.len() as u64))
+}
+
 /// The columns and rows of a query on tables (a run-time error fails it).
 pub fn query_rows(
     session: &mut Session,
@@ -301,7 +411,7 @@ pub fn query_rows(
     variables: &Variables,
 ) -> Result<(Vec<ColumnDef>, Vec<Vec<Value>>), SqlError> {
     begin_if_open(session)?;
-    let result = query::run_query(session, query, variables)?;
+    let result = query::run_query(&query::Context::new(session, variables), query)?;
     match result.error {
         Some(e) => Err(e),
         None => Ok((result.columns, result.rows)),
@@ -331,7 +441,10 @@ pub fn run_statement(
         ast::Statement::Insert(insert) => (CMD_INSERT, self::insert(session, insert, variables).map(Some)),
         ast::Statement::Update(update) => (CMD_UPDATE, self::update(session, update, variables).map(Some)),
         ast::Statement::Delete(delete) => (CMD_DELETE, self::delete(session, delete, variables).map(Some)),
-        ast::Statement::Query(query) => (CURCMD_SELECT, query::select(session, query, variables, events).map(Some)),
+        ast::Statement::Query(query) => match select_into_target(query) {
+            Some(into) => (CURCMD_SELECT, select_into(session, query, into, variables).map(Some)),
+            None => (CURCMD_SELECT, query::select(session, query, variables, events).map(Some)),
+        },
         other => (0, Err(SqlError::not_supported(format!("The statement '{}'", first_words(other))))),
     };
     match result {
@@ -356,6 +469,84 @@ pub fn run_statement(
             ends_statement_only(&e)
         }
     }
+}
+
+/// The table of `SELECT ... INTO t`.
+fn select_into_target(query: &ast::Query) -> Option<&ast::SelectInto> {
+    match query.body.as_ref() {
+        ast::SetExpr::Select(select) => select.into.as_ref(),
+        _ => None,
+    }
+}
+
+/// `SELECT ... INTO t FROM ...`: creates `t` with the result's columns (names, types, nullability;
+/// an identity column stays one, going on after the rows copied, by 1) and inserts the rows.
+fn select_into(
+    session: &mut Session,
+    query: &ast::Query,
+    into: &ast::SelectInto,
+    variables: &Variables,
+) -> Result<u64, SqlError> {
+    if into.temporary || into.unlogged || into.table {
+        return Err(SqlError::not_supported(format!("SELECT ... INTO {}", into.name)));
+    }
+    let name = table_name(&into.name)?;
+    let mut source = query.clone();
+    if let ast::SetExpr::Select(select) = source.body.as_mut() {
+        select.into = None;
+    }
+    let result = query::run_query(&query::Context::new(session, variables), &source)?;
+    if let Some(e) = result.error {
+        return Err(e);
+    }
+    let mut columns: Vec<CatalogColumn> = Vec::new();
+    for c in &result.columns {
+        if c.name.is_empty() {
+            return Err(SqlError {
+                class: 15,
+                ..SqlError::new(
+                    1038,
+                "An object or column name is missing or empty. For SELECT INTO statements, verify each column has a name. For other statements, look for empty alias names. Aliases defined as \"\" or [] are not allowed. Change the alias to a valid name.",
+                )
+            });
+        }
+        if columns.iter().any(|o| o.name.eq_ignore_ascii_case(&c.name)) {
+            return Err(SqlError::new(
+                2705,
+                format!(
+                    "Column names in each table must be unique. Column name '{}' in table '{name}' is specified more than once.",
+                    c.name
+                ),
+            ));
+        }
+        // an untyped NULL makes an int column
+        let ty = if c.ty == SqlType::Null { SqlType::Int } else { c.ty.clone() };
+        let identity = c.identity && !columns.iter().any(|o| o.identity);
+        columns.push(CatalogColumn {
+            name: c.name.clone(),
+            ty,
+            nullable: c.nullable && !identity,
+            identity,
+            default_sql: None,
+        });
+    }
+    let identity = columns.iter().position(|c| c.identity).map(|i| {
+        let last = result.rows.iter().filter_map(|r| if let Value::Int(v) = r[i] { Some(v) } else { None }).max();
+        (last.map_or(1, |v| v + 1), 1)
+    });
+    let table = Table { name: name.clone(), columns, constraints: Vec::new() };
+    if store(session)?.table(&name)?.is_some() {
+        return Err(SqlError::new(2714, format!("There is already an object named '{name}' in the database.")));
+    }
+    let session_ref: &Session = session;
+    let store = session_ref.store.as_ref().expect("opened above");
+    store.statement(|store| {
+        store.create_table(&table, identity)?;
+        for row in &result.rows {
+            store.insert(&table, row).map_err(|e| constraint_error(session_ref, &table, row, e))?;
+        }
+        Ok(result.rows.len() as u64)
+    })
 }
 
 fn first_words(statement: &ast::Statement) -> String {
@@ -418,11 +609,17 @@ fn create_table(session: &mut Session, create: &ast::CreateTable) -> Result<(), 
                 ast::ColumnOption::Default(e) => column.default_sql = Some(e.to_string()),
                 ast::ColumnOption::PrimaryKey(_) => {
                     column.nullable = false;
-                    constraints.push(Constraint { name: short_hash("PK"), kind: KeyKind::PrimaryKey, columns: vec![ordinal] });
+                    constraints.push(Constraint {
+                        name: short_hash("PK"),
+                        kind: KeyKind::PrimaryKey,
+                        columns: vec![ordinal],
+                    });
                 }
-                ast::ColumnOption::Unique(_) => {
-                    constraints.push(Constraint { name: short_hash("UQ"), kind: KeyKind::Unique, columns: vec![ordinal] })
-                }
+                ast::ColumnOption::Unique(_) => constraints.push(Constraint {
+                    name: short_hash("UQ"),
+                    kind: KeyKind::Unique,
+                    columns: vec![ordinal],
+                }),
                 ast::ColumnOption::Identity(ast::IdentityPropertyKind::Identity(p)) => {
                     let (seed, increment) = match &p.parameters {
                         None => (1, 1),
@@ -635,6 +832,34 @@ fn translate(e: &ast::Expr) -> Result<Expr, SqlError> {
             Expr::Arithmetic(op, Box::new(translate(left)?), Box::new(translate(right)?))
         }
         ast::Expr::Function(f) => function(f)?,
+        ast::Expr::Case { operand, conditions, else_result, .. } => {
+            let operand = operand.as_deref().map(translate).transpose()?;
+            let mut branches = Vec::new();
+            for when in conditions {
+                let condition = match &operand {
+                    Some(operand) => {
+                        Condition::Compare(Comparison::Equal, operand.clone(), translate(&when.condition)?)
+                    }
+                    None => translate_condition(&when.condition)?,
+                };
+                branches.push((condition, translate(&when.result)?));
+            }
+            let otherwise = else_result.as_deref().map(translate).transpose()?.map(Box::new);
+            Expr::Case { branches, otherwise }
+        }
+        ast::Expr::Subquery(query) => Expr::Subquery(query.clone()),
+        ast::Expr::Substring { expr, substring_from: Some(from), substring_for: Some(count), .. } => {
+            Expr::Function("SUBSTRING".into(), vec![translate(expr)?, translate(from)?, translate(count)?])
+        }
+        ast::Expr::Trim { expr, trim_where: None, trim_what: None, trim_characters: None } => {
+            Expr::Function("TRIM".into(), vec![translate(expr)?])
+        }
+        ast::Expr::Ceil { expr, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+            Expr::Function("CEILING".into(), vec![translate(expr)?])
+        }
+        ast::Expr::Floor { expr, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+            Expr::Function("FLOOR".into(), vec![translate(expr)?])
+        }
         ast::Expr::Cast { kind: ast::CastKind::Cast, expr, data_type, format: None, .. } => {
             Expr::Cast(Box::new(translate(expr)?), parse_conversion_type(&data_type.to_string())?)
         }
@@ -669,20 +894,41 @@ fn function(f: &ast::Function) -> Result<Expr, SqlError> {
     if name == "SCOPE_IDENTITY" && list.args.is_empty() {
         return Ok(Expr::ScopeIdentity);
     }
-    let args = list
+    let arguments: Vec<&ast::Expr> = list
         .args
         .iter()
         .map(|a| match a {
-            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => translate(e),
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
             other => Err(SqlError::not_supported(format!("The function argument {other}"))),
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<_, _>>()?;
+    if name == "IIF" {
+        let [condition, then, otherwise] = arguments.as_slice() else {
+            return Err(SqlError::new(174, "The iif function requires 3 argument(s)."));
+        };
+        return Ok(Expr::Case {
+            branches: vec![(translate_condition(condition)?, translate(then)?)],
+            otherwise: Some(Box::new(translate(otherwise)?)),
+        });
+    }
+    let mut args = Vec::with_capacity(arguments.len());
+    for (i, a) in arguments.into_iter().enumerate() {
+        args.push(match a {
+            // DATEADD(day, ...): the date part is a keyword, not a column
+            ast::Expr::Identifier(part) if i == 0 && DATE_PART_FUNCTIONS.contains(&name.as_str()) => {
+                Expr::DatePart(part.value.to_lowercase())
+            }
+            other => translate(other)?,
+        });
+    }
     Ok(Expr::Function(name, args))
 }
 
 fn identifier(ident: &ast::Ident) -> Expr {
     let v = &ident.value;
-    if ident.quote_style.is_none() && v.starts_with("@@") {
+    if ident.quote_style.is_none() && NILADIC_FUNCTIONS.iter().any(|f| v.eq_ignore_ascii_case(f)) {
+        Expr::Function(v.to_uppercase(), Vec::new())
+    } else if ident.quote_style.is_none() && v.starts_with("@@") {
         Expr::SystemVariable(v[2..].to_uppercase())
     } else if ident.quote_style.is_none() && v.starts_with('@') {
         Expr::Variable(v.clone())
@@ -705,6 +951,7 @@ fn qualified_row_scope(columns: &[ColumnDef], qualifiers: &[String], values: &[V
         .enumerate()
         .map(|(i, (c, v))| ColumnValue {
             qualifier: qualifiers.get(i).cloned().unwrap_or_default(),
+            outer: false,
             name: c.name.clone(),
             ty: c.ty.clone(),
             nullable: c.nullable,
@@ -732,24 +979,17 @@ fn value_of(e: &ast::Expr, scope: &Scope) -> Result<(Typed, Value), SqlError> {
     Ok((typed, value))
 }
 
-/// A WHERE condition under three-valued logic: `None` is UNKNOWN.
-fn predicate(e: &ast::Expr, scope: &Scope) -> Result<Option<bool>, SqlError> {
+/// A search condition as the evaluator's `Condition`.
+fn translate_condition(e: &ast::Expr) -> Result<Condition, SqlError> {
     use ast::BinaryOperator as B;
+    let boxed = |e: &ast::Expr| translate_condition(e).map(Box::new);
     Ok(match e {
-        ast::Expr::Nested(inner) => predicate(inner, scope)?,
-        ast::Expr::BinaryOp { left, op: B::And, right } => match (predicate(left, scope)?, predicate(right, scope)?) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        },
-        ast::Expr::BinaryOp { left, op: B::Or, right } => match (predicate(left, scope)?, predicate(right, scope)?) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        },
-        ast::Expr::UnaryOp { op: ast::UnaryOperator::Not, expr } => predicate(expr, scope)?.map(|b| !b),
-        ast::Expr::IsNull(inner) => Some(value_of(inner, scope)?.1.is_null()),
-        ast::Expr::IsNotNull(inner) => Some(!value_of(inner, scope)?.1.is_null()),
+        ast::Expr::Nested(inner) => translate_condition(inner)?,
+        ast::Expr::BinaryOp { left, op: B::And, right } => Condition::And(boxed(left)?, boxed(right)?),
+        ast::Expr::BinaryOp { left, op: B::Or, right } => Condition::Or(boxed(left)?, boxed(right)?),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Not, expr } => Condition::Not(boxed(expr)?),
+        ast::Expr::IsNull(inner) => Condition::IsNull { expr: translate(inner)?, negated: false },
+        ast::Expr::IsNotNull(inner) => Condition::IsNull { expr: translate(inner)?, negated: true },
         ast::Expr::BinaryOp { left, op, right } => {
             let op = match op {
                 B::Eq => Comparison::Equal,
@@ -760,82 +1000,35 @@ fn predicate(e: &ast::Expr, scope: &Scope) -> Result<Option<bool>, SqlError> {
                 B::GtEq => Comparison::GreaterOrEqual,
                 other => return Err(SqlError::not_supported(format!("The operator {other} in a condition"))),
             };
-            let (lt, l) = value_of(left, scope)?;
-            let (rt, r) = value_of(right, scope)?;
-            compare(&lt.ty, &l, &rt.ty, &r)?.map(|o| comparison_holds(op, o))
+            Condition::Compare(op, translate(left)?, translate(right)?)
         }
-        ast::Expr::InList { expr, list, negated } => {
-            let (t, v) = value_of(expr, scope)?;
-            let mut result = Some(false);
-            for item in list {
-                let (it, iv) = value_of(item, scope)?;
-                match compare(&t.ty, &v, &it.ty, &iv)? {
-                    Some(std::cmp::Ordering::Equal) => {
-                        result = Some(true);
-                        break;
-                    }
-                    Some(_) => {}
-                    None => result = None,
-                }
-            }
-            if *negated {
-                result.map(|b| !b)
-            } else {
-                result
-            }
+        ast::Expr::InList { expr, list, negated } => Condition::In {
+            expr: translate(expr)?,
+            list: list.iter().map(translate).collect::<Result<_, _>>()?,
+            negated: *negated,
+        },
+        ast::Expr::InSubquery { expr, subquery, negated } => {
+            Condition::InQuery { expr: translate(expr)?, query: subquery.clone(), negated: *negated }
         }
-        ast::Expr::Between { expr, negated, low, high } => {
-            let (t, v) = value_of(expr, scope)?;
-            let (lt, l) = value_of(low, scope)?;
-            let (ht, h) = value_of(high, scope)?;
-            let above = compare(&t.ty, &v, &lt.ty, &l)?.map(|o| o != std::cmp::Ordering::Less);
-            let below = compare(&t.ty, &v, &ht.ty, &h)?.map(|o| o != std::cmp::Ordering::Greater);
-            let within = match (above, below) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            };
-            if *negated {
-                within.map(|b| !b)
-            } else {
-                within
-            }
-        }
+        ast::Expr::Between { expr, negated, low, high } => Condition::Between {
+            expr: translate(expr)?,
+            low: translate(low)?,
+            high: translate(high)?,
+            negated: *negated,
+        },
         ast::Expr::Like { negated, any: false, expr, pattern, escape_char } => {
             let escape = match escape_char {
                 None => None,
-                Some(ast::Value::SingleQuotedString(e) | ast::Value::NationalStringLiteral(e)) => {
-                    let mut chars = e.chars();
-                    match (chars.next(), chars.next()) {
-                        (Some(c), None) => Some(c),
-                        _ => {
-                            return Err(SqlError::new(
-                                506,
-                                format!("The invalid escape character \"{e}\" was specified in a LIKE predicate."),
-                            ))
-                        }
-                    }
-                }
+                Some(ast::Value::SingleQuotedString(e)) => Some(Expr::Str(e.clone())),
+                Some(ast::Value::NationalStringLiteral(e)) => Some(Expr::NStr(e.clone())),
                 Some(other) => return Err(SqlError::not_supported(format!("LIKE ... ESCAPE {other}"))),
             };
-            let text = string_operand(expr, scope)?;
-            let pattern = string_operand(pattern, scope)?;
-            match (text, pattern) {
-                (Some(t), Some(p)) => Some(like::matches(&t, &p, escape) != *negated),
-                _ => None,
-            }
+            Condition::Like { expr: translate(expr)?, pattern: translate(pattern)?, escape, negated: *negated }
         }
+        ast::Expr::Exists { subquery, negated: false } => Condition::Exists(subquery.clone()),
+        ast::Expr::Exists { subquery, negated: true } => Condition::Not(Box::new(Condition::Exists(subquery.clone()))),
         other => return Err(SqlError::not_supported(format!("The condition '{other}'"))),
     })
-}
-
-/// An operand of LIKE as text (numbers and dates convert to their string form); `None` for NULL.
-fn string_operand(e: &ast::Expr, scope: &Scope) -> Result<Option<String>, SqlError> {
-    let (typed, v) = value_of(e, scope)?;
-    match convert(&v, &typed.ty, &SqlType::NVarChar(None))? {
-        Value::Str(s) => Ok(Some(s)),
-        _ => Ok(None),
-    }
 }
 
 /// The rows of `table` a WHERE can qualify: when one of its AND-ed conditions is
@@ -903,15 +1096,17 @@ fn reads_columns(e: &Expr) -> bool {
         }
         Expr::Arithmetic(_, l, r) => reads_columns(l) || reads_columns(r),
         Expr::Function(_, args) => args.iter().any(reads_columns),
+        // conservatively: they may
+        Expr::Case { .. } | Expr::Subquery(_) => true,
         _ => false,
     }
 }
 
-/// Whether a row qualifies for an optional WHERE.
-fn qualifies(selection: Option<&ast::Expr>, scope: &Scope) -> Result<bool, SqlError> {
+/// Whether a row qualifies for an optional WHERE (UNKNOWN does not).
+fn qualifies(selection: Option<&Condition>, scope: &Scope) -> Result<bool, SqlError> {
     Ok(match selection {
         None => true,
-        Some(e) => predicate(e, scope)? == Some(true),
+        Some(c) => eval_condition(c, scope)?? == Some(true),
     })
 }
 
@@ -1111,7 +1306,7 @@ fn insert(session: &mut Session, insert: &ast::Insert, variables: &Variables) ->
             }
         }
         (None, Some(source)) => {
-            let result = query::run_query(session, source, variables)?;
+            let result = query::run_query(&query::Context::new(session, variables), source)?;
             if let Some(e) = result.error {
                 return Err(e);
             }
@@ -1167,7 +1362,7 @@ fn default_value(session: &Session, table: &Table, column: &CatalogColumn, scope
             let e = Parser::new(&dialect)
                 .try_with_sql(sql)
                 .and_then(|mut p| p.parse_expr())
-                .map_err(|e| parse_error(e, 0))?;
+                .map_err(|e| SqlError::from_parser(e, 0))?;
             let (typed, v) = value_of(&e, scope)?;
             assign(session, table, column, &v, &typed.ty, "INSERT")
         }
@@ -1248,6 +1443,7 @@ fn change_rows(
     let defs: Vec<ColumnDef> = table.columns.iter().map(catalog_column).collect();
     let no_columns = Vec::new();
     let statement_scope = scope(session, variables, &no_columns);
+    let condition = selection.map(translate_condition).transpose()?;
     store.statement(|store| {
         let qualifying = loop {
             let mut qualifying = Vec::new();
@@ -1255,7 +1451,7 @@ fn change_rows(
                 candidate_rows(store, table, &table.name, selection, &statement_scope, Reading::Committed)?
             {
                 let columns = row_scope(&defs, &values);
-                if qualifies(selection, &scope(session, variables, &columns))? {
+                if qualifies(condition.as_ref(), &scope(session, variables, &columns))? {
                     qualifying.push((rowid, values));
                 }
             }

@@ -1,23 +1,25 @@
-//! SELECT on tables: FROM tables and derived tables `(query) AS t`, joined (INNER, LEFT
-//! [OUTER], RIGHT [OUTER], CROSS; nested loops), WHERE, GROUP BY and HAVING with the aggregates COUNT,
-//! COUNT_BIG, MIN, MAX, SUM and AVG (typed as SQL Server types them), DISTINCT, UNION [ALL],
-//! ORDER BY (by expression or position), TOP and OFFSET/FETCH.
+//! SELECT on tables: FROM tables, views, the catalog's views, common table expressions and
+//! derived tables `(query) AS t`, joined (INNER, LEFT [OUTER], RIGHT [OUTER], CROSS; nested
+//! loops), WHERE, GROUP BY and HAVING with the aggregates COUNT, COUNT_BIG, MIN, MAX, SUM and AVG
+//! (typed as SQL Server types them), DISTINCT, UNION [ALL], ORDER BY (by expression or position),
+//! TOP and OFFSET/FETCH; subqueries, correlated ones too.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use sqlparser::ast;
 
 use super::store::Reading;
 use super::{
-    candidate_rows, catalog_column, find_table, qualified_row_scope, qualifies, row_scope, session_reading, store,
-    translate, value_of,
+    candidate_rows, catalog, catalog_column, modules, qualified_row_scope, qualifies, row_scope, session_reading,
+    table_name, translate, translate_condition, value_of,
 };
-use crate::sql::convert::convert;
 use crate::engine::scope;
 use crate::engine::{Event, Session};
 use crate::sql::arithmetic::common_type;
+use crate::sql::convert::convert;
 use crate::sql::eval::{column_index, compare, eval, ColumnValue, Scope, Variables};
-use crate::sql::parser::{Expr, SqlError};
+use crate::sql::parser::{Condition, Expr, SqlError};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
 
@@ -29,16 +31,83 @@ pub(super) struct ResultSet {
     pub columns: Vec<ColumnDef>,
     pub rows: Vec<Vec<Value>>,
     pub error: Option<SqlError>,
+    /// The source row of each result row, for `SELECT @v = ... FROM`: kept when the context asks
+    /// for them and the query is one ungrouped SELECT
+    pub sources: Option<Vec<Vec<ColumnValue>>>,
+}
+
+/// What a query reads besides its tables: the session (and its store), the batch's variables, the
+/// row of the query a correlated subquery belongs to, and the common table expressions in scope.
+pub(super) struct Context<'a> {
+    pub session: &'a Session,
+    pub variables: &'a Variables,
+    /// The outer queries' current row, nearest first (marked `outer`)
+    outer: Vec<ColumnValue>,
+    ctes: Vec<Rc<Cte>>,
+    /// Keep each result row's source row (`ResultSet::sources`)
+    keep_sources: bool,
+}
+
+/// A common table expression, computed once.
+struct Cte {
+    name: String,
+    result: ResultSet,
+}
+
+impl<'a> Context<'a> {
+    /// The context of a statement: no outer row, no common table expressions.
+    pub fn new(session: &'a Session, variables: &'a Variables) -> Context<'a> {
+        Context { session, variables, outer: Vec::new(), ctes: Vec::new(), keep_sources: false }
+    }
+
+    /// The context of a query whose result rows' source rows are wanted.
+    pub fn keeping_sources(self) -> Context<'a> {
+        Context { keep_sources: true, ..self }
+    }
+
+    /// The context of a correlated subquery: `outer` is the row of the query it belongs to.
+    pub fn with_outer(self, outer: Vec<ColumnValue>) -> Context<'a> {
+        Context { outer, ..self }
+    }
+
+    /// The columns an expression on `row` sees: the row's own, then the outer queries'.
+    fn columns(&self, mut row: Vec<ColumnValue>) -> Vec<ColumnValue> {
+        row.extend(self.outer.iter().cloned());
+        row
+    }
+
+    fn scope<'s>(&'s self, columns: &'s [ColumnValue]) -> Scope<'s> {
+        scope(self.session, self.variables, columns)
+    }
+
+    /// A context for a query nested in this one (a derived table or a CTE's body: no outer row of its own).
+    fn nested(&self) -> Context<'a> {
+        Context {
+            session: self.session,
+            variables: self.variables,
+            outer: self.outer.clone(),
+            ctes: self.ctes.clone(),
+            keep_sources: false,
+        }
+    }
+
+    fn cte(&self, name: &ast::ObjectName) -> Option<Rc<Cte>> {
+        let [part] = name.0.as_slice() else {
+            return None;
+        };
+        let name = part.as_ident()?.value.as_str();
+        self.ctes.iter().rev().find(|c| c.name.eq_ignore_ascii_case(name)).cloned()
+    }
 }
 
 /// Runs a SELECT statement, appending its result; returns its row count.
 pub(super) fn select(
-    session: &mut Session,
+    session: &Session,
     query: &ast::Query,
     variables: &Variables,
     events: &mut Vec<Event>,
 ) -> Result<u64, SqlError> {
-    let result = run_query(session, query, variables)?;
+    let result = run_query(&Context::new(session, variables), query)?;
     events.push(Event::ColMetadata(result.columns));
     let fmtonly = session.options.get("FMTONLY").is_some_and(|v| v.eq_ignore_ascii_case("ON"));
     let count = if fmtonly { 0 } else { result.rows.len() as u64 };
@@ -63,6 +132,15 @@ enum Item {
     Plain(Expr),
     /// The aggregate and its argument (`None` for `COUNT(*)`), with the argument's type
     Aggregate(Aggregate, Option<(Expr, SqlType)>),
+    /// `STRING_AGG(value, separator) [WITHIN GROUP (ORDER BY ...)]`
+    StringAgg(Box<StringAgg>),
+}
+
+struct StringAgg {
+    value: Expr,
+    value_type: SqlType,
+    separator: Expr,
+    order: Vec<(Expr, bool)>,
 }
 
 struct Output {
@@ -70,14 +148,43 @@ struct Output {
     item: Item,
 }
 
-pub(super) fn run_query(
-    session: &mut Session,
-    query: &ast::Query,
-    variables: &Variables,
-) -> Result<ResultSet, SqlError> {
-    if query.with.is_some() || !query.locks.is_empty() || query.for_clause.is_some() {
-        return Err(SqlError::not_supported("WITH or FOR clauses"));
+pub(super) fn run_query(cx: &Context, query: &ast::Query) -> Result<ResultSet, SqlError> {
+    if !query.locks.is_empty() || query.for_clause.is_some() {
+        return Err(SqlError::not_supported("FOR clauses"));
     }
+    let with_ctes;
+    let cx = match &query.with {
+        None => cx,
+        Some(with) => {
+            if with.recursive {
+                return Err(SqlError::not_supported("WITH RECURSIVE"));
+            }
+            let mut inner = cx.nested();
+            for table in &with.cte_tables {
+                let mut result = run_query(&inner, &table.query)?;
+                if let Some(e) = result.error.take() {
+                    return Err(e);
+                }
+                if !table.alias.columns.is_empty() {
+                    if table.alias.columns.len() != result.columns.len() {
+                        return Err(SqlError::new(
+                            8158,
+                            format!(
+                                "'{}' has more columns than were specified in the column list.",
+                                table.alias.name.value
+                            ),
+                        ));
+                    }
+                    for (column, alias) in result.columns.iter_mut().zip(&table.alias.columns) {
+                        column.name = alias.name.value.clone();
+                    }
+                }
+                inner.ctes.push(Rc::new(Cte { name: table.alias.name.value.clone(), result }));
+            }
+            with_ctes = inner;
+            &with_ctes
+        }
+    };
     let order: Vec<(ast::Expr, bool)> = match &query.order_by {
         None => Vec::new(),
         Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(keys), .. }) => {
@@ -85,7 +192,7 @@ pub(super) fn run_query(
         }
         Some(_) => return Err(SqlError::not_supported("ORDER BY ALL")),
     };
-    let (offset, fetch) = paging(session, query, variables)?;
+    let (offset, fetch) = paging(cx, query)?;
     if (offset.is_some() || fetch.is_some()) && order.is_empty() {
         return Err(SqlError::syntax_near(if offset.is_some() { "OFFSET" } else { "FETCH" }));
     }
@@ -94,11 +201,11 @@ pub(super) fn run_query(
             if offset.is_some() && select.top.is_some() {
                 return Err(SqlError::new(10741, "A TOP can not be used in the same query or sub-query as a OFFSET."));
             }
-            run_select(session, select, variables, &order)?
+            run_select(cx, select, &order)?
         }
         body => {
-            let mut result = run_set_expr(session, body, variables)?;
-            sort_by_output(session, variables, &mut result, &order)?;
+            let mut result = run_set_expr(cx, body)?;
+            sort_by_output(cx, &mut result, &order)?;
             result
         }
     };
@@ -112,9 +219,9 @@ pub(super) fn run_query(
 }
 
 /// `OFFSET n ROWS` and `FETCH NEXT m ROWS ONLY`.
-fn paging(session: &Session, query: &ast::Query, variables: &Variables) -> Result<(Option<u64>, Option<u64>), SqlError> {
-    let no_columns = Vec::new();
-    let scope = scope(session, variables, &no_columns);
+fn paging(cx: &Context, query: &ast::Query) -> Result<(Option<u64>, Option<u64>), SqlError> {
+    let columns = cx.columns(Vec::new());
+    let scope = cx.scope(&columns);
     let offset = match &query.limit_clause {
         None => None,
         Some(ast::LimitClause::LimitOffset { limit: None, offset: Some(o), limit_by }) if limit_by.is_empty() => {
@@ -124,7 +231,9 @@ fn paging(session: &Session, query: &ast::Query, variables: &Variables) -> Resul
     };
     let fetch = match &query.fetch {
         None => None,
-        Some(ast::Fetch { with_ties: false, percent: false, quantity: Some(q) }) => Some(row_count(q, &scope, "FETCH")?),
+        Some(ast::Fetch { with_ties: false, percent: false, quantity: Some(q) }) => {
+            Some(row_count(q, &scope, "FETCH")?)
+        }
         Some(_) => return Err(SqlError::not_supported("FETCH with PERCENT or WITH TIES")),
     };
     Ok((offset, fetch))
@@ -142,21 +251,21 @@ fn row_count(e: &ast::Expr, scope: &Scope, clause: &str) -> Result<u64, SqlError
 }
 
 /// A query body that is not a single SELECT: a parenthesized query or a UNION.
-fn run_set_expr(session: &mut Session, body: &ast::SetExpr, variables: &Variables) -> Result<ResultSet, SqlError> {
+fn run_set_expr(cx: &Context, body: &ast::SetExpr) -> Result<ResultSet, SqlError> {
     match body {
-        ast::SetExpr::Select(select) => run_select(session, select, variables, &[]),
-        ast::SetExpr::Query(query) => run_query(session, query, variables),
+        ast::SetExpr::Select(select) => run_select(cx, select, &[]),
+        ast::SetExpr::Query(query) => run_query(cx, query),
         ast::SetExpr::SetOperation { op: ast::SetOperator::Union, set_quantifier, left, right } => {
             let distinct = match set_quantifier {
                 ast::SetQuantifier::All => false,
                 ast::SetQuantifier::None | ast::SetQuantifier::Distinct => true,
                 other => return Err(SqlError::not_supported(format!("UNION {other}"))),
             };
-            let left = run_set_expr(session, left, variables)?;
+            let left = run_set_expr(cx, left)?;
             if left.error.is_some() {
                 return Ok(left);
             }
-            let right = run_set_expr(session, right, variables)?;
+            let right = run_set_expr(cx, right)?;
             union(left, right, distinct)
         }
         ast::SetExpr::SetOperation { op, .. } => Err(SqlError::not_supported(format!("{op}"))),
@@ -194,14 +303,14 @@ fn union(left: ResultSet, right: ResultSet, distinct: bool) -> Result<ResultSet,
                 .collect::<Result<Vec<_>, _>>();
             match converted {
                 Ok(r) => rows.push(r),
-                Err(e) => return Ok(ResultSet { columns, rows, error: Some(e) }),
+                Err(e) => return Ok(ResultSet { columns, rows, error: Some(e), sources: None }),
             }
         }
     }
     if distinct {
         rows = distinct_rows(&columns, rows);
     }
-    Ok(ResultSet { columns, rows, error: right.error })
+    Ok(ResultSet { columns, rows, error: right.error, sources: None })
 }
 
 /// The rows without repeats (as equal under the columns' comparison), in order of first appearance.
@@ -219,12 +328,7 @@ fn distinct_rows(columns: &[ColumnDef], rows: Vec<Vec<Value>>) -> Vec<Vec<Value>
 }
 
 /// Sorts a result by ORDER BY keys over its own columns (by name or position).
-fn sort_by_output(
-    session: &Session,
-    variables: &Variables,
-    result: &mut ResultSet,
-    order: &[(ast::Expr, bool)],
-) -> Result<(), SqlError> {
+fn sort_by_output(cx: &Context, result: &mut ResultSet, order: &[(ast::Expr, bool)]) -> Result<(), SqlError> {
     if order.is_empty() {
         return Ok(());
     }
@@ -234,8 +338,8 @@ fn sort_by_output(
         .collect::<Result<_, SqlError>>()?;
     let mut keyed = Vec::new();
     for row in std::mem::take(&mut result.rows) {
-        let scope_row = row_scope(&result.columns, &row);
-        let key = sort_keys(&keys, &scope(session, variables, &scope_row), &row)?;
+        let scope_row = cx.columns(row_scope(&result.columns, &row));
+        let key = sort_keys(&keys, &cx.scope(&scope_row), &row)?;
         keyed.push((key, row));
     }
     sort_rows(&mut keyed, &keys);
@@ -296,23 +400,15 @@ fn extract_aggregates(e: &ast::Expr, found: &mut Vec<(Aggregate, Option<Expr>)>)
         ast::Expr::Nested(inner) => ast::Expr::Nested(again(inner)?),
         ast::Expr::IsNull(inner) => ast::Expr::IsNull(again(inner)?),
         ast::Expr::IsNotNull(inner) => ast::Expr::IsNotNull(again(inner)?),
-        ast::Expr::Between { expr, negated, low, high } => ast::Expr::Between {
-            expr: again(expr)?,
-            negated: *negated,
-            low: again(low)?,
-            high: again(high)?,
-        },
+        ast::Expr::Between { expr, negated, low, high } => {
+            ast::Expr::Between { expr: again(expr)?, negated: *negated, low: again(low)?, high: again(high)? }
+        }
         other => other.clone(),
     })
 }
 
 /// One SELECT: FROM, WHERE, GROUP BY/HAVING, the select list, DISTINCT, ORDER BY and TOP.
-fn run_select(
-    session: &mut Session,
-    select: &ast::Select,
-    variables: &Variables,
-    order: &[(ast::Expr, bool)],
-) -> Result<ResultSet, SqlError> {
+fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -> Result<ResultSet, SqlError> {
     if select.into.is_some() {
         return Err(SqlError::not_supported("SELECT ... INTO"));
     }
@@ -330,13 +426,13 @@ fn run_select(
     let source = match select.from.as_slice() {
         // one table: a WHERE on an integer column = constant is looked up, not scanned
         [ast::TableWithJoins { relation: table @ ast::TableFactor::Table { .. }, joins }] if joins.is_empty() => {
-            factor(session, table, variables, select.selection.as_ref())?
+            factor(cx, table, select.selection.as_ref())?
         }
-        from => relation(session, from, variables)?,
+        from => relation(cx, from)?,
     };
-    let session: &Session = session;
-    let null_row = source.scope_row(&vec![Value::Null; source.columns.len()]);
-    let typing_scope = scope(session, variables, &null_row);
+    let selection = select.selection.as_ref().map(translate_condition).transpose()?;
+    let null_row = cx.columns(source.scope_row(&vec![Value::Null; source.columns.len()]));
+    let typing_scope = cx.scope(&null_row);
     let mut outputs = Vec::new();
     for item in &select.projection {
         let (e, alias) = match item {
@@ -350,7 +446,10 @@ fn run_select(
                 let of_table: Vec<usize> =
                     (0..source.columns.len()).filter(|&i| source.qualifiers[i].eq_ignore_ascii_case(qualifier)).collect();
                 if of_table.is_empty() {
-                    return Err(SqlError::new(4104, format!("The multi-part identifier \"{name}\" could not be bound.")));
+                    return Err(SqlError::new(
+                        4104,
+                        format!("The multi-part identifier \"{name}\" could not be bound."),
+                    ));
                 }
                 outputs.extend(of_table.into_iter().map(|i| source_output(&source, i)));
                 continue;
@@ -373,9 +472,23 @@ fn run_select(
                 "A SELECT statement that assigns a value to a variable must not be combined with data-retrieval operations.",
             ));
         }
-        let output = match aggregate_call(e)? {
-            Some((aggregate, argument)) => aggregate_output(aggregate, argument, alias.unwrap_or_default(), &typing_scope)?,
-            None => {
+        let output = match (string_agg_call(e, &typing_scope)?, aggregate_call(e)?) {
+            (Some(string_agg), _) => {
+                let ty = string_agg_type(&string_agg.value_type);
+                let column = ColumnDef {
+                    name: alias.unwrap_or_default(),
+                    ty,
+                    nullable: true,
+                    updatable: false,
+                    identity: false,
+                    computed: true,
+                };
+                Output { column, item: Item::StringAgg(Box::new(string_agg)) }
+            }
+            (None, Some((aggregate, argument))) => {
+                aggregate_output(aggregate, argument, alias.unwrap_or_default(), &typing_scope)?
+            }
+            (None, None) => {
                 let expr = translate(e)?;
                 let typed = eval(&expr, &typing_scope)?;
                 let column = match &expr {
@@ -401,11 +514,11 @@ fn run_select(
     let visible = outputs.len();
     let grouped = !group_by.is_empty()
         || select.having.is_some()
-        || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..)));
+        || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..) | Item::StringAgg(_)));
     // aggregates of HAVING and ORDER BY become hidden outputs of a grouped query
     let mut hidden = Vec::new();
     let having = match &select.having {
-        Some(h) => Some(extract_aggregates(h, &mut hidden)?),
+        Some(h) => Some(translate_condition(&extract_aggregates(h, &mut hidden)?)?),
         None => None,
     };
     let order: Vec<(ast::Expr, bool)> = if grouped {
@@ -439,8 +552,8 @@ fn run_select(
     // the qualifying source rows, then the output rows with their sort keys
     let mut qualifying = Vec::new();
     for values in &source.rows {
-        let row = source.scope_row(values);
-        match qualifies(select.selection.as_ref(), &scope(session, variables, &row)) {
+        let row = cx.columns(source.scope_row(values));
+        match qualifies(selection.as_ref(), &cx.scope(&row)) {
             Ok(true) => qualifying.push(values.clone()),
             Ok(false) => {}
             Err(e) => {
@@ -450,26 +563,35 @@ fn run_select(
         }
     }
     let mut rows: Vec<(Key, Vec<Value>)> = Vec::new();
+    // each kept source row's index goes after the outputs, past what is visible
+    let keep_sources = cx.keep_sources && !grouped;
+    let mut sources = Vec::new();
     // an ungrouped query is one group per row
     let groups = if grouped {
-        groups(session, variables, &source, &qualifying, &group_by)
+        groups(cx, &source, &qualifying, &group_by)
     } else {
         Ok(qualifying.iter().map(|r| vec![r]).collect())
     };
     let computed = groups.and_then(|groups| {
         for group in groups {
-            let first = group.first().map(|r| source.scope_row(r));
+            let first = group.first().map(|r| cx.columns(source.scope_row(r)));
             let out = outputs
                 .iter()
                 .map(|o| match (&o.item, &first) {
-                    (Item::Plain(e), Some(row)) => eval(e, &scope(session, variables, row))?.value,
+                    (Item::Plain(e), Some(row)) => eval(e, &cx.scope(row))?.value,
                     // no row: only aggregates are selected (checked above)
                     (Item::Plain(_), None) => Ok(Value::Null),
                     (Item::Aggregate(a, argument), _) => {
-                        aggregate(session, variables, &source, &group, *a, argument.as_ref(), &o.column.ty)
+                        aggregate(cx, &source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
+                    (Item::StringAgg(agg), _) => string_agg(cx, &source, &group, agg, &o.column.ty),
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<Value>, _>>()?;
+            let mut out = out;
+            if keep_sources {
+                out.push(Value::Int(sources.len() as i64));
+                sources.push(first.clone().unwrap_or_default());
+            }
             // a grouped row is seen as its outputs (hidden aggregates included), then its first source row
             let key_row = match (&first, grouped) {
                 // a plain row is seen as its source row, then its outputs (ORDER BY an alias)
@@ -484,7 +606,8 @@ fn run_select(
                     r
                 }
             };
-            let key_scope = scope(session, variables, &key_row);
+            let key_row = cx.columns(key_row);
+            let key_scope = cx.scope(&key_row);
             if let Some(h) = &having {
                 if !qualifies(Some(h), &key_scope)? {
                     continue;
@@ -518,6 +641,14 @@ fn run_select(
     if let Some(n) = top {
         rows.truncate(n as usize);
     }
+    let sources = keep_sources.then(|| {
+        rows.iter()
+            .map(|(_, r)| match r.last() {
+                Some(Value::Int(i)) => std::mem::take(&mut sources[*i as usize]),
+                _ => Vec::new(),
+            })
+            .collect()
+    });
     let rows = rows
         .into_iter()
         .map(|(_, mut r)| {
@@ -525,7 +656,7 @@ fn run_select(
             r
         })
         .collect();
-    Ok(ResultSet { columns: columns.into_iter().take(visible).collect(), rows, error })
+    Ok(ResultSet { columns: columns.into_iter().take(visible).collect(), rows, error, sources })
 }
 
 /// The output of a source column selected by `*`.
@@ -576,50 +707,67 @@ fn sort_rows(rows: &mut [(Key, Vec<Value>)], keys: &[(OrderKey, bool)]) {
 }
 
 /// The columns and rows of a FROM clause: tables and derived tables, joined.
-fn relation(session: &mut Session, from: &[ast::TableWithJoins], variables: &Variables) -> Result<Source, SqlError> {
+fn relation(cx: &Context, from: &[ast::TableWithJoins]) -> Result<Source, SqlError> {
     // no FROM: one row of no columns
     let mut result = Source { columns: Vec::new(), qualifiers: Vec::new(), rows: vec![Vec::new()] };
     for (n, item) in from.iter().enumerate() {
-        let mut joined = factor(session, &item.relation, variables, None)?;
+        let mut joined = factor(cx, &item.relation, None)?;
         for join in &item.joins {
-            let right = factor(session, &join.relation, variables, None)?;
-            joined = join_sources(session, variables, joined, right, &join.join_operator)?;
+            let right = factor(cx, &join.relation, None)?;
+            joined = join_sources(cx, joined, right, &join.join_operator)?;
         }
-        result = if n == 0 { joined } else { cross(result, joined, None, false, session, variables)? };
+        result = if n == 0 { joined } else { cross(result, joined, None, false, cx)? };
     }
     Ok(result)
 }
 
 /// One table or derived table of a FROM clause, qualified by its alias or name; the rows of a
 /// table are those `selection` (its WHERE, when it is the only table) can qualify.
-fn factor(
-    session: &mut Session,
-    factor: &ast::TableFactor,
-    variables: &Variables,
-    selection: Option<&ast::Expr>,
-) -> Result<Source, SqlError> {
+fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>) -> Result<Source, SqlError> {
     match factor {
         ast::TableFactor::Table { name, alias, args: None, with_hints, .. } => {
-            let reading = table_reading(session, with_hints)?;
-            let store = store(session)?;
-            let table = find_table(store, name)?;
-            let qualifier = alias.as_ref().map_or_else(|| table.name.clone(), |a| a.name.value.clone());
-            let session_ref: &Session = session;
-            let no_columns = Vec::new();
-            let statement_scope = scope(session_ref, variables, &no_columns);
-            let store = session_ref.store.as_ref().expect("opened above");
-            let rows = candidate_rows(store, &table, &qualifier, selection, &statement_scope, reading)?
-                .into_iter()
-                .map(|(_, values)| values)
-                .collect();
-            Ok(Source {
-                columns: table.columns.iter().map(catalog_column).collect(),
-                qualifiers: vec![qualifier; table.columns.len()],
-                rows,
-            })
+            let reading = table_reading(cx.session, with_hints)?;
+            let named = |default: &str, columns: Vec<ColumnDef>, rows: Vec<Vec<Value>>| {
+                let qualifier = alias.as_ref().map_or_else(|| default.to_string(), |a| a.name.value.clone());
+                Source { qualifiers: vec![qualifier; columns.len()], columns, rows }
+            };
+            if let Some(cte) = cx.cte(name) {
+                return Ok(named(&cte.name, cte.result.columns.clone(), cte.result.rows.clone()));
+            }
+            if let Some((view, columns, rows)) = catalog::system_view(cx.session, name)? {
+                return Ok(named(view, columns, rows));
+            }
+            let store =
+                cx.session.store.as_ref().ok_or_else(|| SqlError::not_supported("A query before the store opens"))?;
+            let object = table_name(name)?;
+            if let Some(table) = store.table(&object)? {
+                let qualifier = alias.as_ref().map_or_else(|| table.name.clone(), |a| a.name.value.clone());
+                let statement_columns = cx.columns(Vec::new());
+                let statement_scope = cx.scope(&statement_columns);
+                let rows = candidate_rows(store, &table, &qualifier, selection, &statement_scope, reading)?
+                    .into_iter()
+                    .map(|(_, values)| values)
+                    .collect();
+                return Ok(Source {
+                    columns: table.columns.iter().map(catalog_column).collect(),
+                    qualifiers: vec![qualifier; table.columns.len()],
+                    rows,
+                });
+            }
+            match modules::view(store, &object)? {
+                Some(view) => {
+                    let no_variables = Variables::new();
+                    let result = run_query(&Context::new(cx.session, &no_variables), &view.query)?;
+                    if let Some(e) = result.error {
+                        return Err(e);
+                    }
+                    Ok(named(&view.name, result.columns, result.rows))
+                }
+                None => Err(SqlError::new(208, format!("Invalid object name '{name}'."))),
+            }
         }
         ast::TableFactor::Derived { lateral: false, subquery, alias, sample: None } => {
-            let result = run_query(session, subquery, variables)?;
+            let result = run_query(&cx.nested(), subquery)?;
             if let Some(e) = result.error {
                 return Err(e);
             }
@@ -633,7 +781,7 @@ fn factor(
             Ok(Source { qualifiers: vec![alias; result.columns.len()], columns: result.columns, rows: result.rows })
         }
         ast::TableFactor::NestedJoin { table_with_joins, alias: None } => {
-            relation(session, std::slice::from_ref(table_with_joins), variables)
+            relation(cx, std::slice::from_ref(table_with_joins))
         }
         _ => Err(SqlError::not_supported("This kind of FROM source")),
     }
@@ -648,6 +796,7 @@ fn table_reading(session: &Session, hints: &[ast::Expr]) -> Result<Reading, SqlE
                 match word.value.to_uppercase().as_str() {
                     "NOLOCK" | "READUNCOMMITTED" => reading = Reading::Uncommitted,
                     "READCOMMITTED" => reading = Reading::Committed,
+                    "READPAST" => reading = Reading::SkipLocked,
                     // the granularity of locks, which here are always rows
                     "ROWLOCK" => {}
                     other => return Err(SqlError::not_supported(format!("The table hint {other}"))),
@@ -659,22 +808,16 @@ fn table_reading(session: &Session, hints: &[ast::Expr]) -> Result<Reading, SqlE
     Ok(reading)
 }
 
-fn join_sources(
-    session: &Session,
-    variables: &Variables,
-    left: Source,
-    right: Source,
-    operator: &ast::JoinOperator,
-) -> Result<Source, SqlError> {
+fn join_sources(cx: &Context, left: Source, right: Source, operator: &ast::JoinOperator) -> Result<Source, SqlError> {
     use ast::JoinOperator as J;
     let on = |c: &ast::JoinConstraint| match c {
-        ast::JoinConstraint::On(e) => Ok(e.clone()),
+        ast::JoinConstraint::On(e) => translate_condition(e),
         _ => Err(SqlError::not_supported("A join without ON")),
     };
     match operator {
-        J::Join(c) | J::Inner(c) => cross(left, right, Some(&on(c)?), false, session, variables),
-        J::Left(c) | J::LeftOuter(c) => cross(left, right, Some(&on(c)?), true, session, variables),
-        J::CrossJoin(ast::JoinConstraint::None) => cross(left, right, None, false, session, variables),
+        J::Join(c) | J::Inner(c) => cross(left, right, Some(&on(c)?), false, cx),
+        J::Left(c) | J::LeftOuter(c) => cross(left, right, Some(&on(c)?), true, cx),
+        J::CrossJoin(ast::JoinConstraint::None) => cross(left, right, None, false, cx),
         J::Right(c) | J::RightOuter(c) => {
             // the LEFT JOIN of the swapped sides, its columns put back in FROM order
             fn rotated<T>(mut v: Vec<T>, by: usize) -> Vec<T> {
@@ -682,7 +825,7 @@ fn join_sources(
                 v
             }
             let split = right.columns.len();
-            let swapped = cross(right, left, Some(&on(c)?), true, session, variables)?;
+            let swapped = cross(right, left, Some(&on(c)?), true, cx)?;
             Ok(Source {
                 columns: rotated(swapped.columns, split),
                 qualifiers: rotated(swapped.qualifiers, split),
@@ -696,14 +839,7 @@ fn join_sources(
 
 /// Every pair of rows for which `on` holds (all pairs without it); with `outer`, a left row
 /// without a match once with NULLs on the right (whose columns become nullable).
-fn cross(
-    left: Source,
-    right: Source,
-    on: Option<&ast::Expr>,
-    outer: bool,
-    session: &Session,
-    variables: &Variables,
-) -> Result<Source, SqlError> {
+fn cross(left: Source, right: Source, on: Option<&Condition>, outer: bool, cx: &Context) -> Result<Source, SqlError> {
     let mut columns = left.columns.clone();
     columns.extend(right.columns.iter().map(|c| ColumnDef { nullable: c.nullable || outer, ..c.clone() }));
     let mut qualifiers = left.qualifiers.clone();
@@ -716,7 +852,10 @@ fn cross(
             values.extend(r.iter().cloned());
             let holds = match on {
                 None => true,
-                Some(e) => qualifies(Some(e), &scope(session, variables, &result.scope_row(&values)))?,
+                Some(c) => {
+                    let row = cx.columns(result.scope_row(&values));
+                    qualifies(Some(c), &cx.scope(&row))?
+                }
             };
             if holds {
                 matched = true;
@@ -783,8 +922,7 @@ fn sort_order(ta: &SqlType, a: &Value, tb: &SqlType, b: &Value) -> Ordering {
 /// The qualifying rows split by the GROUP BY values, in order of first appearance; without
 /// GROUP BY, one group of all rows (even none).
 fn groups<'r>(
-    session: &Session,
-    variables: &Variables,
+    cx: &Context,
     source: &Source,
     rows: &'r [Vec<Value>],
     group_by: &[Expr],
@@ -795,8 +933,8 @@ fn groups<'r>(
     let mut groups: Vec<(Key, Vec<&Vec<Value>>)> = Vec::new();
     let keys: Vec<(OrderKey, bool)> = group_by.iter().map(|e| (OrderKey::Expression(e.clone()), true)).collect();
     for values in rows {
-        let row = source.scope_row(values);
-        let key = sort_keys(&keys, &scope(session, variables, &row), &[])?;
+        let row = cx.columns(source.scope_row(values));
+        let key = sort_keys(&keys, &cx.scope(&row), &[])?;
         let same =
             |other: &Key| key.iter().zip(other).all(|((ta, a), (tb, b))| sort_order(ta, a, tb, b) == Ordering::Equal);
         match groups.iter_mut().find(|(k, _)| same(k)) {
@@ -869,8 +1007,7 @@ fn aggregate_type(aggregate: Aggregate, argument: Option<&SqlType>) -> Result<Sq
 
 /// An aggregate over a group's rows (NULL arguments are left out, as SQL Server does).
 fn aggregate(
-    session: &Session,
-    variables: &Variables,
+    cx: &Context,
     source: &Source,
     group: &[&Vec<Value>],
     aggregate: Aggregate,
@@ -882,8 +1019,8 @@ fn aggregate(
     };
     let mut values = Vec::new();
     for values_of_row in group {
-        let row = source.scope_row(values_of_row);
-        let v = eval(expr, &scope(session, variables, &row))?.value?;
+        let row = cx.columns(source.scope_row(values_of_row));
+        let v = eval(expr, &cx.scope(&row))?.value?;
         if !v.is_null() {
             values.push(v);
         }
@@ -939,4 +1076,86 @@ fn aggregate(
         }
         _ => Err(overflow()),
     }
+}
+
+/// `STRING_AGG(value, separator) [WITHIN GROUP (ORDER BY ...)]`; `None` for other expressions.
+fn string_agg_call(e: &ast::Expr, typing_scope: &Scope) -> Result<Option<StringAgg>, SqlError> {
+    let ast::Expr::Function(f) = e else { return Ok(None) };
+    if !f.name.to_string().eq_ignore_ascii_case("STRING_AGG") {
+        return Ok(None);
+    }
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Err(SqlError::new(174, "The string_agg function requires 2 argument(s)."));
+    };
+    let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(value)), ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(separator))] =
+        list.args.as_slice()
+    else {
+        return Err(SqlError::new(174, "The string_agg function requires 2 argument(s)."));
+    };
+    if f.over.is_some() || f.filter.is_some() || list.duplicate_treatment.is_some() {
+        return Err(SqlError::not_supported("STRING_AGG with DISTINCT, OVER or FILTER"));
+    }
+    let order = f
+        .within_group
+        .iter()
+        .map(|k| Ok((translate(&k.expr)?, k.options.asc != Some(false))))
+        .collect::<Result<_, SqlError>>()?;
+    let value = translate(value)?;
+    let value_type = eval(&value, typing_scope)?.ty;
+    Ok(Some(StringAgg { value, value_type, separator: translate(separator)?, order }))
+}
+
+/// STRING_AGG's type: (n)varchar(max) of a max argument, else nvarchar(4000) or varchar(8000).
+fn string_agg_type(value: &SqlType) -> SqlType {
+    match value {
+        SqlType::VarChar(None) | SqlType::Text => SqlType::VarChar(None),
+        SqlType::NVarChar(None) | SqlType::NText => SqlType::NVarChar(None),
+        SqlType::Char(_) | SqlType::VarChar(_) => SqlType::VarChar(Some(8000)),
+        _ => SqlType::NVarChar(Some(4000)),
+    }
+}
+
+/// The group's non-NULL values joined by the separator, in the WITHIN GROUP order (else the
+/// rows' order); NULL without a value, SQL Server's 9829 past 8000 bytes of a non-max result.
+fn string_agg(
+    cx: &Context,
+    source: &Source,
+    group: &[&Vec<Value>],
+    agg: &StringAgg,
+    ty: &SqlType,
+) -> Result<Value, SqlError> {
+    let keys: Vec<(OrderKey, bool)> = agg.order.iter().map(|(e, a)| (OrderKey::Expression(e.clone()), *a)).collect();
+    let mut pieces: Vec<(Key, String, String)> = Vec::new();
+    for values in group {
+        let row = cx.columns(source.scope_row(values));
+        let scope = cx.scope(&row);
+        let typed = eval(&agg.value, &scope)?;
+        let Some(text) = crate::sql::functions::text(&typed.value?, &typed.ty)? else { continue };
+        let separator = eval(&agg.separator, &scope)?;
+        let separator = crate::sql::functions::text(&separator.value?, &separator.ty)?.unwrap_or_default();
+        pieces.push((sort_keys(&keys, &scope, &[])?, text, separator));
+    }
+    if pieces.is_empty() {
+        return Ok(Value::Null);
+    }
+    let mut keyed: Vec<(Key, Vec<Value>)> =
+        pieces.iter().enumerate().map(|(i, (k, _, _))| (k.clone(), vec![Value::Int(i as i64)])).collect();
+    sort_rows(&mut keyed, &keys);
+    let mut joined = String::new();
+    for (n, (_, index)) in keyed.iter().enumerate() {
+        let Some(Value::Int(i)) = index.first() else { continue };
+        let (_, text, separator) = &pieces[*i as usize];
+        if n > 0 {
+            joined.push_str(separator);
+        }
+        joined.push_str(text);
+    }
+    let bytes = if ty.is_unicode() { joined.encode_utf16().count() * 2 } else { joined.chars().count() };
+    if !matches!(ty, SqlType::VarChar(None) | SqlType::NVarChar(None)) && bytes > 8000 {
+        return Err(SqlError::new(
+            9829,
+            "STRING_AGG aggregation result exceeded the limit of 8000 bytes. Use LOB types to avoid result truncation.",
+        ));
+    }
+    Ok(Value::Str(joined))
 }

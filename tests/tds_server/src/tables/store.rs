@@ -19,6 +19,7 @@ use rusqlite::types::Value as DbValue;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::locks::{block_without_stalling, LockManager, TransactionId, WaitOutcome};
+use super::modules::{Module, ModuleKind};
 use super::undo::{Change, Mark, UndoLog};
 use crate::sql::convert::{format_decimal, parse_decimal_text};
 use crate::sql::eval::compare;
@@ -95,9 +96,10 @@ impl Turn {
 /// TABLE` for a connection's #temp tables).
 fn catalog_ddl(create: &str) -> String {
     format!(
-        "{create} tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER);
+        "{create} tds_tables (name TEXT PRIMARY KEY COLLATE NOCASE, identity_next INTEGER, identity_increment INTEGER, identity_seed INTEGER);
          {create} tds_columns (table_name TEXT COLLATE NOCASE, ordinal INTEGER, name TEXT, type TEXT, nullable INTEGER, is_identity INTEGER, default_sql TEXT, PRIMARY KEY (table_name, ordinal));
-         {create} tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);"
+         {create} tds_constraints (table_name TEXT COLLATE NOCASE, name TEXT, kind TEXT, columns TEXT);
+         {create} tds_modules (name TEXT PRIMARY KEY COLLATE NOCASE, kind TEXT, definition TEXT, body_offset INTEGER);"
     )
 }
 
@@ -154,6 +156,8 @@ pub enum Reading {
     Committed,
     /// `WITH (NOLOCK)`, READ UNCOMMITTED: rows are read as they are, changed or not
     Uncommitted,
+    /// `WITH (READPAST)`: rows another open transaction holds are skipped, not waited for
+    SkipLocked,
 }
 
 /// A session's connection to the shared database, its open transaction and undo log.
@@ -318,6 +322,15 @@ pub struct Constraint {
     pub kind: KeyKind,
     /// column ordinals
     pub columns: Vec<usize>,
+}
+
+/// A table's identity column as the catalog keeps it: created with `seed` and `increment`,
+/// `next` the value the next row takes.
+#[derive(Clone, Copy, Debug)]
+pub struct IdentityCounter {
+    pub seed: i64,
+    pub increment: i64,
+    pub next: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -605,6 +618,7 @@ impl Store {
                 Ok(())
             }
             Change::CreatedIndex { table, index } => self.drop_index_storage(&table, &index),
+            Change::ReplacedModule { name, previous } => self.write_module(&name, previous.as_ref()),
             Change::DroppedIndex { table, index } => {
                 let table = table_of(&table, tables)?;
                 self.create_index_storage(&table, &index)?;
@@ -761,15 +775,45 @@ impl Store {
         Ok(Some(Table { name, columns, constraints }))
     }
 
+    /// The names of the shared tables (`temp`: of the connection's #temp tables), in creation order.
+    pub fn table_names(&self, temp: bool) -> Result<Vec<String>, SqlError> {
+        let s = if temp { "temp" } else { "main" };
+        let db = self.sqlite();
+        let mut stmt = db
+            .prepare_cached(&format!("SELECT name FROM {s}.tds_tables ORDER BY rowid"))
+            .map_err(storage_error)?;
+        let names = stmt.query_map([], |r| r.get(0)).map_err(storage_error)?;
+        names.collect::<Result<_, _>>().map_err(storage_error)
+    }
+
+    /// A table's identity: (seed, increment), `None` without an identity column.
+    pub fn identity(&self, table: &Table) -> Result<Option<(i64, i64)>, SqlError> {
+        let s = schema(&table.name);
+        let found: Option<(Option<i64>, Option<i64>)> = self
+            .sqlite()
+            .query_row(
+                &format!("SELECT identity_seed, identity_increment FROM {s}.tds_tables WHERE name = ?1"),
+                [&table.name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(storage_error)?;
+        Ok(match found {
+            Some((Some(seed), Some(increment))) => Some((seed, increment)),
+            _ => None,
+        })
+    }
+
     /// Records and creates a table; identity columns start at `identity.0` by `identity.1`.
     pub fn create_table(&self, table: &Table, identity: Option<(i64, i64)>) -> Result<(), SqlError> {
         self.lock_schema(&table.name)?;
+        let identity = identity.map(|(seed, increment)| IdentityCounter { seed, increment, next: seed });
         self.create_storage(table, identity)?;
         self.state().undo.push(Change::CreatedTable { table: table.name.as_str().into() });
         Ok(())
     }
 
-    fn create_storage(&self, table: &Table, identity: Option<(i64, i64)>) -> Result<(), SqlError> {
+    fn create_storage(&self, table: &Table, identity: Option<IdentityCounter>) -> Result<(), SqlError> {
         let db = self.sqlite();
         let s = schema(&table.name);
         let mut ddl = vec![format!("{ROWID_COLUMN} INTEGER PRIMARY KEY AUTOINCREMENT")];
@@ -785,9 +829,11 @@ impl Store {
         }
         db.execute_batch(&format!("CREATE TABLE {} ({})", table.storage_name(), ddl.join(", ")))
             .map_err(storage_error)?;
-        let (next, increment) = identity.map_or((None, None), |(seed, inc)| (Some(seed), Some(inc)));
-        db.execute(&format!("INSERT INTO {s}.tds_tables VALUES (?1, ?2, ?3)"), params![table.name, next, increment])
-            .map_err(storage_error)?;
+        db.execute(
+            &format!("INSERT INTO {s}.tds_tables VALUES (?1, ?2, ?3, ?4)"),
+            params![table.name, identity.map(|i| i.next), identity.map(|i| i.increment), identity.map(|i| i.seed)],
+        )
+        .map_err(storage_error)?;
         for (i, c) in table.columns.iter().enumerate() {
             db.execute(
                 &format!("INSERT INTO {s}.tds_columns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -862,15 +908,20 @@ impl Store {
     pub fn drop_table(&self, table: &Table) -> Result<(), SqlError> {
         self.lock_schema(&table.name)?;
         if self.state().transaction.is_some() {
-            let identity: Option<(i64, i64)> = self
+            let identity = self
                 .sqlite()
                 .query_row(
                     &format!(
-                        "SELECT identity_next, identity_increment FROM {}.tds_tables WHERE name = ?1",
+                        "SELECT identity_seed, identity_increment, identity_next FROM {}.tds_tables WHERE name = ?1",
                         schema(&table.name)
                     ),
                     [&table.name],
-                    |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
+                    |r| {
+                        Ok(match (r.get(0)?, r.get(1)?, r.get(2)?) {
+                            (Some(seed), Some(increment), Some(next)) => Some(IdentityCounter { seed, increment, next }),
+                            _ => None,
+                        })
+                    },
                 )
                 .map_err(storage_error)?;
             let rows = self.scan(table, Reading::Committed)?;
@@ -886,6 +937,59 @@ impl Store {
         for catalog in ["tds_tables", "tds_columns", "tds_constraints"] {
             let key = if catalog == "tds_tables" { "name" } else { "table_name" };
             db.execute(&format!("DELETE FROM {s}.{catalog} WHERE {key} = ?1"), [&table.name]).map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
+    /// The view or procedure `name`, if there is one. Waits while another transaction defines
+    /// or drops it.
+    pub fn module(&self, name: &str) -> Result<Option<Module>, SqlError> {
+        let db = self.sqlite();
+        let me = self.owner();
+        self.until_granted(|| Ok::<_, SqlError>(self.database.locks.schema_holder(name, me).map_or(Ok(()), Err)))?;
+        db.prepare_cached("SELECT name, kind, definition, body_offset FROM main.tds_modules WHERE name = ?1")
+            .and_then(|mut stmt| stmt.query_row([name], module_of_row).optional())
+            .map_err(storage_error)
+    }
+
+    /// Every view and procedure, in creation order.
+    pub fn modules(&self) -> Result<Vec<Module>, SqlError> {
+        let db = self.sqlite();
+        let mut stmt = db
+            .prepare_cached("SELECT name, kind, definition, body_offset FROM main.tds_modules ORDER BY rowid")
+            .map_err(storage_error)?;
+        let rows = stmt.query_map([], module_of_row).map_err(storage_error)?;
+        rows.collect::<Result<_, _>>().map_err(storage_error)
+    }
+
+    /// Records a view or procedure, over the one of that name (ALTER) if there is one.
+    pub fn save_module(&self, module: &Module) -> Result<(), SqlError> {
+        self.lock_schema(&module.name)?;
+        let previous = self.module(&module.name)?;
+        self.write_module(&module.name, Some(module))?;
+        self.state().undo.push(Change::ReplacedModule { name: module.name.clone(), previous });
+        Ok(())
+    }
+
+    /// Removes the view or procedure `name`.
+    pub fn remove_module(&self, name: &str) -> Result<(), SqlError> {
+        self.lock_schema(name)?;
+        let previous = self.module(name)?;
+        self.write_module(name, None)?;
+        self.state().undo.push(Change::ReplacedModule { name: name.to_string(), previous });
+        Ok(())
+    }
+
+    /// Makes `module` (or none) the catalog's module `name`.
+    fn write_module(&self, name: &str, module: Option<&Module>) -> Result<(), SqlError> {
+        let db = self.sqlite();
+        db.execute("DELETE FROM main.tds_modules WHERE name = ?1", [name]).map_err(storage_error)?;
+        if let Some(m) = module {
+            db.execute(
+                "INSERT INTO main.tds_modules (name, kind, definition, body_offset) VALUES (?1, ?2, ?3, ?4)",
+                params![m.name, m.kind.code(), m.definition, m.body_offset as i64],
+            )
+            .map_err(storage_error)?;
         }
         Ok(())
     }
@@ -967,6 +1071,11 @@ impl Store {
         }
         let me = self.owner();
         let locks = &self.database.locks;
+        if reading == Reading::SkipLocked {
+            let mut rows = self.fetch(table, &condition, &parameters)?;
+            rows.retain(|(rowid, _)| locks.row_holder(&table.name, *rowid, me).is_none());
+            return Ok(rows);
+        }
         let seek = equal.filter(|&(ordinal, _)| table.is_seekable(ordinal));
         self.until_granted(|| {
             let Some((ordinal, value)) = seek else {
@@ -1222,6 +1331,17 @@ impl Drop for Store {
             eprintln!("tds-server: rolling back the transaction of session {}: {}", self.spid, e.text);
         }
     }
+}
+
+fn module_of_row(row: &rusqlite::Row) -> rusqlite::Result<Module> {
+    let kind: String = row.get(1)?;
+    let offset: i64 = row.get(3)?;
+    Ok(Module {
+        name: row.get(0)?,
+        kind: ModuleKind::from_code(&kind),
+        definition: row.get(2)?,
+        body_offset: offset as usize,
+    })
 }
 
 fn encode_row(table: &Table, values: &[Value]) -> Vec<DbValue> {

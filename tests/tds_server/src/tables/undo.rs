@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use super::store::{Constraint, Table};
+use super::modules::Module;
+use super::store::{Constraint, IdentityCounter, Table};
 use crate::value::Value;
 
 /// One change, as the way back to the state before it.
@@ -33,10 +34,10 @@ pub enum Change {
     CreatedTable {
         table: Arc<str>,
     },
-    /// The table was dropped: its definition, identity (next value, increment) and rows
+    /// The table was dropped: its definition, identity and rows
     DroppedTable {
         table: Table,
-        identity: Option<(i64, i64)>,
+        identity: Option<IdentityCounter>,
         rows: Vec<(i64, Vec<Value>)>,
     },
     CreatedIndex {
@@ -46,6 +47,11 @@ pub enum Change {
     DroppedIndex {
         table: Arc<str>,
         index: Constraint,
+    },
+    /// The view or procedure `name` was created, altered or dropped: it was `previous`
+    ReplacedModule {
+        name: String,
+        previous: Option<Module>,
     },
 }
 
