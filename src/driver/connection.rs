@@ -192,8 +192,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
             }
             Request::Procedure { name, arguments } => {
                 let values: Vec<TdsParam<'_>> = arguments.iter().map(|a| TdsParam(&a.value)).collect();
+                // An argument without a name is passed by position.
                 let call = arguments.iter().zip(&values).fold(RpcCall::procedure(name.as_str()), |call, (a, v)| {
-                    call.param(format!("@{}", a.name), v, a.output)
+                    let name = if a.name.is_empty() { String::new() } else { format!("@{}", a.name) };
+                    call.param(name, v, a.output)
                 });
                 self.client.send_rpcs(vec![call]).await
             }
