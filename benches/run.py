@@ -41,6 +41,7 @@ DEFAULT_CARGO_TARGET = CACHE / "target-bench"
 # client name -> (driver script in clients/, requirements file in requirements/)
 CLIENTS = {
     "ours": ("ours.py", "ours.txt"),
+    "ours-sync": ("ours_sync.py", "ours.txt"),
     "fastmssql-0.7.7": ("fastmssql_0_7_7.py", "fastmssql_0_7_7.txt"),
     "mssql-python": ("mssql_python_client.py", "mssql_python.txt"),
     "connectorx": ("connectorx_client.py", "connectorx.txt"),
@@ -121,8 +122,9 @@ def prepare_environments(clients: list[str], cargo_target: pathlib.Path,
         wheel = wheel_future.result()
         binary = server_future.result()
     pythons["harness"] = harness
-    if "ours" in pythons:
-        run_checked([str(pythons["ours"]), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+    # Every mode of this package (asyncio, DB-API) runs the wheel built from the work tree.
+    for name in [name for name in pythons if name in CLIENTS and CLIENTS[name][1] == CLIENTS["ours"][1]]:
+        run_checked([str(pythons[name]), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                      "--force-reinstall", "--no-deps", str(wheel)])
     return pythons, phases, binary
 
