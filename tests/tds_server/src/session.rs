@@ -29,7 +29,8 @@ pub const PROG_NAME: &str = "Microsoft SQL Server";
 pub const DEFAULT_DATABASE: &str = "master";
 pub const DEFAULT_LANGUAGE: &str = "us_english";
 
-/// First byte of a TLS ClientHello, which a TDS 8.0 client sends instead of PRELOGIN.
+/// First byte of a TLS ClientHello (a handshake record), which a TDS 8.0 client sends instead
+/// of PRELOGIN (0x12).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Pending response bytes are framed and sent once they exceed this, so big results
@@ -49,17 +50,23 @@ pub async fn serve_connection(tcp: TcpStream, context: &ServerContext, spid: u16
 async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result<()> {
     tcp.set_nodelay(true)?;
     let mut first = [0u8; 1];
-    if tcp.peek(&mut first).await? == 1 && first[0] == TLS_HANDSHAKE_RECORD {
-        return Err(invalid("TLS before PRELOGIN: TDS 8.0 strict encryption is not supported".into()));
-    }
+    let strict = tcp.peek(&mut first).await? == 1 && first[0] == TLS_HANDSHAKE_RECORD;
     let mut conn = Connection::new(tcp);
+    if strict {
+        conn.accept_strict_tls(context.strict_tls.clone()).await?;
+    }
 
     let prelogin_message = conn.read_message().await?;
     if prelogin_message.ty != PacketType::PreLogin {
         return Err(invalid(format!("expected PRELOGIN, got a {:?} message", prelogin_message.ty)));
     }
     let prelogin_request = prelogin::parse_request(&prelogin_message.payload).map_err(invalid)?;
-    let (answer, encryption) = match prelogin::negotiate_encryption(context.encrypt, prelogin_request.encryption) {
+    let negotiated = if strict {
+        Ok(prelogin::strict_encryption(prelogin_request.encryption))
+    } else {
+        prelogin::negotiate_encryption(context.encrypt, prelogin_request.encryption)
+    };
+    let (answer, encryption) = match negotiated {
         Ok((answer, encryption)) => (answer, Some(encryption)),
         Err(answer) => (answer, None),
     };
@@ -72,8 +79,8 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
             prelogin_request.encryption
         )));
     };
-    if encryption != Encryption::None {
-        conn.start_tls(context.tls.clone()).await?;
+    if matches!(encryption, Encryption::LoginOnly | Encryption::Full) {
+        conn.start_tls(context.prelogin_tls.clone()).await?;
     }
 
     let login_message = conn.read_message().await?;
