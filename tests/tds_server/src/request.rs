@@ -248,10 +248,9 @@ pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
         };
         r.advance_to(rest);
         if is_text_type(&ty) {
-            // TableName: NumParts, then each part as US_VARCHAR
-            for _ in 0..r.u8("COLMETADATA TableName NumParts")? {
-                r.us_varchar("COLMETADATA TableName part")?;
-            }
+            // TableName: unlike a result's COLMETADATA (NumParts, then the parts), one US_VARCHAR,
+            // as SQL Server reads it from bulk clients (SqlClient, go-mssqldb, tiberius).
+            r.us_varchar("COLMETADATA TableName")?;
         }
         let name = r.b_varchar("COLMETADATA ColName")?;
         columns.push(BulkColumn { name, ty, nullable: flags & types::FLAG_NULLABLE != 0, fixed_len });
