@@ -16,7 +16,7 @@ use crate::login7::{self, Login7};
 use crate::packet::{negotiate_packet_size, Message, PacketType, DEFAULT_PACKET_SIZE};
 use crate::prelogin::{self, Encryption};
 use crate::replay::{self, CachedResponse, ReplayCache, ReplayKey, RequestClass};
-use crate::request::{self, AllHeaders, TransactionRequest};
+use crate::request::{self, AllHeaders, RequestError, TransactionRequest};
 use crate::response::{Flow, OutgoingResponse, ResponseEncoder};
 use crate::server::ServerContext;
 use crate::tokens::{self, LoginAck, DEFAULT_COLLATION, DONE_ATTN, DONE_ERROR, DONE_FINAL, DONE_RPCINBATCH};
@@ -205,9 +205,9 @@ fn error_events(number: i32, text: String) -> Vec<Event> {
     vec![Event::Error(tokens::server_message(number, 1, 16, text)), Event::Done(done(DONE_ERROR))]
 }
 
-/// A request that could not be decoded.
-fn malformed_request(detail: String) -> Vec<Event> {
-    error_events(4002, format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {detail}"))
+/// A request refused before it ran (it could not be decoded, or an RPC parameter is invalid).
+fn refused(error: RequestError) -> Vec<Event> {
+    error_events(error.number, error.text)
 }
 
 /// Runs engine code so that a bug in it answers this request with an error instead of
@@ -380,8 +380,12 @@ impl RequestLoop {
     }
 
     /// A decoded request whose ALL_HEADERS fit the session, or the events that refuse it.
-    fn accept<T>(&self, decoded: Result<T, String>, headers: fn(&T) -> &AllHeaders) -> Result<T, Vec<Event>> {
-        let request = decoded.map_err(malformed_request)?;
+    fn accept<T, E: Into<RequestError>>(
+        &self,
+        decoded: Result<T, E>,
+        headers: fn(&T) -> &AllHeaders,
+    ) -> Result<T, Vec<Event>> {
+        let request = decoded.map_err(|e| refused(e.into()))?;
         self.check_transaction(headers(&request))?;
         Ok(request)
     }

@@ -88,6 +88,64 @@ fn every_rpc_of_a_batch_but_the_last_ends_with_done_rpcinbatch() {
     assert_eq!(doneproc_statuses, [0x81, 0x81, 0x00], "{tokens:?}");
 }
 
+/// sp_executesql of `SELECT @P1` with `@P1` declared as `declaration`, of TYPE_INFO `type_info`
+/// and value bytes `value` (its length prefix included).
+fn select_parameter(declaration: &str, type_info: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut payload = all_headers(0);
+    payload.extend_from_slice(&[0xFF, 0xFF, 10, 0, 0, 0]); // sp_executesql
+    nvarchar_param(&mut payload, "", "SELECT @P1");
+    nvarchar_param(&mut payload, "", &format!("@P1 {declaration}"));
+    payload.push(3);
+    payload.extend_from_slice(&utf16("@P1"));
+    payload.push(0); // StatusFlags
+    payload.extend_from_slice(type_info);
+    payload.extend_from_slice(value);
+    payload
+}
+
+#[test]
+fn invalid_parameter_values_are_refused_with_8023() {
+    let server = server();
+    let mut client = Client::logged_in(server.addr());
+    let float = |f: f64| [&[8u8][..], &f.to_le_bytes()].concat();
+    let cases = [
+        ("float", vec![0x6D, 8], float(f64::NAN)),
+        ("float", vec![0x6D, 8], float(f64::INFINITY)),
+        ("float", vec![0x6D, 8], float(f64::NEG_INFINITY)),
+        ("real", vec![0x6D, 4], [&[4u8][..], &f32::NAN.to_le_bytes()].concat()),
+        // 9999-12-31 is day 3652058 of the date type
+        ("date", vec![0x28], vec![3, 0xDB, 0xB9, 0x37]),
+        // a time of day of 24:00:00 (scale 0: 86400 seconds)
+        ("time(0)", vec![0x29, 0], vec![3, 0x80, 0x51, 0x01]),
+        // datetime's day 2958464 is 10000-01-01
+        ("datetime", vec![0x6F, 8], [&[8u8][..], &2_958_464i32.to_le_bytes(), &[0; 4]].concat()),
+        // 1000.00 in decimal(5,2): six digits
+        ("decimal(5,2)", vec![0x6A, 5, 5, 2], [&[5u8, 1][..], &100_000u32.to_le_bytes()].concat()),
+    ];
+    for (declaration, type_info, value) in cases {
+        let tokens = request(&mut client, 0x03, 0, &select_parameter(declaration, &type_info, &value));
+        assert_eq!((tokens[0].ty, tokens[0].i32_at(0), tokens[0].body[5]), (0xAA, 8023, 16), "{declaration}");
+        let type_name = declaration.split('(').next().unwrap();
+        // The message of 8023 in sys.messages, for the third parameter of the call (after @stmt and @params).
+        let expected = format!(
+            "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect. \
+             Parameter 3 (\"@P1\"): The supplied value is not a valid instance of data type {type_name}. Check the \
+             source data for invalid values. An example of an invalid value is data of numeric type with scale \
+             greater than precision."
+        );
+        assert_eq!(tokens[0].message_text(), expected);
+    }
+    // The largest values of the types are accepted, and the session goes on.
+    for (declaration, type_info, value) in [
+        ("float", vec![0x6D, 8], float(f64::MAX)),
+        ("date", vec![0x28], vec![3, 0xDA, 0xB9, 0x37]),
+        ("decimal(5,2)", vec![0x6A, 5, 5, 2], [&[5u8, 1][..], &99_999u32.to_le_bytes()].concat()),
+    ] {
+        client.send(0x03, 0, &select_parameter(declaration, &type_info, &value));
+        assert_eq!(client.receive().payload[0], 0x81, "{declaration}: a result (COLMETADATA), not an ERROR");
+    }
+}
+
 #[test]
 fn truncated_rpc_is_a_decoding_error() {
     let mut payload = all_headers(0);
