@@ -266,8 +266,14 @@ impl RequestLoop {
             };
             let mut prefix = Vec::new();
             if message.reset_connection() {
-                self.reset(message.reset_keeps_transaction());
+                // Only the acknowledgement: the client itself returns to the login's database,
+                // language and options (MS-TDS 2.2.7.9, ENVCHANGE type 18).
+                let errors =
+                    engine::reset_session(&mut self.session, self.login_database, message.reset_keeps_transaction());
                 tokens::write_reset_connection_ack(&mut prefix);
+                for error in &errors {
+                    tokens::write_error(&mut prefix, error, &self.session.server_name);
+                }
             }
             if self.handle(prefix, message).await? == Flow::Closed {
                 return Ok(());
@@ -355,17 +361,6 @@ impl RequestLoop {
                 Some(key) => ReplayPlan::Cache { key, generation: cache.generation() },
                 None => ReplayPlan::Bypass,
             },
-        }
-    }
-
-    /// RESETCONNECTION: back to the state right after login (options, database, prepared
-    /// handles), keeping the open transaction only for RESETCONNECTIONSKIPTRAN.
-    fn reset(&mut self, keep_transaction: bool) {
-        self.session.options.clear();
-        self.session.database = self.login_database.to_string();
-        self.session.prepared = Default::default();
-        if !keep_transaction {
-            self.session.transaction = None;
         }
     }
 

@@ -575,6 +575,23 @@ fn constant_int(e: &ast::Expr) -> Result<i64, SqlError> {
     text.parse().map_err(|_| SqlError::not_supported(format!("IDENTITY with {text}")))
 }
 
+/// Drops the session's #temp tables (RESETCONNECTION); inside its open transaction when the reset
+/// keeps one. A session whose store was never opened has none.
+pub fn drop_temp_tables(session: &mut Session) -> Result<(), SqlError> {
+    let Some(store) = &session.store else { return Ok(()) };
+    let names = store
+        .conn
+        .prepare("SELECT name FROM temp.tds_tables")
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>())
+        .map_err(storage_error)?;
+    for name in names {
+        if let Some(table) = store.table(&name)? {
+            store.drop_table(&table)?;
+        }
+    }
+    Ok(())
+}
+
 fn drop_tables(session: &mut Session, names: &[ast::ObjectName], if_exists: bool) -> Result<(), SqlError> {
     let store = store(session)?;
     for name in names {
