@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime
-import hashlib
 import json
 import os
 import pathlib
@@ -33,9 +32,8 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(BENCHES))
 import common  # noqa: E402
 from local_server import LocalServer, server_binary  # noqa: E402
+from venvs import CACHE, VENV_CACHE, ensure_venv  # noqa: E402
 
-CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "fastmssql"
-VENV_CACHE = CACHE / "bench-venvs"
 DEFAULT_CARGO_TARGET = CACHE / "target-bench"
 
 # client name -> (driver script in clients/, requirements file in requirements/)
@@ -73,19 +71,6 @@ def run_checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 # --- environments -------------------------------------------------------------------------------
-
-
-def ensure_venv(cache: pathlib.Path, name: str, requirements: pathlib.Path) -> pathlib.Path:
-    """A virtual environment with the pinned requirements, reused while they (and Python) are unchanged."""
-    key = hashlib.sha256((requirements.read_text() + sys.version).encode()).hexdigest()[:12]
-    venv = cache / f"{name}-{key}"
-    python = venv / "bin" / "python"
-    if (venv / ".complete").exists():
-        return python
-    run_checked([sys.executable, "-m", "venv", "--clear", str(venv)])
-    run_checked([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(requirements)])
-    (venv / ".complete").write_text(requirements.read_text())
-    return python
 
 
 def build_wheel(harness_python: pathlib.Path, cargo_target: pathlib.Path) -> pathlib.Path:

@@ -1,8 +1,8 @@
 """Adapters for the independent SQL Server clients that judge the local TDS server.
 
 Each adapter connects one PyPI client to a `LocalServer`, either without encryption ("off") or with
-full TLS that trusts the server's test certificate ("tls"), and knows where that client puts
-SQL Server's error number in its exceptions.
+full TLS that trusts the server's test certificate ("tls"; mssql-python also "strict", TDS 8.0), and
+knows where that client puts SQL Server's error number in its exceptions.
 
 - mssql-python: Microsoft ODBC Driver 18 (bundled), paramstyle `?` (and pyformat).
 - pymssql: FreeTDS (bundled), paramstyle `%s` / `%(name)s` (substituted into the SQL text by pymssql).
@@ -79,7 +79,12 @@ class MssqlPythonAdapter(ClientAdapter):
                 query_timeout=QUERY_TIMEOUT_SECS):
         import mssql_python
 
-        security = "Encrypt=yes;TrustServerCertificate=yes" if encryption == "tls" else "Encrypt=no"
+        if encryption == "strict":
+            # TDS 8.0 (TLS before PRELOGIN): ODBC Driver 18 ignores TrustServerCertificate here and accepts
+            # only the certificate in the file ServerCertificate names.
+            security = f"Encrypt=strict;ServerCertificate={server.cert_path}"
+        else:
+            security = "Encrypt=yes;TrustServerCertificate=yes" if encryption == "tls" else "Encrypt=no"
         packet = f";PacketSize={packet_size}" if packet_size else ""
         braced_password = (password or server.password).replace("}", "}}")
         conn = mssql_python.connect(

@@ -144,42 +144,98 @@ impl Connection {
         self.write_all(&out).await
     }
 
-    /// Runs the TLS handshake with both directions wrapped in PRELOGIN (0x12) messages,
-    /// then encrypts everything that follows.
+    /// TDS 7.x: runs the TLS handshake with both directions wrapped in PRELOGIN (0x12)
+    /// messages, then encrypts everything that follows.
     pub async fn start_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
+        self.handshake(config, HandshakeFraming::PreloginPackets).await
+    }
+
+    /// TDS 8.0 strict encryption: runs the TLS handshake on the bare connection before any TDS
+    /// message, then encrypts everything that follows.
+    pub async fn accept_strict_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
+        self.handshake(config, HandshakeFraming::Bare).await
+    }
+
+    async fn handshake(&mut self, config: Arc<rustls::ServerConfig>, framing: HandshakeFraming) -> io::Result<()> {
         let mut tls = rustls::ServerConnection::new(config).map_err(|e| protocol_error(format!("TLS setup: {e}")))?;
+        // Plaintext that arrives with the client's last handshake flight (TLS 1.3 lets a client
+        // send its first message right behind its Finished).
+        let mut early = Vec::new();
         loop {
-            let mut flight = Vec::new();
-            while tls.wants_write() {
-                tls.write_tls(&mut flight)?;
-            }
-            if !flight.is_empty() {
-                self.send_message(PacketType::PreLogin, &flight).await?;
-            }
+            self.send_handshake_flight(&mut tls, framing).await?;
             if !tls.is_handshaking() {
                 break;
             }
-            let (header, data) = self.read_packet().await?;
-            if header.ty != PacketType::PreLogin {
-                return Err(protocol_error(format!("expected a TLS handshake packet (0x12), got {:?}", header.ty)));
+            let records = match framing {
+                HandshakeFraming::PreloginPackets => {
+                    let (header, data) = self.read_packet().await?;
+                    if header.ty != PacketType::PreLogin {
+                        return Err(protocol_error(format!(
+                            "expected a TLS handshake packet (0x12), got {:?}",
+                            header.ty
+                        )));
+                    }
+                    data
+                }
+                HandshakeFraming::Bare => {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let n = self.tcp.read(&mut buf).await?;
+                    if n == 0 {
+                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the TLS handshake"));
+                    }
+                    buf.truncate(n);
+                    buf
+                }
+            };
+            if let Err(e) = decrypt(&mut tls, &records, &mut early) {
+                // The alert that tells the client why (best effort: the connection ends anyway).
+                let _ = self.send_handshake_flight(&mut tls, framing).await;
+                return Err(e);
             }
-            let mut plaintext = Vec::new();
-            decrypt(&mut tls, &data, &mut plaintext)?;
-            if !plaintext.is_empty() {
+            if framing == HandshakeFraming::PreloginPackets && !early.is_empty() {
                 return Err(protocol_error("application data during the TLS handshake".into()));
             }
         }
         // Anything already received after the handshake is TLS records, not packets.
         let received = std::mem::take(&mut self.inbox);
+        self.inbox = early;
         decrypt(&mut tls, &received, &mut self.inbox)?;
         self.tls = Some(tls);
         Ok(())
+    }
+
+    /// Sends what rustls has to say during the handshake (its next flight, or an alert).
+    async fn send_handshake_flight(
+        &mut self,
+        tls: &mut rustls::ServerConnection,
+        framing: HandshakeFraming,
+    ) -> io::Result<()> {
+        let mut flight = Vec::new();
+        while tls.wants_write() {
+            tls.write_tls(&mut flight)?;
+        }
+        if flight.is_empty() {
+            return Ok(());
+        }
+        match framing {
+            HandshakeFraming::PreloginPackets => self.send_message(PacketType::PreLogin, &flight).await,
+            HandshakeFraming::Bare => self.tcp.write_all(&flight).await,
+        }
     }
 
     /// Ends login-only TLS: the login response and everything after it are plaintext.
     pub fn stop_tls(&mut self) {
         self.tls = None;
     }
+}
+
+/// How the records of a TLS handshake travel.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HandshakeFraming {
+    /// TDS 7.x: inside PRELOGIN messages.
+    PreloginPackets,
+    /// TDS 8.0: as they are, on the connection.
+    Bare,
 }
 
 /// Feeds TLS records to rustls and appends the plaintext they carry.

@@ -225,6 +225,27 @@ pub fn end_transaction(session: &mut Session, commit: bool) -> Vec<Event> {
     }
 }
 
+/// RESETCONNECTION / RESETCONNECTIONSKIPTRAN (MS-TDS 2.2.3.1.2): the session as a new login to
+/// `database` would find it (SET options, database, prepared handles, @@IDENTITY, @@ERROR, no
+/// #temp tables), its open transaction rolled back unless `keep_transaction`. Returns the errors of a
+/// rollback or drop that failed.
+pub fn reset_session(session: &mut Session, database: &str, keep_transaction: bool) -> Vec<Message> {
+    session.options.clear();
+    session.database = database.to_string();
+    session.prepared = Default::default();
+    session.row_count = 0;
+    session.last_error = 0;
+    session.identity = None;
+    session.scope_identity = None;
+    session.bulk_load = None;
+    let mut errors = Vec::new();
+    if !keep_transaction && session.transaction.take().is_some() {
+        errors.extend(tables::end_transaction(session, false).err().map(|e| message(&e, 1)));
+    }
+    errors.extend(tables::drop_temp_tables(session).err().map(|e| message(&e, 1)));
+    errors
+}
+
 /// Runs a SQLBatch's text.
 pub fn execute_batch(session: &mut Session, sql: &str) -> Vec<Event> {
     let mut events = Vec::new();

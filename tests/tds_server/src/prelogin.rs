@@ -122,6 +122,8 @@ pub enum Encryption {
     /// TLS for the LOGIN7 message only.
     LoginOnly,
     Full,
+    /// TDS 8.0: the whole connection is inside the TLS session set up before PRELOGIN.
+    Strict,
 }
 
 /// The ENCRYPTION value to answer and what follows; `Err` carries the answer to send
@@ -139,6 +141,14 @@ pub fn negotiate_encryption(mode: EncryptMode, client: u8) -> Result<(u8, Encryp
         (_, ENCRYPT_ON | ENCRYPT_REQ) => Ok((ENCRYPT_ON, Encryption::Full)),
         (_, _) => Err(ENCRYPT_NOT_SUP),
     }
+}
+
+/// The ENCRYPTION answer of a TDS 8.0 connection, whose TLS session is already up: the
+/// client's value is ignored (MS-TDS 2.2.6.5), and the answer is that of a server forcing
+/// encryption, which the connection is.
+pub fn strict_encryption(client: u8) -> (u8, Encryption) {
+    let answer = if matches!(client, ENCRYPT_ON | ENCRYPT_REQ) { ENCRYPT_ON } else { ENCRYPT_REQ };
+    (answer, Encryption::Strict)
 }
 
 /// The server's PRELOGIN answer in SQL Server's option order: VERSION, ENCRYPTION, INSTOPT,

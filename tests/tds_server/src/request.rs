@@ -2,7 +2,7 @@
 //! name, batched) and the transaction manager request.
 
 use crate::engine::{RpcParam, RpcRequest, RpcTarget};
-use crate::types::{self, SqlType};
+use crate::types::{self, SqlType, ValueError};
 use crate::value::Value;
 use crate::wire::{decode_utf16le, Reader};
 
@@ -66,6 +66,45 @@ pub fn parse_sql_batch(payload: &[u8]) -> Result<SqlBatch, String> {
     Ok(SqlBatch { headers, text: decode_utf16le(rest) })
 }
 
+/// A request refused before it runs, with SQL Server's error number and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestError {
+    pub number: i32,
+    pub text: String,
+}
+
+impl RequestError {
+    /// 4002: bytes that are no valid request.
+    pub fn malformed(detail: String) -> RequestError {
+        RequestError {
+            number: 4002,
+            text: format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {detail}"),
+        }
+    }
+
+    /// 8023: an RPC parameter whose value is no valid instance of its type (a NaN or infinite
+    /// float, a date out of range, a decimal beyond its precision). `ordinal` counts every
+    /// parameter of the call from 1, as SQL Server numbers them.
+    fn invalid_parameter(ordinal: usize, name: &str, ty: &SqlType) -> RequestError {
+        RequestError {
+            number: 8023,
+            text: format!(
+                "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect. \
+                 Parameter {ordinal} (\"{name}\"): The supplied value is not a valid instance of data type {}. \
+                 Check the source data for invalid values. An example of an invalid value is data of numeric type \
+                 with scale greater than precision.",
+                ty.name()
+            ),
+        }
+    }
+}
+
+impl From<String> for RequestError {
+    fn from(detail: String) -> RequestError {
+        RequestError::malformed(detail)
+    }
+}
+
 /// An RPC message: one or more procedure calls sharing ALL_HEADERS.
 #[derive(Clone, Debug)]
 pub struct RpcBatch {
@@ -78,7 +117,7 @@ pub struct RpcBatch {
 const RPC_BATCH_FLAGS: [u8; 2] = [0xFF, 0xFE];
 const PROC_ID_SWITCH: u16 = 0xFFFF;
 
-pub fn parse_rpc(payload: &[u8]) -> Result<RpcBatch, String> {
+pub fn parse_rpc(payload: &[u8]) -> Result<RpcBatch, RequestError> {
     let mut r = Reader::new(payload);
     let headers = read_all_headers(&mut r)?;
     let mut requests = Vec::new();
@@ -89,7 +128,7 @@ pub fn parse_rpc(payload: &[u8]) -> Result<RpcBatch, String> {
         }
         let flag = r.u8("RPC batch flag")?;
         if !RPC_BATCH_FLAGS.contains(&flag) {
-            return Err(format!("unexpected byte 0x{flag:02X} between batched RPCs"));
+            return Err(format!("unexpected byte 0x{flag:02X} between batched RPCs").into());
         }
         if r.is_empty() {
             break;
@@ -98,7 +137,7 @@ pub fn parse_rpc(payload: &[u8]) -> Result<RpcBatch, String> {
     Ok(RpcBatch { headers, requests })
 }
 
-fn read_rpc(r: &mut Reader) -> Result<RpcRequest, String> {
+fn read_rpc(r: &mut Reader) -> Result<RpcRequest, RequestError> {
     let name_len = r.u16_le("RPC NameLenProcID")?;
     let target = if name_len == PROC_ID_SWITCH {
         RpcTarget::ProcId(r.u16_le("RPC ProcID")?)
@@ -113,7 +152,11 @@ fn read_rpc(r: &mut Reader) -> Result<RpcRequest, String> {
         let status = r.u8("RPC parameter StatusFlags")?;
         let mut rest = r.remaining();
         let ty = types::read_type_info(&mut rest).map_err(|e| format!("RPC parameter {ordinal} TYPE_INFO: {e}"))?;
-        let value = types::read_value(&mut rest, &ty).map_err(|e| format!("RPC parameter {ordinal} value: {e}"))?;
+        let value = match types::read_value(&mut rest, &ty) {
+            Ok(value) => value,
+            Err(ValueError::Invalid(_)) => return Err(RequestError::invalid_parameter(ordinal, &name, &ty)),
+            Err(ValueError::Malformed(e)) => return Err(format!("RPC parameter {ordinal} value: {e}").into()),
+        };
         r.advance_to(rest);
         params.push(RpcParam { name, status, ty, value });
     }
@@ -249,10 +292,9 @@ pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
         };
         r.advance_to(rest);
         if is_text_type(&ty) {
-            // TableName: NumParts, then each part as US_VARCHAR
-            for _ in 0..r.u8("COLMETADATA TableName NumParts")? {
-                r.us_varchar("COLMETADATA TableName part")?;
-            }
+            // TableName: unlike a result's COLMETADATA (NumParts, then the parts), one US_VARCHAR,
+            // as SQL Server reads it from bulk clients (SqlClient, go-mssqldb, tiberius).
+            r.us_varchar("COLMETADATA TableName")?;
         }
         let name = r.b_varchar("COLMETADATA ColName")?;
         columns.push(BulkColumn { name, ty, nullable: flags & types::FLAG_NULLABLE != 0, fixed_len });
@@ -282,7 +324,7 @@ pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
 
 /// One row's values; `null_bitmap` is NBCROW's (its set bits are NULLs that are not sent).
 fn read_bulk_row(r: &mut Reader, columns: &[BulkColumn], null_bitmap: Option<&[u8]>) -> Result<Vec<Value>, String> {
-    let value_error = |e: String| format!("bulk row value: {e}");
+    let value_error = |e: ValueError| format!("bulk row value: {e}");
     let mut values = Vec::with_capacity(columns.len());
     for (i, column) in columns.iter().enumerate() {
         if null_bitmap.is_some_and(|bitmap| bitmap[i / 8] & (1 << (i % 8)) != 0) {

@@ -51,7 +51,10 @@ impl Default for TestServerConfig {
 /// What every connection of one server shares.
 pub struct ServerContext {
     pub encrypt: EncryptMode,
-    pub tls: Arc<rustls::ServerConfig>,
+    /// TLS of TDS 7.x, negotiated in PRELOGIN.
+    pub prelogin_tls: Arc<rustls::ServerConfig>,
+    /// TLS of TDS 8.0 strict encryption, before PRELOGIN.
+    pub strict_tls: Arc<rustls::ServerConfig>,
     pub users: Vec<(String, String)>,
     pub server_name: String,
     /// The server's tables, shared by its sessions
@@ -95,7 +98,8 @@ impl TestServer {
         };
         let context = Arc::new(ServerContext {
             encrypt: config.encrypt,
-            tls: tls::server_config(&identity)?,
+            prelogin_tls: tls::prelogin_config(&identity)?,
+            strict_tls: tls::strict_config(&identity)?,
             users: config.users,
             server_name: SERVER_NAME.to_string(),
             tables: Arc::new(Database::new().map_err(|e| e.text)?),

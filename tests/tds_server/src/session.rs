@@ -16,7 +16,7 @@ use crate::login7::{self, Login7};
 use crate::packet::{negotiate_packet_size, Message, PacketType, DEFAULT_PACKET_SIZE};
 use crate::prelogin::{self, Encryption};
 use crate::replay::{self, CachedResponse, ReplayCache, ReplayKey, RequestClass};
-use crate::request::{self, AllHeaders, TransactionRequest};
+use crate::request::{self, AllHeaders, RequestError, TransactionRequest};
 use crate::response::{Flow, OutgoingResponse, ResponseEncoder};
 use crate::server::ServerContext;
 use crate::tokens::{self, LoginAck, DEFAULT_COLLATION, DONE_ATTN, DONE_ERROR, DONE_FINAL, DONE_RPCINBATCH};
@@ -29,7 +29,8 @@ pub const PROG_NAME: &str = "Microsoft SQL Server";
 pub const DEFAULT_DATABASE: &str = "master";
 pub const DEFAULT_LANGUAGE: &str = "us_english";
 
-/// First byte of a TLS ClientHello, which a TDS 8.0 client sends instead of PRELOGIN.
+/// First byte of a TLS ClientHello (a handshake record), which a TDS 8.0 client sends instead
+/// of PRELOGIN (0x12).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Pending response bytes are framed and sent once they exceed this, so big results
@@ -49,17 +50,23 @@ pub async fn serve_connection(tcp: TcpStream, context: &ServerContext, spid: u16
 async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result<()> {
     tcp.set_nodelay(true)?;
     let mut first = [0u8; 1];
-    if tcp.peek(&mut first).await? == 1 && first[0] == TLS_HANDSHAKE_RECORD {
-        return Err(invalid("TLS before PRELOGIN: TDS 8.0 strict encryption is not supported".into()));
-    }
+    let strict = tcp.peek(&mut first).await? == 1 && first[0] == TLS_HANDSHAKE_RECORD;
     let mut conn = Connection::new(tcp);
+    if strict {
+        conn.accept_strict_tls(context.strict_tls.clone()).await?;
+    }
 
     let prelogin_message = conn.read_message().await?;
     if prelogin_message.ty != PacketType::PreLogin {
         return Err(invalid(format!("expected PRELOGIN, got a {:?} message", prelogin_message.ty)));
     }
     let prelogin_request = prelogin::parse_request(&prelogin_message.payload).map_err(invalid)?;
-    let (answer, encryption) = match prelogin::negotiate_encryption(context.encrypt, prelogin_request.encryption) {
+    let negotiated = if strict {
+        Ok(prelogin::strict_encryption(prelogin_request.encryption))
+    } else {
+        prelogin::negotiate_encryption(context.encrypt, prelogin_request.encryption)
+    };
+    let (answer, encryption) = match negotiated {
         Ok((answer, encryption)) => (answer, Some(encryption)),
         Err(answer) => (answer, None),
     };
@@ -72,8 +79,8 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
             prelogin_request.encryption
         )));
     };
-    if encryption != Encryption::None {
-        conn.start_tls(context.tls.clone()).await?;
+    if matches!(encryption, Encryption::LoginOnly | Encryption::Full) {
+        conn.start_tls(context.prelogin_tls.clone()).await?;
     }
 
     let login_message = conn.read_message().await?;
@@ -198,9 +205,9 @@ fn error_events(number: i32, text: String) -> Vec<Event> {
     vec![Event::Error(tokens::server_message(number, 1, 16, text)), Event::Done(done(DONE_ERROR))]
 }
 
-/// A request that could not be decoded.
-fn malformed_request(detail: String) -> Vec<Event> {
-    error_events(4002, format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {detail}"))
+/// A request refused before it ran (it could not be decoded, or an RPC parameter is invalid).
+fn refused(error: RequestError) -> Vec<Event> {
+    error_events(error.number, error.text)
 }
 
 /// Runs engine code so that a bug in it answers this request with an error instead of
@@ -259,8 +266,14 @@ impl RequestLoop {
             };
             let mut prefix = Vec::new();
             if message.reset_connection() {
-                self.reset(message.reset_keeps_transaction());
+                // Only the acknowledgement: the client itself returns to the login's database,
+                // language and options (MS-TDS 2.2.7.9, ENVCHANGE type 18).
+                let errors =
+                    engine::reset_session(&mut self.session, self.login_database, message.reset_keeps_transaction());
                 tokens::write_reset_connection_ack(&mut prefix);
+                for error in &errors {
+                    tokens::write_error(&mut prefix, error, &self.session.server_name);
+                }
             }
             if self.handle(prefix, message).await? == Flow::Closed {
                 return Ok(());
@@ -351,18 +364,6 @@ impl RequestLoop {
         }
     }
 
-    /// RESETCONNECTION: back to the state right after login (options, database, prepared
-    /// handles), keeping the open transaction only for RESETCONNECTIONSKIPTRAN.
-    fn reset(&mut self, keep_transaction: bool) {
-        self.session.options.clear();
-        self.session.database = self.login_database.to_string();
-        self.session.prepared = Default::default();
-        if !keep_transaction && self.session.transaction.take().is_some() {
-            // rolled back now, so its locks do not wait for the session's next statement
-            engine::end_transaction(&mut self.session, false);
-        }
-    }
-
     /// A nonzero transaction descriptor must name the session's open transaction.
     fn check_transaction(&self, headers: &AllHeaders) -> Result<(), Vec<Event>> {
         match headers.transaction_descriptor {
@@ -374,8 +375,12 @@ impl RequestLoop {
     }
 
     /// A decoded request whose ALL_HEADERS fit the session, or the events that refuse it.
-    fn accept<T>(&self, decoded: Result<T, String>, headers: fn(&T) -> &AllHeaders) -> Result<T, Vec<Event>> {
-        let request = decoded.map_err(malformed_request)?;
+    fn accept<T, E: Into<RequestError>>(
+        &self,
+        decoded: Result<T, E>,
+        headers: fn(&T) -> &AllHeaders,
+    ) -> Result<T, Vec<Event>> {
+        let request = decoded.map_err(|e| refused(e.into()))?;
         self.check_transaction(headers(&request))?;
         Ok(request)
     }

@@ -1,6 +1,8 @@
-//! The server's certificate (generated at start-up or loaded from PEM files) and its
-//! rustls configuration. TLS 1.2 only: TDS 7.x carries the handshake inside PRELOGIN
-//! packets, where clients (ODBC Driver 18, FreeTDS, python-tds) negotiate TLS 1.2.
+//! The server's certificate (generated at start-up or loaded from PEM files) and its two
+//! rustls configurations, as SQL Server 2022 offers them: TLS 1.2 for TDS 7.x, whose handshake
+//! travels inside PRELOGIN packets, and TLS 1.3 or 1.2 with the ALPN protocol `tds/8.0` for
+//! TDS 8.0 strict encryption, whose handshake comes first on the bare connection (SQL Server
+//! supports TLS 1.3 only with TDS 8.0).
 
 use std::sync::Arc;
 
@@ -42,14 +44,33 @@ pub fn load_pem(cert_path: &str, key_path: &str) -> Result<TlsIdentity, String> 
     Ok(TlsIdentity { cert_pem, chain, key })
 }
 
+/// The ALPN protocol id of TDS 8.0 (MS-TDS 1.9).
+pub const TDS_8_ALPN: &[u8] = b"tds/8.0";
+
+/// The configuration of TDS 7.x's handshake inside PRELOGIN packets: TLS 1.2 only.
+pub fn prelogin_config(identity: &TlsIdentity) -> Result<Arc<rustls::ServerConfig>, String> {
+    Ok(Arc::new(config(identity, &[&rustls::version::TLS12])?))
+}
+
+/// The configuration of TDS 8.0 strict encryption: TLS 1.3 or 1.2, ALPN `tds/8.0` (a client
+/// that offers ALPN without it is refused; one that offers no ALPN is taken for TDS 8.0, as
+/// MS-TDS 1.9 says).
+pub fn strict_config(identity: &TlsIdentity) -> Result<Arc<rustls::ServerConfig>, String> {
+    let mut config = config(identity, &[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    config.alpn_protocols = vec![TDS_8_ALPN.to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// rustls server configuration with the `ring` provider chosen explicitly (the workspace
 /// also builds aws-lc-rs, so the process-wide default provider is ambiguous).
-pub fn server_config(identity: &TlsIdentity) -> Result<Arc<rustls::ServerConfig>, String> {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS12])
+fn config(
+    identity: &TlsIdentity,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<rustls::ServerConfig, String> {
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
         .map_err(|e| format!("TLS protocol versions: {e}"))?
         .with_no_client_auth()
         .with_single_cert(identity.chain.clone(), identity.key.clone_key())
-        .map_err(|e| format!("TLS certificate: {e}"))?;
-    Ok(Arc::new(config))
+        .map_err(|e| format!("TLS certificate: {e}"))
 }

@@ -2,6 +2,8 @@
 //! COLMETADATA / ROW / NBCROW / RETURNVALUE, and their decoding for RPC parameters
 //! (MS-TDS 2.2.5.4 - 2.2.5.6, 2.2.7.4, 2.2.7.17, 2.2.7.19).
 
+use std::fmt;
+
 use crate::value::Value;
 
 /// A declared SQL Server type. `None` length on the var types means `(max)`.
@@ -850,8 +852,33 @@ fn read_collation(buf: &mut &[u8], single_byte: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Why the bytes of a value could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueError {
+    /// Bytes that are no value of the type: a wrong length, broken framing or encoding.
+    Malformed(String),
+    /// Well-formed bytes holding no valid instance of the type (SQL Server's 8023): a NaN or
+    /// infinite float, a date, time or datetime outside the type's range, a decimal with more
+    /// digits than its precision.
+    Invalid(String),
+}
+
+impl From<String> for ValueError {
+    fn from(detail: String) -> ValueError {
+        ValueError::Malformed(detail)
+    }
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueError::Malformed(detail) | ValueError::Invalid(detail) => f.write_str(detail),
+        }
+    }
+}
+
 /// Reads one value of type `ty` as sent in an RPC parameter (the nullable wire forms), advancing `buf`.
-pub fn read_value(buf: &mut &[u8], ty: &SqlType) -> Result<Value, String> {
+pub fn read_value(buf: &mut &[u8], ty: &SqlType) -> Result<Value, ValueError> {
     if *ty == SqlType::Null {
         return Ok(Value::Null); // NULLTYPE carries no data
     }
@@ -915,7 +942,7 @@ fn expect_len(ty: &SqlType, data: &[u8], len: usize) -> Result<(), String> {
 }
 
 /// Decodes the data bytes of a non-NULL value of `ty`.
-fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
+fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, ValueError> {
     let int = |len: usize| -> Result<i64, String> {
         expect_len(ty, data, len)?;
         let mut b = [0u8; 8];
@@ -939,19 +966,19 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
         SqlType::BigInt => Value::Int(int(8)?),
         SqlType::Real => {
             expect_len(ty, data, 4)?;
-            Value::Float(f32::from_le_bytes(data.try_into().expect("4 bytes")) as f64)
+            finite(f32::from_le_bytes(data.try_into().expect("4 bytes")) as f64)?
         }
         SqlType::Float => {
             expect_len(ty, data, 8)?;
-            Value::Float(f64::from_le_bytes(data.try_into().expect("8 bytes")))
+            finite(f64::from_le_bytes(data.try_into().expect("8 bytes")))?
         }
         SqlType::Decimal { precision, scale } | SqlType::Numeric { precision, scale } => {
             if !matches!(data.len(), 5 | 9 | 13 | 17) {
-                return Err(format!("invalid decimal data length {}", data.len()));
+                return Err(format!("invalid decimal data length {}", data.len()).into());
             }
             let magnitude = le_uint(&data[1..]);
             if magnitude > i128::MAX as u128 || !fits_precision(magnitude as i128, *precision) {
-                return Err(format!("decimal value exceeds precision {precision}"));
+                return Err(ValueError::Invalid(format!("decimal value exceeds precision {precision}")));
             }
             let m = magnitude as i128;
             Value::Decimal(if data[0] == 0 { -m } else { m }, *scale)
@@ -985,7 +1012,7 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
             expect_len(ty, data, tl + 5)?;
             let offset_minutes = i16::from_le_bytes([data[tl + 3], data[tl + 4]]);
             if !(-840..=840).contains(&offset_minutes) {
-                return Err(format!("datetimeoffset offset {offset_minutes} out of range"));
+                return Err(ValueError::Invalid(format!("datetimeoffset offset {offset_minutes} out of range")));
             }
             Value::DateTimeOffset {
                 ticks: decode_time(&data[..tl], *s)?,
@@ -999,7 +1026,7 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
             let ticks = u32::from_le_bytes(data[4..8].try_into().expect("4 bytes"));
             // 1753-01-01 .. 9999-12-31, and less than a day of 1/300 s ticks
             if !(-53_690..=2_958_463).contains(&days) || ticks >= 300 * 86_400 {
-                return Err(format!("datetime value ({days} days, {ticks} ticks) out of range"));
+                return Err(ValueError::Invalid(format!("datetime value ({days} days, {ticks} ticks) out of range")));
             }
             Value::DateTime { days, ticks }
         }
@@ -1008,7 +1035,7 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
             let days = u16::from_le_bytes([data[0], data[1]]);
             let minutes = u16::from_le_bytes([data[2], data[3]]);
             if minutes >= 1440 {
-                return Err(format!("smalldatetime minutes {minutes} out of range"));
+                return Err(ValueError::Invalid(format!("smalldatetime minutes {minutes} out of range")));
             }
             Value::SmallDateTime { days, minutes }
         }
@@ -1021,18 +1048,27 @@ fn decode_data(ty: &SqlType, data: &[u8]) -> Result<Value, String> {
     })
 }
 
-fn decode_date(data: &[u8]) -> Result<u32, String> {
+/// A float that is a number: SQL Server has no NaN or infinity.
+fn finite(f: f64) -> Result<Value, ValueError> {
+    if f.is_finite() {
+        Ok(Value::Float(f))
+    } else {
+        Err(ValueError::Invalid(format!("{f} is not a float value")))
+    }
+}
+
+fn decode_date(data: &[u8]) -> Result<u32, ValueError> {
     let days = le_uint(data) as u32;
     if days as i64 > crate::calendar::MAX_DAYS {
-        return Err(format!("date day count {days} out of range"));
+        return Err(ValueError::Invalid(format!("date day count {days} out of range")));
     }
     Ok(days)
 }
 
-fn decode_time(data: &[u8], scale: u8) -> Result<u64, String> {
+fn decode_time(data: &[u8], scale: u8) -> Result<u64, ValueError> {
     let ticks = le_uint(data) as u64 * 10u64.pow(7 - scale as u32);
     if ticks >= crate::calendar::TICKS_PER_DAY {
-        return Err(format!("time value {ticks} out of range"));
+        return Err(ValueError::Invalid(format!("time value {ticks} out of range")));
     }
     Ok(ticks)
 }
@@ -1043,7 +1079,7 @@ fn decode_xml(data: &[u8]) -> Result<String, String> {
     decode_utf16(data)
 }
 
-fn decode_variant(data: &[u8]) -> Result<Value, String> {
+fn decode_variant(data: &[u8]) -> Result<Value, ValueError> {
     use token::*;
     let mut buf = data;
     let tok = take_u8(&mut buf)?;
@@ -1071,7 +1107,7 @@ fn decode_variant(data: &[u8]) -> Result<Value, String> {
         DECIMALN | NUMERICN => {
             let (precision, scale) = (prop(0)?, prop(1)?);
             if precision == 0 || precision > 38 || scale > precision {
-                return Err(format!("invalid decimal precision/scale {precision},{scale}"));
+                return Err(format!("invalid decimal precision/scale {precision},{scale}").into());
             }
             if tok == DECIMALN {
                 SqlType::Decimal { precision, scale }
@@ -1092,7 +1128,9 @@ fn decode_variant(data: &[u8]) -> Result<Value, String> {
         }
         NCHAR => SqlType::NChar(len16(5)? / 2),
         NVARCHAR => SqlType::NVarChar(Some(len16(5)? / 2)),
-        other => return Err(format!("sql_variant base type 0x{other:02X} is not supported by the local test server")),
+        other => {
+            return Err(format!("sql_variant base type 0x{other:02X} is not supported by the local test server").into())
+        }
     };
     let inner = decode_data(&base, buf)?;
     Ok(Value::Variant(Box::new(base), Box::new(inner)))

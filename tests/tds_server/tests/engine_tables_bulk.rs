@@ -161,6 +161,44 @@ fn rows_and_nbcrows_are_converted_and_inserted_with_identity_and_defaults() {
     );
 }
 
+/// A text/ntext/image value as bulk clients send it: TextPointer (16 bytes), Timestamp, then
+/// the data with a 4-byte length.
+fn text_value(data: &[u8]) -> Vec<u8> {
+    let mut v = vec![16];
+    v.extend_from_slice(&[0xAB; 16 + 8]);
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+#[test]
+fn text_columns_name_their_table_in_one_us_varchar() {
+    let mut s = session();
+    run(&mut s, "CREATE TABLE bulk_text (k INT NOT NULL, doc NTEXT NULL, blob IMAGE NULL)");
+    run(&mut s, "INSERT BULK bulk_text ([k] int, [doc] ntext, [blob] image)");
+    // After a text type's TYPE_INFO a bulk client names the table in one US_VARCHAR, without the
+    // NumParts byte of a result's COLMETADATA (SqlClient, go-mssqldb and tiberius all do).
+    let table = [&[9u8, 0][..], &utf16("bulk_text")].concat();
+    let ntext_info = [&[0x63u8, 0xFF, 0xFF, 0xFF, 0x7F][..], &COLLATION, &table].concat();
+    let image_info = [&[0x22u8, 0xFF, 0xFF, 0xFF, 0x7F][..], &table].concat();
+    let message = Message::new(3)
+        .column("k", 0, &[0x38])
+        .column("doc", NULLABLE, &ntext_info)
+        .column("blob", NULLABLE, &image_info)
+        .row(&[&1i32.to_le_bytes(), &text_value(&utf16("n\u{e9}e")), &text_value(&[1, 2, 3])])
+        .row(&[&2i32.to_le_bytes(), &[0], &[0]]) // an empty TextPointer is NULL
+        .done();
+    let events = load(&mut s, &message);
+    assert!(errors(&events).is_empty(), "{events:?}");
+    assert_eq!(
+        rows(&run(&mut s, "SELECT k, doc, blob FROM bulk_text ORDER BY k")),
+        [
+            vec![Value::Int(1), Value::Str("n\u{e9}e".into()), Value::Bytes(vec![1, 2, 3])],
+            vec![Value::Int(2), Value::Null, Value::Null],
+        ]
+    );
+}
+
 #[test]
 fn keep_nulls_keeps_nulls_and_strings_convert_to_the_columns_types() {
     let mut s = session();

@@ -1,5 +1,6 @@
 //! PRELOGIN answers and the encryption matrix of MS-TDS 2.2.6.5, with a rustls client that
-//! carries its handshake in PRELOGIN packets as TDS 7.x clients do.
+//! carries its handshake in PRELOGIN packets as TDS 7.x clients do, and TDS 8.0 strict
+//! encryption (the TLS handshake first, ALPN `tds/8.0`, TLS 1.3 or 1.2).
 
 mod support;
 
@@ -77,18 +78,36 @@ struct TlsClient {
     plaintext: Vec<u8>,
 }
 
+/// A rustls client configuration trusting the server's test certificate.
+fn client_config(
+    cert_pem: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut cert_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
 impl TlsClient {
-    fn handshake(mut client: Client, cert_pem: &str) -> TlsClient {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut cert_pem.as_bytes()) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut tls = rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+    /// TDS 7.x: the handshake inside PRELOGIN packets, offering TLS 1.3 and 1.2.
+    fn handshake(client: Client, cert_pem: &str) -> TlsClient {
+        let config = client_config(cert_pem, rustls::DEFAULT_VERSIONS, &[]);
+        let tls = TlsClient::prelogin_handshake(client, config).expect("TLS handshake in PRELOGIN packets");
+        assert_eq!(tls.tls.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_2));
+        tls
+    }
+
+    fn prelogin_handshake(mut client: Client, config: Arc<rustls::ClientConfig>) -> Result<TlsClient, rustls::Error> {
+        let mut tls = rustls::ClientConnection::new(config, "localhost".try_into().unwrap()).unwrap();
         while tls.is_handshaking() {
             if tls.wants_write() {
                 let mut flight = Vec::new();
@@ -102,12 +121,36 @@ impl TlsClient {
                 let mut records = response.payload.as_slice();
                 while !records.is_empty() {
                     tls.read_tls(&mut records).unwrap();
-                    tls.process_new_packets().unwrap();
+                    tls.process_new_packets()?;
                 }
             }
         }
-        assert_eq!(tls.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_2));
-        TlsClient { client, tls, plaintext: Vec::new() }
+        Ok(TlsClient { client, tls, plaintext: Vec::new() })
+    }
+
+    /// TDS 8.0: the handshake on the bare connection, before any TDS message.
+    fn strict(server: &TestServer, config: Arc<rustls::ClientConfig>) -> Result<TlsClient, rustls::Error> {
+        let mut client = Client::connect(server.addr());
+        let mut tls = rustls::ClientConnection::new(config, "localhost".try_into().unwrap()).unwrap();
+        while tls.is_handshaking() {
+            if tls.wants_write() {
+                tls.write_tls(&mut client.stream).unwrap();
+                continue;
+            }
+            if tls.read_tls(&mut client.stream).unwrap() == 0 {
+                // Closed after an alert rustls has already reported, or without one.
+                return Err(rustls::Error::General("server closed the connection during the handshake".into()));
+            }
+            tls.process_new_packets()?;
+        }
+        Ok(TlsClient { client, tls, plaintext: Vec::new() })
+    }
+
+    /// PRELOGIN inside the TLS session; returns the ENCRYPTION answer.
+    fn prelogin(&mut self, encryption: u8) -> u8 {
+        self.send(0x12, &support::prelogin_request(encryption));
+        let answer = self.receive();
+        prelogin_option(&answer, 0x01).expect("ENCRYPTION option")[0]
     }
 
     fn send(&mut self, ty: u8, payload: &[u8]) {
@@ -225,4 +268,58 @@ fn wrong_password_over_tls_is_rejected() {
     let (_, tokens) = tls_login(&server, ENCRYPT_ON, ENCRYPT_ON, "wrong");
     assert_eq!(tokens[0].ty, 0xAA);
     assert_eq!(tokens[0].i32_at(0), 18456);
+}
+
+/// A TDS 8.0 login: PRELOGIN and LOGIN7 inside the TLS session; returns the login response.
+fn strict_login(tls: &mut TlsClient, encryption: u8) -> Vec<Token> {
+    // The client's ENCRYPTION value is ignored (MS-TDS 2.2.6.5); the answer is that of a server
+    // forcing encryption, which the session is.
+    let expected = if encryption == ENCRYPT_ON { ENCRYPT_ON } else { ENCRYPT_REQ };
+    assert_eq!(tls.prelogin(encryption), expected);
+    tls.send(0x10, &login7("sa", "FastMssql!Test1", "", 4096, &[]));
+    split_tokens(&tls.receive())
+}
+
+#[test]
+fn strict_encryption_over_tls_1_3_with_alpn() {
+    let server = server(EncryptMode::Off);
+    let config = client_config(server.certificate_pem(), &[&rustls::version::TLS13], &[b"tds/8.0"]);
+    let mut tls = TlsClient::strict(&server, config).expect("TDS 8.0 handshake");
+    assert_eq!(tls.tls.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+    assert_eq!(tls.tls.alpn_protocol(), Some(&b"tds/8.0"[..]));
+    assert!(has_loginack(&strict_login(&mut tls, ENCRYPT_OFF)));
+    tls.send(0x0E, &begin_transaction_request());
+    let tokens = split_tokens(&tls.receive());
+    assert_eq!(tokens[0].body[0], 8, "ENVCHANGE begin transaction, read through TLS");
+}
+
+#[test]
+fn strict_encryption_over_tls_1_2_and_without_alpn() {
+    // MS-TDS 1.9: a client that offers no ALPN is taken for TDS 8.0.
+    let server = server(EncryptMode::On);
+    let config = client_config(server.certificate_pem(), &[&rustls::version::TLS12], &[]);
+    let mut tls = TlsClient::strict(&server, config).expect("TDS 8.0 handshake");
+    assert_eq!(tls.tls.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_2));
+    assert!(has_loginack(&strict_login(&mut tls, ENCRYPT_ON)));
+    tls.send(0x06, &[]);
+    assert_eq!(split_tokens(&tls.receive())[0].u16_at(0), 0x0020, "DONE_ATTN through TLS");
+}
+
+#[test]
+fn strict_encryption_refuses_another_application_protocol() {
+    let server = server(EncryptMode::Off);
+    let config = client_config(server.certificate_pem(), rustls::DEFAULT_VERSIONS, &[b"h2"]);
+    let refused = TlsClient::strict(&server, config).err().expect("no handshake for ALPN h2");
+    assert_eq!(refused, rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol));
+}
+
+#[test]
+fn tls_1_3_only_with_tds_8() {
+    // SQL Server 2022 supports TLS 1.3 only with TDS 8.0: the handshake inside PRELOGIN is TLS 1.2.
+    let server = server(EncryptMode::Off);
+    let mut client = Client::connect(server.addr());
+    assert_eq!(client.prelogin(ENCRYPT_ON), ENCRYPT_ON);
+    let config = client_config(server.certificate_pem(), &[&rustls::version::TLS13], &[]);
+    let refused = TlsClient::prelogin_handshake(client, config).err().expect("no TLS 1.3 inside PRELOGIN");
+    assert_eq!(refused, rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion));
 }

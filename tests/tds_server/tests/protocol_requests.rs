@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use support::{all_headers, split_tokens, utf16, Client, Token};
@@ -86,6 +86,64 @@ fn every_rpc_of_a_batch_but_the_last_ends_with_done_rpcinbatch() {
     // As SQL Server answers two batched RPCs (real-sqlserver-2009-tds72.pcap frame 16): DONE_MORE |
     // DONE_RPCINBATCH on all but the last, whose DONEPROC is DONE_FINAL.
     assert_eq!(doneproc_statuses, [0x81, 0x81, 0x00], "{tokens:?}");
+}
+
+/// sp_executesql of `SELECT @P1` with `@P1` declared as `declaration`, of TYPE_INFO `type_info`
+/// and value bytes `value` (its length prefix included).
+fn select_parameter(declaration: &str, type_info: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut payload = all_headers(0);
+    payload.extend_from_slice(&[0xFF, 0xFF, 10, 0, 0, 0]); // sp_executesql
+    nvarchar_param(&mut payload, "", "SELECT @P1");
+    nvarchar_param(&mut payload, "", &format!("@P1 {declaration}"));
+    payload.push(3);
+    payload.extend_from_slice(&utf16("@P1"));
+    payload.push(0); // StatusFlags
+    payload.extend_from_slice(type_info);
+    payload.extend_from_slice(value);
+    payload
+}
+
+#[test]
+fn invalid_parameter_values_are_refused_with_8023() {
+    let server = server();
+    let mut client = Client::logged_in(server.addr());
+    let float = |f: f64| [&[8u8][..], &f.to_le_bytes()].concat();
+    let cases = [
+        ("float", vec![0x6D, 8], float(f64::NAN)),
+        ("float", vec![0x6D, 8], float(f64::INFINITY)),
+        ("float", vec![0x6D, 8], float(f64::NEG_INFINITY)),
+        ("real", vec![0x6D, 4], [&[4u8][..], &f32::NAN.to_le_bytes()].concat()),
+        // 9999-12-31 is day 3652058 of the date type
+        ("date", vec![0x28], vec![3, 0xDB, 0xB9, 0x37]),
+        // a time of day of 24:00:00 (scale 0: 86400 seconds)
+        ("time(0)", vec![0x29, 0], vec![3, 0x80, 0x51, 0x01]),
+        // datetime's day 2958464 is 10000-01-01
+        ("datetime", vec![0x6F, 8], [&[8u8][..], &2_958_464i32.to_le_bytes(), &[0; 4]].concat()),
+        // 1000.00 in decimal(5,2): six digits
+        ("decimal(5,2)", vec![0x6A, 5, 5, 2], [&[5u8, 1][..], &100_000u32.to_le_bytes()].concat()),
+    ];
+    for (declaration, type_info, value) in cases {
+        let tokens = request(&mut client, 0x03, 0, &select_parameter(declaration, &type_info, &value));
+        assert_eq!((tokens[0].ty, tokens[0].i32_at(0), tokens[0].body[5]), (0xAA, 8023, 16), "{declaration}");
+        let type_name = declaration.split('(').next().unwrap();
+        // The message of 8023 in sys.messages, for the third parameter of the call (after @stmt and @params).
+        let expected = format!(
+            "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect. \
+             Parameter 3 (\"@P1\"): The supplied value is not a valid instance of data type {type_name}. Check the \
+             source data for invalid values. An example of an invalid value is data of numeric type with scale \
+             greater than precision."
+        );
+        assert_eq!(tokens[0].message_text(), expected);
+    }
+    // The largest values of the types are accepted, and the session goes on.
+    for (declaration, type_info, value) in [
+        ("float", vec![0x6D, 8], float(f64::MAX)),
+        ("date", vec![0x28], vec![3, 0xDA, 0xB9, 0x37]),
+        ("decimal(5,2)", vec![0x6A, 5, 5, 2], [&[5u8, 1][..], &99_999u32.to_le_bytes()].concat()),
+    ] {
+        client.send(0x03, 0, &select_parameter(declaration, &type_info, &value));
+        assert_eq!(client.receive().payload[0], 0x81, "{declaration}: a result (COLMETADATA), not an ERROR");
+    }
 }
 
 #[test]
@@ -262,10 +320,12 @@ fn broken_connections_do_not_affect_other_sessions() {
     garbage.stream.write_all(&[0x12, 0x01, 0x00, 0x04, 0, 0, 1, 0]).unwrap();
     assert!(garbage.is_closed_by_server());
 
-    // A TLS ClientHello first, as a TDS 8.0 (strict encryption) client sends.
+    // A TLS handshake record (where a TDS 8.0 client starts) holding no ClientHello.
     let mut noise = Client::connect(server.addr());
-    noise.stream.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]).unwrap();
-    assert!(noise.is_closed_by_server());
+    noise.stream.write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0xFF, 0x00, 0x00, 0x00]).unwrap();
+    let mut answer = Vec::new();
+    noise.stream.read_to_end(&mut answer).expect("the server closes the connection");
+    assert_eq!(answer.first(), Some(&0x15), "a TLS alert record, then the end: {answer:02X?}");
 
     // A client that sends half of a two-packet request and disappears.
     let mut quitter = Client::logged_in(server.addr());

@@ -765,6 +765,18 @@ fn constant_int(e: &ast::Expr) -> Result<i64, SqlError> {
     text.parse().map_err(|_| SqlError::not_supported(format!("IDENTITY with {text}")))
 }
 
+/// Drops the session's #temp tables (RESETCONNECTION); inside its open transaction when the reset
+/// keeps one. A session whose store was never opened has none.
+pub fn drop_temp_tables(session: &mut Session) -> Result<(), SqlError> {
+    let Some(store) = &session.store else { return Ok(()) };
+    for name in store.table_names(true)? {
+        if let Some(table) = store.table(&name)? {
+            store.statement(|s| s.drop_table(&table))?;
+        }
+    }
+    Ok(())
+}
+
 fn drop_tables(session: &mut Session, names: &[ast::ObjectName], if_exists: bool) -> Result<(), SqlError> {
     let store = store(session)?;
     for name in names {

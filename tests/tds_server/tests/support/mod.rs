@@ -140,13 +140,7 @@ impl Client {
 
     /// PRELOGIN asking for `encryption`; returns the server's ENCRYPTION answer.
     pub fn prelogin(&mut self, encryption: u8) -> u8 {
-        // VERSION, ENCRYPTION, INSTOPT, THREADID, MARS, terminator; data follows at 26.
-        let mut payload = vec![
-            0x00, 0x00, 0x1A, 0x00, 0x06, 0x01, 0x00, 0x20, 0x00, 0x01, 0x02, 0x00, 0x21, 0x00, 0x01, 0x03, 0x00, 0x22,
-            0x00, 0x04, 0x04, 0x00, 0x26, 0x00, 0x01, 0xFF,
-        ];
-        payload.extend_from_slice(&[0x10, 0x00, 0x00, 0x00, 0x00, 0x00, encryption, 0x00, 0, 0, 0, 1, 0x00]);
-        self.send(0x12, 0, &payload);
+        self.send(0x12, 0, &prelogin_request(encryption));
         let response = self.receive();
         assert_eq!(response.packet_type, 0x04, "PRELOGIN response is a tabular result");
         prelogin_option(&response.payload, 0x01).expect("ENCRYPTION option")[0]
@@ -167,6 +161,17 @@ impl Client {
         assert!(tokens.iter().any(|t| t.ty == 0xAD), "LOGINACK expected, got {tokens:?}");
         client
     }
+}
+
+/// A PRELOGIN message asking for `encryption`.
+pub fn prelogin_request(encryption: u8) -> Vec<u8> {
+    // VERSION, ENCRYPTION, INSTOPT, THREADID, MARS, terminator; data follows at 26.
+    let mut payload = vec![
+        0x00, 0x00, 0x1A, 0x00, 0x06, 0x01, 0x00, 0x20, 0x00, 0x01, 0x02, 0x00, 0x21, 0x00, 0x01, 0x03, 0x00, 0x22,
+        0x00, 0x04, 0x04, 0x00, 0x26, 0x00, 0x01, 0xFF,
+    ];
+    payload.extend_from_slice(&[0x10, 0x00, 0x00, 0x00, 0x00, 0x00, encryption, 0x00, 0, 0, 0, 1, 0x00]);
+    payload
 }
 
 /// The data of one PRELOGIN option.
