@@ -175,11 +175,15 @@ pub fn binary(
     Ok(Typed { ty, nullable, value })
 }
 
-/// The type of an expression choosing among values of types `a` and `b` (COALESCE, CASE):
-/// the higher precedence, decimals wide enough for both, strings as long as the longer.
+/// The type of an expression choosing among values of types `a` and `b` (COALESCE, CASE,
+/// UNION): the higher precedence, decimals wide enough for both, strings as long as the longer
+/// (fixed-length when both are).
 pub fn common_type(a: &SqlType, b: &SqlType) -> Result<SqlType, SqlError> {
     if a == b || *b == SqlType::Null {
         return Ok(a.clone());
+    }
+    if *a == SqlType::Null {
+        return Ok(b.clone());
     }
     if a.is_string() && b.is_string() {
         let length = |t: &SqlType| match t {
@@ -191,7 +195,16 @@ pub fn common_type(a: &SqlType, b: &SqlType) -> Result<SqlType, SqlError> {
             (Some(x), Some(y)) => Some(x.max(y)),
             _ => None,
         };
-        return Ok(if a.is_unicode() || b.is_unicode() { SqlType::NVarChar(n) } else { SqlType::VarChar(n) });
+        let fixed = |t: &SqlType| matches!(t, SqlType::Char(_) | SqlType::NChar(_));
+        let unicode = a.is_unicode() || b.is_unicode();
+        // a Unicode type longer than 4000 characters is nvarchar(max)
+        let n = n.filter(|&n| !unicode || n <= 4000);
+        return Ok(match (fixed(a) && fixed(b), n) {
+            (true, Some(n)) if unicode => SqlType::NChar(n),
+            (true, Some(n)) => SqlType::Char(n),
+            _ if unicode => SqlType::NVarChar(n),
+            _ => SqlType::VarChar(n),
+        });
     }
     if a.is_string() {
         return Ok(b.clone());
@@ -225,7 +238,8 @@ fn concatenation_type(lt: &SqlType, rt: &SqlType, op: ArithmeticOperator) -> Res
     };
     let (ll, rl) = (length(lt)?, length(rt)?);
     let unicode = lt.is_unicode() || rt.is_unicode();
-    let fixed = matches!(lt, SqlType::Char(_) | SqlType::NChar(_)) && matches!(rt, SqlType::Char(_) | SqlType::NChar(_));
+    let fixed =
+        matches!(lt, SqlType::Char(_) | SqlType::NChar(_)) && matches!(rt, SqlType::Char(_) | SqlType::NChar(_));
     let limit = if unicode { 4000 } else { 8000 };
     let total = match (ll, rl) {
         (Some(a), Some(b)) => Some((a + b).min(limit) as u16),
@@ -297,7 +311,7 @@ fn compute(
                         return Err(divide_by_zero());
                     }
                     // SQL Server truncates the quotient at the result's scale
-                    let numerator = a * pow10(result_scale + sb) ;
+                    let numerator = a * pow10(result_scale + sb);
                     let denominator = b * pow10(sa);
                     (numerator / denominator, result_scale)
                 }

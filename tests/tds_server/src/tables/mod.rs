@@ -44,8 +44,9 @@ const CMD_DROP_TABLE: u16 = 0xC7;
 const CMD_CREATE_INDEX: u16 = 0xC8;
 const CMD_DROP_INDEX: u16 = 0xC9;
 
-/// Words that make a batch one for this front end.
-const TABLE_WORDS: &[&str] = &["FROM", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "TRUNCATE", "INTO"];
+/// Words that make a batch one for this front end (the set operators combine queries, which it runs).
+const TABLE_WORDS: &[&str] =
+    &["FROM", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "TRUNCATE", "INTO", "UNION", "EXCEPT", "INTERSECT"];
 
 /// A statement of a batch: run on tables here, or given to the part-1 parser as text.
 pub enum Piece {
@@ -323,7 +324,9 @@ pub fn variable_assignments(statement: &ast::Statement) -> Option<(Vec<String>, 
     for item in &select.projection {
         match item {
             // MsSqlDialect reads `@a = expr` as the alias form `name = expr`
-            ast::SelectItem::ExprWithAlias { expr, alias } if alias.quote_style.is_none() && alias.value.starts_with('@') => {
+            ast::SelectItem::ExprWithAlias { expr, alias }
+                if alias.quote_style.is_none() && alias.value.starts_with('@') =>
+            {
                 targets.push(alias.value.clone());
                 projection.push(ast::SelectItem::UnnamedExpr(expr.clone()));
             }
@@ -690,7 +693,10 @@ fn create_index(session: &mut Session, create: &ast::CreateIndex) -> Result<(), 
     if table.constraints.iter().any(|k| k.name.eq_ignore_ascii_case(&name)) {
         return Err(SqlError::new(
             1913,
-            format!("The operation failed because an index or statistics with name '{name}' already exists on table '{}'.", table.name),
+            format!(
+                "The operation failed because an index or statistics with name '{name}' already exists on table '{}'.",
+                table.name
+            ),
         ));
     }
     let mut columns = Vec::new();
@@ -752,7 +758,10 @@ fn drop_index(
             None => {
                 return Err(SqlError::new(
                     3701,
-                    format!("Cannot drop the index '{}.{index}', because it does not exist or you do not have permission.", table.name),
+                    format!(
+                        "Cannot drop the index '{}.{index}', because it does not exist or you do not have permission.",
+                        table.name
+                    ),
                 ))
             }
         }

@@ -4,6 +4,8 @@
 //! (typed as SQL Server types them), DISTINCT, UNION [ALL], ORDER BY (by expression or position),
 //! TOP and OFFSET/FETCH; subqueries, correlated ones too.
 
+mod grouping;
+
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -22,6 +24,7 @@ use crate::sql::eval::{column_index, compare, eval, ColumnValue, Scope, Variable
 use crate::sql::parser::{Condition, Expr, SqlError};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
+use grouping::Grouping;
 
 /// The typed values of a row's ORDER BY (or GROUP BY) expressions.
 type Key = Vec<(SqlType, Value)>;
@@ -250,32 +253,45 @@ fn row_count(e: &ast::Expr, scope: &Scope, clause: &str) -> Result<u64, SqlError
     }
 }
 
-/// A query body that is not a single SELECT: a parenthesized query or a UNION.
+/// A query body that is not a single SELECT: a parenthesized query, or a UNION, EXCEPT or
+/// INTERSECT (sqlparser binds INTERSECT tighter than the others, as SQL Server does).
 fn run_set_expr(cx: &Context, body: &ast::SetExpr) -> Result<ResultSet, SqlError> {
     match body {
         ast::SetExpr::Select(select) => run_select(cx, select, &[]),
         ast::SetExpr::Query(query) => run_query(cx, query),
-        ast::SetExpr::SetOperation { op: ast::SetOperator::Union, set_quantifier, left, right } => {
-            let distinct = match set_quantifier {
-                ast::SetQuantifier::All => false,
-                ast::SetQuantifier::None | ast::SetQuantifier::Distinct => true,
-                other => return Err(SqlError::not_supported(format!("UNION {other}"))),
+        ast::SetExpr::SetOperation { op, set_quantifier, left, right } => {
+            let operation = match (op, set_quantifier) {
+                (ast::SetOperator::Union, ast::SetQuantifier::All) => SetOperation::UnionAll,
+                (ast::SetOperator::Union, ast::SetQuantifier::None) => SetOperation::Union,
+                (ast::SetOperator::Except, ast::SetQuantifier::None) => SetOperation::Except,
+                (ast::SetOperator::Intersect, ast::SetQuantifier::None) => SetOperation::Intersect,
+                // T-SQL has no EXCEPT ALL, INTERSECT ALL, UNION DISTINCT or MINUS
+                (op, ast::SetQuantifier::None) => return Err(SqlError::syntax_near(&op.to_string())),
+                (_, quantifier) => return Err(SqlError::syntax_near(&quantifier.to_string())),
             };
             let left = run_set_expr(cx, left)?;
             if left.error.is_some() {
                 return Ok(left);
             }
             let right = run_set_expr(cx, right)?;
-            union(left, right, distinct)
+            combine(left, right, operation)
         }
-        ast::SetExpr::SetOperation { op, .. } => Err(SqlError::not_supported(format!("{op}"))),
         _ => Err(SqlError::not_supported("This kind of query")),
     }
 }
 
-/// `left UNION [ALL] right`: the columns are named by the left query and typed by data type
-/// precedence; UNION (without ALL) keeps one of each row.
-fn union(left: ResultSet, right: ResultSet, distinct: bool) -> Result<ResultSet, SqlError> {
+#[derive(Clone, Copy, PartialEq)]
+enum SetOperation {
+    UnionAll,
+    Union,
+    Except,
+    Intersect,
+}
+
+/// `left <operation> right`: the columns are named by the left query and typed by data type
+/// precedence; UNION ALL keeps every row, the others one of each (two NULLs being equal). A
+/// column of UNION is nullable when either side's is, of EXCEPT and INTERSECT when the left's is.
+fn combine(left: ResultSet, right: ResultSet, operation: SetOperation) -> Result<ResultSet, SqlError> {
     if left.columns.len() != right.columns.len() {
         return Err(SqlError::new(
             205,
@@ -284,17 +300,19 @@ fn union(left: ResultSet, right: ResultSet, distinct: bool) -> Result<ResultSet,
     }
     let mut columns = Vec::new();
     for (l, r) in left.columns.iter().zip(&right.columns) {
+        let union = matches!(operation, SetOperation::UnionAll | SetOperation::Union);
         columns.push(ColumnDef {
             name: l.name.clone(),
             ty: common_type(&l.ty, &r.ty)?,
-            nullable: l.nullable || r.nullable,
+            nullable: l.nullable || (union && r.nullable),
             updatable: false,
             identity: false,
             computed: true,
         });
     }
-    let mut rows = Vec::new();
+    let mut sides = Vec::new();
     for (source, part) in [(&left.columns, left.rows), (&right.columns, right.rows)] {
+        let mut rows = Vec::new();
         for row in part {
             let converted = row
                 .iter()
@@ -303,13 +321,26 @@ fn union(left: ResultSet, right: ResultSet, distinct: bool) -> Result<ResultSet,
                 .collect::<Result<Vec<_>, _>>();
             match converted {
                 Ok(r) => rows.push(r),
-                Err(e) => return Ok(ResultSet { columns, rows, error: Some(e), sources: None }),
+                Err(e) => {
+                    // the rows combined so far go out before the error, as they are streamed
+                    let rows = sides.into_iter().flatten().chain(rows).collect();
+                    return Ok(ResultSet { columns, rows, error: Some(e), sources: None });
+                }
             }
         }
+        sides.push(rows);
     }
-    if distinct {
-        rows = distinct_rows(&columns, rows);
-    }
+    let [left_rows, right_rows]: [Vec<Vec<Value>>; 2] = sides.try_into().expect("two sides");
+    let rows = match operation {
+        SetOperation::UnionAll => left_rows.into_iter().chain(right_rows).collect(),
+        SetOperation::Union => distinct_rows(&columns, left_rows.into_iter().chain(right_rows).collect()),
+        SetOperation::Except | SetOperation::Intersect => distinct_rows(&columns, left_rows)
+            .into_iter()
+            .filter(|row| {
+                right_rows.iter().any(|r| same_row(&columns, row, r)) == (operation == SetOperation::Intersect)
+            })
+            .collect(),
+    };
     Ok(ResultSet { columns, rows, error: right.error, sources: None })
 }
 
@@ -317,14 +348,17 @@ fn union(left: ResultSet, right: ResultSet, distinct: bool) -> Result<ResultSet,
 fn distinct_rows(columns: &[ColumnDef], rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
     let mut kept: Vec<Vec<Value>> = Vec::new();
     for row in rows {
-        let same = |other: &Vec<Value>| {
-            row.iter().zip(other).zip(columns).all(|((a, b), c)| sort_order(&c.ty, a, &c.ty, b) == Ordering::Equal)
-        };
-        if !kept.iter().any(same) {
+        if !kept.iter().any(|other| same_row(columns, &row, other)) {
             kept.push(row);
         }
     }
     kept
+}
+
+/// Whether two rows are equal under their columns' comparison (two NULLs being equal), column
+/// by column as far as `columns` go.
+fn same_row(columns: &[ColumnDef], a: &[Value], b: &[Value]) -> bool {
+    a.iter().zip(b).zip(columns).all(|((x, y), c)| sort_order(&c.ty, x, &c.ty, y) == Ordering::Equal)
 }
 
 /// Sorts a result by ORDER BY keys over its own columns (by name or position).
@@ -360,7 +394,9 @@ fn order_key(e: &ast::Expr, outputs: usize) -> Result<OrderKey, SqlError> {
                 Ok(i) if (1..=outputs).contains(&i) => Ok(OrderKey::Position(i - 1)),
                 _ => Err(SqlError::new(
                     108,
-                    format!("The ORDER BY position number {n} is out of range of the number of items in the select list."),
+                    format!(
+                        "The ORDER BY position number {n} is out of range of the number of items in the select list."
+                    ),
                 )),
             };
         }
@@ -443,8 +479,9 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
             ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
                 let qualifier = name.0.last().map(|p| p.to_string()).unwrap_or_default();
                 let qualifier = qualifier.trim_matches(|c| c == '[' || c == ']');
-                let of_table: Vec<usize> =
-                    (0..source.columns.len()).filter(|&i| source.qualifiers[i].eq_ignore_ascii_case(qualifier)).collect();
+                let of_table: Vec<usize> = (0..source.columns.len())
+                    .filter(|&i| source.qualifiers[i].eq_ignore_ascii_case(qualifier))
+                    .collect();
                 if of_table.is_empty() {
                     return Err(SqlError::new(
                         4104,
@@ -530,23 +567,17 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
         outputs.push(aggregate_output(aggregate, argument, format!("__aggregate_{i}"), &typing_scope)?);
     }
     if grouped {
+        let own = source.scope_row(&vec![Value::Null; source.columns.len()]);
+        let grouping = Grouping { own: &own, group_by: &group_by };
         for o in &outputs {
             if let Item::Plain(e) = &o.item {
-                if !group_by.contains(e) {
-                    let name = match e {
-                        Expr::Column(n) => n.rsplit('.').next().unwrap_or(n).to_string(),
-                        _ => o.column.name.clone(),
-                    };
-                    return Err(SqlError::new(8120, format!("Column '{name}' is invalid in the select list because it is not contained in either an aggregate function or the GROUP BY clause.")));
-                }
+                grouping.check(e)?;
             }
         }
     }
     let top = top(select.top.as_ref(), &typing_scope)?;
-    let keys: Vec<(OrderKey, bool)> = order
-        .iter()
-        .map(|(e, ascending)| Ok((order_key(e, visible)?, *ascending)))
-        .collect::<Result<_, SqlError>>()?;
+    let keys: Vec<(OrderKey, bool)> =
+        order.iter().map(|(e, ascending)| Ok((order_key(e, visible)?, *ascending))).collect::<Result<_, SqlError>>()?;
     let columns: Vec<ColumnDef> = outputs.iter().map(|o| o.column.clone()).collect();
     let mut error = None;
     // the qualifying source rows, then the output rows with their sort keys
@@ -579,8 +610,9 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
                 .iter()
                 .map(|o| match (&o.item, &first) {
                     (Item::Plain(e), Some(row)) => eval(e, &cx.scope(row))?.value,
-                    // no row: only aggregates are selected (checked above)
-                    (Item::Plain(_), None) => Ok(Value::Null),
+                    // no row (aggregates without GROUP BY over no rows): the rest reads no
+                    // column of the sources (checked above)
+                    (Item::Plain(e), None) => eval(e, &typing_scope)?.value,
                     (Item::Aggregate(a, argument), _) => {
                         aggregate(cx, &source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
@@ -624,14 +656,7 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     if distinct {
         let mut kept: Vec<(Key, Vec<Value>)> = Vec::new();
         for (key, out) in rows {
-            let same = |other: &(Key, Vec<Value>)| {
-                out.iter()
-                    .zip(&other.1)
-                    .zip(&columns)
-                    .take(visible)
-                    .all(|((a, b), c)| sort_order(&c.ty, a, &c.ty, b) == Ordering::Equal)
-            };
-            if !kept.iter().any(same) {
+            if !kept.iter().any(|other| same_row(&columns[..visible], &out, &other.1)) {
                 kept.push((key, out));
             }
         }
