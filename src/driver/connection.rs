@@ -237,6 +237,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
         collect(self, &Request::sql(sql, params.to_vec()), None).await
     }
 
+    /// Runs a batch and returns the rows affected, summed over its statements.
+    pub async fn execute(&mut self, sql: &str, params: &[crate::params::BoundParam]) -> Result<u64, DriverError> {
+        self.query(sql, params).await.map(|outcome| outcome.rows_affected)
+    }
+
     /// The columns a query would return (its first result set's schema,
     /// with `mssql.type` metadata and the server's nullability).
     pub(crate) async fn result_schema(&mut self, sql: &str) -> Result<SchemaRef, DriverError> {
