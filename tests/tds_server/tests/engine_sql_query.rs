@@ -226,6 +226,8 @@ fn grouped_select_list_beside_aggregates() {
             vec![Value::Int(300), Value::Int(1)]
         ]
     );
+    // a subquery selecting an outer column
+    assert_eq!(rows(&mut s, "SELECT (SELECT e.salary) AS s FROM #empg e WHERE e.id = 3"), ints(&[120]));
     // a subquery correlated on a grouped column
     assert_eq!(
         rows(&mut s, "SELECT e.dept, (SELECT d.title FROM #deptg d WHERE d.id = e.dept), COUNT(*) FROM #empg e WHERE dept < 30 GROUP BY e.dept ORDER BY e.dept"),
@@ -236,9 +238,34 @@ fn grouped_select_list_beside_aggregates() {
         "SELECT salary + 1, COUNT(*) FROM #empg GROUP BY dept",
         "SELECT UPPER(e.name), COUNT(*) FROM #empg e",
         "SELECT CASE WHEN salary > 1 THEN 1 END, COUNT(*) FROM #empg",
+        "SELECT dept, MAX(salary) + id FROM #empg GROUP BY dept",
+        "SELECT ISNULL(SUM(salary), salary) FROM #empg",
     ] {
         assert_eq!(query(&mut s, ungrouped).unwrap_err().0, 8120, "{ungrouped}");
     }
+    // expressions over aggregates, typed by their aggregates' types
+    let (cols, r) = query(
+        &mut s,
+        "SELECT dept, COUNT(*) * 10 + 1 AS c, ISNULL(SUM(salary), 0) - MIN(salary) AS spread, \
+         CAST(AVG(salary) AS varchar(10)) AS a, CASE WHEN MAX(salary) > 90 THEN 'high' ELSE 'low' END AS h \
+         FROM #empg WHERE dept IS NOT NULL GROUP BY dept ORDER BY MAX(salary) - MIN(salary) DESC, dept",
+    )
+    .unwrap();
+    assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["dept", "c", "spread", "a", "h"]);
+    assert_eq!((&cols[1].ty, &cols[2].ty, &cols[3].ty), (&SqlType::Int, &SqlType::Int, &SqlType::VarChar(Some(10))));
+    assert_eq!(
+        r,
+        [
+            vec![Value::Int(10), Value::Int(21), Value::Int(100), text("90"), text("high")],
+            vec![Value::Int(20), Value::Int(11), Value::Int(0), text("120"), text("high")],
+            vec![Value::Int(30), Value::Int(11), Value::Int(0), text("80"), text("low")],
+        ]
+    );
+    // over no rows, SUM is NULL and COUNT 0
+    assert_eq!(
+        rows(&mut s, "SELECT ISNULL(SUM(salary), -1), COUNT(*) + 1 FROM #empg WHERE id > 100"),
+        [vec![Value::Int(-1), Value::Int(1)]]
+    );
     // a subquery reading an ungrouped column would see one row of the group: refused
     let (number, text) = query(&mut s, "SELECT (SELECT e.salary), COUNT(*) FROM #empg e GROUP BY e.dept").unwrap_err();
     assert_eq!(number, 50000);

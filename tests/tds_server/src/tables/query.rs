@@ -133,6 +133,9 @@ enum Aggregate {
 /// What computes an output column.
 enum Item {
     Plain(Expr),
+    /// An expression over aggregates (`COUNT(*) + 1`, `ISNULL(SUM(x), 0)`): they are hidden
+    /// outputs named `__aggregate_<n>`, which the expression reads
+    OverAggregates(Expr),
     /// The aggregate and its argument (`None` for `COUNT(*)`), with the argument's type
     Aggregate(Aggregate, Option<(Expr, SqlType)>),
     /// `STRING_AGG(value, separator) [WITHIN GROUP (ORDER BY ...)]`
@@ -417,18 +420,50 @@ impl Source {
     }
 }
 
-/// `COUNT(*)` ... found in HAVING or ORDER BY of a grouped query: computed as hidden outputs
-/// named `__aggregate_<n>` that the rewritten condition reads.
+/// `COUNT(*)` ... found in an expression of a grouped query (select list, HAVING, ORDER BY):
+/// computed as hidden outputs named `__aggregate_<n>` that the rewritten expression reads.
 fn extract_aggregates(e: &ast::Expr, found: &mut Vec<(Aggregate, Option<Expr>)>) -> Result<ast::Expr, SqlError> {
     let mut again = |inner: &ast::Expr| extract_aggregates(inner, found).map(Box::new);
     Ok(match e {
-        ast::Expr::Function(_) => match aggregate_call(e)? {
+        ast::Expr::Function(f) => match aggregate_call(e)? {
             Some(call) => {
                 found.push(call);
                 ast::Expr::Identifier(ast::Ident::new(format!("__aggregate_{}", found.len() - 1)))
             }
-            None => e.clone(),
+            // a scalar function of aggregates: ISNULL(SUM(x), 0)
+            None => {
+                let mut f = f.clone();
+                if let ast::FunctionArguments::List(list) = &mut f.args {
+                    for arg in &mut list.args {
+                        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)) = arg {
+                            *a = extract_aggregates(a, found)?;
+                        }
+                    }
+                }
+                ast::Expr::Function(f)
+            }
         },
+        ast::Expr::Cast { expr, .. } | ast::Expr::Convert { expr, .. } => {
+            let mut converted = e.clone();
+            if let ast::Expr::Cast { expr: inner, .. } | ast::Expr::Convert { expr: inner, .. } = &mut converted {
+                *inner = again(expr)?;
+            }
+            converted
+        }
+        ast::Expr::Case { case_token, end_token, operand, conditions, else_result } => {
+            let mut conditions = conditions.clone();
+            for when in &mut conditions {
+                when.condition = extract_aggregates(&when.condition, found)?;
+                when.result = extract_aggregates(&when.result, found)?;
+            }
+            ast::Expr::Case {
+                case_token: case_token.clone(),
+                end_token: end_token.clone(),
+                operand: operand.as_deref().map(|o| extract_aggregates(o, found).map(Box::new)).transpose()?,
+                conditions,
+                else_result: else_result.as_deref().map(|o| extract_aggregates(o, found).map(Box::new)).transpose()?,
+            }
+        }
         ast::Expr::BinaryOp { left, op, right } => {
             ast::Expr::BinaryOp { left: again(left)?, op: op.clone(), right: again(right)? }
         }
@@ -470,6 +505,9 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     let null_row = cx.columns(source.scope_row(&vec![Value::Null; source.columns.len()]));
     let typing_scope = cx.scope(&null_row);
     let mut outputs = Vec::new();
+    // aggregates inside expressions (of the select list, HAVING, ORDER BY), and their outputs
+    let mut hidden = Vec::new();
+    let mut hidden_outputs = Vec::new();
     for item in &select.projection {
         let (e, alias) = match item {
             ast::SelectItem::Wildcard(_) => {
@@ -525,16 +563,35 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
             (None, Some((aggregate, argument))) => {
                 aggregate_output(aggregate, argument, alias.unwrap_or_default(), &typing_scope)?
             }
+            (None, None) if contains_aggregate(e)? => {
+                let expr = translate(&extract_aggregates(e, &mut hidden)?)?;
+                type_hidden_aggregates(&hidden, &mut hidden_outputs, &typing_scope)?;
+                let aggregates: Vec<ColumnDef> = hidden_outputs.iter().map(|o: &Output| o.column.clone()).collect();
+                let mut row = row_scope(&aggregates, &vec![Value::Null; aggregates.len()]);
+                row.extend(null_row.iter().cloned());
+                let typed = eval(&expr, &cx.scope(&row))?;
+                let column = ColumnDef {
+                    name: alias.unwrap_or_default(),
+                    ty: typed.ty,
+                    nullable: typed.nullable,
+                    updatable: false,
+                    identity: false,
+                    computed: true,
+                };
+                Output { column, item: Item::OverAggregates(expr) }
+            }
             (None, None) => {
                 let expr = translate(e)?;
                 let typed = eval(&expr, &typing_scope)?;
-                let column = match &expr {
+                // a source column (they come before the outer queries' in the row)
+                let source_column = match &expr {
+                    Expr::Column(name) => source.columns.get(column_index(&null_row, name)?),
+                    _ => None,
+                };
+                let column = match source_column {
                     // a source column keeps its metadata (flags included), under its alias
-                    Expr::Column(name) => {
-                        let c = &source.columns[column_index(&null_row, name)?];
-                        ColumnDef { name: alias.unwrap_or_else(|| c.name.clone()), ..c.clone() }
-                    }
-                    _ => ColumnDef {
+                    Some(c) => ColumnDef { name: alias.unwrap_or_else(|| c.name.clone()), ..c.clone() },
+                    None => ColumnDef {
                         name: alias.unwrap_or_default(),
                         ty: typed.ty,
                         nullable: typed.nullable,
@@ -551,9 +608,7 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     let visible = outputs.len();
     let grouped = !group_by.is_empty()
         || select.having.is_some()
-        || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..) | Item::StringAgg(_)));
-    // aggregates of HAVING and ORDER BY become hidden outputs of a grouped query
-    let mut hidden = Vec::new();
+        || outputs.iter().any(|o| matches!(o.item, Item::Aggregate(..) | Item::StringAgg(_) | Item::OverAggregates(_)));
     let having = match &select.having {
         Some(h) => Some(translate_condition(&extract_aggregates(h, &mut hidden)?)?),
         None => None,
@@ -563,14 +618,13 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     } else {
         order.to_vec()
     };
-    for (i, (aggregate, argument)) in hidden.into_iter().enumerate() {
-        outputs.push(aggregate_output(aggregate, argument, format!("__aggregate_{i}"), &typing_scope)?);
-    }
+    type_hidden_aggregates(&hidden, &mut hidden_outputs, &typing_scope)?;
+    outputs.extend(hidden_outputs);
     if grouped {
         let own = source.scope_row(&vec![Value::Null; source.columns.len()]);
         let grouping = Grouping { own: &own, group_by: &group_by };
         for o in &outputs {
-            if let Item::Plain(e) = &o.item {
+            if let Item::Plain(e) | Item::OverAggregates(e) = &o.item {
                 grouping.check(e)?;
             }
         }
@@ -617,9 +671,21 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
                         aggregate(cx, &source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
                     (Item::StringAgg(agg), _) => string_agg(cx, &source, &group, agg, &o.column.ty),
+                    // computed below, once the aggregates are
+                    (Item::OverAggregates(_), _) => Ok(Value::Null),
                 })
                 .collect::<Result<Vec<Value>, _>>()?;
             let mut out = out;
+            if outputs.iter().any(|o| matches!(o.item, Item::OverAggregates(_))) {
+                let mut row = row_scope(&columns, &out);
+                row.extend(first.iter().flatten().cloned());
+                let row = cx.columns(row);
+                for (i, o) in outputs.iter().enumerate() {
+                    if let Item::OverAggregates(e) = &o.item {
+                        out[i] = eval(e, &cx.scope(&row))?.value?;
+                    }
+                }
+            }
             if keep_sources {
                 out.push(Value::Int(sources.len() as i64));
                 sources.push(first.clone().unwrap_or_default());
@@ -682,6 +748,25 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
         })
         .collect();
     Ok(ResultSet { columns: columns.into_iter().take(visible).collect(), rows, error, sources })
+}
+
+/// Whether an expression calls an aggregate (outside subqueries).
+fn contains_aggregate(e: &ast::Expr) -> Result<bool, SqlError> {
+    let mut found = Vec::new();
+    extract_aggregates(e, &mut found)?;
+    Ok(!found.is_empty())
+}
+
+/// Types the aggregates `hidden` found since the last call, as hidden outputs named `__aggregate_<n>`.
+fn type_hidden_aggregates(
+    hidden: &[(Aggregate, Option<Expr>)],
+    outputs: &mut Vec<Output>,
+    typing_scope: &Scope,
+) -> Result<(), SqlError> {
+    for (i, (aggregate, argument)) in hidden.iter().enumerate().skip(outputs.len()) {
+        outputs.push(aggregate_output(*aggregate, argument.clone(), format!("__aggregate_{i}"), typing_scope)?);
+    }
+    Ok(())
 }
 
 /// The output of a source column selected by `*`.
