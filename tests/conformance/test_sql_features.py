@@ -1,7 +1,7 @@
 """Issue 4: the SQL language of the local server, read by the three independent clients.
 
 Arithmetic typed by data type precedence and the decimal precision/scale rules, 8134/8115,
-variables, LIKE/IN/BETWEEN, DISTINCT/HAVING/UNION/OFFSET-FETCH, joins, unique indexes (2601)
+variables, LIKE/IN/BETWEEN, DISTINCT/HAVING/UNION/EXCEPT/INTERSECT/OFFSET-FETCH, joins, unique indexes (2601)
 and SQL Server's one NULL per unique key, RAISERROR/THROW and sp_describe_first_result_set.
 Expected values are SQL Server's documented results. Every test uses #temp tables, so with
 FASTMSSQL_TEST_URL set the same tests run against a real SQL Server and leave nothing behind.
@@ -108,6 +108,53 @@ def test_query_features(client_conn: tuple[ClientAdapter, Any]) -> None:
         ) == [("Empty", 0), ("R&D", 1), ("Sales", 2)]
     finally:
         _execute(conn, "DROP TABLE #emp; DROP TABLE #dept")
+
+
+def test_set_operations_and_grouped_select_lists(client_conn: tuple[ClientAdapter, Any]) -> None:
+    """UNION [ALL] with or without tables, typed by data type precedence and named by the first
+    query; EXCEPT/INTERSECT as the example of SQL Server's "Performing Semi-Joins with EXCEPT and
+    INTERSECT"; beside aggregates, what is not a column of the FROM tables (8120 is for those)."""
+    adapter, conn = client_conn
+    cursor = conn.cursor()
+    try:
+        cursor.execute("SELECT 3 AS d UNION ALL SELECT 4")
+        assert [tuple(r) for r in cursor.fetchall()] == [(3,), (4,)]
+        assert cursor.description[0][0] == "d"
+    finally:
+        cursor.close()
+    # int (decimal(10,0)) with numeric(2,1) makes numeric(11,1)
+    assert _rows(conn, "SELECT 1 AS a UNION ALL SELECT 2.5") == [(Decimal("1.0"),), (Decimal("2.5"),)]
+    assert _rows(conn, "SELECT 3 AS d UNION SELECT 3 UNION SELECT 1 ORDER BY d DESC") == [(3,), (1,)]
+    _execute(
+        conn,
+        "SET NOCOUNT ON; CREATE TABLE #ta (col1 int NULL); CREATE TABLE #tb (col1 int NULL); "
+        "CREATE TABLE #tc (col1 int NULL); "
+        "INSERT INTO #ta VALUES (NULL), (NULL), (NULL), (1), (2), (2), (2), (3), (4), (4); "
+        "INSERT INTO #tb VALUES (NULL), (1), (3), (4), (4); INSERT INTO #tc VALUES (2), (2), (2), (4), (4)",
+    )
+    try:
+        assert _rows(conn, "SELECT * FROM #ta EXCEPT SELECT * FROM #tb") == [(2,)]
+        assert _rows(conn, "SELECT * FROM #ta INTERSECT SELECT * FROM #tb ORDER BY col1") == [(None,), (1,), (3,), (4,)]
+        assert _rows(
+            conn, "SELECT * FROM #ta EXCEPT SELECT * FROM #tb INTERSECT SELECT * FROM #tc ORDER BY col1"
+        ) == [(None,), (1,), (2,), (3,)]
+        assert _rows(conn, "SELECT col1 FROM #tb UNION ALL SELECT 7 ORDER BY 1 DESC") == [
+            (7,), (4,), (4,), (3,), (1,), (None,)
+        ]
+        assert _rows(conn, "SELECT COUNT(*) AS n, @@TRANCOUNT AS t, 'k' FROM #ta") == [(10, 0, "k")]
+        assert _rows(conn, "SELECT ISNULL(SUM(col1), -1) * 2, COUNT(*) + 1 FROM #ta WHERE col1 > 100") == [(-2, 1)]
+        assert _rows(conn, "SELECT col1, COUNT(*) * 10 FROM #ta GROUP BY col1 HAVING COUNT(*) > 1 ORDER BY col1") == [
+            (None, 30), (2, 30), (4, 20)
+        ]
+        _error(
+            adapter,
+            conn,
+            "SELECT col1, COUNT(*) FROM #ta",
+            8120,
+            "is invalid in the select list because it is not contained in either an aggregate function or the GROUP BY clause.",
+        )
+    finally:
+        _execute(conn, "DROP TABLE #ta; DROP TABLE #tb; DROP TABLE #tc")
 
 
 def test_unique_index_and_null_keys(client_conn: tuple[ClientAdapter, Any]) -> None:
