@@ -64,6 +64,13 @@ pub fn shutdown() {
     }
 }
 
+/// A runtime for one synchronous connection: its sockets are driven by the
+/// thread that waits on it (`block_on`), so a request and its answer cost no
+/// hand-off between threads, as in a blocking driver.
+pub fn thread_driven() -> std::io::Result<Runtime> {
+    Builder::new_current_thread().enable_all().build()
+}
+
 /// The id of this process, used by pools to notice they were inherited by a fork.
 pub fn current_pid() -> u32 {
     std::process::id()

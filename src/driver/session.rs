@@ -28,12 +28,16 @@ pub struct Session {
     /// A pinned session keeps its state (a transaction, temp tables) between
     /// calls; an unpinned one is for one call and may not leave a transaction open.
     pinned: bool,
+    /// The runtime the connection's socket belongs to: recovery after a drop
+    /// runs there (it may be dropped outside any runtime).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Session {
     pub(crate) fn new(mut connection: PooledConnection, pinned: bool) -> Self {
         connection.reset_on_next_request();
-        Self { connection: Some(connection), pinned }
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        Self { connection: Some(connection), pinned, runtime }
     }
 
     fn connection(&mut self) -> Result<&mut DriverConnection, DriverError> {
@@ -141,7 +145,7 @@ impl Drop for Session {
         if !connection.needs_recovery() {
             return;
         }
-        let runtime = tokio::runtime::Handle::try_current().or_else(|_| crate::runtime::handle());
+        let runtime = self.runtime.take().map_or_else(crate::runtime::handle, Ok);
         if let Ok(runtime) = runtime {
             runtime.spawn(async move {
                 // A failure poisons it, and the pool then discards it.

@@ -14,6 +14,7 @@ use std::cell::OnceCell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 
 pub(crate) struct ForkAwareRuntime;
 
@@ -84,18 +85,45 @@ impl ContextExt for ForkAwareRuntime {
     }
 }
 
+/// Which runtime drives a connection's sockets, for calls that wait in the
+/// calling thread.
+#[derive(Clone)]
+pub(crate) enum Executor {
+    /// The shared runtime's workers (a connection of the asyncio API).
+    Shared,
+    /// A current-thread runtime of one connection of the synchronous API:
+    /// the waiting thread does the I/O itself.
+    Own(Arc<tokio::runtime::Runtime>),
+}
+
+impl Executor {
+    /// A runtime of its own, for a connection opened by the synchronous API.
+    pub(crate) fn own() -> PyResult<Self> {
+        crate::runtime::thread_driven()
+            .map(|runtime| Self::Own(Arc::new(runtime)))
+            .map_err(|e| driver_error(&DriverError::internal(format!("cannot start a runtime: {e}"))))
+    }
+}
+
 /// Runs `future` to completion in the calling thread, with the GIL
 /// released while it waits: the synchronous API. The calling thread is never
 /// a runtime thread (it runs Python code), so blocking on the runtime cannot
 /// deadlock, not even inside a thread that runs an asyncio event loop.
-pub(crate) fn run_blocking<F, T>(py: Python<'_>, future: F) -> PyResult<T>
+pub(crate) fn run_blocking<F, T>(py: Python<'_>, executor: &Executor, future: F) -> PyResult<T>
 where
     F: Future<Output = Result<T, DriverError>> + Send,
     T: Send,
 {
-    let runtime = crate::runtime::handle()
-        .map_err(|e| driver_error(&DriverError::internal(format!("cannot start the runtime: {e}"))))?;
-    match py.detach(|| runtime.block_on(AssertUnwindSafe(future).catch_unwind())) {
+    let future = AssertUnwindSafe(future).catch_unwind();
+    let outcome = match executor {
+        Executor::Own(runtime) => py.detach(|| runtime.block_on(future)),
+        Executor::Shared => {
+            let runtime = crate::runtime::handle()
+                .map_err(|e| driver_error(&DriverError::internal(format!("cannot start the runtime: {e}"))))?;
+            py.detach(|| runtime.block_on(future))
+        }
+    };
+    match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(driver_error(&error)),
         Err(payload) => Err(panic_error(payload.as_ref())),

@@ -3,7 +3,7 @@
 //! sent), runs it where its owner runs calls, and turns the outcome into
 //! Python objects, delivering the server's messages on the way.
 
-use super::awaitable::{run_blocking, run_detached};
+use super::awaitable::{run_blocking, run_detached, Executor};
 use super::connection::PoolHandle;
 use super::errors::{driver_error, panic_safe, Warning};
 use super::message::Message;
@@ -86,12 +86,13 @@ impl Source {
 }
 
 /// How a call's result is handed back.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub(crate) enum Mode {
     /// As an awaitable (the asyncio API).
     Awaitable,
-    /// As the value itself, the calling thread waiting with the GIL released (DB-API).
-    Blocking,
+    /// As the value itself, the calling thread waiting with the GIL released
+    /// (DB-API), on the runtime that drives the connection.
+    Blocking(Executor),
 }
 
 /// Runs the calls of a connection or session.
@@ -111,10 +112,10 @@ impl Caller {
         C: FnOnce(Python<'_>, T) -> PyResult<R> + Send + 'static,
         R: for<'a> IntoPyObject<'a> + Send + 'static,
     {
-        match self.mode {
+        match &self.mode {
             Mode::Awaitable => run_detached(py, future, convert),
-            Mode::Blocking => {
-                let value = run_blocking(py, future)?;
+            Mode::Blocking(executor) => {
+                let value = run_blocking(py, executor, future)?;
                 panic_safe(|| convert(py, value)?.into_bound_py_any(py))
             }
         }
@@ -301,10 +302,14 @@ impl Caller {
         let (sql, params) = panic_safe(|| convert_params(sql, params))?;
         let timeout = self.options.timeout(timeout)?;
         let source = self.source.clone();
+        let executor = match &self.mode {
+            Mode::Blocking(executor) => executor.clone(),
+            Mode::Awaitable => Executor::Shared,
+        };
         self.finish(
             py,
             async move { source.target().await?.stream(Request::sql(sql, params), batch_size, timeout).await },
-            |py, batches| Py::new(py, ResultStream::new(batches)),
+            |py, batches| Py::new(py, ResultStream::new(batches, executor)),
         )
     }
 

@@ -1,4 +1,4 @@
-use super::awaitable::{run_blocking, run_detached};
+use super::awaitable::{run_blocking, run_detached, Executor};
 use super::calls::{seconds_to_timeout, CallOptions, Caller, Mode, Source};
 use super::errors::config_error;
 use super::pool_config::PoolConfig;
@@ -17,6 +17,8 @@ use std::sync::Arc;
 struct OpenPool {
     pool: Arc<DriverPool>,
     pid: u32,
+    /// The runtime its sockets belong to.
+    executor: Executor,
 }
 
 /// Opens the connection's pool on first use and hands it out.
@@ -30,9 +32,15 @@ pub(crate) struct PoolHandle {
 
 impl PoolHandle {
     fn current_pool(&self) -> Option<Arc<DriverPool>> {
+        self.current().map(|(pool, _)| pool)
+    }
+
+    fn current(&self) -> Option<(Arc<DriverPool>, Executor)> {
         let mut open = self.open.lock();
         match open.as_ref() {
-            Some(state) if state.pid == crate::runtime::current_pid() => Some(state.pool.clone()),
+            Some(state) if state.pid == crate::runtime::current_pid() => {
+                Some((state.pool.clone(), state.executor.clone()))
+            }
             Some(_) => {
                 // Its sockets and tasks belong to the parent process: never
                 // touch them here.
@@ -43,17 +51,31 @@ impl PoolHandle {
         }
     }
 
+    /// The pool, opened on the shared runtime if it is not open yet.
     pub(crate) async fn pool(&self) -> Result<Arc<DriverPool>, DriverError> {
-        if let Some(pool) = self.current_pool() {
-            return Ok(pool);
+        let (pool, executor) = self.open_on(Executor::Shared).await?;
+        match executor {
+            Executor::Shared => Ok(pool),
+            Executor::Own(_) => Err(DriverError::interface(
+                "this connection was opened by the synchronous API (fastmssql.connect); its calls cannot be awaited",
+            )),
+        }
+    }
+
+    /// The open pool and the runtime it belongs to; opened with `executor`
+    /// (within that runtime) if it is not open yet.
+    async fn open_on(&self, executor: Executor) -> Result<(Arc<DriverPool>, Executor), DriverError> {
+        if let Some(open) = self.current() {
+            return Ok(open);
         }
         let _guard = self.opening.lock().await;
-        if let Some(pool) = self.current_pool() {
-            return Ok(pool);
+        if let Some(open) = self.current() {
+            return Ok(open);
         }
         let pool = Arc::new(DriverPool::open(self.settings.clone(), self.pool_settings).await?);
-        *self.open.lock() = Some(OpenPool { pool: pool.clone(), pid: crate::runtime::current_pid() });
-        Ok(pool)
+        let pid = crate::runtime::current_pid();
+        *self.open.lock() = Some(OpenPool { pool: pool.clone(), pid, executor: executor.clone() });
+        Ok((pool, executor))
     }
 }
 
@@ -138,9 +160,12 @@ impl Connection {
 
     /// `close()` for the synchronous API: done when it returns.
     fn close_blocking(&self, py: Python<'_>) -> PyResult<()> {
-        let closed = self.shared.open.lock().take();
-        run_blocking(py, async move {
-            drop(closed);
+        let Some(closed) = self.shared.open.lock().take() else {
+            return Ok(());
+        };
+        let executor = closed.executor.clone();
+        run_blocking(py, &executor, async move {
+            drop(closed.pool);
             Ok(())
         })
     }
@@ -187,10 +212,21 @@ impl Connection {
 
     /// `session()` for the synchronous API: checked out in this thread (the
     /// GIL released while waiting), its calls returning their values directly.
+    /// A pool this opens gets a runtime of its own that the waiting thread
+    /// drives, so requests cost no thread hand-off; the connection is then
+    /// the synchronous API's alone.
     fn blocking_session(&self, py: Python<'_>) -> PyResult<Session> {
+        let executor = match self.shared.current() {
+            Some((_, executor)) => executor,
+            None => Executor::own()?,
+        };
         let shared = self.shared.clone();
-        let session = run_blocking(py, async move { shared.pool().await?.session(true).await })?;
-        Ok(Session::new(session, self.caller.options.clone(), Mode::Blocking))
+        let opening = executor.clone();
+        let (session, executor) = run_blocking(py, &executor, async move {
+            let (pool, executor) = shared.open_on(opening).await?;
+            Ok((pool.session(true).await?, executor))
+        })?;
+        Ok(Session::new(session, self.caller.options.clone(), Mode::Blocking(executor)))
     }
 
     #[pyo3(signature = (sql, params=None, *, timeout=None))]

@@ -1,4 +1,4 @@
-use super::awaitable::run_detached;
+use super::awaitable::{run_detached, Executor};
 use super::query_result::QueryResult;
 use crate::arrow::ResultSet;
 use crate::driver::BatchStream;
@@ -21,11 +21,13 @@ pub struct ResultStream {
     schema: SchemaRef,
     /// `None` once exported through `__arrow_c_stream__`.
     batches: Arc<tokio::sync::Mutex<Option<BatchStream>>>,
+    /// The runtime whose task reads the batches.
+    executor: Executor,
 }
 
 impl ResultStream {
-    pub(crate) fn new(stream: BatchStream) -> Self {
-        Self { schema: stream.schema(), batches: Arc::new(tokio::sync::Mutex::new(Some(stream))) }
+    pub(crate) fn new(stream: BatchStream, executor: Executor) -> Self {
+        Self { schema: stream.schema(), batches: Arc::new(tokio::sync::Mutex::new(Some(stream))), executor }
     }
 }
 
@@ -35,13 +37,19 @@ fn consumed() -> PyErr {
 
 /// Blocks for each next batch with the GIL released, so Arrow consumers can
 /// pull the stream from any thread.
-struct BlockingBatches(BatchStream);
+struct BlockingBatches(BatchStream, Executor);
 
 impl Iterator for BlockingBatches {
     type Item = Result<ArrayRef, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let next = Python::attach(|py| py.detach(|| self.0.blocking_next()))?;
+        let next = Python::attach(|py| {
+            py.detach(|| match &self.1 {
+                // The reading task runs on that runtime only while a thread waits on it.
+                Executor::Own(runtime) => runtime.block_on(self.0.next()),
+                Executor::Shared => self.0.blocking_next(),
+            })
+        })?;
         Some(match next {
             Ok(batch) => Ok(Arc::new(StructArray::from(batch)) as ArrayRef),
             Err(error) => Err(ArrowError::ExternalError(Box::new(error))),
@@ -63,6 +71,11 @@ impl ResultStream {
 
     /// The next batch as a `QueryResult` of one result set.
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Executor::Own(_) = self.executor {
+            return Err(PyRuntimeError::new_err(
+                "a stream of the synchronous API is read with __arrow_c_stream__ (e.g. pyarrow.RecordBatchReader.from_stream), not async for",
+            ));
+        }
         let batches = self.batches.clone();
         let schema = self.schema.clone();
         run_detached(
@@ -104,7 +117,7 @@ impl ResultStream {
             .ok_or_else(consumed)?;
         let field =
             Field::new_struct("", self.schema.fields().clone(), false).with_metadata(self.schema.metadata().clone());
-        let reader = Box::new(ArrayIterator::new(BlockingBatches(stream), field.into()));
+        let reader = Box::new(ArrayIterator::new(BlockingBatches(stream, self.executor.clone()), field.into()));
         Ok(to_stream_pycapsule(py, reader, requested_schema)?)
     }
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
+import subprocess
+import sys
 import threading
 import uuid
 import warnings
@@ -250,3 +253,36 @@ def test_usable_inside_a_thread_running_an_event_loop(test_url: str) -> None:
             return connection.cursor().execute("SELECT 42 AS answer").fetchall()
 
     assert asyncio.run(inside()) == [(42,)]
+
+
+def test_requests_run_in_the_calling_thread(test_url: str) -> None:
+    """The synchronous API drives its socket from the thread that waits (no hand-off to the shared
+    runtime's workers, the latency a blocking driver has): in a fresh process that only uses
+    fastmssql.connect, no worker thread of the shared runtime ever starts."""
+    script = (
+        "import os, sys, fastmssql\n"
+        "with fastmssql.connect(os.environ['URL'], autocommit=True) as c:\n"
+        "    for i in range(20):\n"
+        "        assert c.cursor().execute('SELECT ?', [i]).fetchall() == [(i,)]\n"
+        "    names = [open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')]\n"
+        "print(sorted(names))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "URL": test_url},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # Linux keeps 15 characters of a thread's name: the workers are "fastmssql-worke".
+    assert "'python'" in done.stdout and "fastmssql-work" not in done.stdout, done.stdout
+
+
+def test_command_timeout_cancels_and_the_connection_stays_usable(test_url: str) -> None:
+    with fastmssql.connect(test_url, autocommit=True, command_timeout=0.3) as connection:
+        with pytest.raises(fastmssql.QueryTimeoutError):
+            connection.cursor().execute("WAITFOR DELAY '00:00:05'")
+        assert connection.cursor().execute("SELECT 7").fetchall() == [(7,)]
+
+
+async def test_a_synchronous_connection_refuses_to_be_awaited(test_url: str) -> None:
+    with fastmssql.connect(test_url) as connection:
+        with pytest.raises(fastmssql.InterfaceError, match="synchronous API"):
+            await bounded(connection._core.query("SELECT 1"))
+        assert connection.cursor().execute("SELECT 1").fetchall() == [(1,)]
