@@ -1,89 +1,20 @@
-//! Rust futures as Python awaitables, run without holding the GIL.
+//! Rust futures as Python awaitables, and run in the calling thread.
 //!
-//! Futures run on our fork-aware runtime (crate::runtime) through
-//! pyo3-async-runtimes' generic bridge; the GIL is only taken to hand the
-//! result back. Panics become `InternalError` instead of a `PanicException`.
+//! An awaitable is an asyncio future of the running loop whose value is
+//! computed by a task on the shared tokio runtime; the task never takes the
+//! GIL: the loop converts the outcome (crate::py::completion_queue). Panics
+//! become `InternalError` instead of a `PanicException`.
 
+use super::cancel_on_done::CancelOnDone;
+use super::completion_queue::Completions;
 use super::errors::{driver_error, panic_error, panic_safe};
 use crate::error::DriverError;
 use futures_util::FutureExt;
 use pyo3::prelude::*;
-use pyo3_async_runtimes::generic::{self, ContextExt, JoinError, Runtime};
-use pyo3_async_runtimes::TaskLocals;
-use std::cell::OnceCell;
+use pyo3::IntoPyObjectExt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-
-pub(crate) struct ForkAwareRuntime;
-
-pub(crate) struct TaskJoinError(tokio::task::JoinError);
-
-impl JoinError for TaskJoinError {
-    fn is_panic(&self) -> bool {
-        self.0.is_panic()
-    }
-
-    fn into_panic(self) -> Box<dyn std::any::Any + Send + 'static> {
-        self.0.into_panic()
-    }
-}
-
-tokio::task_local! {
-    static TASK_LOCALS: OnceCell<TaskLocals>;
-}
-
-/// Resolves the spawned task's join handle into the bridge's error type.
-pub(crate) struct JoinHandle(tokio::task::JoinHandle<()>);
-
-impl Future for JoinHandle {
-    type Output = Result<(), TaskJoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|r| r.map_err(TaskJoinError))
-    }
-}
-
-fn runtime_handle() -> tokio::runtime::Handle {
-    // `run_detached` creates the runtime before anything is spawned; building
-    // it can only fail when the OS refuses threads, which is not recoverable.
-    crate::runtime::handle().expect("the tokio runtime could not be started")
-}
-
-impl Runtime for ForkAwareRuntime {
-    type JoinError = TaskJoinError;
-    type JoinHandle = JoinHandle;
-
-    fn spawn<F>(fut: F) -> Self::JoinHandle
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        JoinHandle(runtime_handle().spawn(fut))
-    }
-
-    fn spawn_blocking<F>(f: F) -> Self::JoinHandle
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        JoinHandle(runtime_handle().spawn_blocking(f))
-    }
-}
-
-impl ContextExt for ForkAwareRuntime {
-    fn scope<F, R>(locals: TaskLocals, fut: F) -> Pin<Box<dyn Future<Output = R> + Send>>
-    where
-        F: Future<Output = R> + Send + 'static,
-    {
-        let cell = OnceCell::new();
-        let _ = cell.set(locals);
-        Box::pin(TASK_LOCALS.scope(cell, fut))
-    }
-
-    fn get_task_locals() -> Option<TaskLocals> {
-        TASK_LOCALS.try_with(|c| c.get().cloned()).unwrap_or_default()
-    }
-}
 
 /// Which runtime drives a connection's sockets, for calls that wait in the
 /// calling thread.
@@ -131,7 +62,7 @@ where
 }
 
 /// Returns a Python awaitable for `future`, run on the tokio runtime with the
-/// GIL released. `convert` builds the Python value once the GIL is back.
+/// GIL released. `convert` builds the Python value on the event loop's thread.
 pub(crate) fn run_detached<'py, F, T, C, R>(py: Python<'py>, future: F, convert: C) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = Result<T, DriverError>> + Send + 'static,
@@ -139,14 +70,34 @@ where
     C: FnOnce(Python<'_>, T) -> PyResult<R> + Send + 'static,
     R: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    crate::runtime::handle()
+    let runtime = crate::runtime::handle()
         .map_err(|e| driver_error(&DriverError::internal(format!("cannot start the runtime: {e}"))))?;
-    let guarded = async move {
-        match AssertUnwindSafe(future).catch_unwind().await {
-            Ok(Ok(value)) => Python::attach(|py| panic_safe(|| convert(py, value))),
-            Ok(Err(error)) => Err(driver_error(&error)),
-            Err(payload) => Err(panic_error(payload.as_ref())),
-        }
-    };
-    generic::future_into_py::<ForkAwareRuntime, _, R>(py, guarded)
+    let (event_loop, completions) = Completions::current(py)?;
+    let awaitable = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+    let resolve = awaitable.clone().unbind();
+    // Boxed once here: the request's future is large, and the task would
+    // otherwise move it by value on each wrapping.
+    let future = Box::pin(future);
+    let task = runtime.spawn(async move {
+        let outcome = AssertUnwindSafe(future).catch_unwind().await;
+        completions.push(Box::new(move |py| {
+            let future = resolve.bind(py);
+            // Cancelled meanwhile: nobody waits for the value.
+            if future.call_method0(pyo3::intern!(py, "done")).and_then(|done| done.is_truthy()).unwrap_or(true) {
+                return;
+            }
+            let value = match outcome {
+                Ok(Ok(value)) => panic_safe(|| convert(py, value)?.into_bound_py_any(py)),
+                Ok(Err(error)) => Err(driver_error(&error)),
+                Err(payload) => Err(panic_error(payload.as_ref())),
+            };
+            // Cannot fail: the future is pending and this is its loop's thread.
+            let _ = match value {
+                Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,)),
+                Err(error) => future.call_method1(pyo3::intern!(py, "set_exception"), (error.into_value(py),)),
+            };
+        }));
+    });
+    awaitable.call_method1(pyo3::intern!(py, "add_done_callback"), (CancelOnDone(task.abort_handle()),))?;
+    Ok(awaitable)
 }

@@ -2,7 +2,9 @@
 
 mod awaitable;
 mod calls;
+mod cancel_on_done;
 mod cells;
+mod completion_queue;
 mod connection;
 mod encryption_level;
 mod errors;
@@ -12,6 +14,7 @@ mod parameter;
 mod params;
 mod pool_config;
 mod query_result;
+mod ready;
 mod result_stream;
 mod result_view;
 mod session;

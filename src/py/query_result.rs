@@ -1,6 +1,6 @@
-use super::awaitable::ForkAwareRuntime;
 use super::fast_row::FastRow;
 use super::message::Message;
+use super::ready::Ready;
 use super::result_view::ResultView;
 use crate::arrow::{uuids_as_text, ResultSet, SQL_TYPE_METADATA_KEY};
 use crate::driver::QueryOutcome;
@@ -219,11 +219,10 @@ impl QueryResult {
         slf
     }
 
-    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let next = self.fetchone();
-        pyo3_async_runtimes::generic::future_into_py::<ForkAwareRuntime, _, FastRow>(py, async move {
-            next.ok_or_else(|| PyStopAsyncIteration::new_err(()))
-        })
+    /// The next row, already in memory: an awaitable that does not suspend.
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Ready> {
+        let row = self.fetchone().ok_or_else(|| PyStopAsyncIteration::new_err(()))?;
+        Ok(Ready(Some(Py::new(py, row)?.into_any())))
     }
 
     #[pyo3(signature = (requested_schema=None))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -137,6 +139,77 @@ async def test_async_for(query) -> None:
     result = await query(ROW_SQL)
     seen = [row async for row in result]
     assert seen == [ROW_DICT]
+
+
+async def test_async_for_reads_rows_in_memory_without_yielding_to_the_loop(query) -> None:
+    """The rows are already here: `async for` must not suspend once per row (a task that counts
+    the event loop's turns sees none while 100 rows are iterated)."""
+    values = ", ".join(f"({i})" for i in range(100))
+    result = await query(f"SET NOCOUNT ON; CREATE TABLE #r (i int); INSERT INTO #r VALUES {values}; SELECT i FROM #r ORDER BY i")
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    counter = asyncio.create_task(count_turns())
+    await asyncio.sleep(0)  # the counter starts
+    start = turns
+    seen = [row["i"] async for row in result]
+    during = turns - start
+    counter.cancel()
+    assert seen == list(range(100))
+    assert during == 0
+
+
+async def test_queries_from_event_loops_in_two_threads(test_url: str) -> None:
+    """Each event loop gets its own results: two threads, each running its own loop and pool,
+    query at the same time."""
+    def run(marker: int) -> list[int]:
+        async def body() -> list[int]:
+            conn = fastmssql.Connection(test_url)
+            try:
+                return [(await conn.query("SELECT @P1 * 1000 + @P2 AS v", [marker, i])).rows()[0]["v"] for i in range(200)]
+            finally:
+                await conn.close()
+
+        return asyncio.run(body())
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(run, [1, 2])
+    assert first == [1000 + i for i in range(200)]
+    assert second == [2000 + i for i in range(200)]
+
+
+def test_a_forked_child_runs_its_own_event_loop(test_url: str) -> None:
+    """After the parent used the asyncio API, a fork()ed child's queries complete on its own loop
+    (it must not read the parent's wake-ups) and the parent's keep working."""
+    script = textwrap.dedent(
+        """
+        import asyncio, os, sys, fastmssql
+        async def one(v):
+            conn = fastmssql.Connection(os.environ["URL"])
+            try:
+                return (await conn.query("SELECT @P1 AS v", [v])).rows()[0]["v"]
+            finally:
+                await conn.close()
+        loop = asyncio.new_event_loop()
+        assert loop.run_until_complete(one(1)) == 1
+        pid = os.fork()
+        if pid == 0:
+            code = 0 if asyncio.run(one(2)) == 2 else 3
+            os._exit(code)
+        assert loop.run_until_complete(one(3)) == 3
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "URL": test_url},
+                          capture_output=True, text=True, timeout=NETWORK_TIMEOUT_SECS * 4)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
 async def test_for(query) -> None:
