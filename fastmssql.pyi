@@ -741,6 +741,10 @@ class QueryResult:
     def fetchall(self) -> list[FastRow]:
         """The rows not yet fetched."""
 
+    def fetch_tuples(self, n: int | None = None) -> list[tuple[Any, ...]]:
+        """The next ``n`` rows not yet fetched (all when ``None``) as plain tuples, without
+        ``FastRow`` objects (what the DB-API cursor returns)."""
+
     def __iter__(self) -> Iterator[FastRow]: ...
     def __aiter__(self) -> QueryResult: ...
     async def __anext__(self) -> FastRow: ...

@@ -83,12 +83,15 @@ def Binary(value: bytes | bytearray | memoryview) -> bytes:  # noqa: N802 - PEP 
 
 def _bind(operation: str, parameters: Any) -> tuple[str, Any]:
     """The statement with `?` placeholders as @P1..@Pn (for a sequence of parameters)."""
-    if parameters is None or isinstance(parameters, Mapping):
+    if parameters is None or type(parameters) is dict or isinstance(parameters, Mapping):
         return operation, parameters
     sql, count = _core._qmarks_to_positional(operation)
     if count == 0:
         return operation, parameters
-    if isinstance(parameters, (str, bytes)) or not isinstance(parameters, Sequence):
+    # The common cases first: the ABC checks cost more than the rest of a small request.
+    if type(parameters) is not list and type(parameters) is not tuple and (
+        isinstance(parameters, (str, bytes)) or not isinstance(parameters, Sequence)
+    ):
         parameters = list(parameters)
     if len(parameters) != count:
         raise ProgrammingError(f"the statement has {count} '?' placeholders but {len(parameters)} parameters were given")
@@ -122,7 +125,7 @@ class Cursor:
         self.connection = connection
         self.arraysize = 1
         self.rowcount = -1
-        self.description: list[tuple[Any, ...]] | None = None
+        self._description: list[tuple[Any, ...]] | None = None
         self._results: list[Any] = []
         self._index = 0
         self._closed = False
@@ -165,12 +168,18 @@ class Cursor:
 
     def _describe(self) -> None:
         current = self._current()
-        if current is None:
-            self.description = None
-            self.rowcount = self._rows_affected
-        else:
-            self.description = _description(current)
-            self.rowcount = len(current)
+        # Built when first read: most callers never look at it.
+        self._description = None
+        self.rowcount = self._rows_affected if current is None else len(current)
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        """PEP 249's 7-tuples of the current result set's columns; ``None`` without one."""
+        if self._description is None:
+            current = self._current()
+            if current is not None:
+                self._description = _description(current)
+        return self._description
 
     def _current(self) -> Any:
         return self._results[self._index] if self._index < len(self._results) else None
@@ -180,7 +189,7 @@ class Cursor:
             raise InterfaceError("the cursor is closed")
         if self._index + 1 >= len(self._results):
             self._index = len(self._results)
-            self.description = None
+            self._description = None
             return None
         self._index += 1
         self._describe()
@@ -197,14 +206,14 @@ class Cursor:
         return current
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        row = self._result().fetchone()
-        return None if row is None else row.to_tuple()
+        rows = self._result().fetch_tuples(1)
+        return rows[0] if rows else None
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
-        return [row.to_tuple() for row in self._result().fetchmany(self.arraysize if size is None else size)]
+        return self._result().fetch_tuples(self.arraysize if size is None else size)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [row.to_tuple() for row in self._result().fetchall()]
+        return self._result().fetch_tuples()
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         while (row := self.fetchone()) is not None:

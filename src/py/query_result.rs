@@ -9,7 +9,7 @@ use arrow_array::{ArrayRef, StructArray};
 use arrow_schema::{ArrowError, Field};
 use pyo3::exceptions::{PyImportError, PyStopAsyncIteration, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyDict, PyList};
+use pyo3::types::{PyCapsule, PyDict, PyList, PyTuple};
 use pyo3_arrow::ffi::{to_schema_pycapsule, to_stream_pycapsule, ArrayIterator};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -209,6 +209,13 @@ impl QueryResult {
 
     fn fetchall(&self) -> Vec<FastRow> {
         self.advance(usize::MAX).map(|i| self.row(i)).collect()
+    }
+
+    /// The next `n` rows (all when `None`) as plain tuples, the DB-API
+    /// cursor's rows: no `FastRow` in between.
+    #[pyo3(signature = (n=None))]
+    fn fetch_tuples<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        self.advance(n.unwrap_or(usize::MAX)).map(|i| PyTuple::new(py, self.view.row_values(py, i)?)).collect()
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
