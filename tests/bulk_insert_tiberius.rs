@@ -26,8 +26,18 @@ async fn connect(server: &TestServer) -> Client<Compat<TcpStream>> {
     Client::connect(config, tcp.compat_write()).await.expect("login")
 }
 
+/// The values loaded into one row of `bulk_tiberius` (all columns but the identity).
+struct RowValues {
+    k: i64,
+    name: Option<String>,
+    amount: Option<i128>,
+    at: Option<NaiveDateTime>,
+    flag: bool,
+    data: Option<Vec<u8>>,
+}
+
 /// The values of row `i`: some NULLs, negative amounts, non-ASCII text and 100 ns instants.
-fn expected(i: i64) -> (i64, Option<String>, Option<i128>, Option<NaiveDateTime>, bool, Option<Vec<u8>>) {
+fn expected(i: i64) -> RowValues {
     let name = (i % 7 != 0).then(|| format!("n\u{e9}\u{4e2d}-{i}"));
     let amount = (i % 5 != 0).then(|| (i as i128 * 10_007 - 300_000_000) * if i % 2 == 0 { 1 } else { -1 });
     let at = (i % 3 != 0).then(|| {
@@ -37,7 +47,7 @@ fn expected(i: i64) -> (i64, Option<String>, Option<i128>, Option<NaiveDateTime>
             .expect("valid time")
     });
     let data = (i % 11 != 0).then(|| (i as u32).to_le_bytes().repeat(1 + (i % 4) as usize));
-    (i, name, amount, at, i % 2 == 0, data)
+    RowValues { k: i, name, amount, at, flag: i % 2 == 0, data }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,7 +67,7 @@ async fn bulk_insert_loads_100000_rows_that_read_back_exactly() {
         let started = Instant::now();
         let mut request = client.bulk_insert("bulk_tiberius").await.expect("INSERT BULK");
         for i in 0..ROWS {
-            let (k, name, amount, at, flag, data) = expected(i);
+            let RowValues { k, name, amount, at, flag, data } = expected(i);
             let mut row = TokenRow::new();
             row.push(k.into_sql());
             row.push(name.into_sql());
@@ -84,7 +94,7 @@ async fn bulk_insert_loads_100000_rows_that_read_back_exactly() {
             .expect("rows");
         assert_eq!(rows.len(), ROWS as usize);
         for (i, row) in rows.iter().enumerate() {
-            let (k, name, amount, at, flag, data) = expected(i as i64);
+            let RowValues { k, name, amount, at, flag, data } = expected(i as i64);
             let read = (
                 row.get::<i32, _>(0).expect("id"),
                 row.get::<i64, _>(1).expect("k"),

@@ -256,7 +256,7 @@ fn same_outcome(a: &Result<QueryOutcome, DriverError>, b: &Result<QueryOutcome, 
 fn recorded_responses_cut_anywhere_decode_identically_and_hostile_ones_fail_cleanly() {
     let recorded = record();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let mut random = Random(0x5EED_0F_F457_3155);
+    let mut random = Random(0x005E_ED0F_F457_3155);
 
     // What each response decodes to, read as the server sent it.
     let mut uncut = Vec::new();

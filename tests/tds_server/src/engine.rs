@@ -1401,7 +1401,8 @@ fn first_result_columns(
     sql: &str,
     variables: &mut Variables,
 ) -> Result<Option<Vec<ColumnDef>>, SqlError> {
-    let pieces = if tables::involves_tables(sql) { tables::split_batch(sql)? } else { vec![Piece::Other(sql.to_string())] };
+    let pieces =
+        if tables::involves_tables(sql) { tables::split_batch(sql)? } else { vec![Piece::Other(sql.to_string())] };
     for piece in pieces {
         match piece {
             Piece::Table(statement, _) => {

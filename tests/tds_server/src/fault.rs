@@ -117,7 +117,6 @@ fn is_fault_procedure(name: &str) -> bool {
     procedure_name(name).eq_ignore_ascii_case(FAULT_PROCEDURE)
 }
 
-
 /// The named arguments of a batch `EXEC[UTE] sp_fastmssql_fault @a = 1, @b = N'x'[;]`; `None`
 /// when the batch is anything else, `Some(Err)` when it calls the procedure badly.
 fn batch_arguments(text: &str) -> Option<Result<Vec<(String, Argument)>, String>> {
@@ -156,7 +155,8 @@ fn parse_argument(text: &str) -> Result<((String, Argument), &str), String> {
     let text = text.strip_prefix('@').ok_or_else(|| format!("expected a named argument @name = value at {text:?}"))?;
     let name_end = text.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(text.len());
     let name = text[..name_end].to_ascii_lowercase();
-    let after_eq = text[name_end..].trim_start().strip_prefix('=').ok_or_else(|| format!("expected '=' after @{name}"))?;
+    let after_eq =
+        text[name_end..].trim_start().strip_prefix('=').ok_or_else(|| format!("expected '=' after @{name}"))?;
     let value_text = after_eq.trim_start();
     let unicode = value_text.starts_with(['N', 'n']) && value_text[1..].starts_with('\'');
     let quoted = if unicode { &value_text[1..] } else { value_text };

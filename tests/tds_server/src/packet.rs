@@ -195,7 +195,8 @@ impl PacketWriter {
 
     fn write_header(&mut self, at: usize, status: u8) {
         let length = (self.out.len() - at) as u16;
-        let header = PacketHeader { ty: self.ty, status, length, spid: self.spid, packet_id: self.next_packet_id, window: 0 };
+        let header =
+            PacketHeader { ty: self.ty, status, length, spid: self.spid, packet_id: self.next_packet_id, window: 0 };
         let mut bytes = Vec::with_capacity(HEADER_LEN);
         header.write(&mut bytes);
         self.out[at..at + HEADER_LEN].copy_from_slice(&bytes);

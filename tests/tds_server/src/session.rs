@@ -476,7 +476,12 @@ impl RequestLoop {
     /// Writes `events` as one response message, streaming it in chunks. A `Delay` is waited out
     /// and a chunk sent unless an Attention arrives, which ends the response with DONE_ATTN.
     /// A `CloseAfterBytes`/`CloseAfterRows` fault closes the connection partway.
-    async fn respond_with_fault(&mut self, prefix: Vec<u8>, events: &[Event], fault: Option<&Fault>) -> io::Result<Flow> {
+    async fn respond_with_fault(
+        &mut self,
+        prefix: Vec<u8>,
+        events: &[Event],
+        fault: Option<&Fault>,
+    ) -> io::Result<Flow> {
         let mut encoder = ResponseEncoder::new(events, &self.session.server_name);
         let mut out = OutgoingResponse::new(&self.conn, fault);
         let mut pending = prefix;

@@ -93,10 +93,7 @@ fn overflow_and_division_by_zero_are_sql_server_errors() {
         (8117, "Operand data type bit is invalid for add operator.".into())
     );
     assert_eq!(error("'a' - 'b'"), (8117, "Operand data type varchar is invalid for subtract operator.".into()));
-    assert_eq!(
-        error("5 % 2E0"),
-        (402, "The data types int and float are incompatible in the modulo operator.".into())
-    );
+    assert_eq!(error("5 % 2E0"), (402, "The data types int and float are incompatible in the modulo operator.".into()));
     assert_eq!(error("'x' + 1").0, 245);
 }
 
@@ -113,10 +110,7 @@ fn decimal_results_take_the_documented_precision_and_scale() {
     // e1 + e2: p = max(s1,s2) + max(p1-s1, p2-s2) + 1, s = max(s1,s2); int is decimal(10,0)
     assert_eq!(one("CAST(5 AS decimal(5,2)) + 10"), (decimal(13, 2), Value::Decimal(1500, 2)));
     // e1 * e2: p = p1 + p2 + 1, s = s1 + s2
-    assert_eq!(
-        one("CAST(1.5 AS decimal(5,2)) * CAST(2 AS decimal(4,1))"),
-        (decimal(10, 3), Value::Decimal(3000, 3))
-    );
+    assert_eq!(one("CAST(1.5 AS decimal(5,2)) * CAST(2 AS decimal(4,1))"), (decimal(10, 3), Value::Decimal(3000, 3)));
     // e1 / e2: s = max(6, s1 + p2 + 1) = 12, p = p1 - s1 + s2 + s = 13 (1.0 is numeric(2,1))
     assert_eq!(one("1.0 / 3"), (numeric(13, 12), Value::Decimal(333_333_333_333, 12)));
     assert_eq!(one("1.0 / 4"), (numeric(13, 12), Value::Decimal(250_000_000_000, 12)));
@@ -190,7 +184,10 @@ fn table_statements_compute_and_fail_like_sql_server() {
 #[test]
 fn scalar_functions_are_typed_as_sql_server_types_them() {
     assert_eq!(one("ISNULL(NULL, 5)"), (SqlType::Int, Value::Int(5)));
-    assert_eq!(one("ISNULL(CAST(NULL AS varchar(3)), 'abcdef')"), (SqlType::VarChar(Some(3)), Value::Str("abc".into())));
+    assert_eq!(
+        one("ISNULL(CAST(NULL AS varchar(3)), 'abcdef')"),
+        (SqlType::VarChar(Some(3)), Value::Str("abc".into()))
+    );
     assert_eq!(one("COALESCE(NULL, 2, 3)"), (SqlType::Int, Value::Int(2)));
     assert_eq!(one("COALESCE(NULL, 2, 3.5)"), (numeric(11, 1), Value::Decimal(20, 1)));
     assert_eq!(one("LEN('ab  ')"), (SqlType::Int, Value::Int(2)));

@@ -16,12 +16,14 @@ fn result(events: &[Event]) -> (Vec<ColumnDef>, Vec<Vec<Value>>) {
     }
     let start = events.iter().rposition(|e| matches!(e, Event::ColMetadata(_))).expect("a result");
     let Event::ColMetadata(columns) = &events[start] else { unreachable!() };
-    let rows = events[start..].iter().filter_map(|e| if let Event::Row(r) = e { Some(r.clone()) } else { None }).collect();
+    let rows =
+        events[start..].iter().filter_map(|e| if let Event::Row(r) = e { Some(r.clone()) } else { None }).collect();
     (columns.clone(), rows)
 }
 
 fn describe_rpc(s: &mut Session, tsql: &str, params: &str) -> (Vec<ColumnDef>, Vec<Vec<Value>>) {
-    let text = |v: &str| RpcParam { name: String::new(), status: 0, ty: SqlType::NVarChar(None), value: Value::Str(v.into()) };
+    let text =
+        |v: &str| RpcParam { name: String::new(), status: 0, ty: SqlType::NVarChar(None), value: Value::Str(v.into()) };
     let rpc = RpcRequest {
         target: RpcTarget::Name("sys.sp_describe_first_result_set".into()),
         option_flags: 0,
@@ -32,7 +34,9 @@ fn describe_rpc(s: &mut Session, tsql: &str, params: &str) -> (Vec<ColumnDef>, V
 
 /// (name, is_nullable, system_type_id, system_type_name, max_length, precision, scale) of each row.
 fn summary(rows: &[Vec<Value>]) -> Vec<(Value, Value, Value, Value, Value, Value, Value)> {
-    rows.iter().map(|r| (r[2].clone(), r[3].clone(), r[4].clone(), r[5].clone(), r[6].clone(), r[7].clone(), r[8].clone())).collect()
+    rows.iter()
+        .map(|r| (r[2].clone(), r[3].clone(), r[4].clone(), r[5].clone(), r[6].clone(), r[7].clone(), r[8].clone()))
+        .collect()
 }
 
 fn s(v: &str) -> Value {
@@ -46,7 +50,18 @@ fn the_result_set_has_sql_server_columns_in_order() {
     assert_eq!(names.len(), 39);
     assert_eq!(
         &names[..10],
-        ["is_hidden", "column_ordinal", "name", "is_nullable", "system_type_id", "system_type_name", "max_length", "precision", "scale", "collation_name"]
+        [
+            "is_hidden",
+            "column_ordinal",
+            "name",
+            "is_nullable",
+            "system_type_id",
+            "system_type_name",
+            "max_length",
+            "precision",
+            "scale",
+            "collation_name"
+        ]
     );
     assert_eq!(&names[35..], ["tds_type_id", "tds_length", "tds_collation_id", "tds_collation_sort_id"]);
     assert_eq!((&cols[0].ty, &cols[6].ty, &cols[7].ty), (&SqlType::Bit, &SqlType::SmallInt, &SqlType::TinyInt));
@@ -57,12 +72,29 @@ fn the_result_set_has_sql_server_columns_in_order() {
 #[test]
 fn table_less_and_table_queries_are_described_with_the_engine_typing() {
     let mut s_ = session();
-    let (_, rows) = describe_rpc(&mut s_, "SELECT CAST(1.5 AS decimal(5,2)) * 2 AS p, N'ab' + 'c' AS t, @x AS x", "@x bigint");
+    let (_, rows) =
+        describe_rpc(&mut s_, "SELECT CAST(1.5 AS decimal(5,2)) * 2 AS p, N'ab' + 'c' AS t, @x AS x", "@x bigint");
     assert_eq!(
         summary(&rows),
         [
-            (s("p"), Value::Bool(false), Value::Int(106), s("decimal(16,2)"), Value::Int(9), Value::Int(16), Value::Int(2)),
-            (s("t"), Value::Bool(false), Value::Int(231), s("nvarchar(3)"), Value::Int(6), Value::Int(0), Value::Int(0)),
+            (
+                s("p"),
+                Value::Bool(false),
+                Value::Int(106),
+                s("decimal(16,2)"),
+                Value::Int(9),
+                Value::Int(16),
+                Value::Int(2)
+            ),
+            (
+                s("t"),
+                Value::Bool(false),
+                Value::Int(231),
+                s("nvarchar(3)"),
+                Value::Int(6),
+                Value::Int(0),
+                Value::Int(0)
+            ),
             (s("x"), Value::Bool(true), Value::Int(127), s("bigint"), Value::Int(8), Value::Int(19), Value::Int(0)),
         ]
     );
@@ -70,12 +102,21 @@ fn table_less_and_table_queries_are_described_with_the_engine_typing() {
     assert_eq!(rows[1][9], s("SQL_Latin1_General_CP1_CI_AS"));
     let events = execute_batch(&mut s_, "CREATE TABLE #desc (id int IDENTITY PRIMARY KEY, v varchar(10) NULL)");
     assert!(!events.iter().any(|e| matches!(e, Event::Error(_))));
-    let (_, rows) = describe_rpc(&mut s_, "INSERT INTO #desc (v) VALUES ('x'); SELECT id, v FROM #desc WHERE id = @id", "@id int");
+    let (_, rows) =
+        describe_rpc(&mut s_, "INSERT INTO #desc (v) VALUES ('x'); SELECT id, v FROM #desc WHERE id = @id", "@id int");
     assert_eq!(
         summary(&rows),
         [
             (s("id"), Value::Bool(false), Value::Int(56), s("int"), Value::Int(4), Value::Int(10), Value::Int(0)),
-            (s("v"), Value::Bool(true), Value::Int(167), s("varchar(10)"), Value::Int(10), Value::Int(0), Value::Int(0)),
+            (
+                s("v"),
+                Value::Bool(true),
+                Value::Int(167),
+                s("varchar(10)"),
+                Value::Int(10),
+                Value::Int(0),
+                Value::Int(0)
+            ),
         ]
     );
     // is_identity_column, is_updateable
@@ -97,9 +138,12 @@ fn exec_runs_system_procedures_from_a_batch() {
 #[test]
 fn sp_prepare_describes_and_runs_a_table_statement() {
     let mut s_ = session();
-    assert!(!execute_batch(&mut s_, "CREATE TABLE #prep (id int PRIMARY KEY, v nvarchar(5))\nINSERT INTO #prep VALUES (1, N'one')")
-        .iter()
-        .any(|e| matches!(e, Event::Error(_))));
+    assert!(!execute_batch(
+        &mut s_,
+        "CREATE TABLE #prep (id int PRIMARY KEY, v nvarchar(5))\nINSERT INTO #prep VALUES (1, N'one')"
+    )
+    .iter()
+    .any(|e| matches!(e, Event::Error(_))));
     let param = |name: &str, ty: SqlType, value: Value, status: u8| RpcParam { name: name.into(), status, ty, value };
     let prepare = RpcRequest {
         target: RpcTarget::ProcId(11),

@@ -74,6 +74,10 @@ fn a_unique_key_admits_one_null() {
     );
     let numbers: Vec<i32> = errors.iter().map(|(n, _)| *n).collect();
     assert_eq!(numbers, [2627, 2601, 2627]);
-    assert!(errors[0].1.contains("Violation of UNIQUE KEY constraint") && errors[0].1.ends_with("The duplicate key value is (<NULL>)."), "{errors:?}");
+    assert!(
+        errors[0].1.contains("Violation of UNIQUE KEY constraint")
+            && errors[0].1.ends_with("The duplicate key value is (<NULL>)."),
+        "{errors:?}"
+    );
     assert_eq!(rows, [vec![Value::Int(1)], vec![Value::Int(4)]]);
 }

@@ -35,7 +35,8 @@ fn print_is_an_info_message() {
 
 #[test]
 fn raiserror_severity_decides_info_or_error() {
-    let (m, after) = messages("RAISERROR('low %s %d%%', 10, 2, N'x', 42)\nRAISERROR(N'high', 16, 3)\nSELECT 1 AS after");
+    let (m, after) =
+        messages("RAISERROR('low %s %d%%', 10, 2, N'x', 42)\nRAISERROR(N'high', 16, 3)\nSELECT 1 AS after");
     assert_eq!(m, [(false, msg(50000, 2, 10, "low x 42%", 1)), (true, msg(50000, 3, 16, "high", 2))]);
     // an error raised by RAISERROR does not end the batch
     assert!(after);

@@ -38,7 +38,10 @@ fn point_lookups_return_what_the_where_qualifies() {
     assert!(rows(&mut s, "SELECT id FROM #pd WHERE id = 2.5").is_empty());
     assert_eq!(rows(&mut s, "SELECT id FROM #pd WHERE id = 2.0"), ids(&[2]));
     assert_eq!(rows(&mut s, "SELECT id FROM #pd WHERE grp = 2 AND v IS NULL"), ids(&[4]));
-    assert_eq!(rows(&mut s, "SELECT id FROM #pd t WHERE t.grp = 1 + 0 AND (id > 1 OR v = 'a') ORDER BY id"), ids(&[1, 2]));
+    assert_eq!(
+        rows(&mut s, "SELECT id FROM #pd t WHERE t.grp = 1 + 0 AND (id > 1 OR v = 'a') ORDER BY id"),
+        ids(&[1, 2])
+    );
     assert!(rows(&mut s, "SELECT id FROM #pd WHERE id = NULL").is_empty());
     rows(&mut s, "UPDATE #pd SET v = 'z' WHERE id = 3; DELETE FROM #pd WHERE id = 1");
     assert_eq!(
@@ -61,7 +64,12 @@ fn a_parameterized_primary_key_lookup_does_not_scan_the_table() {
     }
     rows(&mut s, &batch);
     let lookup = |s: &mut Session, id: i64| {
-        let text = |v: &str| RpcParam { name: String::new(), status: 0, ty: SqlType::NVarChar(None), value: Value::Str(v.into()) };
+        let text = |v: &str| RpcParam {
+            name: String::new(),
+            status: 0,
+            ty: SqlType::NVarChar(None),
+            value: Value::Str(v.into()),
+        };
         let rpc = RpcRequest {
             target: RpcTarget::ProcId(10),
             option_flags: 0,
@@ -71,7 +79,10 @@ fn a_parameterized_primary_key_lookup_does_not_scan_the_table() {
                 RpcParam { name: "@P1".into(), status: 0, ty: SqlType::Int, value: Value::Int(id) },
             ],
         };
-        execute_rpc(s, &rpc).into_iter().filter_map(|e| if let Event::Row(r) = e { Some(r) } else { None }).collect::<Vec<_>>()
+        execute_rpc(s, &rpc)
+            .into_iter()
+            .filter_map(|e| if let Event::Row(r) = e { Some(r) } else { None })
+            .collect::<Vec<_>>()
     };
     assert_eq!(lookup(&mut s, 43_210), [vec![Value::Int(43_210), Value::Int(210)]]);
     // 200 lookups on 50,000 rows: a scan per lookup would decode 10 million rows

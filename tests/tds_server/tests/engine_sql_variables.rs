@@ -138,8 +138,5 @@ fn select_assigns_variables_from_a_table() {
     .unwrap();
     // the last row's values, cut to the variable's type; no row leaves a variable unchanged
     assert_eq!(out[0].1, [vec![Value::Str("two".into()), Value::Int(20), Value::Int(7), Value::Int(0)]]);
-    assert_eq!(
-        results(&mut s, "DECLARE @x int; SELECT @x = id, v FROM #assign").unwrap_err().0,
-        141
-    );
+    assert_eq!(results(&mut s, "DECLARE @x int; SELECT @x = id, v FROM #assign").unwrap_err().0, 141);
 }

@@ -238,32 +238,47 @@ fn count(s: &mut Session, table: &str) -> Value {
     rows(&run(s, &format!("SELECT COUNT(*) FROM {table}"))).remove(0).remove(0)
 }
 
+/// A load into a fresh table that one of its rows makes fail, and the error it must get.
+struct FailingLoad {
+    table: &'static str,
+    keys: Vec<Option<i32>>,
+    names: Vec<&'static str>,
+    number: i32,
+    message: &'static str,
+}
+
 #[test]
 fn an_error_in_any_row_loads_none_of_them() {
     let mut s = session();
-    let cases: [(&str, Vec<Option<i32>>, Vec<&str>, i32, &str); 3] = [
-        ("bulk_errors_null", vec![Some(1), None], vec!["a", "b"], 515, "Cannot insert the value NULL into column 'k'"),
-        (
-            "bulk_errors_dup",
-            vec![Some(1), Some(2), Some(1)],
-            vec!["a", "b", "c"],
-            2627,
-            "Violation of UNIQUE KEY constraint",
-        ),
-        (
-            "bulk_errors_long",
-            vec![Some(1), Some(2)],
-            vec!["a", "eleven long"],
-            2628,
-            "String or binary data would be truncated",
-        ),
+    let cases = [
+        FailingLoad {
+            table: "bulk_errors_null",
+            keys: vec![Some(1), None],
+            names: vec!["a", "b"],
+            number: 515,
+            message: "Cannot insert the value NULL into column 'k'",
+        },
+        FailingLoad {
+            table: "bulk_errors_dup",
+            keys: vec![Some(1), Some(2), Some(1)],
+            names: vec!["a", "b", "c"],
+            number: 2627,
+            message: "Violation of UNIQUE KEY constraint",
+        },
+        FailingLoad {
+            table: "bulk_errors_long",
+            keys: vec![Some(1), Some(2)],
+            names: vec!["a", "eleven long"],
+            number: 2628,
+            message: "String or binary data would be truncated",
+        },
     ];
-    for (table, keys, names, number, text) in cases {
+    for FailingLoad { table, keys, names, number, message } in cases {
         let events = load_keys(&mut s, table, &keys, &names);
         let errors = errors(&events);
         assert_eq!(errors.len(), 1, "{table}: {events:?}");
         assert_eq!(errors[0].0, number, "{table}: {errors:?}");
-        assert!(errors[0].1.starts_with(text), "{table}: {errors:?}");
+        assert!(errors[0].1.starts_with(message), "{table}: {errors:?}");
         assert_eq!(last_done(&events).status & 0x2, 0x2, "DONE_ERROR");
         assert_eq!(count(&mut s, table), Value::Int(0), "{table}: nothing loaded");
     }

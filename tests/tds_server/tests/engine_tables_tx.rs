@@ -129,7 +129,10 @@ fn a_table_whose_drop_is_rolled_back_keeps_its_identity_seed_and_next_value() {
     run(&mut s, "CREATE TABLE ident (id INT IDENTITY(5, 2), k INT); INSERT INTO ident (k) VALUES (1), (2)");
     run(&mut s, "BEGIN TRAN; DROP TABLE ident; ROLLBACK");
     assert_eq!(
-        rows(&run(&mut s, "SELECT CAST(seed_value AS int) FROM sys.identity_columns WHERE object_id = OBJECT_ID('ident')")),
+        rows(&run(
+            &mut s,
+            "SELECT CAST(seed_value AS int) FROM sys.identity_columns WHERE object_id = OBJECT_ID('ident')"
+        )),
         [[Value::Int(5)]]
     );
     run(&mut s, "INSERT INTO ident (k) VALUES (3)");

@@ -836,7 +836,8 @@ impl<'t> Parser<'t> {
     }
 
     fn select(&mut self) -> Result<Statement, SqlError> {
-        if matches!(self.peek(), Some(Token::Variable(_))) && self.tokens.get(self.pos + 1) == Some(&Token::Punct('=')) {
+        if matches!(self.peek(), Some(Token::Variable(_))) && self.tokens.get(self.pos + 1) == Some(&Token::Punct('='))
+        {
             return self.select_assign();
         }
         let mut items = Vec::new();
@@ -1070,7 +1071,9 @@ impl<'t> Parser<'t> {
 
     pub(crate) fn expr(&mut self) -> Result<Expr, SqlError> {
         let mut e = self.term()?;
-        while let Some(op) = self.binary_operator(&[('+', ArithmeticOperator::Add), ('-', ArithmeticOperator::Subtract)])? {
+        while let Some(op) =
+            self.binary_operator(&[('+', ArithmeticOperator::Add), ('-', ArithmeticOperator::Subtract)])?
+        {
             e = Expr::Arithmetic(op, Box::new(e), Box::new(self.term()?));
         }
         Ok(e)

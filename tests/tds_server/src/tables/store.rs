@@ -779,9 +779,8 @@ impl Store {
     pub fn table_names(&self, temp: bool) -> Result<Vec<String>, SqlError> {
         let s = if temp { "temp" } else { "main" };
         let db = self.sqlite();
-        let mut stmt = db
-            .prepare_cached(&format!("SELECT name FROM {s}.tds_tables ORDER BY rowid"))
-            .map_err(storage_error)?;
+        let mut stmt =
+            db.prepare_cached(&format!("SELECT name FROM {s}.tds_tables ORDER BY rowid")).map_err(storage_error)?;
         let names = stmt.query_map([], |r| r.get(0)).map_err(storage_error)?;
         names.collect::<Result<_, _>>().map_err(storage_error)
     }
@@ -918,7 +917,9 @@ impl Store {
                     [&table.name],
                     |r| {
                         Ok(match (r.get(0)?, r.get(1)?, r.get(2)?) {
-                            (Some(seed), Some(increment), Some(next)) => Some(IdentityCounter { seed, increment, next }),
+                            (Some(seed), Some(increment), Some(next)) => {
+                                Some(IdentityCounter { seed, increment, next })
+                            }
                             _ => None,
                         })
                     },
