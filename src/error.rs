@@ -103,6 +103,9 @@ pub fn classify_server_error(number: u32, severity: u8) -> ErrorKind {
         2627 | 2601 | 515 | 547 => ErrorKind::Integrity,
         245 | 8114 | 8115 | 220 | 8152 | 2628 | 8134 | 241 | 242 | 517 => ErrorKind::Data,
         102 | 156 | 207 | 208 | 137 | 2812 | 50000 => ErrorKind::Programming,
+        // Chosen as a deadlock victim, or a lock not granted within LOCK_TIMEOUT: the
+        // transaction could not be processed, and running it again may succeed.
+        1205 | 1222 => ErrorKind::Operational,
         // Severity 20 and above terminates the connection.
         _ if severity >= 20 => ErrorKind::Operational,
         _ => ErrorKind::Database,
@@ -134,7 +137,9 @@ mod tests {
         assert_eq!(classify_server_error(8134, 16), ErrorKind::Data);
         assert_eq!(classify_server_error(208, 16), ErrorKind::Programming);
         assert_eq!(classify_server_error(50000, 16), ErrorKind::Programming);
-        assert_eq!(classify_server_error(1205, 13), ErrorKind::Database);
+        assert_eq!(classify_server_error(1205, 13), ErrorKind::Operational);
+        assert_eq!(classify_server_error(1222, 16), ErrorKind::Operational);
+        assert_eq!(classify_server_error(1204, 19), ErrorKind::Database);
         assert_eq!(classify_server_error(9999, 20), ErrorKind::Operational);
     }
 

@@ -4,6 +4,7 @@
 
 use crate::decimal::{digit_count, MAX_DIGITS};
 use crate::error::DriverError;
+use crate::temporal::{days_from_civil, MICROS_PER_DAY};
 
 /// Length of a character or binary type; `Max` is `(max)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,10 +310,59 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
             })?;
             Ok(ParamValue::Decimal { unscaled: exact, scale })
         }
-        (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::Date(d)) => {
-            Ok(ParamValue::DateTime(i64::from(d) * crate::temporal::MICROS_PER_DAY))
+        (SqlType::Real, ParamValue::Float(v)) if v.is_finite() && (v as f32).is_infinite() => {
+            Err(DriverError::data(format!("{v} is out of range for real")))
         }
+        (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::Date(d)) => {
+            checked_instant(i64::from(d) * MICROS_PER_DAY, ty)
+        }
+        (SqlType::DateTime | SqlType::SmallDateTime, ParamValue::DateTime(micros)) => checked_instant(micros, ty),
         (_, other) => Ok(other),
+    }
+}
+
+/// Microseconds since 1970-01-01 of a civil date and time of day.
+fn instant(year: i32, month: u32, day: u32, micros_of_day: i64) -> i64 {
+    days_from_civil(year, month, day) * MICROS_PER_DAY + micros_of_day
+}
+
+/// A naive date and time within what `ty` holds: datetime2 0001-01-01 to
+/// 9999-12-31, datetime from 1753-01-01, smalldatetime 1900-01-01 to
+/// 2079-06-06 23:59:29.998 (the last value it rounds to a minute of its own).
+fn checked_instant(micros: i64, ty: SqlType) -> Result<ParamValue, DriverError> {
+    let end_of_9999 = instant(10_000, 1, 1, 0) - 1;
+    let (first, last, range) = match ty {
+        SqlType::DateTime => (instant(1753, 1, 1, 0), end_of_9999, "1753-01-01 to 9999-12-31"),
+        SqlType::SmallDateTime => {
+            (instant(1900, 1, 1, 0), instant(2079, 6, 6, 86_369_998_000), "1900-01-01 to 2079-06-06 23:59")
+        }
+        _ => (instant(1, 1, 1, 0), end_of_9999, "0001-01-01 to 9999-12-31"),
+    };
+    if (first..=last).contains(&micros) {
+        Ok(ParamValue::DateTime(micros))
+    } else {
+        Err(DriverError::data(format!("the value is outside {}'s range ({range})", ty.declaration())))
+    }
+}
+
+/// Validates an aware datetime from Python: its UTC instant must lie within
+/// datetimeoffset's 0001-01-01 to 9999-12-31 (a local time near either end
+/// can fall outside once its offset is applied).
+pub fn checked_datetimeoffset(utc_micros: i64, offset_minutes: i16) -> Result<ParamValue, DriverError> {
+    if instant(1, 1, 1, 0) <= utc_micros && utc_micros < instant(10_000, 1, 1, 0) {
+        return Ok(ParamValue::DateTimeOffset { utc_micros, offset_minutes });
+    }
+    Err(DriverError::data(
+        "the aware datetime is outside datetimeoffset's range once converted to UTC (0001-01-01 to 9999-12-31)",
+    ))
+}
+
+/// Validates a float from Python: SQL Server's float has no NaN or infinity.
+pub fn checked_float(value: f64) -> Result<ParamValue, DriverError> {
+    if value.is_finite() {
+        Ok(ParamValue::Float(value))
+    } else {
+        Err(DriverError::data(format!("float {value} cannot be sent: SQL Server's float has no NaN or infinity")))
     }
 }
 
@@ -387,6 +437,25 @@ mod tests {
         // The server's CAST converts what the client cannot check.
         let text = BoundParam::forced(ParamValue::String("12".into()), SqlType::Int).unwrap();
         assert_eq!(text.value, ParamValue::String("12".into()));
+    }
+
+    #[test]
+    fn values_outside_a_type_s_range_are_data_errors() {
+        assert_eq!(checked_float(f64::NAN).unwrap_err().kind, ErrorKind::Data);
+        assert_eq!(checked_float(f64::NEG_INFINITY).unwrap_err().kind, ErrorKind::Data);
+        assert_eq!(checked_float(f64::MAX).unwrap(), ParamValue::Float(f64::MAX));
+        assert_eq!(BoundParam::forced(ParamValue::Float(1e39), SqlType::Real).unwrap_err().kind, ErrorKind::Data);
+        let first_datetime = instant(1753, 1, 1, 0);
+        assert!(BoundParam::forced(ParamValue::DateTime(first_datetime), SqlType::DateTime).is_ok());
+        assert!(BoundParam::forced(ParamValue::DateTime(first_datetime - 1), SqlType::DateTime).is_err());
+        let last_small = instant(2079, 6, 6, 86_369_998_000);
+        assert!(BoundParam::forced(ParamValue::DateTime(last_small), SqlType::SmallDateTime).is_ok());
+        assert!(BoundParam::forced(ParamValue::DateTime(last_small + 1), SqlType::SmallDateTime).is_err());
+        let day_before_1900 = ParamValue::Date(days_from_civil(1899, 12, 31) as i32);
+        assert_eq!(BoundParam::forced(day_before_1900, SqlType::SmallDateTime).unwrap_err().kind, ErrorKind::Data);
+        assert!(checked_datetimeoffset(instant(1, 1, 1, 0), 60).is_ok());
+        assert!(checked_datetimeoffset(instant(1, 1, 1, 0) - 1, 60).is_err());
+        assert!(checked_datetimeoffset(instant(10_000, 1, 1, 0), -300).is_err());
     }
 
     #[test]

@@ -127,6 +127,8 @@ class LocalServer:
 
     `users` maps user names to passwords; the first one is `.user`/`.password`.
     Default: the server's default user `sa` / `FastMssql!Test1`.
+    `certificate`: (certificate chain PEM, private key PEM) files to serve instead of the
+    server's own self-signed certificate.
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class LocalServer:
         *,
         binary: pathlib.Path | None = None,
         startup_timeout: float = STARTUP_TIMEOUT_SECS,
+        certificate: tuple[pathlib.Path, pathlib.Path] | None = None,
     ) -> None:
         if encrypt not in ENCRYPT_MODES:
             raise ValueError(f"encrypt must be one of {ENCRYPT_MODES}, not {encrypt!r}")
@@ -150,6 +153,7 @@ class LocalServer:
         self.cert_path: pathlib.Path | None = None
         self.returncode: int | None = None
         self._binary = binary
+        self._certificate = certificate
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
         self._tmpdir: pathlib.Path | None = None
@@ -181,6 +185,8 @@ class LocalServer:
             "--encrypt", self.encrypt,
             "--write-cert", str(self.cert_path),
         ]
+        if self._certificate is not None:
+            cmd += ["--cert", str(self._certificate[0]), "--key", str(self._certificate[1])]
         if self.users != {DEFAULT_USER: DEFAULT_PASSWORD}:
             for name, password in self.users.items():
                 cmd += ["--user", f"{name}:{password}"]

@@ -59,12 +59,18 @@ impl ConnectionStringKey {
 
 /// Parses a connection string into its recognised settings, in order; a later
 /// duplicate replaces an earlier one. Unknown keys are an error so that a typo
-/// is never silently ignored. Error messages never quote values (passwords).
+/// is never silently ignored. Error messages quote no text of the string: an
+/// unbraced ';' in a password makes the rest of it look like the next entry,
+/// so an entry is named by its position and the last recognised key before it.
 pub fn parse_connection_string(text: &str) -> Result<Vec<(ConnectionStringKey, String)>, ConfigError> {
     let chars: Vec<char> = text.chars().collect();
     let mut settings: Vec<(ConnectionStringKey, String)> = Vec::new();
+    let mut previous: Option<ConnectionStringKey> = None;
+    let mut entry = 0;
     let mut i = 0;
     while i < chars.len() {
+        entry += 1;
+        let place = || entry_place(entry, previous);
         // Key: up to '='.
         let key_start = i;
         while i < chars.len() && chars[i] != '=' && chars[i] != ';' {
@@ -73,23 +79,30 @@ pub fn parse_connection_string(text: &str) -> Result<Vec<(ConnectionStringKey, S
         let key: String = chars[key_start..i].iter().collect::<String>().trim().to_string();
         if i >= chars.len() || chars[i] == ';' {
             if !key.is_empty() {
-                return Err(ConfigError(format!("connection string entry '{key}' has no '=value'")));
+                return Err(ConfigError(format!("{} has no '=value'{BRACES_HINT}", place())));
             }
             i += 1;
             continue;
         }
+        if key.is_empty() {
+            return Err(ConfigError(format!("{} has no key", place())));
+        }
+        let Some(known) = ConnectionStringKey::from_name(&key) else {
+            return Err(ConfigError(format!(
+                "{} is not a supported connection string keyword (supported: {SUPPORTED}){BRACES_HINT}",
+                place()
+            )));
+        };
+        let name = known.map_or("an ignored keyword", ConnectionStringKey::display_name);
         i += 1; // '='
         while i < chars.len() && chars[i].is_whitespace() {
             i += 1;
         }
         let value = match chars.get(i) {
-            Some('{') => {
-                let (value, next) = read_enclosed(&chars, i, '}', &key)?;
-                i = next;
-                value
-            }
-            Some(&quote @ ('"' | '\'')) => {
-                let (value, next) = read_enclosed(&chars, i, quote, &key)?;
+            Some(&close @ ('{' | '"' | '\'')) => {
+                let close = if close == '{' { '}' } else { close };
+                let (value, next) = read_enclosed(&chars, i, close)
+                    .ok_or_else(|| ConfigError(format!("the value of {name} is not terminated by {close}")))?;
                 i = next;
                 value
             }
@@ -104,30 +117,38 @@ pub fn parse_connection_string(text: &str) -> Result<Vec<(ConnectionStringKey, S
         // After a value only whitespace may precede the next ';'.
         while i < chars.len() && chars[i] != ';' {
             if !chars[i].is_whitespace() {
-                return Err(ConfigError(format!("unexpected text after the value of '{key}'")));
+                return Err(ConfigError(format!("unexpected text after the value of {name}")));
             }
             i += 1;
         }
         i += 1;
-        if key.is_empty() {
-            return Err(ConfigError("connection string entry without a key".into()));
-        }
-        match ConnectionStringKey::from_name(&key) {
-            Some(Some(known)) => {
-                settings.retain(|(k, _)| *k != known);
-                settings.push((known, value));
-            }
-            Some(None) => {}
-            None => return Err(ConfigError(format!("unsupported connection string keyword '{key}'"))),
+        if let Some(known) = known {
+            settings.retain(|(k, _)| *k != known);
+            settings.push((known, value));
+            previous = Some(known);
         }
     }
     Ok(settings)
 }
 
+/// Appended to errors an unbraced ';' inside a value causes.
+const BRACES_HINT: &str = "; a value containing ';' must be enclosed in braces, e.g. Password={a;b}";
+
+const SUPPORTED: &str = "Server, Database, User Id, Password, Encrypt, TrustServerCertificate, Application Name, \
+                         Connect Timeout, ApplicationIntent, Packet Size";
+
+/// "entry 3 of the connection string (after Password)".
+fn entry_place(entry: usize, previous: Option<ConnectionStringKey>) -> String {
+    match previous {
+        Some(key) => format!("entry {entry} of the connection string (after {})", key.display_name()),
+        None => format!("entry {entry} of the connection string"),
+    }
+}
+
 /// Reads a value enclosed by `open..close` starting at `start`; a doubled
 /// `close` stands for one literal `close`. Returns the value and the index
-/// after the closing character.
-fn read_enclosed(chars: &[char], start: usize, close: char, key: &str) -> Result<(String, usize), ConfigError> {
+/// after the closing character; `None` when it is never closed.
+fn read_enclosed(chars: &[char], start: usize, close: char) -> Option<(String, usize)> {
     let mut value = String::new();
     let mut i = start + 1;
     while i < chars.len() {
@@ -137,12 +158,12 @@ fn read_enclosed(chars: &[char], start: usize, close: char, key: &str) -> Result
                 i += 2;
                 continue;
             }
-            return Ok((value, i + 1));
+            return Some((value, i + 1));
         }
         value.push(chars[i]);
         i += 1;
     }
-    Err(ConfigError(format!("unterminated value of '{key}' in the connection string")))
+    None
 }
 
 #[cfg(test)]
@@ -178,12 +199,44 @@ mod tests {
     }
 
     #[test]
-    fn bad_strings_fail_without_echoing_values() {
-        let err = parse_connection_string("Password={secret").unwrap_err();
-        assert!(!err.0.contains("secret"));
-        assert!(parse_connection_string("Sever=x").is_err());
-        assert!(parse_connection_string("Server").is_err());
-        assert!(parse_connection_string("Password={a}b").is_err());
+    fn bad_strings_fail_without_echoing_any_of_their_text() {
+        for (text, expected) in [
+            ("Password={secret", "the value of Password is not terminated by }"),
+            ("Server=h;Password=sec;ret=x", "entry 3 of the connection string (after Password) is not a supported"),
+            (
+                "Server=h;Password=sec;ret;Database=d",
+                "entry 3 of the connection string (after Password) has no '=value'",
+            ),
+            ("Password={sec}ret", "unexpected text after the value of Password"),
+            ("Password=a;User Id=sec;ret", "entry 3 of the connection string (after User Id) has no '=value'"),
+            ("secret", "entry 1 of the connection string has no '=value'"),
+            ("=secret", "entry 1 of the connection string has no key"),
+        ] {
+            let err = parse_connection_string(text).unwrap_err().0;
+            assert!(err.starts_with(expected), "{text}: {err}");
+            assert!(!err.contains("sec") && !err.contains("ret"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn random_strings_never_panic_and_never_echo_an_unknown_key() {
+        // A fixed-seed xorshift, so a failure reproduces.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet: Vec<char> = "=;{}'\" Pasword=SrvZ\u{e9}\u{1F600}".chars().collect();
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let text: String = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let marked = format!("Server=h;Password=Zq{text}");
+            if let Err(err) = parse_connection_string(&marked) {
+                assert!(!err.0.contains("Zq") && !err.0.contains('\u{1F600}'), "{marked:?}: {}", err.0);
+            }
+        }
     }
 
     #[test]

@@ -182,6 +182,104 @@ mod tests {
         assert_eq!(statement_with_forced_types("SELECT @P1", &params[..1]), "SELECT @P1");
     }
 
+    /// A fixed-seed xorshift, so a failure reproduces.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    /// Values as the Python layer makes them: through the same checked constructors.
+    fn random_value(random: &mut Random) -> Option<ParamValue> {
+        use crate::params::{checked_datetimeoffset, checked_decimal, checked_float};
+        let bits = random.next();
+        let value = match random.next() % 9 {
+            0 => ParamValue::Null,
+            1 => ParamValue::Bool(bits & 1 == 1),
+            2 => ParamValue::Int(random.pick(&[0, 1, -1, 255, 256, i64::from(i32::MAX) + 1, i64::MIN, bits as i64])),
+            3 => checked_float(f64::from_bits(bits)).ok()?,
+            4 => checked_decimal(i128::from(bits as i64) * i128::from(random.next() as i64), (bits % 40) as u8).ok()?,
+            5 => ParamValue::Date((bits % 3_652_059) as i32 - 719_162),
+            6 => ParamValue::DateTime((bits % (1 << 48)) as i64 - (1 << 47)),
+            7 => checked_datetimeoffset((bits % (1 << 49)) as i64 - (1 << 48), (random.next() % 1681) as i16 - 840)
+                .ok()?,
+            _ => ParamValue::String("x".repeat((bits % 5000) as usize)),
+        };
+        Some(value)
+    }
+
+    #[test]
+    fn random_values_forced_to_random_types_encode_without_panics_and_within_range() {
+        let types = [
+            "bit",
+            "tinyint",
+            "smallint",
+            "int",
+            "bigint",
+            "real",
+            "float",
+            "decimal(38,0)",
+            "decimal(18,4)",
+            "decimal(5,5)",
+            "money",
+            "smallmoney",
+            "nvarchar(10)",
+            "varbinary(max)",
+            "date",
+            "time(3)",
+            "datetime",
+            "smalldatetime",
+            "datetime2(7)",
+            "datetimeoffset(7)",
+            "uniqueidentifier",
+        ]
+        .map(|t| SqlType::parse(t).unwrap());
+        let mut random = Random(0x2545_F491_4F6C_DD1D);
+        let (mut encoded, mut refused) = (0, 0);
+        for _ in 0..50_000 {
+            let Some(value) = random_value(&mut random) else { continue };
+            let ty = random.pick(&types);
+            let forced = random.pick(&[None, Some(ty)]);
+            let bound = match forced {
+                None => BoundParam::new(value),
+                Some(ty) => match BoundParam::forced(value, ty) {
+                    Ok(bound) => bound,
+                    Err(_) => {
+                        refused += 1;
+                        continue;
+                    }
+                },
+            };
+            encoded += 1;
+            let statement = statement_with_forced_types("SELECT @P1 AS v", std::slice::from_ref(&bound));
+            assert!(statement.starts_with("SELECT "), "{statement}");
+            match (TdsParam(&bound).to_sql(), forced) {
+                (ColumnData::Numeric(Some(n)), Some(SqlType::Decimal { precision, scale })) => {
+                    assert!(n.precision() <= precision && n.scale() == scale, "{n:?} as {forced:?}");
+                }
+                (ColumnData::Numeric(Some(n)), _) => assert!(n.precision() <= 38, "{n:?}"),
+                (ColumnData::F64(Some(f)), _) => assert!(f.is_finite()),
+                (ColumnData::F32(Some(f)), _) => assert!(f.is_finite(), "{bound:?}"),
+                (ColumnData::Date(Some(d)), _) => assert!(d.days() <= 3_652_058),
+                (ColumnData::DateTime2(Some(dt)), _) => assert!(dt.date().days() <= 3_652_058, "{bound:?}"),
+                (ColumnData::DateTimeOffset(Some(dto)), _) => {
+                    assert!(dto.datetime2().date().days() <= 3_652_058, "{bound:?}")
+                }
+                _ => {}
+            }
+        }
+        assert!(encoded > 10_000 && refused > 1_000, "{encoded} encoded, {refused} refused");
+    }
+
     #[test]
     fn decimals_with_38_fractional_digits_are_declared_numeric_38_38() {
         let value = 10i128.pow(38) - 1;

@@ -7,6 +7,8 @@ use crate::request::{Request, Statement, Timeout};
 use crate::tds::ServerMessage;
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
+use std::future::Future;
+use std::task::{Context, Waker};
 use std::time::Duration;
 use tiberius::{Client, IsolationLevel as TdsIsolation, RpcCall, ToSql};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -103,6 +105,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
     /// Whether the session must be discarded rather than reused as it is.
     pub fn is_broken(&self) -> bool {
         self.poisoned || self.input.is_mid_response()
+    }
+
+    /// Whether the session is out of step with the server for good (see
+    /// the type's documentation): it can only be discarded.
+    pub(crate) fn is_out_of_step(&self) -> bool {
+        self.poisoned
     }
 
     /// Whether [`recover`](Self::recover) has work to do before reuse.
@@ -270,9 +278,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
         outcome
     }
 
-    /// A cheap round trip proving the session is alive.
-    pub async fn ping(&mut self) -> Result<(), DriverError> {
-        self.query("SELECT 1", &[]).await.map(drop)
+    /// Whether the server hung up on this idle session (it restarted, or a
+    /// network device dropped the connection), found without a round trip by
+    /// one read that must not wait: an idle session has nothing to read, so
+    /// anything but "nothing yet" (the end of the stream, an error, bytes
+    /// nobody asked for) means it cannot serve a request.
+    pub(crate) fn is_closed_by_server(&mut self) -> bool {
+        if self.is_broken() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        let read = std::pin::pin!(self.client.read_response(&mut probe));
+        let closed = read.poll(&mut Context::from_waker(Waker::noop())).is_ready();
+        self.poisoned |= closed;
+        closed
     }
 
     /// Whether the server reported a transaction open (ENVCHANGE 8 with no

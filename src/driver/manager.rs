@@ -20,8 +20,14 @@ impl bb8::ManageConnection for Manager {
         open(&self.settings, self.connect_timeout).await
     }
 
+    /// Run at every checkout: no round trip, only a look at the socket, so a
+    /// session the server closed while it was idle (a restart) is replaced
+    /// before a request is sent on it.
     async fn is_valid(&self, connection: &mut DriverConnection) -> Result<(), DriverError> {
-        connection.ping().await
+        if connection.is_closed_by_server() {
+            return Err(DriverError::operational("the server closed an idle pooled connection"));
+        }
+        Ok(())
     }
 
     /// Out of step, or inside a transaction no one will finish.

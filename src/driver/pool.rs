@@ -53,9 +53,9 @@ impl DriverPool {
             .max_lifetime(settings.max_lifetime())
             .idle_timeout(settings.idle_timeout())
             .connection_timeout(settings.connection_timeout())
-            // Broken sessions are reported by has_broken; a ping per checkout
-            // would double the round trips.
-            .test_on_check_out(false)
+            // Broken sessions are reported by has_broken; is_valid only looks
+            // at the socket (no ping, which would double the round trips).
+            .test_on_check_out(true)
             .retry_connection(false)
             .error_sink(Box::new(last_error.clone()))
             .build_unchecked(Manager { settings: connect, connect_timeout });
@@ -78,9 +78,12 @@ impl DriverPool {
             bb8::RunError::User(error) => error,
             bb8::RunError::TimedOut => {
                 let waited = self.settings.connection_timeout_secs;
+                // With every connection open and in use, an old connect
+                // failure is not why this checkout waited.
+                let busy = self.pool.state().connections >= self.settings.max_size;
                 match self.last_error.0.lock().clone() {
-                    Some(cause) => cause.context(&format!("no pooled connection within {waited} s")),
-                    None => DriverError::operational(format!(
+                    Some(cause) if !busy => cause.context(&format!("no pooled connection within {waited} s")),
+                    _ => DriverError::operational(format!(
                         "no pooled connection became free within {waited} s (all {} in use)",
                         self.settings.max_size
                     )),

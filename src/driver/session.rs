@@ -111,6 +111,13 @@ impl Session {
         let Some(mut connection) = self.connection.take() else {
             return Ok(());
         };
+        if connection.is_out_of_step() {
+            // Whatever put it out of step (a request cut off mid-write by a
+            // cancellation, a lost connection) was reported by then; the pool
+            // discards it, and the server rolls back what a closed
+            // connection leaves open.
+            return Ok(());
+        }
         connection.recover().await?;
         connection.rollback().await
     }

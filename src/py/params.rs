@@ -3,7 +3,7 @@
 use super::errors::driver_error;
 use super::parameter::Parameter;
 use crate::error::DriverError;
-use crate::params::{checked_decimal, BoundParam, ParamValue, SqlType};
+use crate::params::{checked_datetimeoffset, checked_decimal, checked_float, BoundParam, ParamValue, SqlType};
 use crate::request::ProcedureArgument;
 use crate::statement::{positional_name, rename_variables};
 use crate::temporal::{days_from_civil, MICROS_PER_DAY};
@@ -172,10 +172,14 @@ fn to_value(value: &Bound<'_, PyAny>) -> Result<ParamValue, DriverError> {
         });
     }
     if let Ok(f) = value.cast::<PyFloat>() {
-        return Ok(ParamValue::Float(f.value()));
+        return checked_float(f.value());
     }
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(ParamValue::String(s.to_str().map_err(python_error)?.to_string()));
+        // Only a str holding a lone surrogate (e.g. from surrogateescape) has no UTF-8 form.
+        let text = s.to_str().map_err(|_| {
+            DriverError::data("str holds a lone surrogate (U+D800..U+DFFF), which is not valid Unicode text")
+        })?;
+        return Ok(ParamValue::String(text.to_string()));
     }
     if let Ok(b) = value.cast::<PyBytes>() {
         return Ok(ParamValue::Bytes(b.as_bytes().to_vec()));
@@ -231,10 +235,7 @@ fn datetime_value(value: &Bound<'_, PyAny>) -> Result<ParamValue, DriverError> {
     if offset_micros % 60_000_000 != 0 {
         return Err(DriverError::data("datetimeoffset offsets must be whole minutes"));
     }
-    Ok(ParamValue::DateTimeOffset {
-        utc_micros: local - offset_micros,
-        offset_minutes: (offset_micros / 60_000_000) as i16,
-    })
+    checked_datetimeoffset(local - offset_micros, (offset_micros / 60_000_000) as i16)
 }
 
 fn item<'py, T: for<'a> FromPyObject<'a, 'py>>(tuple: &Bound<'py, PyTuple>, index: usize) -> Result<T, DriverError> {

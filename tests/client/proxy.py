@@ -1,5 +1,6 @@
 """A TCP proxy on loopback between the client and the server, for tests that
-watch the traffic: it counts the TDS messages the client sends (requests).
+watch the traffic (it counts the TDS messages the client sends: requests) and
+for tests that break it (black holes, closed and cut connections, delays).
 
 Only cleartext TDS can be read this way: after a TLS login the packets are
 inside TLS records, so tests that count requests need an Encrypt=no URL.
@@ -7,8 +8,11 @@ inside TLS records, so tests that count requests need an Encrypt=no URL.
 
 from __future__ import annotations
 
+import select
 import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,17 +64,134 @@ class RequestCounter:
             return sum(1 for r in self.requests if kind is None or r == kind)
 
 
+TO_SERVER = "to_server"
+TO_CLIENT = "to_client"
+POLL_SECS = 0.02
+
+
+def _reset(sock: socket.socket) -> None:
+    """Closes `sock` with a TCP RST instead of a FIN (SO_LINGER with a zero timeout)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+def _finish(sock: socket.socket) -> None:
+    """Closes `sock` with a FIN."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+class _Link:
+    """One client connection and, unless the proxy never answers, its connection to the server."""
+
+    def __init__(self, client: socket.socket, server: socket.socket | None) -> None:
+        self.client = client
+        self.server = server
+        # How to close it when asked (set by Proxy.close_connections): "fin" or "rst".
+        self.close_request: str | None = None
+        self.closed = threading.Event()
+
+    def close(self, how: str) -> None:
+        end = _reset if how == "rst" else _finish
+        for sock in (self.client, self.server):
+            if sock is not None:
+                end(sock)
+        self.closed.set()
+
+
 class Proxy:
-    """Forwards every accepted connection to `target`; counts the client's requests."""
+    """A TCP proxy on loopback that forwards every accepted connection to `target`, counts the
+    client's requests, and injects network faults on command:
+
+    - `pass_through()`: forward everything (the initial state);
+    - `black_hole()`: keep every socket open but forward nothing (the data is held until
+      `pass_through()`), as a network that silently drops packets;
+    - `close_connections(how)`: close every open connection on both sides, with a FIN or an RST;
+    - `cut_after(n, direction, how)`: forward `n` more bytes in `direction` (TO_CLIENT or
+      TO_SERVER), then close that connection with a FIN or an RST;
+    - `delay(secs)`: hold every chunk `secs` before forwarding it;
+    - `throttle(bytes_per_sec)`: forward at most that many bytes a second;
+    - `never_answer()`: accept new connections but never connect them to the server nor answer;
+    - `retarget(address)`: forward new connections elsewhere (a server restarted on another port).
+
+    One thread per connection forwards both directions, so a fault's closing is done by the
+    thread that owns the sockets. `faults_injected` counts the faults that took effect.
+    """
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.counter = RequestCounter()
+        self.faults_injected = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        self._sockets: list[socket.socket] = []
+        self._links: list[_Link] = []
+        self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._delay = 0.0
+        self._rate: float | None = None
+        self._cut: dict[str, tuple[int, str]] = {}
+        self._answering = True
         self._closed = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def pass_through(self) -> None:
+        with self._lock:
+            self._delay, self._rate, self._cut, self._answering = 0.0, None, {}, True
+        self._flowing.set()
+
+    def black_hole(self) -> None:
+        self._flowing.clear()
+        self.faults_injected += 1
+
+    def close_connections(self, how: str = "fin") -> int:
+        """Closes every open connection (both sides) with `how` ("fin" or "rst"); returns how many."""
+        assert how in ("fin", "rst"), how
+        with self._lock:
+            links = [link for link in self._links if not link.closed.is_set()]
+            for link in links:
+                link.close_request = how
+        for link in links:
+            if link.server is None:
+                link.close(how)  # never answered: no thread of its own
+            link.closed.wait(5)
+        self.faults_injected += len(links)
+        return len(links)
+
+    def cut_after(self, n: int, direction: str = TO_CLIENT, how: str = "fin") -> None:
+        assert direction in (TO_CLIENT, TO_SERVER) and how in ("fin", "rst")
+        with self._lock:
+            self._cut[direction] = (n, how)
+
+    def delay(self, secs: float) -> None:
+        with self._lock:
+            self._delay = secs
+
+    def throttle(self, bytes_per_sec: float) -> None:
+        with self._lock:
+            self._rate = bytes_per_sec
+
+    def never_answer(self) -> None:
+        with self._lock:
+            self._answering = False
+
+    def retarget(self, target: tuple[str, int]) -> None:
+        with self._lock:
+            self.target = target
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return sum(1 for link in self._links if not link.closed.is_set())
+
+    # -- forwarding -----------------------------------------------------------------------
 
     def _accept(self) -> None:
         while not self._closed.is_set():
@@ -78,34 +199,86 @@ class Proxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.target)
+            with self._lock:
+                answering, target = self._answering, self.target
+            if not answering:
+                self.faults_injected += 1
+                with self._lock:
+                    self._links.append(_Link(client, None))
+                continue
+            try:
+                server = socket.create_connection(target)
+            except OSError:
+                _reset(client)
+                continue
             for sock in (client, server):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sockets += [client, server]
-            threading.Thread(target=self._pump, args=(client, server, self.counter), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
+            link = _Link(client, server)
+            with self._lock:
+                self._links.append(link)
+            threading.Thread(target=self._forward, args=(link,), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket, counter: RequestCounter | None) -> None:
+    def _forward(self, link: _Link) -> None:
+        assert link.server is not None
+        peers = {link.client: (link.server, TO_SERVER), link.server: (link.client, TO_CLIENT)}
         try:
-            while data := source.recv(65536):
-                if counter is not None:
-                    counter.feed(data)
-                sink.sendall(data)
+            while not self._closed.is_set():
+                if link.close_request is not None:
+                    link.close(link.close_request)
+                    return
+                if not self._flowing.wait(POLL_SECS):
+                    continue
+                readable, _, _ = select.select(list(peers), [], [], POLL_SECS)
+                for source in readable:
+                    sink, direction = peers[source]
+                    data = source.recv(65536)
+                    if not data:
+                        link.close("fin")
+                        return
+                    if self._relay(link, data, sink, direction):
+                        return
         except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            link.close("fin")
+
+    def _relay(self, link: _Link, data: bytes, sink: socket.socket, direction: str) -> bool:
+        """Forwards `data` under the current faults; True when the link was closed."""
+        # Held while black-holed (only the data already read; the sockets' buffers fill up).
+        while not self._flowing.wait(POLL_SECS):
+            if link.close_request is not None or self._closed.is_set():
+                link.close(link.close_request or "fin")
+                return True
+        with self._lock:
+            delay, rate, cut = self._delay, self._rate, self._cut.get(direction)
+            if cut is not None:
+                remaining, how = cut
+                self._cut[direction] = (max(remaining - len(data), 0), how)
+        if delay:
+            time.sleep(delay)
+        if cut is not None and len(data) >= cut[0]:
+            sink.sendall(data[: cut[0]])
+            self.faults_injected += 1
+            link.close(cut[1])
+            return True
+        if direction == TO_SERVER:
+            self.counter.feed(data)
+        if rate is None:
+            sink.sendall(data)
+            return False
+        step = max(1, int(rate * POLL_SECS))
+        for offset in range(0, len(data), step):
+            sink.sendall(data[offset : offset + step])
+            time.sleep(POLL_SECS)
+        return False
 
     def close(self) -> None:
         self._closed.set()
+        self._flowing.set()
         self._listener.close()
-        for sock in self._sockets:
-            sock.close()
+        with self._lock:
+            links = list(self._links)
+        for link in links:
+            if not link.closed.is_set():
+                link.close("fin")
 
 
 @contextmanager

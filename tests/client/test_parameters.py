@@ -14,6 +14,7 @@ import pytest
 import fastmssql
 from fastmssql import Parameter
 
+from .proxy import is_encrypted, proxied
 from .support import ARROW_UUID, Cell, DecimalType, bounded, check_cell, f32
 
 UTC = timezone.utc
@@ -104,6 +105,10 @@ CASES: list[tuple[str, Any, Cell]] = [
     ("parameter-datetime", Parameter(datetime(2024, 1, 2, 3, 4, 5), "datetime"),
      Cell(pa.timestamp("us"), datetime(2024, 1, 2, 3, 4, 5), mssql="datetime")),
     ("parameter-date", Parameter(date(2024, 1, 2), "date"), Cell(pa.date32(), date(2024, 1, 2), mssql="date")),
+    ("parameter-datetime-first", Parameter(datetime(1753, 1, 1), "datetime"),
+     Cell(pa.timestamp("us"), datetime(1753, 1, 1), mssql="datetime")),
+    ("datetime-aware-near-year-1", datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=-1))),
+     Cell(pa.timestamp("us", tz="UTC"), datetime(1, 1, 1, 1, 30, tzinfo=UTC), mssql=r"datetimeoffset\(7\)")),
 ]
 
 
@@ -142,6 +147,20 @@ REFUSED: list[tuple[str, Any, type[fastmssql.Error]]] = [
     ("decimal-snan", Decimal("sNaN"), fastmssql.DataError),
     ("decimal-infinity", Decimal("Infinity"), fastmssql.DataError),
     ("decimal-minus-infinity", Decimal("-Infinity"), fastmssql.DataError),
+    ("float-nan", float("nan"), fastmssql.DataError),
+    ("float-infinity", float("inf"), fastmssql.DataError),
+    ("float-minus-infinity", float("-inf"), fastmssql.DataError),
+    ("parameter-float-nan", Parameter(float("nan"), "float"), fastmssql.DataError),
+    ("parameter-real-overflow", Parameter(1e39, "real"), fastmssql.DataError),
+    ("str-lone-high-surrogate", "a\ud800b", fastmssql.DataError),
+    ("str-lone-low-surrogate", "\udfff", fastmssql.DataError),
+    ("datetimeoffset-before-year-1", datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))), fastmssql.DataError),
+    ("datetimeoffset-after-9999", datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))), fastmssql.DataError),
+    ("parameter-datetime-before-1753", Parameter(datetime(1752, 12, 31, 23, 59, 59), "datetime"), fastmssql.DataError),
+    ("parameter-smalldatetime-after-2079", Parameter(datetime(2079, 6, 6, 23, 59, 30), "smalldatetime"), fastmssql.DataError),
+    ("parameter-smalldatetime-date-before-1900", Parameter(date(1899, 12, 31), "smalldatetime"), fastmssql.DataError),
+    ("parameter-decimal-overflow", Parameter(Decimal("1E+20"), "decimal(18,4)"), fastmssql.DataError),
+    ("parameter-tinyint-overflow", Parameter(256, "tinyint"), fastmssql.DataError),
     ("object", object(), fastmssql.Error),
     ("complex", complex(1, 2), fastmssql.Error),
     ("list", [1, 2], fastmssql.Error),
@@ -179,3 +198,46 @@ async def test_refused_dict_parameter_names_it(single_connection) -> None:
     with pytest.raises(fastmssql.DataError, match="big"):
         await bounded(single_connection.query("SELECT @big AS v", {"big": 2**64}))
     assert (await bounded(single_connection.query("SELECT 1 AS one"))).rows()[0]["one"] == 1
+
+
+async def test_refused_parameters_send_nothing(test_url: str) -> None:
+    """Every refused value, through each way of sending parameters: the proxy sees no request at all."""
+    if is_encrypted(test_url):
+        pytest.skip("counting requests needs a cleartext (Encrypt=no) session")
+    with proxied(test_url) as (url, proxy):
+        connection = fastmssql.Connection(url, pool_config=fastmssql.PoolConfig(max_size=1, min_idle=1))
+        try:
+            await bounded(connection.connect())
+            sent = proxy.counter.count()
+            for name, value, _ in REFUSED:
+                calls = {
+                    "query": lambda: connection.query("SELECT @P1 AS v", [value]),
+                    "execute-named": lambda: connection.execute("SELECT @v AS v", {"v": value}),
+                    "execute_batch": lambda: connection.execute_batch([("SELECT 1 AS one", []), ("SELECT @P1 AS v", [value])]),
+                    "executemany": lambda: connection.executemany("SELECT @P1 AS v", [[1], [value]]),
+                    "call_proc": lambda: connection.call_proc("sp_no_such_procedure", [value]),
+                }
+                for way, call in calls.items():
+                    with pytest.raises(CLIENT_SIDE_ERRORS):
+                        await bounded(call())
+                    assert proxy.counter.count() == sent, f"{name} through {way} sent a request"
+            assert (await bounded(connection.query("SELECT 1 AS one"))).rows()[0]["one"] == 1
+            assert proxy.counter.count() == sent + 1
+        finally:
+            await bounded(connection.close())
+
+
+def test_refused_parameters_send_nothing_through_the_db_api(test_url: str) -> None:
+    if is_encrypted(test_url):
+        pytest.skip("counting requests needs a cleartext (Encrypt=no) session")
+    with proxied(test_url) as (url, proxy), fastmssql.connect(url, autocommit=True) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1 AS one")
+        sent = proxy.counter.count()
+        for name, value, _ in REFUSED:
+            with pytest.raises(CLIENT_SIDE_ERRORS):
+                cursor.execute("SELECT ? AS v", [value])
+            with pytest.raises(CLIENT_SIDE_ERRORS):
+                cursor.executemany("SELECT ? AS v", [[1], [value]])
+            assert proxy.counter.count() == sent, f"{name} sent a request"
+        assert cursor.execute("SELECT 2 AS two").fetchone()[0] == 2

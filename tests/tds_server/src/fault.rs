@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use crate::engine::{Done, DoneKind, Event, RpcTarget};
-use crate::packet::{Message, PacketType};
+use crate::packet::{frame_message, Message, PacketType, STATUS_EOM};
 use crate::replay::{procedure_name, PROC_SP_EXECUTESQL};
 use crate::request;
-use crate::tokens::{self, CURCMD_EXECUTE, DONE_ERROR};
+use crate::tokens::{self, CURCMD_EXECUTE, DONE_COUNT, DONE_ERROR, DONE_FINAL};
 use crate::value::Value;
 
 /// The server-only procedure that arms a fault.
@@ -27,6 +27,87 @@ pub enum Fault {
     Delay(Duration),
     /// Answer the next request with this error instead of executing it.
     Error { number: i32, message: String, severity: u8 },
+    /// Answer the next request with a response that breaks the protocol.
+    Malformed(Malformation),
+}
+
+/// The broken responses `@malformed = N'...'` asks for, to prove a client's reader refuses them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformation {
+    /// `absurd_length`: a varbinary(max) value announcing 2^62 bytes, in a chunk of 4 GiB that
+    /// the message ends without.
+    AbsurdLength,
+    /// `unknown_token`: a token type that no TDS version defines, then a DONE.
+    UnknownToken,
+    /// `truncated_token`: the message ends in the middle of a COLMETADATA token.
+    TruncatedToken,
+    /// `bad_packet_header`: a packet whose length field is shorter than the header itself.
+    BadPacketHeader,
+    /// `invalid_utf16`: well-formed TDS, but an nvarchar value holding an unpaired surrogate.
+    InvalidUtf16,
+}
+
+impl Malformation {
+    fn parse(name: &str) -> Result<Self, String> {
+        Ok(match name {
+            "absurd_length" => Self::AbsurdLength,
+            "unknown_token" => Self::UnknownToken,
+            "truncated_token" => Self::TruncatedToken,
+            "bad_packet_header" => Self::BadPacketHeader,
+            "invalid_utf16" => Self::InvalidUtf16,
+            _ => {
+                return Err("@malformed must be absurd_length, unknown_token, truncated_token, \
+                            bad_packet_header or invalid_utf16"
+                    .into())
+            }
+        })
+    }
+
+    /// The whole response, framed: `prefix` (tokens owed to the request, e.g. a reset's
+    /// acknowledgement) and then the broken part.
+    pub fn response(self, prefix: &[u8], spid: u16, packet_size: usize) -> Vec<u8> {
+        if self == Self::BadPacketHeader {
+            return vec![PacketType::TabularResult.to_byte(), STATUS_EOM, 0, 4, 0, 0, 1, 0];
+        }
+        let mut payload = prefix.to_vec();
+        let one_column = |payload: &mut Vec<u8>, type_info: &[u8]| {
+            payload.extend_from_slice(&[tokens::TOKEN_COLMETADATA, 1, 0]);
+            payload.extend_from_slice(&[0, 0, 0, 0, 1, 0]); // UserType, Flags: nullable
+            payload.extend_from_slice(type_info);
+            payload.extend_from_slice(&[1, b'v', 0]); // the name "v"
+        };
+        match self {
+            Self::AbsurdLength => {
+                one_column(&mut payload, &[0xA5, 0xFF, 0xFF]); // varbinary(max)
+                payload.push(tokens::TOKEN_ROW);
+                payload.extend_from_slice(&(1u64 << 62).to_le_bytes());
+                payload.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+                payload.extend_from_slice(b"only a few bytes");
+            }
+            Self::UnknownToken => {
+                payload.extend_from_slice(&[0x5A, 1, 2, 3]);
+                tokens::write_done(
+                    &mut payload,
+                    &Done { kind: DoneKind::Done, status: DONE_FINAL, cur_cmd: 0, row_count: 0 },
+                );
+            }
+            Self::TruncatedToken => {
+                payload.extend_from_slice(&[tokens::TOKEN_COLMETADATA, 1, 0, 0, 0, 0, 0, 1]);
+            }
+            Self::InvalidUtf16 => {
+                // nvarchar(100), Latin1_General_CI_AS; the value is the lone high surrogate U+D800.
+                one_column(&mut payload, &[0xE7, 200, 0, 0x09, 0x04, 0xD0, 0x00, 0x34]);
+                payload.extend_from_slice(&[tokens::TOKEN_ROW, 2, 0, 0x00, 0xD8]);
+                let row =
+                    Done { kind: DoneKind::Done, status: DONE_COUNT, cur_cmd: tokens::CURCMD_SELECT, row_count: 1 };
+                tokens::write_done(&mut payload, &row);
+            }
+            Self::BadPacketHeader => unreachable!("answered above"),
+        }
+        let mut framed = Vec::new();
+        frame_message(&mut framed, PacketType::TabularResult, spid, packet_size, &payload);
+        framed
+    }
 }
 
 impl Fault {
@@ -205,6 +286,10 @@ fn fault_from_arguments(arguments: Vec<(String, Argument)>) -> Result<Fault, Str
                 message: String::new(),
                 severity: 16,
             },
+            "malformed" => {
+                let Argument::Text(name) = value else { return Err("@malformed needs a string".into()) };
+                Fault::Malformed(Malformation::parse(name)?)
+            }
             "message" => {
                 let Argument::Text(text) = value else { return Err("@message needs a string".into()) };
                 message = Some(text.clone());
@@ -222,7 +307,9 @@ fn fault_from_arguments(arguments: Vec<(String, Argument)>) -> Result<Fault, Str
             other => return Err(format!("unknown argument @{other}")),
         };
         if fault.replace(armed).is_some() {
-            return Err("give exactly one of @close_after_bytes, @close_after_rows, @delay_ms, @error".into());
+            return Err(
+                "give exactly one of @close_after_bytes, @close_after_rows, @delay_ms, @error, @malformed".into()
+            );
         }
     }
     match fault {
@@ -233,7 +320,7 @@ fn fault_from_arguments(arguments: Vec<(String, Argument)>) -> Result<Fault, Str
         }),
         Some(_) if message.is_some() || severity.is_some() => Err("@message and @severity go with @error".into()),
         Some(fault) => Ok(fault),
-        None => Err("give one of @close_after_bytes, @close_after_rows, @delay_ms, @error".into()),
+        None => Err("give one of @close_after_bytes, @close_after_rows, @delay_ms, @error, @malformed".into()),
     }
 }
 
@@ -257,6 +344,20 @@ mod tests {
             batch("EXEC sp_fastmssql_fault @error = 1205, @message = N'It''s a deadlock', @severity = 13"),
             Some(Ok(Fault::Error { number: 1205, message: "It's a deadlock".into(), severity: 13 }))
         );
+        assert_eq!(
+            batch("EXEC sp_fastmssql_fault @malformed = N'unknown_token'"),
+            Some(Ok(Fault::Malformed(Malformation::UnknownToken)))
+        );
+    }
+
+    #[test]
+    fn malformed_responses_are_framed_except_the_bad_header() {
+        let response = Malformation::InvalidUtf16.response(&[], 51, 4096);
+        assert_eq!(&response[..2], &[0x04, STATUS_EOM]);
+        assert_eq!(usize::from(u16::from_be_bytes([response[2], response[3]])), response.len());
+        assert!(response.windows(2).any(|w| w == [0x00, 0xD8]));
+        let header = Malformation::BadPacketHeader.response(&[], 51, 4096);
+        assert!(crate::packet::PacketHeader::parse(&header).is_err());
     }
 
     #[test]
@@ -272,6 +373,8 @@ mod tests {
             "EXEC sp_fastmssql_fault @nonsense = 1",
             "EXEC sp_fastmssql_fault @error = 1 @message = 'x'",
             "EXEC sp_fastmssql_fault @error = 1, @message = 'open",
+            "EXEC sp_fastmssql_fault @malformed = N'nonsense'",
+            "EXEC sp_fastmssql_fault @malformed = 1",
         ] {
             assert!(matches!(batch(bad), Some(Err(_))), "{bad}");
         }

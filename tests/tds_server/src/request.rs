@@ -237,8 +237,7 @@ pub struct BulkLoadData {
     pub rows: Vec<Vec<Value>>,
 }
 
-const COLMETADATA: u8 = 0x81;
-const ROW: u8 = 0xD1;
+use crate::tokens::{TOKEN_COLMETADATA as COLMETADATA, TOKEN_ROW as ROW};
 const NBCROW: u8 = 0xD2;
 const DONE: u8 = 0xFD;
 /// DONE's Status, CurCmd and DoneRowCount (TDS 7.2+).

@@ -301,6 +301,11 @@ impl RequestLoop {
             Some(Fault::Delay(duration)) if self.wait_unless_attention(*duration).await? => {
                 return self.respond(prefix, &[Event::Done(done(DONE_ATTN))]).await
             }
+            Some(Fault::Malformed(malformation)) => {
+                let response = malformation.response(&prefix, self.conn.spid, self.conn.packet_size);
+                self.conn.write_all(&response).await?;
+                return Ok(Flow::Open);
+            }
             _ => {}
         }
         let plan = self.replay_plan(&message, fault.is_some());

@@ -8,6 +8,8 @@ use crate::value::Value;
 use crate::wire::put_us_varchar;
 
 pub const TOKEN_RETURNSTATUS: u8 = 0x79;
+pub const TOKEN_COLMETADATA: u8 = 0x81;
+pub const TOKEN_ROW: u8 = 0xD1;
 pub const TOKEN_ERROR: u8 = 0xAA;
 pub const TOKEN_INFO: u8 = 0xAB;
 pub const TOKEN_RETURNVALUE: u8 = 0xAC;
