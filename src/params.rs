@@ -254,17 +254,23 @@ fn float_to_decimal(value: f64, precision: u8, scale: u8, ty: SqlType) -> Result
     for c in digits_text.chars().filter_map(|c| c.to_digit(10)) {
         unscaled = unscaled.checked_mul(10).and_then(|v| v.checked_add(i128::from(c))).ok_or_else(too_big)?;
     }
-    let from = frac_part.len() as u8;
-    let rounded = if from > scale {
-        let factor = 10i128.pow(u32::from(from - scale));
-        let (quotient, remainder) = (unscaled / factor, unscaled % factor);
-        if remainder * 2 >= factor {
-            quotient + 1
-        } else {
-            quotient
+    // A tiny float has hundreds of fractional digits (5e-324 has 324).
+    let from = frac_part.len();
+    let rounded = if from > usize::from(scale) {
+        match u32::try_from(from - usize::from(scale)).ok().and_then(|cut| 10i128.checked_pow(cut)) {
+            Some(factor) => {
+                let (quotient, remainder) = (unscaled / factor, unscaled % factor);
+                if remainder >= factor - remainder {
+                    quotient + 1
+                } else {
+                    quotient
+                }
+            }
+            // Cutting more than 38 digits off at most 39: less than half a unit of the scale.
+            None => 0,
         }
     } else {
-        rescale(unscaled, from, scale).ok_or_else(too_big)?
+        rescale(unscaled, from as u8, scale).ok_or_else(too_big)?
     };
     if digit_count(rounded) > precision {
         return Err(too_big());
@@ -426,6 +432,15 @@ mod tests {
             ParamValue::Decimal { unscaled: -1, scale: 4 }
         );
         assert_eq!(BoundParam::forced(ParamValue::Float(f64::NAN), ty).unwrap_err().kind, ErrorKind::Data);
+        // Found by the randomized encoder test: hundreds of fractional digits panicked.
+        for tiny in [5e-324, -1e-300, 4.9e-39] {
+            let zero = BoundParam::forced(ParamValue::Float(tiny), ty).unwrap().value;
+            assert_eq!(zero, ParamValue::Decimal { unscaled: 0, scale: 4 }, "{tiny}");
+        }
+        assert_eq!(
+            BoundParam::forced(ParamValue::Float(6e-39), SqlType::parse("decimal(38,38)").unwrap()).unwrap().value,
+            ParamValue::Decimal { unscaled: 1, scale: 38 }
+        );
         assert_eq!(BoundParam::forced(ParamValue::Float(1e20), ty).unwrap_err().kind, ErrorKind::Data);
     }
 

@@ -105,6 +105,8 @@ CASES: list[tuple[str, Any, Cell]] = [
     ("parameter-datetime", Parameter(datetime(2024, 1, 2, 3, 4, 5), "datetime"),
      Cell(pa.timestamp("us"), datetime(2024, 1, 2, 3, 4, 5), mssql="datetime")),
     ("parameter-date", Parameter(date(2024, 1, 2), "date"), Cell(pa.date32(), date(2024, 1, 2), mssql="date")),
+    ("parameter-decimal-from-tiny-float", Parameter(5e-324, "decimal(18,4)"),
+     Cell(DecimalType(18, 4), Decimal("0.0000"), mssql=r"decimal\(18,4\)")),
     ("parameter-datetime-first", Parameter(datetime(1753, 1, 1), "datetime"),
      Cell(pa.timestamp("us"), datetime(1753, 1, 1), mssql="datetime")),
     ("datetime-aware-near-year-1", datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=-1))),
