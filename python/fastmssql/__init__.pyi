@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar, Protocol, TypeAlias, final, overload
 
@@ -83,6 +84,10 @@ __all__ = [
     "apilevel",
     "connect",
     "paramstyle",
+    "plan_partitions",
+    "read_arrow",
+    "read_pandas",
+    "read_polars",
     "threadsafety",
     "ApplicationIntent",
     "Connection",
@@ -100,6 +105,8 @@ __all__ = [
     "OperationalError",
     "Parameter",
     "Parameters",
+    "Partition",
+    "PartitionPlan",
     "PoolConfig",
     "ProgrammingError",
     "ProtocolError",
@@ -202,6 +209,70 @@ class _DbapiConnection:
 def connect(connection_string: str | None = None, *, autocommit: bool = False, **kwargs: Any) -> _DbapiConnection:
     """A DB-API 2.0 connection; the same arguments as ``Connection`` (a pool of its own, one
     session), plus ``autocommit``."""
+
+@dataclass(frozen=True)
+class Partition:
+    """One query of a ``PartitionPlan`` and its parameters (a tuple binds ``@P1..``, a dict ``@name``)."""
+
+    sql: str
+    params: tuple[Any, ...] | dict[str, Any] | None = None
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """The queries of a partitioned read, whose results concatenated in order are the whole
+    result: plain data, picklable, no connection (run them anywhere: Dask, Ray, Spark)."""
+
+    partitions: tuple[Partition, ...]
+    def __len__(self) -> int: ...
+
+def plan_partitions(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> PartitionPlan:
+    """The queries ``read_arrow`` would run for these arguments (its bounds read with one
+    MIN/MAX query unless ``partition_range`` gives them); run each anywhere with
+    ``read_arrow(connection_string, p.sql, p.params)``."""
+
+def read_arrow(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> pyarrow.Table:
+    """``Connection.read_arrow`` for scripts: connects (a pool wide enough for every partition),
+    reads, closes; runs its own event loop (in a thread of its own inside a running one)."""
+
+def read_polars(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> polars.DataFrame:
+    """``Connection.read_polars`` for scripts, as ``read_arrow``."""
+
+def read_pandas(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+    dtype_backend: str = "pyarrow",
+) -> pandas.DataFrame:
+    """``Connection.read_pandas`` for scripts, as ``read_arrow``; Arrow-backed dtypes unless
+    ``dtype_backend="numpy"``."""
 
 def version() -> str:
     """The installed fastmssql version (fastmssql 0.7.7's ``version()``)."""
@@ -493,6 +564,50 @@ class Connection(_Calls):
     def acquire(self) -> Acquire:
         """``async with conn.acquire() as session:`` — one pooled connection for the block; its
         temp tables and SET options last between the block's calls."""
+
+    async def read_arrow(
+        self,
+        sql: str | Sequence[str],
+        params: _Params | None = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+    ) -> pyarrow.Table:
+        """The whole result as one ``pyarrow.Table``, with the query's exact schema.
+
+        With ``partition_on`` (an integer, decimal, float, date, time or datetime column of the
+        result) and ``partitions=N``: one ``MIN``/``MAX`` query (skipped when ``partition_range=(low,
+        high)`` is given), then up to N range queries ``SELECT * FROM (sql) AS t WHERE col >= lo AND
+        col < hi`` (the first and last open-ended, so no row is lost) and one for NULL keys, all
+        run at once on the pool's connections (up to ``PoolConfig.max_size``). A list of queries
+        instead of ``sql`` runs those at once. The query must be valid as a derived table (every
+        column named, no ``ORDER BY`` without ``TOP``). The plan is ``fastmssql.plan_partitions``'s.
+        """
+
+    async def read_polars(
+        self,
+        sql: str | Sequence[str],
+        params: _Params | None = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+    ) -> polars.DataFrame:
+        """``read_arrow`` as one ``polars.DataFrame`` (uuids as text, as ``QueryResult.to_polars()``)."""
+
+    async def read_pandas(
+        self,
+        sql: str | Sequence[str],
+        params: _Params | None = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+        dtype_backend: str = "pyarrow",
+    ) -> pandas.DataFrame:
+        """``read_arrow`` as one pandas DataFrame with Arrow-backed dtypes (``pandas.ArrowDtype``),
+        or numpy ones with ``dtype_backend="numpy"``."""
 
     def simple_query(self, sql: str) -> Awaitable[QueryResult]:
         """A batch without parameters (fastmssql 0.7.7's ``simple_query``)."""
