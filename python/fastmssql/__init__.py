@@ -45,6 +45,7 @@ from fastmssql._core import (
 from fastmssql._transaction import Acquire, Savepoint, Transaction
 from fastmssql import _read
 from fastmssql._partition import Partition, PartitionPlan
+from fastmssql._stream import StreamCall
 from fastmssql._dbapi import (
     BINARY,
     DATETIME,
@@ -104,11 +105,12 @@ class Connection(_core.Connection):
         for the block, its session state kept between calls."""
         return Acquire(self)
 
-    def bulk_insert(self, table: str, data: Any, rows: Any = None) -> Any:
-        """Bulk-loads Arrow data, or 0.7.7's ``(table, columns, rows)``; the rows stored."""
+    def bulk_insert(self, table: str, data: Any, rows: Any = None, **options: Any) -> Any:
+        """Bulk-loads Arrow data or a pandas DataFrame, or 0.7.7's ``(table, columns, rows)``;
+        the rows stored. ``options``: see the type stub."""
         if rows is not None:
             data = arrow_from_rows(data, rows)
-        return super().bulk_insert(table, data)
+        return super().bulk_insert(table, data, **options)
 
     async def read_arrow(
         self,
@@ -154,6 +156,11 @@ class Connection(_core.Connection):
             sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
         )
         return _read.arrow_to_pandas(table, dtype_backend)
+
+    def stream(self, sql: str, params: Any = None, **options: Any) -> StreamCall:
+        """The first result set in bounded batches: ``await`` it for the ``ResultStream``, or
+        ``async for chunk in conn.stream(sql)`` directly."""
+        return StreamCall(super().stream(sql, params, **options))
 
     def simple_query(self, sql: str) -> Any:
         """A batch without parameters (0.7.7's ``simple_query``)."""

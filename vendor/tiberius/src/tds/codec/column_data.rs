@@ -455,7 +455,8 @@ impl<'a> Encode<BytesMutWithTypeInfo<'a>> for ColumnData<'a> {
                         return Err(crate::Error::Encoding("unrepresentable character".into()));
                     }
 
-                    if bytes.len() > vlc.len() {
+                    // PATCHED (9): (max) columns (length 0xffff) are PLP, without a length limit.
+                    if vlc.len() < 0xffff && bytes.len() > vlc.len() {
                         return Err(crate::Error::BulkInput(
                             format!(
                                 "Encoded string length {} exceed column limit {}",
@@ -507,7 +508,8 @@ impl<'a> Encode<BytesMutWithTypeInfo<'a>> for ColumnData<'a> {
                     }
                     let length = payload.len();
 
-                    if length > vlc.len() {
+                    // PATCHED (9): (max) columns are PLP, without a length limit.
+                    if vlc.len() < 0xffff && length > vlc.len() {
                         return Err(crate::Error::BulkInput(
                             format!(
                                 "Encoded string length {} exceed column limit {}",
@@ -656,7 +658,8 @@ impl<'a> Encode<BytesMutWithTypeInfo<'a>> for ColumnData<'a> {
                     || vlc.r#type() == VarLenType::BigVarBin =>
             {
                 if let Some(bytes) = opt {
-                    if bytes.len() > vlc.len() {
+                    // PATCHED (9): (max) columns are PLP, without a length limit.
+                    if vlc.len() < 0xffff && bytes.len() > vlc.len() {
                         return Err(crate::Error::BulkInput(
                             format!(
                                 "Binary length {} exceed column limit {}",
