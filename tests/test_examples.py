@@ -20,6 +20,11 @@ TIMEOUT_SECS = 300
         ("dataframes.py", "result set 1:"),
         ("stream_to_parquet.py", "20000 rows in 5 batches of at most 4096"),
         ("transactions.py", "call_proc: {'sum': 5} return status 0"),
+        ("polars_query.py", "polars from a query:"),
+        ("partitioned_read.py", "partitioned read equals the single query: 50000 rows"),
+        ("load_pandas.py", "pandas frame loaded: 200000 rows"),
+        ("copy_table.py", "copied 90000 rows"),
+        ("dask_read.py", "dask read: 20000 rows in 5 partitions"),
     ],
 )
 def test_example_runs(script: str, expected: str, test_url: str) -> None:

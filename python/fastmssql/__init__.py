@@ -43,6 +43,9 @@ from fastmssql._core import (
     Warning,
 )
 from fastmssql._transaction import Acquire, Savepoint, Transaction
+from fastmssql import _read
+from fastmssql._partition import Partition, PartitionPlan
+from fastmssql._stream import StreamCall
 from fastmssql._dbapi import (
     BINARY,
     DATETIME,
@@ -102,11 +105,62 @@ class Connection(_core.Connection):
         for the block, its session state kept between calls."""
         return Acquire(self)
 
-    def bulk_insert(self, table: str, data: Any, rows: Any = None) -> Any:
-        """Bulk-loads Arrow data, or 0.7.7's ``(table, columns, rows)``; the rows stored."""
+    def bulk_insert(self, table: str, data: Any, rows: Any = None, **options: Any) -> Any:
+        """Bulk-loads Arrow data or a pandas DataFrame, or 0.7.7's ``(table, columns, rows)``;
+        the rows stored. ``options``: see the type stub."""
         if rows is not None:
             data = arrow_from_rows(data, rows)
-        return super().bulk_insert(table, data)
+        return super().bulk_insert(table, data, **options)
+
+    async def read_arrow(
+        self,
+        sql: Any,
+        params: Any = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+    ) -> Any:
+        """The whole result as one ``pyarrow.Table``; with ``partition_on``, read as
+        range queries on that column, all at once on the pool's connections."""
+        plan = await _read.plan_read(self, sql, params, partition_on, partitions, partition_range)
+        return _read.concat_arrow(await _read.run_plan(self, plan))
+
+    async def read_polars(
+        self,
+        sql: Any,
+        params: Any = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+    ) -> Any:
+        """``read_arrow`` as one ``polars.DataFrame`` (uuids as text, as ``QueryResult.to_polars()``)."""
+        plan = await _read.plan_read(self, sql, params, partition_on, partitions, partition_range)
+        return _read.concat_polars(await _read.run_plan(self, plan))
+
+    async def read_pandas(
+        self,
+        sql: Any,
+        params: Any = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+        dtype_backend: str = "pyarrow",
+    ) -> Any:
+        """``read_arrow`` as one pandas DataFrame: Arrow-backed dtypes, or numpy ones with
+        ``dtype_backend="numpy"``."""
+        _read.check_dtype_backend(dtype_backend)
+        table = await self.read_arrow(
+            sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
+        )
+        return _read.arrow_to_pandas(table, dtype_backend)
+
+    def stream(self, sql: str, params: Any = None, **options: Any) -> StreamCall:
+        """The first result set in bounded batches: ``await`` it for the ``ResultStream``, or
+        ``async for chunk in conn.stream(sql)`` directly."""
+        return StreamCall(super().stream(sql, params, **options))
 
     def simple_query(self, sql: str) -> Any:
         """A batch without parameters (0.7.7's ``simple_query``)."""
@@ -126,6 +180,87 @@ class Connection(_core.Connection):
         return PoolStats(super().pool_stats())
 
 
+def plan_partitions(
+    connection_string: str,
+    sql: Any,
+    params: Any = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> PartitionPlan:
+    """The queries a partitioned read runs (plain data: pickle it to any worker), its bounds
+    read with one MIN/MAX query unless ``partition_range`` gives them; run each partition
+    with ``read_arrow(connection_string, p.sql, p.params)``."""
+
+    async def plan(conn: Any) -> PartitionPlan:
+        return await _read.plan_read(conn, sql, params, partition_on, partitions, partition_range)
+
+    return _read.run_sync(lambda: _read.read_with_connection(connection_string, plan, 1))
+
+
+def read_arrow(
+    connection_string: str,
+    sql: Any,
+    params: Any = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> Any:
+    """``Connection.read_arrow`` for scripts: connects, reads, closes (no event loop needed)."""
+    return _read.run_sync(
+        lambda: _read.read_with_connection(
+            connection_string,
+            lambda conn: conn.read_arrow(
+                sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
+            ),
+            _read.pool_width(sql, partitions),
+        )
+    )
+
+
+def read_polars(
+    connection_string: str,
+    sql: Any,
+    params: Any = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> Any:
+    """``Connection.read_polars`` for scripts: connects, reads, closes (no event loop needed)."""
+    return _read.run_sync(
+        lambda: _read.read_with_connection(
+            connection_string,
+            lambda conn: conn.read_polars(
+                sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
+            ),
+            _read.pool_width(sql, partitions),
+        )
+    )
+
+
+def read_pandas(
+    connection_string: str,
+    sql: Any,
+    params: Any = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+    dtype_backend: str = "pyarrow",
+) -> Any:
+    """``Connection.read_pandas`` for scripts: connects, reads, closes (no event loop needed);
+    Arrow-backed dtypes unless ``dtype_backend="numpy"``."""
+    _read.check_dtype_backend(dtype_backend)
+    table = read_arrow(
+        connection_string, sql, params, partition_on=partition_on, partitions=partitions,
+        partition_range=partition_range,
+    )
+    return _read.arrow_to_pandas(table, dtype_backend)
+
+
 __all__ = [
     "BINARY",
     "DATETIME",
@@ -142,6 +277,10 @@ __all__ = [
     "apilevel",
     "connect",
     "paramstyle",
+    "plan_partitions",
+    "read_arrow",
+    "read_pandas",
+    "read_polars",
     "threadsafety",
     "ApplicationIntent",
     "Connection",
@@ -159,6 +298,8 @@ __all__ = [
     "OperationalError",
     "Parameter",
     "Parameters",
+    "Partition",
+    "PartitionPlan",
     "PoolConfig",
     "ProgrammingError",
     "ProtocolError",

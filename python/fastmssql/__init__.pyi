@@ -36,7 +36,8 @@ import decimal
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar, Protocol, TypeAlias, final, overload
 
@@ -83,6 +84,10 @@ __all__ = [
     "apilevel",
     "connect",
     "paramstyle",
+    "plan_partitions",
+    "read_arrow",
+    "read_pandas",
+    "read_polars",
     "threadsafety",
     "ApplicationIntent",
     "Connection",
@@ -100,6 +105,8 @@ __all__ = [
     "OperationalError",
     "Parameter",
     "Parameters",
+    "Partition",
+    "PartitionPlan",
     "PoolConfig",
     "ProgrammingError",
     "ProtocolError",
@@ -202,6 +209,70 @@ class _DbapiConnection:
 def connect(connection_string: str | None = None, *, autocommit: bool = False, **kwargs: Any) -> _DbapiConnection:
     """A DB-API 2.0 connection; the same arguments as ``Connection`` (a pool of its own, one
     session), plus ``autocommit``."""
+
+@dataclass(frozen=True)
+class Partition:
+    """One query of a ``PartitionPlan`` and its parameters (a tuple binds ``@P1..``, a dict ``@name``)."""
+
+    sql: str
+    params: tuple[Any, ...] | dict[str, Any] | None = None
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """The queries of a partitioned read, whose results concatenated in order are the whole
+    result: plain data, picklable, no connection (run them anywhere: Dask, Ray, Spark)."""
+
+    partitions: tuple[Partition, ...]
+    def __len__(self) -> int: ...
+
+def plan_partitions(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> PartitionPlan:
+    """The queries ``read_arrow`` would run for these arguments (its bounds read with one
+    MIN/MAX query unless ``partition_range`` gives them); run each anywhere with
+    ``read_arrow(connection_string, p.sql, p.params)``."""
+
+def read_arrow(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> pyarrow.Table:
+    """``Connection.read_arrow`` for scripts: connects (a pool wide enough for every partition),
+    reads, closes; runs its own event loop (in a thread of its own inside a running one)."""
+
+def read_polars(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+) -> polars.DataFrame:
+    """``Connection.read_polars`` for scripts, as ``read_arrow``."""
+
+def read_pandas(
+    connection_string: str,
+    sql: str | Sequence[str],
+    params: _Params | None = None,
+    *,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_range: tuple[Any, Any] | None = None,
+    dtype_backend: str = "pyarrow",
+) -> pandas.DataFrame:
+    """``Connection.read_pandas`` for scripts, as ``read_arrow``; Arrow-backed dtypes unless
+    ``dtype_backend="numpy"``."""
 
 def version() -> str:
     """The installed fastmssql version (fastmssql 0.7.7's ``version()``)."""
@@ -397,16 +468,32 @@ class _Calls:
         OUTPUT values in ``output`` and its RETURN value in ``return_status``."""
 
     async def stream(
-        self, sql: str, params: _Params | None = None, *, batch_size: int = 65536, timeout: float | None = None
+        self,
+        sql: str,
+        params: _Params | None = None,
+        *,
+        batch_size: int = 65536,
+        batch_bytes: int | None = None,
+        timeout: float | None = None,
     ) -> ResultStream:
-        """Run a batch and stream its first result set in batches of at most ``batch_size`` rows.
+        """Run a batch and stream its first result set in batches of at most ``batch_size`` rows;
+        with ``batch_bytes``, a batch also ends once its strings and binaries (all columns
+        together) reach that many bytes, so large values cannot make a batch huge.
 
         Returns once the result's columns are known; errors before the result
         raise here. The stream holds one pooled connection until it is read to
         its end; memory stays bounded by a few batches whatever the result's
-        size. Parameters bind as for ``query``. ``batch_size`` < 1 raises
-        ``ValueError``.
+        size. Parameters bind as for ``query``. ``batch_size`` or ``batch_bytes``
+        < 1 raises ``ValueError``.
         """
+
+class _StreamCall(Awaitable[ResultStream], AsyncIterator[QueryResult]):
+    """What ``Connection.stream()`` returns: awaited, the ``ResultStream``; ``async for``
+    reads its batches directly."""
+
+    def __await__(self) -> Generator[Any, None, ResultStream]: ...
+    def __aiter__(self) -> _StreamCall: ...
+    async def __anext__(self) -> QueryResult: ...
 
 class Connection(_Calls):
     """A pool of connections to one SQL Server database.
@@ -494,26 +581,125 @@ class Connection(_Calls):
         """``async with conn.acquire() as session:`` — one pooled connection for the block; its
         temp tables and SET options last between the block's calls."""
 
+    async def read_arrow(
+        self,
+        sql: str | Sequence[str],
+        params: _Params | None = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+    ) -> pyarrow.Table:
+        """The whole result as one ``pyarrow.Table``, with the query's exact schema.
+
+        With ``partition_on`` (an integer, decimal, float, date, time or datetime column of the
+        result) and ``partitions=N``: one ``MIN``/``MAX`` query (skipped when ``partition_range=(low,
+        high)`` is given), then up to N range queries ``SELECT * FROM (sql) AS t WHERE col >= lo AND
+        col < hi`` (the first and last open-ended, so no row is lost) and one for NULL keys, all
+        run at once on the pool's connections (up to ``PoolConfig.max_size``). A list of queries
+        instead of ``sql`` runs those at once. The query must be valid as a derived table (every
+        column named, no ``ORDER BY`` without ``TOP``). The plan is ``fastmssql.plan_partitions``'s.
+        """
+
+    async def read_polars(
+        self,
+        sql: str | Sequence[str],
+        params: _Params | None = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+    ) -> polars.DataFrame:
+        """``read_arrow`` as one ``polars.DataFrame`` (uuids as text, as ``QueryResult.to_polars()``)."""
+
+    async def read_pandas(
+        self,
+        sql: str | Sequence[str],
+        params: _Params | None = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int | None = None,
+        partition_range: tuple[Any, Any] | None = None,
+        dtype_backend: str = "pyarrow",
+    ) -> pandas.DataFrame:
+        """``read_arrow`` as one pandas DataFrame with Arrow-backed dtypes (``pandas.ArrowDtype``),
+        or numpy ones with ``dtype_backend="numpy"``."""
+
+    def stream(  # type: ignore[override]
+        self,
+        sql: str,
+        params: _Params | None = None,
+        *,
+        batch_size: int = 65536,
+        batch_bytes: int | None = None,
+        timeout: float | None = None,
+    ) -> _StreamCall:
+        """As ``Session.stream``; ``async for chunk in conn.stream(sql)`` reads it without a
+        separate ``await`` (``stream = await conn.stream(sql)`` stays valid)."""
+
     def simple_query(self, sql: str) -> Awaitable[QueryResult]:
         """A batch without parameters (fastmssql 0.7.7's ``simple_query``)."""
 
     @overload
-    def bulk_insert(self, table: str, data: _ArrowStreamExportable, rows: None = None) -> Awaitable[int]: ...
+    def bulk_insert(
+        self,
+        table: str,
+        data: _ArrowStreamExportable | Any,
+        rows: None = None,
+        *,
+        batch_rows: int | None = None,
+        tablock: bool = False,
+        keep_identity: bool = True,
+        keep_nulls: bool = False,
+        check_constraints: bool = False,
+        fire_triggers: bool = False,
+        order: Sequence[str | tuple[str, str]] | None = None,
+        atomic: bool = False,
+        progress: bool | Callable[[int], object] | None = None,
+    ) -> Awaitable[int]: ...
     @overload
-    def bulk_insert(self, table: str, data: Sequence[str], rows: Sequence[Sequence[Any]]) -> Awaitable[int]:
-        """Bulk-load Arrow data (``pyarrow.Table``, ``polars.DataFrame``, a ``QueryResult`` ...)
-        into ``table``, or fastmssql 0.7.7's ``(table, columns, rows)`` (needs pyarrow); return
-        the number of rows stored.
+    def bulk_insert(
+        self,
+        table: str,
+        data: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        batch_rows: int | None = None,
+        tablock: bool = False,
+        keep_identity: bool = True,
+        keep_nulls: bool = False,
+        check_constraints: bool = False,
+        fire_triggers: bool = False,
+        order: Sequence[str | tuple[str, str]] | None = None,
+        atomic: bool = False,
+        progress: bool | Callable[[int], object] | None = None,
+    ) -> Awaitable[int]:
+        """Bulk-load into ``table`` with SQL Server's bulk load (INSERT BULK): Arrow data
+        (``pyarrow.Table``, ``polars.DataFrame``, a ``QueryResult``, a ``pyarrow.RecordBatchReader``,
+        a ``ResultStream`` of another query, anything exporting ``__arrow_c_stream__``), a pandas
+        DataFrame (through pyarrow, without its index), or fastmssql 0.7.7's ``(table, columns,
+        rows)`` (needs pyarrow); return the number of rows stored.
 
-        Columns are matched by name, so the data may leave out columns the
-        table fills itself (identity, defaults, NULLs); an identity column the
-        data carries keeps its values. Every cell is converted to its column's
-        declared type and checked before the first row is sent: a value that
-        does not fit (out of range, digits that would be lost, NULL into a
-        fixed-size NOT NULL column, an unsupported Arrow type) raises
-        ``DataError``/``IntegrityError`` naming the column and row, and nothing
-        is written. An error the server reports (e.g. 2627 duplicate key)
-        rejects the whole load. ``table`` is checked to be a plain or
+        The input is read one record batch at a time, so a stream loads in bounded memory
+        (a table-to-table copy: ``await conn.bulk_insert("dst", await conn.stream("SELECT ..."))``).
+        Columns are matched by name, so the data may leave out columns the table fills itself
+        (identity, defaults, NULLs). Each batch is converted to the columns' declared types and
+        checked before any of its rows is sent: a value that does not fit (out of range, digits
+        that would be lost, NULL into a fixed-size NOT NULL column, an unsupported Arrow type)
+        raises ``DataError``/``IntegrityError`` naming the column and row. One INSERT BULK is
+        stored whole or not at all (an error the server reports, e.g. 2627, rejects it; a bad
+        value after some of its rows went out abandons it and discards the connection).
+
+        ``batch_rows``: rows per INSERT BULK (each stored on its own outside a transaction; a
+        failure names the rows the earlier ones stored); all in one by default.
+        ``atomic=True``: the whole load in one transaction (a savepoint of an open one), so any
+        failure leaves the table as it was. ``keep_identity=False``: identity values the data
+        carries are ignored and the server numbers the rows. ``keep_nulls``: NULLs stay NULL in
+        columns with a default. ``tablock``, ``check_constraints``, ``fire_triggers`` and
+        ``order`` (columns the data is sorted on, ``"col"`` or ``("col", "DESC")``) are the
+        INSERT BULK options of the same names. ``progress=True`` draws a tqdm bar (``ImportError``
+        without tqdm); a callable is called with the rows sent so far before each batch and at
+        the end (an exception it raises stops the load). ``table`` is checked to be a plain or
         ``[bracketed]`` (dotted) name before it is used.
         """
 
@@ -534,7 +720,22 @@ class Session(_Calls):
     def in_transaction(self) -> bool: ...
     @property
     def released(self) -> bool: ...
-    async def bulk_insert(self, table: str, data: _ArrowStreamExportable) -> int: ...
+    async def bulk_insert(
+        self,
+        table: str,
+        data: _ArrowStreamExportable | Any,
+        *,
+        batch_rows: int | None = None,
+        tablock: bool = False,
+        keep_identity: bool = True,
+        keep_nulls: bool = False,
+        check_constraints: bool = False,
+        fire_triggers: bool = False,
+        order: Sequence[str | tuple[str, str]] | None = None,
+        atomic: bool = False,
+        progress: bool | Callable[[int], object] | None = None,
+    ) -> int:
+        """``Connection.bulk_insert`` on this session (inside its transaction, if one is open)."""
     async def __aenter__(self) -> Session: ...
     async def __aexit__(
         self,
@@ -584,8 +785,8 @@ class Transaction:
     async def query_batch(self, queries: Any, **options: Any) -> list[Any]: ...
     async def simple_query(self, sql: str) -> Any: ...
     async def call_proc(self, name: str, params: Any = None, **options: Any) -> Any: ...
-    async def stream(self, sql: str, params: Any = None, **options: Any) -> Any: ...
-    async def bulk_insert(self, table: str, data: Any, rows: Any = None) -> int: ...
+    def stream(self, sql: str, params: Any = None, **options: Any) -> _StreamCall: ...
+    async def bulk_insert(self, table: str, data: Any, rows: Any = None, **options: Any) -> int: ...
 
 class Savepoint:
     """``async with tx.savepoint():`` an exception in the block rolls the transaction back to

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from fastmssql._core import ProgrammingError, Session
+from fastmssql._stream import StreamCall
 
 _SAVEPOINT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}\Z")
 _savepoint_numbers = itertools.count(1)
@@ -185,14 +186,17 @@ class Transaction:
     async def call_proc(self, name: str, params: Any = None, **options: Any) -> Any:
         return await (await self._current()).call_proc(name, params, **options)
 
-    async def stream(self, sql: str, params: Any = None, **options: Any) -> Any:
-        return await (await self._current()).stream(sql, params, **options)
+    def stream(self, sql: str, params: Any = None, **options: Any) -> StreamCall:
+        async def open_stream() -> Any:
+            return await (await self._current()).stream(sql, params, **options)
 
-    async def bulk_insert(self, table: str, data: Any, rows: Any = None) -> int:
+        return StreamCall(open_stream())
+
+    async def bulk_insert(self, table: str, data: Any, rows: Any = None, **options: Any) -> int:
         from fastmssql._compat import arrow_from_rows
 
         session = await self._current()
-        return await session.bulk_insert(table, data if rows is None else arrow_from_rows(data, rows))
+        return await session.bulk_insert(table, data if rows is None else arrow_from_rows(data, rows), **options)
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else ("open" if self.in_transaction else "not begun")

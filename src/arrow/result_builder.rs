@@ -32,7 +32,9 @@ impl ResultSet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
     pub rows: usize,
-    /// Bytes of variable-width data in any one column.
+    /// Bytes of variable-width data (strings, binaries) in the batch, all
+    /// columns together: at most this in any one column keeps each within
+    /// Arrow's 32-bit offsets.
     pub bytes: usize,
 }
 
@@ -116,7 +118,7 @@ impl ResultBuilder {
     pub fn end_row(&mut self) {
         self.rows += 1;
         let full = self.rows >= self.limits.rows
-            || self.variable.iter().any(|&i| self.columns[i].data_bytes() >= self.limits.bytes);
+            || self.variable.iter().map(|&i| self.columns[i].data_bytes()).sum::<usize>() >= self.limits.bytes;
         if full {
             self.cut_batch();
         }
@@ -202,7 +204,7 @@ mod tests {
     }
 
     #[test]
-    fn batches_end_at_the_byte_limit_of_any_variable_width_column() {
+    fn batches_end_at_the_byte_limit_of_their_variable_width_data() {
         let mut builder = ResultBuilder::new(BatchLimits::new(1000, 10));
         builder.start(&two_columns()).unwrap();
         for id in 0..4 {

@@ -1,8 +1,10 @@
 //! Bulk load (INSERT BULK + the BulkLoad message) of Arrow record batches.
 //!
-//! Every cell is converted and checked against the target column before the
-//! first row is sent, so bad input fails with nothing written; the server
-//! then stores the whole load or, on its own error, none of it.
+//! The input is pulled one record batch at a time, each converted and
+//! checked against the target columns before any of its rows is sent. An
+//! INSERT BULK is stored whole or not at all: a bad value or a failure after
+//! some of its rows went out leaves its BulkLoad message unfinished (the
+//! connection is then discarded), and the server stores nothing of it.
 
 use super::bind::{date_checked, datetime2_at, time_at};
 use super::connection::DriverConnection;
@@ -12,12 +14,12 @@ use crate::error::{DriverError, ErrorKind};
 use crate::params::{BoundParam, ParamValue, SqlType};
 use crate::temporal::{split_micros, UNIX_EPOCH_DAYS_FROM_1900};
 use arrow_array::RecordBatch;
-use arrow_schema::Schema;
+use arrow_schema::{Schema, SchemaRef};
 use std::borrow::Cow;
 use tiberius::numeric::Numeric;
 use tiberius::time::{DateTime, DateTimeOffset, SmallDateTime};
 use tiberius::xml::XmlData;
-use tiberius::{Client, ColumnData, SqlBulkCopyOption, TokenRow, Uuid};
+use tiberius::{Client, ColumnData, SortOrder, SqlBulkCopyOption, SqlBulkCopyOptions, TokenRow, Uuid};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::compat::Compat;
 
@@ -27,6 +29,8 @@ pub(crate) struct Target {
     ty: SqlType,
     /// SQL Server describes a NOT NULL fixed-size column with a fixed-length type.
     not_null: bool,
+    /// An identity column whose values the server assigns: the data's are not sent.
+    skipped: bool,
 }
 
 /// Checks a table name before it is interpolated into SQL (identifiers
@@ -111,7 +115,7 @@ where
                     field.name()
                 ))
             })?;
-            Ok(Target { name: field.name().clone(), ty, not_null: !field.is_nullable() })
+            Ok(Target { name: field.name().clone(), ty, not_null: !field.is_nullable(), skipped: false })
         })
         .collect()
 }
@@ -227,7 +231,7 @@ fn batch_rows(
     batch: &RecordBatch,
     targets: &[Target],
     first_row: usize,
-) -> Result<Vec<Vec<ColumnData<'static>>>, DriverError> {
+) -> Result<Vec<Vec<Option<ColumnData<'static>>>>, DriverError> {
     let readers = schema
         .fields()
         .iter()
@@ -241,59 +245,194 @@ fn batch_rows(
                 .iter()
                 .zip(targets)
                 .map(|(reader, target)| {
+                    if target.skipped {
+                        return Ok(None);
+                    }
                     let value = reader.value(row).map_err(|e| cell_error(target, first_row + row, e.0))?;
-                    column_data(value, target).map_err(|why| cell_error(target, first_row + row, why))
+                    column_data(value, target).map(Some).map_err(|why| cell_error(target, first_row + row, why))
                 })
                 .collect()
         })
         .collect()
 }
 
-/// Loads `batches` (all of `schema`) into `table`, matching columns by
-/// name; returns the rows the server stored.
-pub(crate) async fn load<S>(
+/// How a load is written: the INSERT BULK options, and how many rows go in one load.
+#[derive(Debug, Clone, Default)]
+pub struct BulkOptions {
+    /// Rows per INSERT BULK (each its own statement, committed on its own
+    /// outside a transaction); `None`: the whole input in one.
+    pub batch_rows: Option<usize>,
+    pub table_lock: bool,
+    /// Identity values the data carries are stored (else the server assigns them).
+    pub keep_identity: bool,
+    /// NULLs stay NULL in columns with a default.
+    pub keep_nulls: bool,
+    pub check_constraints: bool,
+    pub fire_triggers: bool,
+    /// Columns the data is sorted on, each `true` when descending.
+    pub order: Vec<(String, bool)>,
+    /// The whole load in one transaction (or under a savepoint of the open one).
+    pub atomic: bool,
+}
+
+impl BulkOptions {
+    fn flags(&self) -> SqlBulkCopyOptions {
+        let mut flags = SqlBulkCopyOptions::empty();
+        for (on, flag) in [
+            (self.table_lock, SqlBulkCopyOption::TableLock),
+            (self.keep_identity, SqlBulkCopyOption::KeepIdentity),
+            (self.keep_nulls, SqlBulkCopyOption::KeepNulls),
+            (self.check_constraints, SqlBulkCopyOption::CheckConstraints),
+            (self.fire_triggers, SqlBulkCopyOption::FireTriggers),
+        ] {
+            if on {
+                flags |= flag;
+            }
+        }
+        flags
+    }
+}
+
+/// The record batches of a load, pulled one at a time.
+pub type BatchSource = Box<dyn Iterator<Item = Result<RecordBatch, DriverError>> + Send>;
+
+/// Told the rows sent so far, before each next batch is pulled.
+pub type ProgressSink = Box<dyn FnMut(u64) -> Result<(), DriverError> + Send>;
+
+/// What a load reads: the columns, and batches pulled as the load goes, so
+/// memory holds one batch whatever the input's size.
+pub struct BulkInput {
+    pub schema: SchemaRef,
+    pub batches: BatchSource,
+    pub progress: Option<ProgressSink>,
+}
+
+impl BulkInput {
+    /// Reports `rows_sent` and pulls the next batch, on a blocking thread:
+    /// the producer may wait for its own source (another query's stream, a
+    /// Python iterator).
+    async fn next(&mut self, rows_sent: u64) -> Option<Result<RecordBatch, DriverError>> {
+        let mut batches = std::mem::replace(&mut self.batches, Box::new(std::iter::empty()));
+        let mut progress = self.progress.take();
+        let pulled = tokio::task::spawn_blocking(move || {
+            let reported = progress.as_mut().map_or(Ok(()), |report| report(rows_sent));
+            let next = match reported {
+                Ok(()) => batches.next(),
+                Err(error) => Some(Err(error)),
+            };
+            (batches, progress, next)
+        })
+        .await;
+        match pulled {
+            Ok((batches, progress, next)) => {
+                self.batches = batches;
+                self.progress = progress;
+                next
+            }
+            Err(e) => Some(Err(DriverError::internal(format!("reading the bulk input failed: {e}")))),
+        }
+    }
+}
+
+/// Drops the targets the load does not write: identity columns, unless
+/// their values are kept (tiberius leaves them out of the INSERT BULK then).
+pub(crate) async fn without_identity<S>(
     client: &mut Client<Compat<S>>,
     table: &str,
-    schema: &Schema,
-    targets: &[Target],
-    batches: &[RecordBatch],
-) -> Result<u64, DriverError>
+    targets: Vec<Target>,
+) -> Result<Vec<Target>, DriverError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    // Every cell is checked before anything is sent: bad input writes nothing.
-    let mut first_row = 0;
-    for batch in batches {
-        batch_rows(schema, batch, targets, first_row)?;
-        first_row += batch.num_rows();
-    }
-    if first_row == 0 {
-        return Ok(0);
-    }
+    let names: Vec<String> = targets.iter().map(|t| quoted(&t.name)).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let metadata = client.column_metadata(table, &names).await.map_err(from_tiberius)?;
+    let identity: Vec<String> =
+        metadata.iter().filter(|c| c.base.is_identity()).map(|c| c.col_name.to_string()).collect();
+    Ok(targets
+        .into_iter()
+        .map(|mut t| {
+            t.skipped = identity.iter().any(|name| name.eq_ignore_ascii_case(&t.name));
+            t
+        })
+        .collect())
+}
 
-    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-    // The data decides the columns: an identity column it carries keeps its values.
-    let mut request = client
-        .bulk_insert_with_options(table, &names, SqlBulkCopyOption::KeepIdentity.into(), &[])
-        .await
-        .map_err(from_tiberius)?;
-    // A failure from here on leaves a BulkLoad message unfinished: the
-    // connection is abandoned, and the server then stores nothing.
-    let abandoned = |e: DriverError| DriverError::operational(format!("bulk load abandoned: {}", e.message));
-    let mut first_row = 0;
-    for batch in batches {
-        // One batch converted at a time keeps memory bounded by the batch.
-        for values in batch_rows(schema, batch, targets, first_row).map_err(abandoned)? {
+/// How far a load got.
+pub(crate) struct Loaded {
+    /// Rows the server stored (the INSERT BULKs finished so far).
+    pub stored: u64,
+    /// Whether a BulkLoad message was left unfinished: the connection is
+    /// out of step, and the server stores nothing of that INSERT BULK.
+    pub abandoned: bool,
+}
+
+/// Loads `input` into `table` in INSERT BULKs of at most
+/// `options.batch_rows` rows. Each batch is converted and checked before
+/// any of its rows is sent; a bad value fails the INSERT BULK it falls in.
+pub(crate) async fn load<S>(
+    client: &mut Client<Compat<S>>,
+    table: &str,
+    targets: &[Target],
+    input: &mut BulkInput,
+    options: &BulkOptions,
+    loaded: &mut Loaded,
+) -> Result<(), DriverError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let names: Vec<&str> = targets.iter().filter(|t| !t.skipped).map(|t| t.name.as_str()).collect();
+    // Order hints name columns of the load, checked before they are interpolated.
+    let mut hinted = Vec::with_capacity(options.order.len());
+    for (name, descending) in &options.order {
+        if !targets.iter().any(|t| !t.skipped && t.name.eq_ignore_ascii_case(name)) {
+            return Err(DriverError::programming(format!(
+                "bulk_insert: order names '{name}', not a column of the load"
+            )));
+        }
+        hinted.push((quoted(name), if *descending { SortOrder::Descending } else { SortOrder::Ascending }));
+    }
+    let hints: Vec<(&str, SortOrder)> = hinted.iter().map(|(name, order)| (name.as_str(), *order)).collect();
+    let per_load = options.batch_rows.unwrap_or(usize::MAX);
+    let schema = input.schema.clone();
+    let mut request = None;
+    let mut in_load = 0;
+    let mut sent = 0usize;
+    while let Some(batch) = input.next(sent as u64).await {
+        let rows = batch_rows(&schema, &batch?, targets, sent)?;
+        for values in rows {
+            if request.is_none() {
+                request = Some(
+                    client
+                        .bulk_insert_with_options(table, &names, options.flags(), &hints)
+                        .await
+                        .map_err(from_tiberius)?,
+                );
+                // From here until finalize, a failure leaves the BulkLoad message unfinished.
+                loaded.abandoned = true;
+            }
             let mut row = TokenRow::with_capacity(values.len());
-            for value in values {
+            for value in values.into_iter().flatten() {
                 row.push(value);
             }
-            request.send(row).await.map_err(|e| abandoned(from_tiberius(e)))?;
+            let open = request.as_mut().expect("opened above");
+            open.send(row).await.map_err(from_tiberius)?;
+            in_load += 1;
+            sent += 1;
+            if in_load == per_load {
+                let done = request.take().expect("opened above").finalize().await;
+                loaded.abandoned = false;
+                loaded.stored += done.map_err(from_tiberius)?.total();
+                in_load = 0;
+            }
         }
-        first_row += batch.num_rows();
     }
-    let result = request.finalize().await.map_err(from_tiberius)?;
-    Ok(result.total())
+    if let Some(open) = request.take() {
+        let done = open.finalize().await;
+        loaded.abandoned = false;
+        loaded.stored += done.map_err(from_tiberius)?.total();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -327,12 +466,12 @@ mod tests {
 
     #[test]
     fn values_are_checked_against_the_column() {
-        let target = |ty| Target { name: "c".into(), ty, not_null: false };
+        let target = |ty| Target { name: "c".into(), ty, not_null: false, skipped: false };
         assert!(column_data(ParamValue::Int(256), &target(SqlType::TinyInt)).is_err());
         assert!(column_data(ParamValue::String("x".into()), &target(SqlType::Int)).is_err());
         let money = column_data(ParamValue::Decimal { unscaled: 15, scale: 1 }, &target(SqlType::Money)).unwrap();
         assert_eq!(money, ColumnData::Numeric(Some(Numeric::new_with_scale(15000, 4))));
-        let not_null = Target { name: "c".into(), ty: SqlType::Int, not_null: true };
+        let not_null = Target { name: "c".into(), ty: SqlType::Int, not_null: true, skipped: false };
         assert!(column_data(ParamValue::Null, &not_null).unwrap_err().contains("NULL"));
     }
 }

@@ -1,4 +1,5 @@
 use super::bind::{statement_with_forced_types, TdsParam};
+use super::bulk::{BulkInput, BulkOptions, Loaded};
 use super::errors::from_tiberius;
 use super::response::{ResponseInput, ResponseState, ResultConsumer};
 use crate::arrow::{BatchLimits, ResultSet};
@@ -262,20 +263,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> DriverConnection<S> {
             .ok_or_else(|| DriverError::internal(format!("'{sql}' returned no result set")))
     }
 
-    /// Bulk-loads `batches` into `table` (columns matched by name); returns
+    /// Bulk-loads `input` into `table` (columns matched by name); returns
     /// the rows stored.
     pub async fn bulk_insert(
         &mut self,
         table: &str,
-        schema: &Schema,
-        batches: &[RecordBatch],
+        input: &mut BulkInput,
+        options: &BulkOptions,
     ) -> Result<u64, DriverError> {
         self.recover().await?;
-        let targets = super::bulk::targets(self, table, schema).await?;
+        let mut targets = super::bulk::targets(self, table, &input.schema).await?;
+        if !options.keep_identity {
+            targets = super::bulk::without_identity(&mut self.client, table, targets).await?;
+        }
+        let mut loaded = Loaded { stored: 0, abandoned: false };
         self.poisoned = true;
-        let outcome = super::bulk::load(&mut self.client, table, schema, &targets, batches).await;
-        self.poisoned = outcome.as_ref().is_err_and(super::errors::breaks_connection);
-        outcome
+        let outcome = super::bulk::load(&mut self.client, table, &targets, input, options, &mut loaded).await;
+        self.poisoned = loaded.abandoned || outcome.as_ref().is_err_and(super::errors::breaks_connection);
+        match outcome {
+            Ok(()) => Ok(loaded.stored),
+            Err(error) if loaded.stored > 0 && !options.atomic => Err(error.context(&format!(
+                "bulk_insert stored {} rows in the INSERT BULKs before the one that failed",
+                loaded.stored
+            ))),
+            Err(error) => Err(error),
+        }
     }
 
     /// Whether the server hung up on this idle session (it restarted, or a

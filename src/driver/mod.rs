@@ -14,6 +14,7 @@ mod session;
 mod stream;
 mod tds_config;
 
+pub use bulk::{BatchSource, BulkInput, BulkOptions, ProgressSink};
 pub use connect::open_over;
 pub use connection::{DriverConnection, IsolationLevel, QueryOutcome, QUERY_BATCH_LIMITS};
 pub use pool::{DriverPool, PoolStats};

@@ -1,14 +1,13 @@
 //! A pooled connection checked out for one call, or pinned for several (a
 //! transaction, `acquire()`), and put back in step when its user leaves.
 
+use super::bulk::{BulkInput, BulkOptions};
 use super::connection::{collect, DriverConnection, IsolationLevel, QueryOutcome};
 use super::manager::Manager;
 use super::response::{ResponseState, ResultConsumer};
 use crate::arrow::BatchLimits;
 use crate::error::DriverError;
 use crate::request::{Request, Statement, Timeout};
-use arrow_array::RecordBatch;
-use arrow_schema::Schema;
 use std::sync::Arc;
 
 pub(crate) type PooledConnection = bb8::PooledConnection<'static, Manager>;
@@ -72,14 +71,22 @@ impl Session {
         self.refuse_open_transaction(outcome).await
     }
 
-    /// Bulk-loads record batches into `table`; returns the rows stored.
+    /// Bulk-loads `input` into `table`; returns the rows stored. With
+    /// `options.atomic`, all or none (see [`Session::run_statements`]).
     pub async fn bulk_insert(
         &mut self,
         table: &str,
-        schema: &Schema,
-        batches: &[RecordBatch],
+        input: &mut BulkInput,
+        options: &BulkOptions,
+        timeout: Timeout,
     ) -> Result<u64, DriverError> {
-        self.connection()?.bulk_insert(table, schema, batches).await
+        if !options.atomic {
+            return self.connection()?.bulk_insert(table, input, options).await;
+        }
+        let savepoint = self.begin_atomic(timeout).await?;
+        let outcome = self.connection()?.bulk_insert(table, input, options).await;
+        self.end_atomic(savepoint, outcome.is_ok(), timeout).await?;
+        outcome
     }
 
     pub async fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<(), DriverError> {
@@ -194,27 +201,41 @@ impl Session {
         if !atomic {
             return self.run_chunks(statements, timeout).await;
         }
+        let savepoint = self.begin_atomic(timeout).await?;
+        let outcome = self.run_chunks(statements, timeout).await;
+        self.end_atomic(savepoint, outcome.is_ok(), timeout).await?;
+        outcome
+    }
+
+    /// Starts all-or-none work: a transaction of its own, or a savepoint of
+    /// the one open (then returns true).
+    async fn begin_atomic(&mut self, timeout: Timeout) -> Result<bool, DriverError> {
         let savepoint = self.in_transaction();
         if savepoint {
             self.query(&Request::sql(format!("SAVE TRANSACTION {BATCH_SAVEPOINT}"), Vec::new()), timeout).await?;
         } else {
             self.begin(None).await?;
         }
-        let outcome = self.run_chunks(statements, timeout).await;
-        match (&outcome, savepoint) {
-            (Ok(_), true) => {}
-            (Ok(_), false) => self.commit().await?,
-            (Err(_), true) => {
+        Ok(savepoint)
+    }
+
+    /// Ends what [`begin_atomic`](Self::begin_atomic) started: commits (or keeps
+    /// the savepoint's work) when `succeeded`, else undoes it.
+    async fn end_atomic(&mut self, savepoint: bool, succeeded: bool, timeout: Timeout) -> Result<(), DriverError> {
+        match (succeeded, savepoint) {
+            (true, true) => {}
+            (true, false) => self.commit().await?,
+            (false, true) => {
                 let undo = Request::sql(format!("ROLLBACK TRANSACTION {BATCH_SAVEPOINT}"), Vec::new());
-                // The batch's own error is the one to report; a transaction
+                // The work's own error is the one to report; a transaction
                 // the error doomed cannot go back to the savepoint.
                 let _ = self.query(&undo, timeout).await;
             }
-            (Err(_), false) => {
+            (false, false) => {
                 let _ = self.rollback().await;
             }
         }
-        outcome
+        Ok(())
     }
 
     async fn run_chunks(
@@ -268,10 +289,24 @@ impl Target {
         }
     }
 
-    pub async fn bulk_insert(&self, table: &str, schema: &Schema, batches: &[RecordBatch]) -> Result<u64, DriverError> {
+    /// See [`Session::bulk_insert`]; on the pool, one checkout for the whole load.
+    pub async fn bulk_insert(
+        &self,
+        table: &str,
+        mut input: BulkInput,
+        options: &BulkOptions,
+        timeout: Timeout,
+    ) -> Result<u64, DriverError> {
         match self {
-            Self::Pool(pool) => pool.session(false).await?.bulk_insert(table, schema, batches).await,
-            Self::Pinned(session) => session.lock().await.bulk_insert(table, schema, batches).await,
+            Self::Pool(pool) => {
+                let mut session = pool.session(options.atomic).await?;
+                let outcome = session.bulk_insert(table, &mut input, options, timeout).await;
+                let released = session.release().await;
+                let outcome = outcome?;
+                released?;
+                Ok(outcome)
+            }
+            Self::Pinned(session) => session.lock().await.bulk_insert(table, &mut input, options, timeout).await,
         }
     }
 }

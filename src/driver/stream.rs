@@ -95,20 +95,19 @@ impl ResultConsumer for BatchSender {
 }
 
 impl Target {
-    /// Runs `request` and streams its first result set in batches of at
-    /// most `batch_rows` rows, read by a task of its own; returns once the
+    /// Runs `request` and streams its first result set in batches within
+    /// `limits`, read by a task of its own; returns once the
     /// result's columns are known (or the request failed before any).
     /// On a pinned session, the session is held until the stream ends.
     pub async fn stream(
         self,
         request: Request,
-        batch_rows: usize,
+        limits: BatchLimits,
         timeout: Timeout,
     ) -> Result<BatchStream, DriverError> {
         let (schema_sender, schema) = oneshot::channel();
         let (batch_sender, batches) = mpsc::channel(BATCHES_AHEAD);
         let mut sender = BatchSender { schema: Some(schema_sender), batches: batch_sender, result_sets: 0 };
-        let limits = BatchLimits::new(batch_rows, BatchLimits::MAX_BYTES);
         tokio::spawn(async move {
             let outcome = match self {
                 Target::Pool(pool) => match pool.session(false).await {

@@ -10,16 +10,15 @@ use super::message::Message;
 use super::params::{convert_arguments, convert_params};
 use super::query_result::QueryResult;
 use super::result_stream::ResultStream;
-use crate::arrow::ResultSet;
-use crate::driver::{PinnedSession, QueryOutcome, Target};
+use crate::arrow::{BatchLimits, ResultSet};
+use crate::driver::{BulkInput, BulkOptions, PinnedSession, ProgressSink, QueryOutcome, Target};
 use crate::error::DriverError;
 use crate::request::{Request, Statement, Timeout};
 use crate::tds::ServerMessage;
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use arrow_schema::ArrowError;
+use pyo3::exceptions::{PyImportError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 use pyo3_arrow::PyRecordBatchReader;
 use std::ffi::CString;
@@ -287,18 +286,24 @@ impl Caller {
         self.run(py, Request::Procedure { name: name.to_string(), arguments }, timeout)
     }
 
-    /// Streams the first result set in batches of at most `batch_size` rows.
+    /// Streams the first result set in batches of at most `batch_size` rows
+    /// and, with `batch_bytes`, ending once their variable-width data reaches it.
     pub(crate) fn stream<'py>(
         &self,
         py: Python<'py>,
         sql: &str,
         params: Option<&Bound<'py, PyAny>>,
         batch_size: usize,
+        batch_bytes: Option<usize>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         if batch_size == 0 {
             return Err(PyValueError::new_err("batch_size must be at least 1"));
         }
+        if batch_bytes == Some(0) {
+            return Err(PyValueError::new_err("batch_bytes must be at least 1"));
+        }
+        let limits = BatchLimits::new(batch_size, batch_bytes.unwrap_or(BatchLimits::MAX_BYTES));
         let (sql, params) = panic_safe(|| convert_params(sql, params))?;
         let timeout = self.options.timeout(timeout)?;
         let source = self.source.clone();
@@ -308,27 +313,176 @@ impl Caller {
         };
         self.finish(
             py,
-            async move { source.target().await?.stream(Request::sql(sql, params), batch_size, timeout).await },
+            async move { source.target().await?.stream(Request::sql(sql, params), limits, timeout).await },
             |py, batches| Py::new(py, ResultStream::new(batches, executor)),
         )
     }
 
-    /// Bulk-loads Arrow data (anything with `__arrow_c_stream__`) into `table`.
+    /// Bulk-loads Arrow data (anything with `__arrow_c_stream__`, or a
+    /// pandas DataFrame) into `table`, pulling it one batch at a time.
     pub(crate) fn bulk_insert<'py>(
         &self,
         py: Python<'py>,
         table: &str,
         data: &Bound<'py, PyAny>,
+        options: BulkOptions,
+        progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (schema, batches) = arrow_input(data)?;
+        let data = arrow_input(data)?;
+        let total = data.len().ok();
+        let (progress, bar) = progress_sink(py, progress, table, total)?;
+        let reader = data.extract::<PyRecordBatchReader>()?.into_reader()?;
+        let input = BulkInput {
+            schema: reader.schema(),
+            batches: Box::new(reader.map(|batch| batch.map_err(arrow_input_error))),
+            progress,
+        };
         let table = table.to_string();
         let source = self.source.clone();
+        let timeout = self.options.command_timeout;
         self.finish(
             py,
-            async move { source.target().await?.bulk_insert(&table, &schema, &batches).await },
-            |_, stored| Ok(stored),
+            async move { source.target().await?.bulk_insert(&table, input, &options, timeout).await },
+            move |py, stored| {
+                if let Some(bar) = bar {
+                    bar.call_method0(py, "close")?;
+                }
+                Ok(stored)
+            },
         )
     }
+}
+
+/// The INSERT BULK options of `bulk_insert`'s keywords; `order` is a list
+/// of column names, each alone (ascending) or as `(name, "ASC" | "DESC")`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn bulk_options(
+    batch_rows: Option<usize>,
+    tablock: bool,
+    keep_identity: bool,
+    keep_nulls: bool,
+    check_constraints: bool,
+    fire_triggers: bool,
+    order: Option<&Bound<'_, PyAny>>,
+    atomic: bool,
+) -> PyResult<BulkOptions> {
+    if batch_rows == Some(0) {
+        return Err(PyValueError::new_err("batch_rows must be at least 1"));
+    }
+    let mut hints = Vec::new();
+    if let Some(order) = order {
+        if order.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err("order is a list of column names or (name, 'ASC'|'DESC') pairs"));
+        }
+        for item in order.try_iter()? {
+            let item = item?;
+            let (name, direction) = match item.extract::<String>() {
+                Ok(name) => (name, "ASC".to_string()),
+                Err(_) => item.extract::<(String, String)>().map_err(|_| {
+                    PyTypeError::new_err("order is a list of column names or (name, 'ASC'|'DESC') pairs")
+                })?,
+            };
+            let descending = match direction.to_ascii_uppercase().as_str() {
+                "ASC" => false,
+                "DESC" => true,
+                other => {
+                    return Err(PyValueError::new_err(format!("order direction must be ASC or DESC, got {other:?}")))
+                }
+            };
+            hints.push((name, descending));
+        }
+    }
+    Ok(BulkOptions {
+        batch_rows,
+        table_lock: tablock,
+        keep_identity,
+        keep_nulls,
+        check_constraints,
+        fire_triggers,
+        order: hints,
+        atomic,
+    })
+}
+
+/// The progress report of a load: `True` draws a tqdm bar (returned too, to
+/// close it at the end), a callable is called with the rows sent so far.
+fn progress_sink(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    table: &str,
+    total: Option<usize>,
+) -> PyResult<(Option<ProgressSink>, Option<Py<PyAny>>)> {
+    let Some(progress) = progress.filter(|p| !p.is_none()) else {
+        return Ok((None, None));
+    };
+    if let Ok(draw) = progress.cast::<PyBool>() {
+        if !draw.is_true() {
+            return Ok((None, None));
+        }
+        let tqdm = py.import("tqdm").map_err(|_| {
+            PyImportError::new_err("progress=True draws a tqdm progress bar: pip install tqdm, or pass a callable")
+        })?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("total", total)?;
+        kwargs.set_item("unit", "rows")?;
+        kwargs.set_item("unit_scale", true)?;
+        kwargs.set_item("desc", table)?;
+        let bar = tqdm.getattr("tqdm")?.call((), Some(&kwargs))?.unbind();
+        let update = bar.getattr(py, "update")?;
+        let mut shown = 0;
+        let sink: ProgressSink = Box::new(move |rows| {
+            let step = rows - shown;
+            shown = rows;
+            Python::attach(|py| update.call1(py, (step,)).map(drop).map_err(|e| progress_error(py, e)))
+        });
+        return Ok((Some(sink), Some(bar)));
+    }
+    if !progress.is_callable() {
+        return Err(PyTypeError::new_err("progress must be True, False or a callable taking the rows sent so far"));
+    }
+    let report = progress.clone().unbind();
+    let sink: ProgressSink = Box::new(move |rows| {
+        Python::attach(|py| report.call1(py, (rows,)).map(drop).map_err(|e| progress_error(py, e)))
+    });
+    Ok((Some(sink), None))
+}
+
+fn progress_error(py: Python<'_>, error: PyErr) -> DriverError {
+    DriverError::interface(format!("bulk_insert: the progress callback raised {}", error.value(py)))
+}
+
+/// An error of the Arrow input: the driver's own when the input is another
+/// query's stream, else the producer's.
+fn arrow_input_error(error: ArrowError) -> DriverError {
+    match error {
+        ArrowError::ExternalError(cause) => match cause.downcast::<DriverError>() {
+            Ok(driver) => *driver,
+            Err(other) => DriverError::interface(format!("bulk_insert: reading the Arrow data failed: {other}")),
+        },
+        other => DriverError::interface(format!("bulk_insert: reading the Arrow data failed: {other}")),
+    }
+}
+
+/// The object to read a load from: Arrow data as given, a pandas DataFrame
+/// through pyarrow (without its index).
+fn arrow_input<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let kind = data.get_type();
+    if kind.module()?.to_str()?.starts_with("pandas") && kind.name()?.to_str()? == "DataFrame" {
+        let pyarrow = data.py().import("pyarrow").map_err(|_| {
+            PyImportError::new_err("bulk_insert reads a pandas DataFrame through pyarrow: pip install pyarrow")
+        })?;
+        let kwargs = PyDict::new(data.py());
+        kwargs.set_item("preserve_index", false)?;
+        return pyarrow.getattr("Table")?.call_method("from_pandas", (data,), Some(&kwargs));
+    }
+    if !data.hasattr("__arrow_c_stream__")? {
+        return Err(PyTypeError::new_err(format!(
+            "bulk_insert needs Arrow data exporting __arrow_c_stream__ (pyarrow.Table, polars.DataFrame, ...), \
+             a pandas DataFrame, or columns and rows, got {}",
+            kind.name()?
+        )));
+    }
+    Ok(data.clone())
 }
 
 /// `[(sql, params), ...]` or `[sql, ...]` as statements.
@@ -356,23 +510,4 @@ fn statement_list(commands: &Bound<'_, PyAny>) -> PyResult<Vec<Statement>> {
         statements.push(Statement { sql, params });
     }
     Ok(statements)
-}
-
-/// The batches of an Arrow stream (pyarrow/polars/... objects exporting
-/// `__arrow_c_stream__`), read with the GIL held: importing shares the
-/// producer's buffers.
-fn arrow_input(data: &Bound<'_, PyAny>) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
-    if !data.hasattr("__arrow_c_stream__")? {
-        return Err(PyTypeError::new_err(format!(
-            "bulk_insert needs Arrow data exporting __arrow_c_stream__ (pyarrow.Table, polars.DataFrame, ...) \
-             or columns and rows, got {}",
-            data.get_type().name()?
-        )));
-    }
-    let reader = data.extract::<PyRecordBatchReader>()?.into_reader()?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PyValueError::new_err(format!("bulk_insert: reading the Arrow data failed: {e}")))?;
-    Ok((schema, batches))
 }

@@ -2,7 +2,7 @@
 //! (temp tables, SET options) and a transaction last between them.
 
 use super::awaitable::run_detached;
-use super::calls::{CallOptions, Caller, Mode, Source};
+use super::calls::{bulk_options, CallOptions, Caller, Mode, Source};
 use super::errors::driver_error;
 use crate::driver::{IsolationLevel, PinnedSession};
 use pyo3::prelude::*;
@@ -129,20 +129,48 @@ impl Session {
         self.caller.call_proc(py, name, params, output, timeout)
     }
 
-    #[pyo3(signature = (sql, params=None, *, batch_size=65536, timeout=None))]
+    #[pyo3(signature = (sql, params=None, *, batch_size=65536, batch_bytes=None, timeout=None))]
     fn stream<'py>(
         &self,
         py: Python<'py>,
         sql: &str,
         params: Option<&Bound<'py, PyAny>>,
         batch_size: usize,
+        batch_bytes: Option<usize>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.caller.stream(py, sql, params, batch_size, timeout)
+        self.caller.stream(py, sql, params, batch_size, batch_bytes, timeout)
     }
 
-    fn bulk_insert<'py>(&self, py: Python<'py>, table: &str, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.caller.bulk_insert(py, table, data)
+    #[pyo3(signature = (table, data, *, batch_rows=None, tablock=false, keep_identity=true, keep_nulls=false,
+                        check_constraints=false, fire_triggers=false, order=None, atomic=false, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn bulk_insert<'py>(
+        &self,
+        py: Python<'py>,
+        table: &str,
+        data: &Bound<'py, PyAny>,
+        batch_rows: Option<usize>,
+        tablock: bool,
+        keep_identity: bool,
+        keep_nulls: bool,
+        check_constraints: bool,
+        fire_triggers: bool,
+        order: Option<&Bound<'py, PyAny>>,
+        atomic: bool,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = bulk_options(
+            batch_rows,
+            tablock,
+            keep_identity,
+            keep_nulls,
+            check_constraints,
+            fire_triggers,
+            order,
+            atomic,
+        )?;
+        self.caller.bulk_insert(py, table, data, options, progress)
     }
 
     fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {

@@ -177,3 +177,175 @@ async def test_identity_values_the_data_carries_are_kept_and_reseed(conn: fastms
     await bounded(conn.execute(f"INSERT INTO {table} (a) VALUES (N'z')"))
     rows = (await bounded(conn.query(f"SELECT id, a FROM {table} ORDER BY id"))).rows()
     assert [r.to_tuple() for r in rows] == [(5, "x"), (9, "y"), (10, "z")]
+
+
+# ---------------------------------------------------------------------------
+# The loader's options: batches, INSERT BULK options, pandas and streamed input,
+# progress, all-or-none loads
+# ---------------------------------------------------------------------------
+
+
+async def test_batch_rows_splits_the_load_and_a_late_failure_keeps_the_earlier_batches(
+    conn: fastmssql.Connection, table: str
+) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)"))
+    data = pa.table({"id": pa.array(list(range(10_000)) + [5], pa.int32())})
+    with pytest.raises(fastmssql.IntegrityError, match="stored 10000 rows") as info:
+        await bounded(conn.bulk_insert(table, data, batch_rows=2_500))
+    assert info.value.number == 2627
+    # Four INSERT BULKs of 2,500 were stored on their own; the fifth (the duplicate) was not.
+    assert await count(conn, table) == 10_000
+
+
+async def test_atomic_leaves_the_table_unchanged_after_a_server_error(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)"))
+    await bounded(conn.execute(f"INSERT INTO {table} VALUES (-1)"))
+    data = pa.table({"id": pa.array(list(range(10_000)) + [5], pa.int32())})
+    with pytest.raises(fastmssql.IntegrityError) as info:
+        await bounded(conn.bulk_insert(table, data, batch_rows=2_500, atomic=True))
+    assert info.value.number == 2627
+    assert await count(conn, table) == 1
+    assert await bounded(conn.bulk_insert(table, data.slice(0, 10_000), batch_rows=2_500, atomic=True)) == 10_000
+
+
+def numbered_batches(rows: int, batch: int, bad_row: int | None = None) -> pa.RecordBatchReader:
+    """A streamed input of `rows` ids in batches of `batch`, a value too large for tinyint at `bad_row`."""
+    schema = pa.schema([("id", pa.int32()), ("tiny", pa.int32())])
+
+    def batches():
+        for start in range(0, rows, batch):
+            ids = pa.array(range(start, min(start + batch, rows)), pa.int32())
+            tiny = pa.array([300 if i == bad_row else i % 200 for i in range(start, min(start + batch, rows))], pa.int32())
+            yield pa.record_batch([ids, tiny], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+async def test_atomic_streamed_load_with_a_bad_value_deep_in_the_input(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, tiny tinyint)"))
+    await bounded(conn.execute(f"INSERT INTO {table} VALUES (-1, 0)"))
+    # Row 500,000 is in the middle of an input batch, after 80,000 rows of the fifth INSERT BULK went out.
+    reader = numbered_batches(600_000, 30_000, bad_row=500_000)
+    with pytest.raises(fastmssql.DataError, match="column 'tiny', row 500000"):
+        await bounded(conn.bulk_insert(table, reader, batch_rows=100_000, atomic=True), timeout=300)
+    assert await count(conn, table) == 1
+    # Without atomic the INSERT BULKs finished before the bad row stay, the one it is in does not.
+    with pytest.raises(fastmssql.DataError, match="stored 500000 rows.*row 560000"):
+        await bounded(conn.bulk_insert(table, numbered_batches(600_000, 50_000, 560_000), batch_rows=100_000), timeout=300)
+    assert await count(conn, table) == 500_001
+
+
+async def test_a_stream_of_another_query_copies_table_to_table(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, label nvarchar(20), amount decimal(12,2))"))
+    values = ", ".join(f"({i}, N'row {i}', {i}.25)" for i in range(1, 1001))
+    await bounded(conn.execute(f"INSERT INTO {table} VALUES {values}"))
+    copy = f"{table}_copy"
+    await bounded(conn.execute(f"CREATE TABLE {copy} (id int PRIMARY KEY, label nvarchar(20), amount decimal(12,2))"))
+    try:
+        seen = []
+        stream = await bounded(conn.stream(f"SELECT id, label, amount FROM {table}", batch_size=128))
+        assert await bounded(conn.bulk_insert(copy, stream, progress=seen.append)) == 1000
+        assert seen[-1] == 1000 and seen == sorted(seen) and len(seen) > 2
+        original = (await bounded(conn.query(f"SELECT * FROM {table} ORDER BY id"))).to_arrow()
+        copied = (await bounded(conn.query(f"SELECT * FROM {copy} ORDER BY id"))).to_arrow()
+        assert copied.equals(original)
+    finally:
+        await bounded(conn.execute(f"DROP TABLE IF EXISTS {copy}"))
+
+
+async def test_pandas_frames_load_without_their_index(conn: fastmssql.Connection, table: str) -> None:
+    pandas = pytest.importorskip("pandas")
+    await bounded(conn.execute(f"CREATE TABLE {table} (id bigint PRIMARY KEY, name nvarchar(10), at datetime2(6), x float)"))
+    frame = pandas.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "name": ["a", None, "c"],
+            "at": pandas.to_datetime(["2024-01-01 10:00:00.123456", None, "1999-12-31 00:00:00.000000"]),
+            "x": [1.5, float("nan"), -2.0],
+        },
+        index=[10, 20, 30],
+    )
+    assert await bounded(conn.bulk_insert(table, frame)) == 3
+    back = (await bounded(conn.query(f"SELECT id, name, at, x FROM {table} ORDER BY id"))).rows()
+    assert [r.to_tuple() for r in back] == [
+        (1, "a", datetime(2024, 1, 1, 10, 0, 0, 123456), 1.5),
+        (2, None, None, None),
+        (3, "c", datetime(1999, 12, 31), -2.0),
+    ]
+
+
+async def test_keep_identity_false_lets_the_server_number_the_rows(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int IDENTITY(1,1) PRIMARY KEY, a nvarchar(5))"))
+    data = pa.table({"id": pa.array([5, 9], pa.int32()), "a": ["x", "y"]})
+    assert await bounded(conn.bulk_insert(table, data, keep_identity=False)) == 2
+    rows = (await bounded(conn.query(f"SELECT id, a FROM {table} ORDER BY id"))).rows()
+    assert [r.to_tuple() for r in rows] == [(1, "x"), (2, "y")]
+
+
+async def test_keep_nulls_keeps_a_null_where_the_column_has_a_default(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, v int NULL DEFAULT 7)"))
+    assert await bounded(conn.bulk_insert(table, pa.table({"id": pa.array([1], pa.int32()), "v": pa.array([None], pa.int32())}))) == 1
+    assert await bounded(
+        conn.bulk_insert(table, pa.table({"id": pa.array([2], pa.int32()), "v": pa.array([None], pa.int32())}), keep_nulls=True)
+    ) == 1
+    rows = (await bounded(conn.query(f"SELECT id, v FROM {table} ORDER BY id"))).rows()
+    assert [r.to_tuple() for r in rows] == [(1, 7), (2, None)]
+
+
+async def test_the_other_insert_bulk_options_are_accepted(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, v int)"))
+    data = pa.table({"id": pa.array([1, 2, 3], pa.int32()), "v": pa.array([3, 2, 1], pa.int32())})
+    stored = await bounded(
+        conn.bulk_insert(
+            table, data, tablock=True, check_constraints=True, fire_triggers=True, order=["id", ("v", "DESC")]
+        )
+    )
+    assert stored == 3
+    assert await count(conn, table) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "says"),
+    [
+        ({"batch_rows": 0}, ValueError, "batch_rows"),
+        ({"order": "id"}, TypeError, "order is a list"),
+        ({"order": [("id", "UP")]}, ValueError, "ASC or DESC"),
+        ({"order": ["nope"]}, fastmssql.ProgrammingError, "not a column of the load"),
+        ({"progress": 3}, TypeError, "progress must be"),
+    ],
+)
+async def test_bad_options_are_refused_before_anything_is_written(
+    conn: fastmssql.Connection, table: str, options: dict, error: type, says: str
+) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)"))
+    with pytest.raises(error, match=says):
+        await bounded(conn.bulk_insert(table, pa.table({"id": pa.array([1], pa.int32())}), **options))
+    assert await count(conn, table) == 0
+
+
+async def test_progress_true_draws_a_tqdm_bar(conn: fastmssql.Connection, table: str, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)"))
+    assert await bounded(conn.bulk_insert(table, pa.table({"id": pa.array(range(3000), pa.int32())}), progress=True)) == 3000
+    err = capsys.readouterr().err
+    assert table in err and "3.00k/3.00k" in err, err
+
+
+async def test_a_failing_progress_callback_stops_the_load(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)"))
+
+    def fail(rows: int) -> None:
+        raise RuntimeError("stop here")
+
+    with pytest.raises(fastmssql.InterfaceError, match="stop here"):
+        await bounded(conn.bulk_insert(table, pa.table({"id": pa.array([1], pa.int32())}), progress=fail))
+    assert await count(conn, table) == 0
+
+
+async def test_in_a_transaction_a_rollback_undoes_the_load(conn: fastmssql.Connection, table: str) -> None:
+    await bounded(conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)"))
+    with pytest.raises(RuntimeError, match="undo"):
+        async with conn.transaction() as tx:
+            assert await bounded(tx.bulk_insert(table, pa.table({"id": pa.array(range(100), pa.int32())}), batch_rows=30)) == 100
+            raise RuntimeError("undo")
+    assert await count(conn, table) == 0

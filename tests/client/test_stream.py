@@ -138,3 +138,37 @@ async def test_abandoned_stream_is_cancelled_and_its_connection_reused(
     assert result.rows()[0]["n"] == ROWS
     stats = conn.pool_stats()
     assert (stats["connections_created"], stats["connections_closed_broken"]) == (1, 0)
+
+
+async def test_async_for_directly_on_the_call(conn: fastmssql.Connection, numbers: str) -> None:
+    ids = []
+    async for chunk in conn.stream(f"SELECT id FROM {numbers} ORDER BY id", batch_size=300):
+        assert len(chunk) <= 300
+        ids.extend(chunk.to_arrow().column("id").to_pylist())
+    assert ids == list(range(1, ROWS + 1))
+    # Inside a transaction too.
+    async with conn.transaction() as tx:
+        sizes = [len(chunk) async for chunk in tx.stream(f"SELECT id FROM {numbers}", batch_size=400)]
+    assert sizes == [400, 400, 200]
+
+
+async def test_batch_bytes_bounds_batches_of_large_values(conn: fastmssql.Connection) -> None:
+    name = f"fm_stream_big_{uuid.uuid4().hex[:12]}"
+    await bounded(conn.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, body nvarchar(max), note nvarchar(10))"))
+    try:
+        size = 10 * 1024 * 1024
+        bodies = [chr(ord("a") + i) * (size - i) + "é" for i in range(3)]
+        data = pa.table({"id": pa.array(range(3), pa.int32()), "body": bodies, "note": ["n"] * 3})
+        assert await bounded(conn.bulk_insert(name, data), timeout=120) == 3
+        sizes = []
+        received = []
+        async for chunk in conn.stream(f"SELECT id, body, note FROM {name} ORDER BY id", batch_bytes=16 * 1024 * 1024):
+            sizes.append(len(chunk))
+            received.extend(chunk.to_arrow().column("body").to_pylist())
+        # A batch ends once its strings reach 16 MiB: two 10 MiB values each.
+        assert sizes == [2, 1]
+        assert received == bodies
+        with pytest.raises(ValueError, match="batch_bytes"):
+            conn.stream("SELECT 1 AS a", batch_bytes=0)
+    finally:
+        await bounded(conn.execute(f"DROP TABLE IF EXISTS {name}"))

@@ -36,14 +36,15 @@ def test_everything_in_all_is_exported() -> None:
 
 
 def test_stubtest_passes(tmp_path: Path) -> None:
-    """`python -m mypy.stubtest fastmssql`: the canonical stub against the installed extension.
+    """`python -m mypy.stubtest fastmssql`: the canonical stub against the installed extension (the
+    allowlist names the submodules typed inline, which a one-file stub cannot cover).
 
     Run from the repository root, mypy resolves `fastmssql` to the top-level fastmssql.pyi (the
     shipped copy is identical, see above) and stubtest imports the installed package at runtime.
     """
     pytest.importorskip("mypy")
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "fastmssql"],
+        [sys.executable, "-m", "mypy.stubtest", "fastmssql", "--allowlist", str(Path(__file__).with_name("stubtest_allowlist.txt"))],
         cwd=REPO_ROOT,
         env={**os.environ, "MYPY_CACHE_DIR": str(tmp_path / "mypy-cache")},
         capture_output=True,

@@ -455,7 +455,8 @@ impl<'a> Encode<BytesMutWithTypeInfo<'a>> for ColumnData<'a> {
                         return Err(crate::Error::Encoding("unrepresentable character".into()));
                     }
 
-                    if bytes.len() > vlc.len() {
+                    // PATCHED (9): (max) columns (length 0xffff) are PLP, without a length limit.
+                    if vlc.len() < 0xffff && bytes.len() > vlc.len() {
                         return Err(crate::Error::BulkInput(
                             format!(
                                 "Encoded string length {} exceed column limit {}",
@@ -507,7 +508,8 @@ impl<'a> Encode<BytesMutWithTypeInfo<'a>> for ColumnData<'a> {
                     }
                     let length = payload.len();
 
-                    if length > vlc.len() {
+                    // PATCHED (9): (max) columns are PLP, without a length limit.
+                    if vlc.len() < 0xffff && length > vlc.len() {
                         return Err(crate::Error::BulkInput(
                             format!(
                                 "Encoded string length {} exceed column limit {}",
@@ -656,7 +658,8 @@ impl<'a> Encode<BytesMutWithTypeInfo<'a>> for ColumnData<'a> {
                     || vlc.r#type() == VarLenType::BigVarBin =>
             {
                 if let Some(bytes) = opt {
-                    if bytes.len() > vlc.len() {
+                    // PATCHED (9): (max) columns are PLP, without a length limit.
+                    if vlc.len() < 0xffff && bytes.len() > vlc.len() {
                         return Err(crate::Error::BulkInput(
                             format!(
                                 "Binary length {} exceed column limit {}",
@@ -2188,6 +2191,23 @@ mod tests {
         Ok(buf)
     }
 
+    // PATCHED (9): a (max) column's TYPE_INFO length 0xffff is no limit; a
+    // sized column still refuses a longer value.
+    #[test]
+    fn max_columns_take_values_longer_than_64_kib_as_plp() {
+        let long = "x".repeat(70_000);
+        let max = TypeInfo::VarLenSized(VarLenContext::new(VarLenType::NVarchar, 0xffff, Some(utf16_collation())));
+        let buf = encode_with_ti(&max, ColumnData::String(Some(long.as_str().into()))).unwrap();
+        // unknown-length PLP marker, one chunk of 140,000 bytes, terminator
+        assert_eq!(&buf[..8], &0xffff_ffff_ffff_fffe_u64.to_le_bytes());
+        assert_eq!(&buf[8..12], &140_000_u32.to_le_bytes());
+        assert_eq!(buf.len(), 8 + 4 + 140_000 + 4);
+        let binary = TypeInfo::VarLenSized(VarLenContext::new(VarLenType::BigVarBin, 0xffff, None));
+        encode_with_ti(&binary, ColumnData::Binary(Some(vec![7u8; 70_000].into()))).unwrap();
+        let sized = TypeInfo::VarLenSized(VarLenContext::new(VarLenType::NVarchar, 8000, Some(utf16_collation())));
+        expect_bulk_input(sized, ColumnData::String(Some(long.as_str().into())));
+    }
+
     fn expect_bulk_input(ti: TypeInfo, d: ColumnData<'_>) {
         let mut buf = BytesMut::new();
         let mut b = BytesMutWithTypeInfo::new(&mut buf).with_type_info(&ti);
@@ -2305,19 +2325,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn nvarchar_too_long_unknown_size_errors() {
-        // vlc.len() == 0xffff drives the unknown-size path; a string whose UTF-16
-        // byte length exceeds the column limit trips the check at 513-520.
-        expect_bulk_input(
-            TypeInfo::VarLenSized(VarLenContext::new(
-                VarLenType::NVarchar,
-                0xffff,
-                Some(Collation::new(13632521, 52)),
-            )),
-            ColumnData::String(Some("a".repeat(40_000).into())),
-        );
-    }
+    // PATCHED (9): nvarchar_too_long_unknown_size_errors asserted that a (max) column refused
+    // values over 65,535 bytes; max_columns_take_values_longer_than_64_kib_as_plp asserts the fix.
 
     // ----- Text / NText encode arms (lines 538-587) -----
 
