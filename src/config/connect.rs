@@ -38,6 +38,22 @@ pub struct KeywordSettings {
     pub instance_name: Option<String>,
 }
 
+/// How often a failed connection attempt is repeated (ODBC's and SqlClient's
+/// `ConnectRetryCount` / `ConnectRetryInterval`): only failures that may pass
+/// (network errors, the server's transient login errors), never a refused login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectRetry {
+    /// Attempts after the first; none unless configured.
+    pub count: u8,
+    pub interval: Duration,
+}
+
+impl Default for ConnectRetry {
+    fn default() -> Self {
+        Self { count: 0, interval: Duration::from_secs(10) }
+    }
+}
+
 /// Everything needed to open one connection.
 #[derive(Debug, Clone)]
 pub struct ConnectSettings {
@@ -49,6 +65,7 @@ pub struct ConnectSettings {
     pub password: Option<Password>,
     pub application_name: Option<String>,
     pub connect_timeout: Option<Duration>,
+    pub connect_retry: ConnectRetry,
     /// ApplicationIntent=ReadOnly: routed to a readable secondary replica.
     pub read_only: bool,
     /// TDS packet size asked for at login (512 to 32767 bytes).
@@ -159,6 +176,7 @@ impl ConnectSettings {
         let mut trust = None;
         let mut read_only = None;
         let mut packet_size = None;
+        let mut connect_retry = ConnectRetry::default();
         if let Some(text) = connection_string {
             for (key, value) in parse_connection_string(text)? {
                 match key {
@@ -177,6 +195,17 @@ impl ConnectSettings {
                     ConnectionStringKey::TrustServerCertificate => trust = Some(parse_bool(key, &value)?),
                     ConnectionStringKey::ApplicationIntent => read_only = Some(parse_application_intent(&value)?),
                     ConnectionStringKey::PacketSize => packet_size = Some(parse_packet_size(&value)?),
+                    ConnectionStringKey::ConnectRetryCount => {
+                        connect_retry.count = value
+                            .parse::<u8>()
+                            .map_err(|_| ConfigError("ConnectRetryCount must be a whole number from 0 to 255".into()))?;
+                    }
+                    ConnectionStringKey::ConnectRetryInterval => {
+                        let secs = value.parse::<u64>().ok().filter(|s| (1..=60).contains(s)).ok_or_else(|| {
+                            ConfigError("ConnectRetryInterval must be a whole number of seconds from 1 to 60".into())
+                        })?;
+                        connect_retry.interval = Duration::from_secs(secs);
+                    }
                 }
             }
         }
@@ -255,6 +284,7 @@ impl ConnectSettings {
             password,
             application_name,
             connect_timeout,
+            connect_retry,
             read_only: read_only.unwrap_or(false),
             packet_size,
             ssl,
@@ -364,5 +394,17 @@ mod tests {
         assert_eq!(s.ssl.encryption, Encryption::Strict);
         assert!(s.ssl.trust_server_certificate);
         assert!(ConnectSettings::resolve(Some("Server=db;Encrypt=maybe"), kw(), None).is_err());
+    }
+
+    #[test]
+    fn connect_retries_are_off_unless_configured_and_validated() {
+        let s = ConnectSettings::resolve(Some("Server=db"), kw(), None).unwrap();
+        assert_eq!(s.connect_retry, ConnectRetry { count: 0, interval: Duration::from_secs(10) });
+        let s = ConnectSettings::resolve(Some("Server=db;ConnectRetryCount=3;ConnectRetryInterval=2"), kw(), None)
+            .unwrap();
+        assert_eq!(s.connect_retry, ConnectRetry { count: 3, interval: Duration::from_secs(2) });
+        for bad in ["ConnectRetryCount=256", "ConnectRetryCount=-1", "ConnectRetryInterval=0", "ConnectRetryInterval=61"] {
+            assert!(ConnectSettings::resolve(Some(&format!("Server=db;{bad}")), kw(), None).is_err(), "{bad}");
+        }
     }
 }

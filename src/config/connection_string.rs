@@ -16,6 +16,8 @@ pub enum ConnectionStringKey {
     ConnectTimeout,
     ApplicationIntent,
     PacketSize,
+    ConnectRetryCount,
+    ConnectRetryInterval,
 }
 
 impl ConnectionStringKey {
@@ -32,6 +34,8 @@ impl ConnectionStringKey {
             "connecttimeout" | "connectiontimeout" | "timeout" => Self::ConnectTimeout,
             "applicationintent" => Self::ApplicationIntent,
             "packetsize" => Self::PacketSize,
+            "connectretrycount" => Self::ConnectRetryCount,
+            "connectretryinterval" => Self::ConnectRetryInterval,
             // Accepted for compatibility with strings written for other
             // drivers; they change nothing here.
             "persistsecurityinfo" | "multipleactiveresultsets" | "pooling" | "driver" => return Some(None),
@@ -53,6 +57,8 @@ impl ConnectionStringKey {
             Self::ConnectTimeout => "Connect Timeout",
             Self::ApplicationIntent => "ApplicationIntent",
             Self::PacketSize => "Packet Size",
+            Self::ConnectRetryCount => "ConnectRetryCount",
+            Self::ConnectRetryInterval => "ConnectRetryInterval",
         }
     }
 }

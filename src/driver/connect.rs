@@ -10,10 +10,36 @@ use tokio::net::TcpStream;
 use tokio_util::compat::TokioAsyncWriteCompatExt;
 
 /// Opens and logs in one connection, failing with the real cause (refused,
-/// unknown host, login failed, TLS) or a timeout after `timeout`.
+/// unknown host, login failed, TLS) or a timeout after `timeout` (per
+/// attempt); transient failures are retried as `ConnectRetryCount` says.
 pub(crate) async fn open(settings: &ConnectSettings, timeout: Duration) -> Result<DriverConnection, DriverError> {
+    let retry = settings.connect_retry;
+    let mut retries_left = retry.count;
+    loop {
+        match open_once(settings, timeout).await {
+            Ok(connection) => return Ok(connection),
+            Err(failure) if failure.transient && retries_left > 0 => {
+                retries_left -= 1;
+                tokio::time::sleep(retry.interval).await;
+            }
+            Err(failure) => return Err(failure.error),
+        }
+    }
+}
+
+/// Login errors SQL Server documents as transient (a database or server
+/// busy, moving or starting): worth another attempt when retries are on.
+const TRANSIENT_LOGIN_ERRORS: [u32; 10] = [4060, 4221, 40197, 40501, 40613, 42108, 42109, 49918, 49919, 49920];
+
+/// A failed attempt, and whether another one may succeed.
+struct FailedAttempt {
+    error: DriverError,
+    transient: bool,
+}
+
+async fn open_once(settings: &ConnectSettings, timeout: Duration) -> Result<DriverConnection, FailedAttempt> {
     let address = settings.address();
-    let config = tds_config::build(settings)?;
+    let config = tds_config::build(settings).map_err(|error| FailedAttempt { error, transient: false })?;
     let via_browser = settings.instance.is_some() && settings.port.is_none();
     let attempt = async {
         match login_routed(config.clone(), via_browser).await {
@@ -30,11 +56,21 @@ pub(crate) async fn open(settings: &ConnectSettings, timeout: Duration) -> Resul
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(client)) => Ok(DriverConnection::new(client)),
-        Ok(Err(error)) => Err(from_tiberius(error).context(&format!("cannot connect to {address}"))),
-        Err(_) => Err(DriverError::operational(format!(
-            "cannot connect to {address}: no answer within {} s",
-            timeout.as_secs_f32()
-        ))),
+        Ok(Err(error)) => {
+            let transient = match &error {
+                tiberius::error::Error::Io { .. } => true,
+                tiberius::error::Error::Server(token) => TRANSIENT_LOGIN_ERRORS.contains(&token.code()),
+                _ => false,
+            };
+            Err(FailedAttempt { error: from_tiberius(error).context(&format!("cannot connect to {address}")), transient })
+        }
+        Err(_) => Err(FailedAttempt {
+            error: DriverError::operational(format!(
+                "cannot connect to {address}: no answer within {} s",
+                timeout.as_secs_f32()
+            )),
+            transient: true,
+        }),
     }
 }
 

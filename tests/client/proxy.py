@@ -118,6 +118,8 @@ class Proxy:
     - `delay(secs)`: hold every chunk `secs` before forwarding it;
     - `throttle(bytes_per_sec)`: forward at most that many bytes a second;
     - `never_answer()`: accept new connections but never connect them to the server nor answer;
+    - `reset_next(n)`: reset the next `n` new connections as soon as they are accepted (a server
+      that is not up yet);
     - `retarget(address)`: forward new connections elsewhere (a server restarted on another port).
 
     One thread per connection forwards both directions, so a fault's closing is done by the
@@ -138,6 +140,8 @@ class Proxy:
         self._rate: float | None = None
         self._cut: dict[str, tuple[int, str]] = {}
         self._answering = True
+        self._resets_left = 0
+        self.accepted = 0
         self._closed = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -183,6 +187,10 @@ class Proxy:
         with self._lock:
             self._answering = False
 
+    def reset_next(self, n: int) -> None:
+        with self._lock:
+            self._resets_left = n
+
     def retarget(self, target: tuple[str, int]) -> None:
         with self._lock:
             self.target = target
@@ -201,6 +209,13 @@ class Proxy:
                 return
             with self._lock:
                 answering, target = self._answering, self.target
+                self.accepted += 1
+                resetting = self._resets_left > 0
+                self._resets_left -= resetting
+            if resetting:
+                self.faults_injected += 1
+                _reset(client)
+                continue
             if not answering:
                 self.faults_injected += 1
                 with self._lock:

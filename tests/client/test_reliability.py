@@ -21,7 +21,7 @@ from local_server import LocalServer
 import fastmssql
 from fastmssql import Connection, PoolConfig
 
-from .proxy import TO_CLIENT, TO_SERVER, Proxy, proxied
+from .proxy import TO_CLIENT, TO_SERVER, Proxy, is_encrypted, proxied
 from .support import bounded, password_of, uses_real_server
 
 local_only = pytest.mark.skipif(
@@ -228,6 +228,51 @@ async def test_a_server_that_never_answers_or_hangs_up_fails_the_login_within_co
         await marker_round_trip(connection, 1)
     finally:
         await bounded(connection.close())
+
+
+async def test_transient_connect_failures_are_retried_only_when_configured(proxy: tuple[str, Proxy]) -> None:
+    """ConnectRetryCount/ConnectRetryInterval (as ODBC and SqlClient): without them a connect whose
+    connections are reset fails; with them the attempts are repeated after the interval."""
+    url, fault_proxy = proxy
+    # With Encrypt=no an attempt the server hangs up on is made once more with TLS (as ODBC's
+    # Encrypt=no): two connections per failed attempt.
+    per_attempt = 1 if is_encrypted(url) else 2
+    fault_proxy.reset_next(per_attempt)
+    with pytest.raises(fastmssql.OperationalError, match="cannot connect"):
+        await bounded(Connection(url).connect())
+    assert fault_proxy.accepted == per_attempt
+
+    fault_proxy.reset_next(2 * per_attempt)
+    started = time.monotonic()
+    # No background replenishment (min_idle=0): the proxy counts the attempts of one connection.
+    connection = Connection(
+        f"{url};ConnectRetryCount=2;ConnectRetryInterval=1", pool_config=PoolConfig(max_size=1, min_idle=0)
+    )
+    try:
+        await bounded(connection.connect())
+        assert fault_proxy.accepted == per_attempt + 2 * per_attempt + 1
+        assert time.monotonic() - started >= 2  # two intervals of 1 s
+        await marker_round_trip(connection, 1)
+    finally:
+        await bounded(connection.close())
+
+    before = fault_proxy.accepted
+    fault_proxy.reset_next(3 * per_attempt)
+    with pytest.raises(fastmssql.OperationalError, match="cannot connect"):
+        await bounded(Connection(f"{url};ConnectRetryCount=2;ConnectRetryInterval=1").connect())
+    assert fault_proxy.accepted == before + 3 * per_attempt
+
+
+async def test_a_refused_login_is_not_retried(test_url: str, proxy: tuple[str, Proxy]) -> None:
+    url, fault_proxy = proxy
+    pairs = {k: v for k, v in parse_connection_string(url).items() if k not in ("password", "pwd")}
+    pairs["password"] = password_of(test_url) + "-wrong"
+    pairs["ConnectRetryCount"] = "3"
+    pairs["ConnectRetryInterval"] = "1"
+    with pytest.raises(fastmssql.OperationalError) as raised:
+        await bounded(Connection(build_connection_string(pairs)).connect())
+    assert raised.value.number == 18456
+    assert fault_proxy.accepted == 1
 
 
 # ---------------------------------------------------------------------------
