@@ -196,9 +196,9 @@ impl ConnectSettings {
                     ConnectionStringKey::ApplicationIntent => read_only = Some(parse_application_intent(&value)?),
                     ConnectionStringKey::PacketSize => packet_size = Some(parse_packet_size(&value)?),
                     ConnectionStringKey::ConnectRetryCount => {
-                        connect_retry.count = value
-                            .parse::<u8>()
-                            .map_err(|_| ConfigError("ConnectRetryCount must be a whole number from 0 to 255".into()))?;
+                        connect_retry.count = value.parse::<u8>().map_err(|_| {
+                            ConfigError("ConnectRetryCount must be a whole number from 0 to 255".into())
+                        })?;
                     }
                     ConnectionStringKey::ConnectRetryInterval => {
                         let secs = value.parse::<u64>().ok().filter(|s| (1..=60).contains(s)).ok_or_else(|| {
@@ -400,10 +400,12 @@ mod tests {
     fn connect_retries_are_off_unless_configured_and_validated() {
         let s = ConnectSettings::resolve(Some("Server=db"), kw(), None).unwrap();
         assert_eq!(s.connect_retry, ConnectRetry { count: 0, interval: Duration::from_secs(10) });
-        let s = ConnectSettings::resolve(Some("Server=db;ConnectRetryCount=3;ConnectRetryInterval=2"), kw(), None)
-            .unwrap();
+        let s =
+            ConnectSettings::resolve(Some("Server=db;ConnectRetryCount=3;ConnectRetryInterval=2"), kw(), None).unwrap();
         assert_eq!(s.connect_retry, ConnectRetry { count: 3, interval: Duration::from_secs(2) });
-        for bad in ["ConnectRetryCount=256", "ConnectRetryCount=-1", "ConnectRetryInterval=0", "ConnectRetryInterval=61"] {
+        for bad in
+            ["ConnectRetryCount=256", "ConnectRetryCount=-1", "ConnectRetryInterval=0", "ConnectRetryInterval=61"]
+        {
             assert!(ConnectSettings::resolve(Some(&format!("Server=db;{bad}")), kw(), None).is_err(), "{bad}");
         }
     }

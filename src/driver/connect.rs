@@ -62,7 +62,10 @@ async fn open_once(settings: &ConnectSettings, timeout: Duration) -> Result<Driv
                 tiberius::error::Error::Server(token) => TRANSIENT_LOGIN_ERRORS.contains(&token.code()),
                 _ => false,
             };
-            Err(FailedAttempt { error: from_tiberius(error).context(&format!("cannot connect to {address}")), transient })
+            Err(FailedAttempt {
+                error: from_tiberius(error).context(&format!("cannot connect to {address}")),
+                transient,
+            })
         }
         Err(_) => Err(FailedAttempt {
             error: DriverError::operational(format!(
