@@ -7,7 +7,7 @@ use crate::error::DriverError;
 use crate::request::{Request, Statement, Timeout};
 use crate::tds::ServerMessage;
 use arrow_array::RecordBatch;
-use arrow_schema::{Schema, SchemaRef};
+use arrow_schema::SchemaRef;
 use std::future::Future;
 use std::task::{Context, Waker};
 use std::time::Duration;
