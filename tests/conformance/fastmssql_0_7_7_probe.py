@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 
 from fastmssql import Connection, PoolConfig
@@ -31,7 +32,17 @@ async def run(request: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - reported to the test, which judges it
         return {"connect_error": f"{type(exc).__name__}: {exc}"}
     results = []
-    for statement in request["statements"]:
+    try:
+        await _run_statements(conn, request["statements"], results)
+    finally:
+        # Closed before the interpreter exits: 0.7.7 left to tear its pool down at exit
+        # sometimes dies of SIGSEGV after printing its results.
+        await conn.disconnect()
+    return {"results": results}
+
+
+async def _run_statements(conn: Connection, statements: list[dict], results: list[dict]) -> None:
+    for statement in statements:
         try:
             if statement["params"] is None:
                 result = await conn.query(statement["sql"])
@@ -40,8 +51,10 @@ async def run(request: dict) -> dict:
             results.append({"rows": [[typed(v) for v in row.values()] for row in result.rows()]})
         except Exception as exc:  # noqa: BLE001 - reported to the test, which judges it
             results.append({"error": {"type": type(exc).__name__, "message": str(exc)}})
-    return {"results": results}
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
+    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))), flush=True)
+    # 0.7.7's extension sometimes dies of SIGSEGV in interpreter teardown, after the results are
+    # printed and its pool is closed: its own bug, not an answer of the server. Skip the teardown.
+    os._exit(0)
