@@ -60,6 +60,13 @@ pub enum CellReader<'a> {
         unit: TimeUnit,
         utc: bool,
     },
+    /// Dictionary-encoded values (pandas categoricals, polars enums): a row's key picks one of
+    /// `values`, read by their own reader.
+    Dictionary {
+        array: &'a dyn arrow_array::AnyDictionaryArray,
+        keys: Vec<usize>,
+        values: Box<CellReader<'a>>,
+    },
 }
 
 fn is_uuid(field: &Field) -> bool {
@@ -121,6 +128,15 @@ impl<'a> CellReader<'a> {
                     }
                 };
                 Self::Timestamp { values, unit: *unit, utc: tz.is_some() }
+            }
+            DataType::Dictionary(_, value_type) => {
+                let array = array.as_any_dictionary();
+                let value_field =
+                    Field::new(field.name(), value_type.as_ref().clone(), true).with_metadata(field.metadata().clone());
+                let values = Box::new(CellReader::new(&value_field, array.values())?);
+                // (`normalized_keys` panics on an empty dictionary, whose keys can only be nulls)
+                let keys = if array.values().is_empty() { Vec::new() } else { array.normalized_keys() };
+                Self::Dictionary { array, keys, values }
             }
             _ => return Err(unsupported()),
         })
@@ -208,6 +224,13 @@ impl CellReader<'_> {
                     ParamValue::DateTime(micros)
                 }
             }),
+            Self::Dictionary { array, keys, values } => {
+                if array.is_null(row) {
+                    return Ok(ParamValue::Null);
+                }
+                let key = keys.get(row).ok_or_else(|| ConversionError("a dictionary key has no value".into()))?;
+                values.value(*key)?
+            }
         })
     }
 }
@@ -240,6 +263,23 @@ mod tests {
 
         let big: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX]));
         assert!(read(Field::new("u", DataType::UInt64, true), big, 0).is_err());
+    }
+
+    #[test]
+    fn dictionary_values_are_read_through_their_keys() {
+        let strings: ArrayRef = Arc::new(
+            [Some("b"), None, Some("a"), Some("b")].into_iter().collect::<arrow_array::DictionaryArray<Int8Type>>(),
+        );
+        let field = Field::new("d", strings.data_type().clone(), true);
+        let reader = CellReader::new(&field, &strings).unwrap();
+        let read: Vec<_> = (0..4).map(|row| reader.value(row).unwrap()).collect();
+        let b = ParamValue::String("b".into());
+        assert_eq!(read, [b.clone(), ParamValue::Null, ParamValue::String("a".into()), b]);
+
+        let no_values: ArrayRef =
+            Arc::new([None::<&str>, None].into_iter().collect::<arrow_array::DictionaryArray<Int8Type>>());
+        let field = Field::new("d", no_values.data_type().clone(), true);
+        assert_eq!(CellReader::new(&field, &no_values).unwrap().value(1).unwrap(), ParamValue::Null);
     }
 
     #[test]
