@@ -52,7 +52,7 @@ CLIENTS = {
 SCENARIOS = ("arrow", "rows", "oltp", "write")
 OLTP_CONCURRENCY = (1, 16, 64)
 
-FULL = dict(mixed_rows=1_000_000, strings_rows=100_000, write_rows=100_000, warmup=1, reps=3, cell_cap_s=60.0,
+FULL = dict(mixed_rows=1_000_000, strings_rows=100_000, write_rows=1_000_000, warmup=1, reps=3, cell_cap_s=60.0,
             oltp_warmup_s=2.0, oltp_duration_s=3.0, key_pool=100)
 QUICK = dict(mixed_rows=20_000, strings_rows=5_000, write_rows=5_000, warmup=1, reps=2, cell_cap_s=20.0,
              oltp_warmup_s=1.0, oltp_duration_s=1.0, key_pool=50)

@@ -9,10 +9,14 @@ import common  # noqa: E402
 
 import connectorx  # noqa: E402
 
+# As this package's partitioned read (clients/ours.py): two connections, one id range each.
+PARTITIONS = 2
+
 
 class Connectorx(common.Driver):
     dist = "connectorx"
-    modes = {"arrow": {'return_type="arrow"': "read_arrow", 'return_type="arrow_stream"': "read_arrow_stream"}}
+    modes = {"arrow": {'return_type="arrow"': "read_arrow", 'return_type="arrow_stream"': "read_arrow_stream",
+                       f'return_type="arrow", partition_on="id", partition_num={PARTITIONS}': "read_arrow_partitioned"}}
     not_available = {
         "rows": "returns Arrow/pandas/polars frames, no Python rows",
         "oltp": "no persistent connection: every read_sql call connects anew",
@@ -29,6 +33,9 @@ class Connectorx(common.Driver):
 
     def read_arrow(self, url: str, sql: str) -> int:
         return connectorx.read_sql(url, sql, return_type="arrow").num_rows
+
+    def read_arrow_partitioned(self, url: str, sql: str) -> int:
+        return connectorx.read_sql(url, sql, return_type="arrow", partition_on="id", partition_num=PARTITIONS).num_rows
 
     def read_arrow_stream(self, url: str, sql: str) -> int:
         reader = connectorx.read_sql(url, sql, return_type="arrow_stream")

@@ -11,16 +11,21 @@ from fastmssql import Connection, PoolConfig  # noqa: E402
 
 
 STREAM_BATCH_ROWS = 65536
+# The partitioned read's connections (read_arrow(partition_on=...) runs one range query on each at once).
+PARTITIONS = 2
 # stream() and bulk_insert() arrived during the first benchmark runs: a wheel without them lacks those modes.
 CAN_STREAM = hasattr(Connection, "stream")
 CAN_BULK_INSERT = hasattr(Connection, "bulk_insert")
+CAN_PARTITION = hasattr(Connection, "read_arrow")
 
 
 class Ours(common.Driver):
     dist = "fastmssql"
     modes = {
         "arrow": {"pyarrow.table(result)": "read_arrow",
-                  **({"stream(): async for batch": "read_arrow_stream"} if CAN_STREAM else {})},
+                  **({"stream(): async for batch": "read_arrow_stream"} if CAN_STREAM else {}),
+                  **({f"read_arrow(partition_on='id', partitions={PARTITIONS})": "read_arrow_partitioned"}
+                     if CAN_PARTITION else {})},
         "rows": {"rows()": "read_rows"},
         "write": {"bulk_insert(pyarrow.Table)": "bulk_insert"} if CAN_BULK_INSERT else {},
     }
@@ -37,7 +42,8 @@ class Ours(common.Driver):
         )
 
     async def connect(self):
-        conn = self._connection(1)
+        # PARTITIONS connections, for the partitioned read; every other mode uses one of them.
+        conn = self._connection(PARTITIONS)
         await conn.connect()
         return conn
 
@@ -60,6 +66,9 @@ class Ours(common.Driver):
         async for batch in await conn.stream(sql, batch_size=STREAM_BATCH_ROWS):
             rows += pyarrow.table(batch).num_rows
         return rows
+
+    async def read_arrow_partitioned(self, conn, sql: str) -> int:
+        return (await conn.read_arrow(sql, partition_on="id", partitions=PARTITIONS)).num_rows
 
     async def read_rows(self, conn, sql: str) -> int:
         return common.touch_rows((await conn.query(sql)).rows())
