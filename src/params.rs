@@ -320,7 +320,8 @@ fn coerce(value: ParamValue, ty: SqlType) -> Result<ParamValue, DriverError> {
             Err(DriverError::data(format!("{v} is out of range for real")))
         }
         (SqlType::DateTime | SqlType::SmallDateTime | SqlType::DateTime2(_), ParamValue::Date(d)) => {
-            checked_instant(i64::from(d) * MICROS_PER_DAY, ty)
+            // Arrow's date32 reaches days whose microseconds overflow i64: outside the range either way.
+            checked_instant(i64::from(d).saturating_mul(MICROS_PER_DAY), ty)
         }
         (SqlType::DateTime | SqlType::SmallDateTime, ParamValue::DateTime(micros)) => checked_instant(micros, ty),
         (_, other) => Ok(other),
@@ -384,6 +385,18 @@ pub fn checked_decimal(unscaled: i128, scale: u8) -> Result<ParamValue, DriverEr
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    /// Found by the `parameters` fuzz target: a date32 of i32::MAX days forced to datetime
+    /// overflowed the multiplication to microseconds (a panic, or a wrapped date in release).
+    #[test]
+    fn far_dates_forced_to_date_times_are_out_of_range() {
+        for days in [i32::MAX, i32::MIN, 106_751_992, -106_751_992] {
+            for ty in [SqlType::DateTime, SqlType::SmallDateTime, SqlType::DateTime2(7)] {
+                let error = BoundParam::forced(ParamValue::Date(days), ty).unwrap_err();
+                assert_eq!(error.kind, ErrorKind::Data, "{days} as {ty:?}");
+            }
+        }
+    }
 
     #[test]
     fn type_names_parse_and_render() {

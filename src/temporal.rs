@@ -60,10 +60,15 @@ pub fn datetime2_micros(days_since_year_1: u32, increments: u64, scale: u8) -> i
 }
 
 /// datetime: days since 1900-01-01 and 1/300 s ticks to microseconds since
-/// 1970-01-01, the ticks rounded to the millisecond as SQL Server presents them.
-pub fn datetime_micros(days_since_1900: i32, ticks: u32) -> i64 {
+/// 1970-01-01, the ticks rounded to the millisecond as SQL Server presents them;
+/// `None` outside datetime's 1753-01-01 to 9999-12-31 (a malformed value, whose
+/// microseconds could overflow).
+pub fn datetime_micros(days_since_1900: i32, ticks: u32) -> Option<i64> {
+    if !(-53_690..=2_958_463).contains(&days_since_1900) || ticks >= 300 * 86_400 {
+        return None;
+    }
     let millis = (i64::from(ticks) * 10 + 1) / 3;
-    (i64::from(days_since_1900) - UNIX_EPOCH_DAYS_FROM_1900) * MICROS_PER_DAY + millis * 1000
+    Some((i64::from(days_since_1900) - UNIX_EPOCH_DAYS_FROM_1900) * MICROS_PER_DAY + millis * 1000)
 }
 
 /// smalldatetime: days since 1900-01-01 and minutes of the day.
@@ -188,8 +193,13 @@ mod tests {
         // 1970-01-01 00:00:00.1234567 keeps whole microseconds.
         assert_eq!(datetime2_micros(UNIX_EPOCH_DAYS_FROM_YEAR_1 as u32, 1_234_567, 7), 123_456);
         // One tick of 1/300 s after 1900-01-01 shows as .003.
-        assert_eq!(datetime_micros(0, 1), -UNIX_EPOCH_DAYS_FROM_1900 * MICROS_PER_DAY + 3_000);
-        assert_eq!(datetime_micros(25_567, 299), 997_000);
+        assert_eq!(datetime_micros(0, 1), Some(-UNIX_EPOCH_DAYS_FROM_1900 * MICROS_PER_DAY + 3_000));
+        assert_eq!(datetime_micros(25_567, 299), Some(997_000));
+        // Found by the response_reader fuzz target: a far day overflowed the microseconds.
+        assert_eq!(datetime_micros(i32::MAX, 0), None);
+        assert_eq!(datetime_micros(-53_691, 0), None);
+        assert_eq!(datetime_micros(2_958_463, 300 * 86_400), None);
+        assert!(datetime_micros(2_958_463, 300 * 86_400 - 1).is_some());
         assert_eq!(smalldatetime_micros(25_567, 61), 3_660_000_000);
     }
 

@@ -3,7 +3,7 @@
 
 use crate::params::{BoundParam, ParamValue, SqlType};
 use crate::statement::{positional_name, rename_variables};
-use crate::temporal::{split_micros, UNIX_EPOCH_DAYS_FROM_YEAR_1};
+use crate::temporal::{split_micros, NANOS_PER_DAY, UNIX_EPOCH_DAYS_FROM_YEAR_1};
 use tiberius::numeric::Numeric;
 use tiberius::time::{Date, DateTime2, DateTimeOffset, Time};
 use tiberius::{ColumnData, ToSql, Uuid};
@@ -29,8 +29,11 @@ pub(super) fn date_checked(days_since_epoch: i64) -> Result<Date, String> {
 }
 
 /// Nanoseconds since midnight as a time of `scale` fractional digits, or why
-/// digits would be lost.
+/// digits would be lost or it is not a time of day (an Arrow time64 can hold any i64).
 pub(super) fn time_at(nanos: i64, scale: u8) -> Result<Time, String> {
+    if !(0..NANOS_PER_DAY).contains(&nanos) {
+        return Err("is not a time of day (00:00:00 to 23:59:59.9999999)".into());
+    }
     let unit = 10i64.pow(9 - u32::from(scale.min(7)));
     if nanos % unit != 0 {
         return Err(format!("has digits beyond the {scale} fractional digits of the column"));
@@ -145,6 +148,16 @@ pub(crate) fn statement_with_forced_types(sql: &str, params: &[BoundParam]) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/client/test_roundtrip_property.py: a time64 beyond a day reached the
+    /// encoder and failed there as a protocol error, after the load had started.
+    #[test]
+    fn times_outside_a_day_are_refused() {
+        assert!(time_at(NANOS_PER_DAY - 100, 7).is_ok());
+        for nanos in [NANOS_PER_DAY, -100, i64::MAX / 100 * 100, i64::MIN / 100 * 100] {
+            assert!(time_at(nanos, 7).unwrap_err().contains("time of day"), "{nanos}");
+        }
+    }
 
     #[test]
     fn ints_pick_the_narrowest_of_int_and_bigint() {

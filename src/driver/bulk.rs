@@ -157,15 +157,14 @@ fn datetime_value(micros: i64) -> Result<DateTime, String> {
     Ok(DateTime::new(days, ticks as u32))
 }
 
-/// Rounded to the minute as SQL Server does (29.999 s down, 30 s up).
+/// Rounded to the minute as SQL Server does (29.998 s down, 29.999 s up).
 fn smalldatetime_value(micros: i64) -> Result<SmallDateTime, String> {
     let (days, micros_of_day) = split_micros(micros);
-    let minutes = (micros_of_day + 30_000_000) / 60_000_000;
+    let minutes = (micros_of_day + 30_001_000) / 60_000_000;
     let (days, minutes) = if minutes == 1_440 { (days + 1, 0) } else { (days, minutes) };
+    // Day 65,535 (u16::MAX) is 2079-06-06, the last day.
     let days = u16::try_from(days + UNIX_EPOCH_DAYS_FROM_1900)
-        .ok()
-        .filter(|d| *d <= 65_378)
-        .ok_or("is outside smalldatetime's range (1900-01-01 to 2079-06-06)")?;
+        .map_err(|_| "is outside smalldatetime's range (1900-01-01 to 2079-06-06)")?;
     Ok(SmallDateTime::new(days, minutes as u16))
 }
 
@@ -438,6 +437,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::temporal::{days_from_civil, MICROS_PER_DAY};
 
     #[test]
     fn table_names_are_checked_before_interpolation() {
@@ -460,8 +460,20 @@ mod tests {
 
     #[test]
     fn smalldatetime_rounds_to_the_minute() {
-        assert_eq!(smalldatetime_value(29_999_000).unwrap(), SmallDateTime::new(25_567, 0));
+        // SQL Server's documented rule: 29.998 s or less rounds down, 29.999 s or more up.
+        assert_eq!(smalldatetime_value(29_998_000).unwrap(), SmallDateTime::new(25_567, 0));
+        assert_eq!(smalldatetime_value(29_999_000).unwrap(), SmallDateTime::new(25_567, 1));
         assert_eq!(smalldatetime_value(30_000_000).unwrap(), SmallDateTime::new(25_567, 1));
+    }
+
+    #[test]
+    fn smalldatetime_holds_its_last_day() {
+        // Found by tests/client/test_roundtrip_property.py: 2079-06-06 was refused as out of range.
+        let last_day = days_from_civil(2079, 6, 6) * MICROS_PER_DAY;
+        let last_minute = last_day + 1_439 * 60_000_000;
+        assert_eq!(smalldatetime_value(last_minute).unwrap(), SmallDateTime::new(65_535, 1_439));
+        assert!(smalldatetime_value(last_minute + 29_999_000).is_err(), "rounds into 2079-06-07");
+        assert!(smalldatetime_value(last_day + MICROS_PER_DAY).is_err());
     }
 
     #[test]

@@ -200,10 +200,17 @@ impl ResponseSink for ResponseState {
                         let count = std::mem::take(&mut self.summary.open_count);
                         self.summary.statement_counts.push(count);
                     }
-                    (_, Some(count)) => {
-                        self.summary.rows_affected += count;
-                        self.summary.open_count += count;
-                    }
+                    // Counts are the server's u64s: a hostile response can make their sum overflow.
+                    (_, Some(count)) => match (
+                        self.summary.rows_affected.checked_add(count),
+                        self.summary.open_count.checked_add(count),
+                    ) {
+                        (Some(total), Some(open)) => {
+                            self.summary.rows_affected = total;
+                            self.summary.open_count = open;
+                        }
+                        _ => self.fail(malformed(ProtocolError::new("DONE row counts whose sum overflows 64 bits"))),
+                    },
                     (_, None) => {}
                 }
             }
@@ -477,4 +484,26 @@ pub struct DecodedResponse {
 
 fn malformed(error: ProtocolError) -> DriverError {
     DriverError::operational(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the response_reader fuzz target: two DONE tokens whose row counts
+    /// sum past u64::MAX panicked on the addition (debug) or wrapped (release).
+    #[test]
+    fn done_counts_overflowing_64_bits_are_a_protocol_error() {
+        let mut response = vec![0x04, 0x01, 0x00, 34, 0x00, 0x00, 0x01, 0x00]; // one packet of 34 bytes
+        for _ in 0..2 {
+            // DONE, status DONE_MORE | DONE_COUNT (then DONE_COUNT alone), curcmd 0, row count u64::MAX
+            response.push(0xfd);
+            response.extend_from_slice(&[0x11, 0x00, 0x00, 0x00]);
+            response.extend_from_slice(&u64::MAX.to_le_bytes());
+        }
+        response[22] = 0x10; // the second DONE is the last
+        let error = decode_response(&response, BatchLimits::new(7, 4096)).unwrap_err();
+        assert!(error.message.contains("overflows 64 bits"), "{}", error.message);
+        assert_eq!(error.kind, crate::error::ErrorKind::Operational);
+    }
 }

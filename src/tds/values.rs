@@ -251,7 +251,7 @@ impl ValueReader {
             R::Money4 => fixed!(4, |b| writer.push_i128(money4(b))),
             R::Money8 => fixed!(8, |b| writer.push_i128(money8(b))),
             R::DateTime4 => fixed!(4, |b| writer.push_i64(smalldatetime(b))),
-            R::DateTime8 => fixed!(8, |b| writer.push_i64(datetime(b))),
+            R::DateTime8 => fixed!(8, |b| writer.push_i64(datetime(b)?)),
             R::BitN => nullable!(1, |b| writer.push_bool(b[0] != 0)),
             R::U8N => nullable!(1, |b| writer.push_u8(b[0])),
             R::I16N => nullable!(2, |b| writer.push_i16(i16::from_le_bytes(*b))),
@@ -262,7 +262,7 @@ impl ValueReader {
             R::Money4N => nullable!(4, |b| writer.push_i128(money4(b))),
             R::Money8N => nullable!(8, |b| writer.push_i128(money8(b))),
             R::DateTime4N => nullable!(4, |b| writer.push_i64(smalldatetime(b))),
-            R::DateTime8N => nullable!(8, |b| writer.push_i64(datetime(b))),
+            R::DateTime8N => nullable!(8, |b| writer.push_i64(datetime(b)?)),
             R::GuidN => nullable!(16, |b| writer.push_uuid(guid_to_rfc4122(b))),
             R::DecimalN { limit } => with_length(bytes, writer, |data, writer| {
                 let value = decimal(data)?;
@@ -437,8 +437,10 @@ fn smalldatetime(b: &[u8; 4]) -> i64 {
     smalldatetime_micros(u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]]))
 }
 
-fn datetime(b: &[u8; 8]) -> i64 {
-    datetime_micros(i32::from_le_bytes([b[0], b[1], b[2], b[3]]), u32::from_le_bytes([b[4], b[5], b[6], b[7]]))
+fn datetime(b: &[u8; 8]) -> Result<i64, Fault> {
+    let (days, ticks) = (i32::from_le_bytes([b[0], b[1], b[2], b[3]]), u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+    datetime_micros(days, ticks)
+        .ok_or_else(|| malformed(format!("a datetime of day {days} and tick {ticks}, outside datetime's range")))
 }
 
 /// The wire's mixed-endian GUID (three little-endian groups) in RFC 4122 order.

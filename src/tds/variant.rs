@@ -73,7 +73,8 @@ pub(crate) fn read_variant(data: &[u8], code_pages: CodePageResolver) -> Result<
             let micros = datetime_micros(
                 i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
                 u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-            );
+            )
+            .ok_or("a datetime outside datetime's range")?;
             ("datetime".into(), micros_text(micros, 3))
         }
         DATETIM4 => {
