@@ -1121,6 +1121,9 @@ fn translate_condition(e: &ast::Expr) -> Result<Condition, SqlError> {
     })
 }
 
+/// A stored row: its rowid and values.
+type RowWithId = (i64, Vec<Value>);
+
 /// The rows of `table` a WHERE can qualify: when one of its AND-ed conditions is
 /// `integer_column = constant`, only the rows SQLite finds holding that value, else when some
 /// limit an integer column to a range, only those in it; otherwise every row. Also whether the
@@ -1133,7 +1136,7 @@ fn candidate_rows(
     selection: Option<&ast::Expr>,
     scope: &Scope,
     reading: Reading,
-) -> Result<(Vec<(i64, Vec<Value>)>, bool), SqlError> {
+) -> Result<(Vec<RowWithId>, bool), SqlError> {
     let Some(selection) = selection else {
         return Ok((store.scan(table, reading)?, true));
     };

@@ -640,7 +640,7 @@ fn select_into(
     for item in &select.projection {
         let (e, alias) = match item {
             ast::SelectItem::Wildcard(_) => {
-                outputs.extend((0..source.columns.len()).map(|i| source_output(&source, i)));
+                outputs.extend((0..source.columns.len()).map(|i| source_output(source, i)));
                 continue;
             }
             ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
@@ -655,7 +655,7 @@ fn select_into(
                         format!("The multi-part identifier \"{name}\" could not be bound."),
                     ));
                 }
-                outputs.extend(of_table.into_iter().map(|i| source_output(&source, i)));
+                outputs.extend(of_table.into_iter().map(|i| source_output(source, i)));
                 continue;
             }
             ast::SelectItem::QualifiedWildcard(..) => return Err(SqlError::not_supported("This wildcard")),
@@ -789,7 +789,7 @@ fn select_into(
     let mut sources = Vec::new();
     // an ungrouped query is one group per row
     let groups = if grouped {
-        groups(cx, &source, &qualifying, &group_by)
+        groups(cx, source, &qualifying, &group_by)
     } else {
         Ok(qualifying.iter().map(|r| vec![*r]).collect())
     };
@@ -804,9 +804,9 @@ fn select_into(
                     // column of the sources (checked above)
                     (Item::Plain(e), None) => eval(e, &typing_scope)?.value,
                     (Item::Aggregate(a, argument), _) => {
-                        aggregate(cx, &source, &group, *a, argument.as_ref(), &o.column.ty)
+                        aggregate(cx, source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
-                    (Item::StringAgg(agg), _) => string_agg(cx, &source, &group, agg, &o.column.ty),
+                    (Item::StringAgg(agg), _) => string_agg(cx, source, &group, agg, &o.column.ty),
                     // computed below, once the aggregates are
                     (Item::OverAggregates(_), _) => Ok(Value::Null),
                 })
