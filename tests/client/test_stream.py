@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -172,3 +176,117 @@ async def test_batch_bytes_bounds_batches_of_large_values(conn: fastmssql.Connec
             conn.stream("SELECT 1 AS a", batch_bytes=0)
     finally:
         await bounded(conn.execute(f"DROP TABLE IF EXISTS {name}"))
+
+
+# A result far bigger than any batch: WIDE_ROWS rows of ten typed columns, each repeated for every
+# one of NARROW_ROWS rows (a CROSS JOIN), streamed by a process of its own whose memory is measured.
+WIDE_ROWS = 1000
+NARROW_ROWS = 5000
+STREAMED_ROWS = WIDE_ROWS * NARROW_ROWS
+RSS_GROWTH_LIMIT_KIB = 200 * 1024
+STREAM_CHILD_TIMEOUT_SECS = 1800
+
+STREAM_SCRIPT = """
+import asyncio, datetime, decimal, json, os, sys, uuid
+
+import pyarrow.compute as pc
+
+import fastmssql
+
+WIDE_ROWS, NARROW_ROWS = int(sys.argv[1]), int(sys.argv[2])
+
+
+def status_kib(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def expected(i):
+    return {
+        "id": i,
+        "big": i * 1000003,
+        "ratio": i * 0.25,
+        "price": decimal.Decimal(i) + decimal.Decimal("0.50"),
+        "label": f"label-{i}",
+        "code": f"c{i}",
+        "day": datetime.date(2020, 1, 1) + datetime.timedelta(days=i),
+        "moment": datetime.datetime(2024, 5, 6, 7, 8, 9, i),
+        "flag": i % 2 == 1,
+        "guid": uuid.UUID(int=i),
+    }
+
+
+def literal(i):
+    e = expected(i)
+    return (
+        f"({i}, {e['big']}, {e['ratio']!r}, {e['price']}, N'{e['label']}', '{e['code']}', "
+        f"'{e['day'].isoformat()}', '{e['moment'].isoformat()}', {int(e['flag'])}, '{e['guid']}')"
+    )
+
+
+async def main():
+    suffix = uuid.uuid4().hex[:12]
+    wide, narrow = f"fm_big_wide_{suffix}", f"fm_big_narrow_{suffix}"
+    async with fastmssql.Connection(os.environ["FASTMSSQL_STREAM_URL"]) as conn:
+        try:
+            await conn.execute(
+                f"CREATE TABLE {wide} (id int PRIMARY KEY, big bigint, ratio float, price decimal(12,2), "
+                "label nvarchar(40), code varchar(10), day date, moment datetime2(6), flag bit, guid uniqueidentifier)"
+            )
+            await conn.execute(f"CREATE TABLE {narrow} (n int PRIMARY KEY)")
+            # at most 1000 rows per VALUES, as SQL Server allows
+            for start in range(1, WIDE_ROWS + 1, 1000):
+                rows = ", ".join(literal(i) for i in range(start, min(start + 1000, WIDE_ROWS + 1)))
+                await conn.execute(f"INSERT INTO {wide} VALUES {rows}")
+            for start in range(1, NARROW_ROWS + 1, 1000):
+                rows = ", ".join(f"({n})" for n in range(start, min(start + 1000, NARROW_ROWS + 1)))
+                await conn.execute(f"INSERT INTO {narrow} VALUES {rows}")
+            rss_before = status_kib("VmRSS")
+            count, id_sum, last = 0, 0, None
+            sql = (
+                "SELECT w.id, w.big, w.ratio, w.price, w.label, w.code, w.day, w.moment, w.flag, w.guid "
+                f"FROM {wide} AS w CROSS JOIN {narrow} AS n"
+            )
+            async for chunk in conn.stream(sql):
+                table = chunk.to_arrow()
+                count += table.num_rows
+                id_sum += pc.sum(table.column("id")).as_py()
+                last = table
+            # before the check below makes Python objects of the last batch's rows
+            peak = status_kib("VmHWM")
+            wrong = [row for row in last.to_pylist() if row != expected(row["id"])]
+        finally:
+            await conn.execute(f"DROP TABLE IF EXISTS {wide}; DROP TABLE IF EXISTS {narrow}")
+    print(json.dumps({
+        "rows": count,
+        "id_sum": id_sum,
+        "last_batch_rows": last.num_rows,
+        "wrong": [repr(row) for row in wrong[:3]],
+        "rss_before_kib": rss_before,
+        "peak_kib": peak,
+    }))
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmRSS/VmHWM from /proc")
+def test_five_million_rows_stream_in_bounded_memory(test_url: str) -> None:
+    """Issue 14: a 5,000,000-row, ten-column result streams with the process's resident set growing
+    by less than 200 MB (measured in a process of its own: the test runner's memory is not)."""
+    child = subprocess.run(
+        [sys.executable, "-c", STREAM_SCRIPT, str(WIDE_ROWS), str(NARROW_ROWS)],
+        env={**os.environ, "FASTMSSQL_STREAM_URL": test_url},
+        capture_output=True,
+        text=True,
+        timeout=STREAM_CHILD_TIMEOUT_SECS,
+    )
+    assert child.returncode == 0, child.stderr
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    assert figures["rows"] == STREAMED_ROWS
+    assert figures["id_sum"] == NARROW_ROWS * WIDE_ROWS * (WIDE_ROWS + 1) // 2
+    assert figures["last_batch_rows"] > 0
+    assert figures["wrong"] == []
+    growth = figures["peak_kib"] - figures["rss_before_kib"]
+    assert growth < RSS_GROWTH_LIMIT_KIB, figures

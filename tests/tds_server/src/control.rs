@@ -141,7 +141,8 @@ fn catchable_error(statement_events: &[Event], nested: bool) -> Option<crate::en
 fn withdraw_errors(events: &mut Vec<Event>, start: usize) {
     let mut i = start;
     while i < events.len() {
-        let after_result = i > start && matches!(events[i - 1], Event::ColMetadata(_) | Event::Row(_));
+        let after_result =
+            i > start && matches!(events[i - 1], Event::ColMetadata(_) | Event::Row(_) | Event::EncodedRows(_));
         match &mut events[i] {
             Event::Error(m) if m.class > 10 => {
                 events.remove(i);

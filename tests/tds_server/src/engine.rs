@@ -17,7 +17,7 @@ use crate::tables::preparse::Segment;
 use crate::tables::store::{Database, Store};
 use crate::tables::{self, Piece};
 use crate::tokens::{CURCMD_EXECUTE as CMD_EXECUTE, CURCMD_SELECT as CMD_SELECT, DONE_COUNT, DONE_ERROR};
-use crate::types::{ColumnDef, SqlType};
+use crate::types::{self, ColumnDef, SqlType};
 use crate::value::Value;
 use crate::{catalog_procedures, control, definitions, procedures};
 
@@ -26,6 +26,8 @@ use crate::{catalog_procedures, control, definitions, procedures};
 pub struct Session {
     pub spid: u16,
     pub user: String,
+    /// The application name the login gave (APP_NAME())
+    pub application: String,
     pub database: String,
     pub server_name: String,
     /// Transaction descriptor of the open transaction (ENVCHANGE 8/9/10), if any.
@@ -58,6 +60,9 @@ pub struct Session {
     pub nesting_level: u32,
     /// TRY blocks the session runs in (of the batch and the procedures that called the current one)
     pub catching: u32,
+    /// Plain SELECTs give their rows as `EncodedRows` instead of one `Row` each: set by the
+    /// protocol layer, which only sends them (engine tests read the values)
+    pub encode_rows: bool,
 }
 
 impl Session {
@@ -66,6 +71,7 @@ impl Session {
         Session {
             spid,
             user: user.to_string(),
+            application: String::new(),
             database: database.to_string(),
             server_name: server_name.to_string(),
             transaction: None,
@@ -83,7 +89,13 @@ impl Session {
             handled_error: None,
             nesting_level: 0,
             catching: 0,
+            encode_rows: false,
         }
+    }
+
+    /// The session of a login that named its application.
+    pub fn with_application(self, application: &str) -> Session {
+        Session { application: application.to_string(), ..self }
     }
 
     /// The session on `tables`, its server's database.
@@ -162,6 +174,8 @@ pub enum Event {
     ColMetadata(Vec<ColumnDef>),
     /// A row of the most recent ColMetadata.
     Row(Vec<Value>),
+    /// Rows of the most recent ColMetadata, already encoded as ROW tokens.
+    EncodedRows(EncodedRows),
     Done(Done),
     Error(Message),
     Info(Message),
@@ -176,6 +190,43 @@ pub enum Event {
     },
     /// `WAITFOR DELAY`: the protocol layer waits, answering an Attention with DONE_ATTN.
     Delay(Duration),
+}
+
+/// ROW tokens of consecutive rows, with where each ends: a big result held this way takes about
+/// what it takes on the wire, a tenth of its values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EncodedRows {
+    tokens: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl EncodedRows {
+    /// Appends a row of `columns`; a value they cannot encode appends nothing and is returned as `Err`.
+    pub fn push(&mut self, columns: &[ColumnDef], row: &[Value]) -> Result<(), String> {
+        types::write_row(&mut self.tokens, columns, row)?;
+        self.ends.push(self.tokens.len());
+        Ok(())
+    }
+
+    /// The encoded bytes.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each row's ROW token, in order.
+    pub fn rows(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| &self.tokens[start..end])
+    }
+
+    /// All the rows' tokens.
+    pub fn tokens(&self) -> &[u8] {
+        &self.tokens
+    }
 }
 
 /// Statements prepared by sp_prepare / sp_prepexec, by handle.

@@ -308,7 +308,7 @@ pub fn procedure_name(name: &str) -> &str {
 /// no OUTPUT parameter.
 pub fn replayable(events: &[Event]) -> bool {
     events.iter().all(|event| match event {
-        Event::ColMetadata(_) | Event::Row(_) | Event::ReturnStatus(_) => true,
+        Event::ColMetadata(_) | Event::Row(_) | Event::EncodedRows(_) | Event::ReturnStatus(_) => true,
         Event::Done(done) => done.status & DONE_ERROR == 0,
         Event::Error(_) | Event::Info(_) | Event::EnvChange(_) | Event::ReturnValue { .. } | Event::Delay(_) => false,
     })

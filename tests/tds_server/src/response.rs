@@ -46,6 +46,7 @@ impl ResponseEncoder {
                     return Err(e);
                 }
             }
+            Event::EncodedRows(rows) => out.extend_from_slice(rows.tokens()),
             Event::Done(done) => {
                 let mut done = *done;
                 if Some(index) != self.last_done {

@@ -108,8 +108,10 @@ async fn serve(tcp: TcpStream, context: &ServerContext, spid: u16) -> io::Result
         }
     };
 
-    let session =
-        Session::new(spid, &login.user_name, database, &context.server_name).with_tables(context.tables.clone());
+    let mut session = Session::new(spid, &login.user_name, database, &context.server_name)
+        .with_application(&login.app_name)
+        .with_tables(context.tables.clone());
+    session.encode_rows = true;
     let packet_size = negotiate_packet_size(login.packet_size);
     let mut out = Vec::new();
     write_login_response(&mut out, &session, &login, packet_size);
@@ -500,6 +502,16 @@ impl RequestLoop {
                     tokens::write_done(&mut pending, &done(DONE_ATTN));
                     ended = true;
                     break;
+                }
+            } else if let Event::EncodedRows(rows) = event {
+                // row by row, as each counts against a fault's row budget
+                for row in rows.rows() {
+                    pending.extend_from_slice(row);
+                    out.write(&pending);
+                    pending.clear();
+                    if out.row_written(&mut self.conn).await? == Flow::Closed {
+                        return Ok(Flow::Closed);
+                    }
                 }
             } else if let Err(e) = encoder.encode(&mut pending, index, event) {
                 encoder.encode_failure(&mut pending, &e);

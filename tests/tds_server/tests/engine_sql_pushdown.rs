@@ -93,3 +93,72 @@ fn a_parameterized_primary_key_lookup_does_not_scan_the_table() {
     let elapsed = started.elapsed();
     assert!(elapsed.as_secs_f64() < 5.0, "200 point lookups took {elapsed:?}");
 }
+
+#[test]
+fn range_conditions_on_a_derived_table_return_what_the_where_qualifies() {
+    let mut s = session();
+    rows(
+        &mut s,
+        "CREATE TABLE #rg (id int PRIMARY KEY, n bigint NULL, label varchar(5))\n\
+         INSERT INTO #rg VALUES (4, 40, 'd'), (1, 10, 'a'), (3, NULL, 'c'), (2, 20, 'b'), (5, NULL, 'e'), (6, 60, 'f')",
+    );
+    let derived = "SELECT * FROM (SELECT id, n, label FROM #rg) AS t";
+    let id_set = |s: &mut Session, sql: &str| {
+        let mut found: Vec<i64> = rows(s, sql)
+            .into_iter()
+            .map(|r| match r[0] {
+                Value::Int(i) => i,
+                ref other => panic!("{other:?}"),
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(id_set(&mut s, &format!("{derived} WHERE t.id >= 2 AND t.id < 5")), [2, 3, 4]);
+    assert_eq!(id_set(&mut s, &format!("{derived} WHERE t.[id] < 3")), [1, 2]);
+    assert_eq!(id_set(&mut s, &format!("{derived} WHERE 4 <= id")), [4, 5, 6]);
+    assert_eq!(id_set(&mut s, &format!("{derived} WHERE id > 2.5 AND id <= 4")), [3, 4]);
+    assert_eq!(id_set(&mut s, &format!("{derived} WHERE id > 1 AND id < 6 AND label <> 'c'")), [2, 4, 5]);
+    assert_eq!(id_set(&mut s, &format!("{derived} WHERE t.n IS NULL")), [3, 5]);
+    assert_eq!(id_set(&mut s, &format!("{derived} WHERE t.n >= 20 AND t.n < 60")), [2, 4]);
+    assert!(id_set(&mut s, &format!("{derived} WHERE t.id >= 5 AND t.id < 5")).is_empty());
+    assert!(id_set(&mut s, &format!("{derived} WHERE t.id < NULL")).is_empty());
+    // renamed and partly selected columns; a derived table that is not one plain SELECT
+    assert_eq!(id_set(&mut s, "SELECT k FROM (SELECT id AS k FROM #rg WHERE n > 0) AS t WHERE t.k < 4"), [1, 2]);
+    assert_eq!(id_set(&mut s, "SELECT id FROM (SELECT TOP 2 id FROM #rg ORDER BY id DESC) AS t WHERE id < 6"), [5]);
+    assert_eq!(id_set(&mut s, "SELECT id FROM (SELECT DISTINCT id FROM #rg) AS t WHERE id BETWEEN 2 AND 3"), [2, 3]);
+    // extreme bounds of bigint
+    assert_eq!(
+        id_set(
+            &mut s,
+            "SELECT id FROM (SELECT id, n FROM #rg) AS t WHERE n > -9223372036854775808 AND n < 9223372036854775807"
+        ),
+        [1, 2, 4, 6]
+    );
+    // parameters are constants of the statement too
+    let text =
+        |v: &str| RpcParam { name: String::new(), status: 0, ty: SqlType::NVarChar(None), value: Value::Str(v.into()) };
+    let int = |name: &str, v: i64| RpcParam { name: name.into(), status: 0, ty: SqlType::BigInt, value: Value::Int(v) };
+    let rpc = RpcRequest {
+        target: RpcTarget::ProcId(10),
+        option_flags: 0,
+        params: vec![
+            text(&format!("{derived} WHERE t.id >= @P1 AND t.id < @P2")),
+            text("@P1 bigint, @P2 bigint"),
+            int("@P1", 3),
+            int("@P2", 5),
+        ],
+    };
+    let mut found: Vec<Vec<Value>> = execute_rpc(&mut s, &rpc)
+        .into_iter()
+        .filter_map(|e| if let Event::Row(r) = e { Some(r) } else { None })
+        .collect();
+    found.sort_by_key(|r| format!("{r:?}"));
+    assert_eq!(
+        found,
+        [
+            vec![Value::Int(3), Value::Null, Value::Str("c".into())],
+            vec![Value::Int(4), Value::Int(40), Value::Str("d".into())]
+        ]
+    );
+}

@@ -158,3 +158,80 @@ fn a_run_time_error_follows_the_rows_computed_before_it() {
     assert!(matches!(tail[4], Event::Done(d) if d.status & 0x2 != 0), "{tail:?}");
     assert_eq!(tail.len(), 5);
 }
+
+#[test]
+fn joins_are_produced_row_by_row_in_from_order() {
+    let mut s = session();
+    let setup = "CREATE TABLE ja (x INT, tag VARCHAR(5))\nINSERT INTO ja VALUES (1, 'one'), (2, 'two'), (3, NULL)\n\
+                 CREATE TABLE jb (y INT)\nINSERT INTO jb VALUES (10), (20)\nSELECT 1 AS done";
+    assert!(query(&mut s, setup).is_ok());
+    let row = |x: i64, tag: Option<&str>, y: i64| {
+        vec![Value::Int(x), tag.map_or(Value::Null, |t| Value::Str(t.into())), Value::Int(y)]
+    };
+    let (columns, rows) = query(&mut s, "SELECT a.x, a.tag, b.y FROM ja AS a CROSS JOIN jb AS b").unwrap();
+    assert_eq!(columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["x", "tag", "y"]);
+    assert_eq!(
+        rows,
+        [
+            row(1, Some("one"), 10),
+            row(1, Some("one"), 20),
+            row(2, Some("two"), 10),
+            row(2, Some("two"), 20),
+            row(3, None, 10),
+            row(3, None, 20)
+        ]
+    );
+    // TOP stops the join; the ON of an INNER JOIN and the WHERE see the joined row; commas join too
+    let (_, rows) = query(&mut s, "SELECT TOP 3 a.x, a.tag, b.y FROM ja a, jb b").unwrap();
+    assert_eq!(rows, [row(1, Some("one"), 10), row(1, Some("one"), 20), row(2, Some("two"), 10)]);
+    let (_, rows) =
+        query(&mut s, "SELECT a.x, a.tag, b.y FROM ja a JOIN jb b ON b.y = a.x * 10 WHERE a.tag IS NOT NULL").unwrap();
+    assert_eq!(rows, [row(1, Some("one"), 10), row(2, Some("two"), 20)]);
+    let (_, rows) = query(&mut s, "SELECT a.x + b.y AS s FROM ja a INNER JOIN jb b ON 1 = 1 WHERE b.y > 10").unwrap();
+    assert_eq!(rows, [[Value::Int(21)], [Value::Int(22)], [Value::Int(23)]]);
+    // a run-time error of the WHERE follows the rows before it
+    let events = execute_batch(
+        &mut s,
+        "SELECT a.x FROM ja a CROSS JOIN jb b WHERE CASE WHEN a.x < 2 THEN 1 ELSE CAST(a.tag AS int) END = 1",
+    );
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            Event::ColMetadata(_) => "columns",
+            Event::Row(_) => "row",
+            Event::Error(m) if m.number == 245 => "245",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds[..4], ["columns", "row", "row", "245"], "{events:?}");
+}
+
+#[test]
+fn order_by_without_from() {
+    let mut s = session();
+    assert_eq!(query(&mut s, "SELECT 1 AS a ORDER BY a").unwrap().1, [[Value::Int(1)]]);
+    assert_eq!(query(&mut s, "SELECT 1 AS a, 2 AS b ORDER BY b DESC, 1").unwrap().1, [[Value::Int(1), Value::Int(2)]]);
+    // an ORDER BY names what the select list has
+    assert_eq!(query(&mut s, "SELECT 1 AS a ORDER BY c").unwrap_err().0, 207);
+}
+
+#[test]
+fn a_trailing_comma_ends_a_create_table_column_list() {
+    let mut s = session();
+    let sql = "CREATE TABLE #trailing (a INT, b VARCHAR(3), )\nCREATE TABLE trailing2 (k INT PRIMARY KEY, CONSTRAINT u UNIQUE (k),\n)\n\
+               INSERT INTO #trailing VALUES (1, 'x')\nINSERT INTO trailing2 VALUES (7)\n\
+               SELECT t.a, t.b, u.k FROM #trailing t CROSS JOIN trailing2 u";
+    assert_eq!(query(&mut s, sql).unwrap().1, [[Value::Int(1), Value::Str("x".into()), Value::Int(7)]]);
+    // only there: a comma before any other closing parenthesis is still a syntax error
+    assert_eq!(query(&mut s, "CREATE TABLE trailing3 (a INT, b DECIMAL(5,))").unwrap_err().0, 102);
+}
+
+#[test]
+fn app_name_is_the_application_the_login_named() {
+    let mut s = session().with_application("fastmssql-tests");
+    let (columns, rows) = query(&mut s, "SELECT APP_NAME() AS app").unwrap();
+    assert_eq!(rows, [[Value::Str("fastmssql-tests".into())]]);
+    assert_eq!(columns[0].ty, SqlType::NVarChar(Some(128)));
+    assert_eq!(query(&mut session(), "SELECT APP_NAME() AS app").unwrap().1, [[Value::Str(String::new())]]);
+    assert_eq!(query(&mut s, "SELECT APP_NAME(1) AS app").unwrap_err().0, 174);
+}

@@ -2,6 +2,7 @@
 //! magnitude, CAST/CONVERT, unary minus, variables and system functions.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use super::convert::{convert, parse_decimal_text};
 use super::parser::{Comparison, Condition, Expr, SqlError};
@@ -30,10 +31,10 @@ pub type Variables = HashMap<String, (SqlType, Value)>;
 #[derive(Clone, Debug)]
 pub struct ColumnValue {
     /// The table (or alias) the column comes from; empty when it needs no qualification
-    pub qualifier: String,
+    pub qualifier: Rc<str>,
     /// A column of an outer query's row, seen by a correlated subquery: the query's own columns come first
     pub outer: bool,
-    pub name: String,
+    pub name: Rc<str>,
     pub ty: SqlType,
     pub nullable: bool,
     pub value: Value,

@@ -1,6 +1,6 @@
 //! Functions of the server, the database and the session: SERVERPROPERTY and DATABASEPROPERTYEX
 //! (sql_variant, as SQL Server returns them), DB_NAME, DB_ID, SCHEMA_NAME, SCHEMA_ID, the user
-//! and login names, XACT_STATE and the ERROR_* functions of a CATCH block.
+//! and login names, APP_NAME, XACT_STATE and the ERROR_* functions of a CATCH block.
 
 use super::eval::Typed;
 use super::eval::{Scope, VERSION_TEXT};
@@ -27,6 +27,7 @@ pub const NAMES: &[&str] = &[
     "SUSER_SNAME",
     "SYSTEM_USER",
     "ORIGINAL_LOGIN",
+    "APP_NAME",
     "XACT_STATE",
     "ERROR_NUMBER",
     "ERROR_MESSAGE",
@@ -163,6 +164,11 @@ pub fn call(name: &str, args: Vec<Typed>, scope: &Scope) -> Result<Typed, SqlErr
         "SUSER_NAME" | "SUSER_SNAME" | "SYSTEM_USER" | "ORIGINAL_LOGIN" => {
             arguments(name, &args, 0, 0)?;
             typed(SYSNAME, name != "SYSTEM_USER", Ok(Value::Str(login.to_string())))
+        }
+        "APP_NAME" => {
+            arguments(name, &args, 0, 0)?;
+            let application = session.map_or("", |s| s.application.as_str());
+            typed(SqlType::NVarChar(Some(128)), true, Ok(Value::Str(application.to_string())))
         }
         "XACT_STATE" => {
             arguments(name, &args, 0, 0)?;

@@ -17,10 +17,13 @@ pub mod store;
 pub mod transaction;
 mod undo;
 
+use std::borrow::Cow;
+use std::rc::Rc;
+
 use sqlparser::ast;
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Location, Token};
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 use crate::engine::{scope, Done, DoneKind, Event, Message, Session};
 use crate::sql::convert::convert;
@@ -33,7 +36,9 @@ use crate::sql::parser::{
 use crate::tokens::{CURCMD_SELECT, DONE_COUNT, DONE_ERROR};
 use crate::types::{ColumnDef, SqlType};
 use crate::value::Value;
-use store::{parse_type, storage_error, CatalogColumn, Constraint, KeyKind, Reading, Store, Table, WriteError};
+use store::{
+    parse_type, storage_error, CatalogColumn, Constraint, KeyKind, KeyRange, Reading, Store, Table, WriteError,
+};
 
 /// CurCmd values of the DONE tokens of table statements.
 const CMD_INSERT: u16 = 0xC3;
@@ -44,9 +49,22 @@ const CMD_DROP_TABLE: u16 = 0xC7;
 const CMD_CREATE_INDEX: u16 = 0xC8;
 const CMD_DROP_INDEX: u16 = 0xC9;
 
-/// Words that make a batch one for this front end (the set operators combine queries, which it runs).
-const TABLE_WORDS: &[&str] =
-    &["FROM", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "TRUNCATE", "INTO", "UNION", "EXCEPT", "INTERSECT"];
+/// Words that make a batch one for this front end (the set operators combine queries, which it runs;
+/// ORDER BY sorts rows, which only it does).
+const TABLE_WORDS: &[&str] = &[
+    "FROM",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "DROP",
+    "TRUNCATE",
+    "INTO",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "ORDER",
+];
 
 /// A statement of a batch: run on tables here, or given to the part-1 parser as text.
 pub enum Piece {
@@ -64,21 +82,70 @@ pub fn involves_tables(sql: &str) -> bool {
     })
 }
 
+/// Where each line of `sql` starts.
+fn line_starts(sql: &str) -> Vec<usize> {
+    std::iter::once(0).chain(sql.char_indices().filter(|(_, c)| *c == '\n').map(|(i, _)| i + 1)).collect()
+}
+
+/// The byte offset in `sql` of a token's location (line and character, from 1).
+fn byte_offset(sql: &str, line_starts: &[usize], loc: Location) -> usize {
+    let Some(&line_start) = line_starts.get((loc.line as usize).saturating_sub(1)) else {
+        return sql.len();
+    };
+    sql[line_start..]
+        .char_indices()
+        .nth((loc.column as usize).saturating_sub(1))
+        .map_or(sql.len(), |(i, _)| line_start + i)
+}
+
+/// `sql` with a comma that ends the column list of a CREATE TABLE blanked out: SQL Server takes
+/// `CREATE TABLE t (a int, b int,)`, sqlparser's T-SQL dialect does not. Nothing else moves.
+fn without_trailing_column_commas<'s>(sql: &'s str, line_starts: &[usize]) -> Cow<'s, str> {
+    let Ok(tokens) = Tokenizer::new(&MsSqlDialect {}, sql).tokenize_with_location() else {
+        return Cow::Borrowed(sql);
+    };
+    let tokens: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let is_word = |i: usize, word: &str| matches!(tokens.get(i), Some(t) if matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word)));
+    let mut commas = Vec::new();
+    for start in 0..tokens.len() {
+        if !(is_word(start, "CREATE") && is_word(start + 1, "TABLE")) {
+            continue;
+        }
+        let Some(open) = (start + 2..tokens.len()).find(|&i| tokens[i].token == Token::LParen) else { continue };
+        let mut depth = 0;
+        for i in open..tokens.len() {
+            match tokens[i].token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        if tokens[i - 1].token == Token::Comma {
+                            commas.push(byte_offset(sql, line_starts, tokens[i - 1].span.start));
+                        }
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if commas.is_empty() {
+        return Cow::Borrowed(sql);
+    }
+    let mut text = sql.to_string();
+    for at in commas {
+        text.replace_range(at..at + 1, " ");
+    }
+    Cow::Owned(text)
+}
+
 /// Splits a batch into its statements.
 pub fn split_batch(sql: &str) -> Result<Vec<Piece>, SqlError> {
     let dialect = MsSqlDialect {};
+    let line_starts = line_starts(sql);
+    let sql = &*without_trailing_column_commas(sql, &line_starts);
     let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| SqlError::from_parser(e, 1))?;
-    let line_starts: Vec<usize> =
-        std::iter::once(0).chain(sql.char_indices().filter(|(_, c)| *c == '\n').map(|(i, _)| i + 1)).collect();
-    let offset = |loc: Location| -> usize {
-        let Some(&line_start) = line_starts.get((loc.line as usize).saturating_sub(1)) else {
-            return sql.len();
-        };
-        sql[line_start..]
-            .char_indices()
-            .nth((loc.column as usize).saturating_sub(1))
-            .map_or(sql.len(), |(i, _)| line_start + i)
-    };
+    let offset = |loc: Location| byte_offset(sql, &line_starts, loc);
     let mut pieces = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -221,8 +288,10 @@ fn without_clustering(text: &str) -> String {
 
 fn is_table_statement(statement: &ast::Statement) -> bool {
     match statement {
+        // a SELECT without FROM is the part-1 parser's, unless it has an ORDER BY
         ast::Statement::Query(q) => {
-            !matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty() && s.into.is_none())
+            q.order_by.is_some()
+                || !matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty() && s.into.is_none())
         }
         _ => true,
     }
@@ -971,9 +1040,9 @@ fn qualified_row_scope(columns: &[ColumnDef], qualifiers: &[String], values: &[V
         .zip(values)
         .enumerate()
         .map(|(i, (c, v))| ColumnValue {
-            qualifier: qualifiers.get(i).cloned().unwrap_or_default(),
+            qualifier: qualifiers.get(i).map_or_else(|| Rc::from(""), |q| Rc::from(q.as_str())),
             outer: false,
-            name: c.name.clone(),
+            name: Rc::from(c.name.as_str()),
             ty: c.ty.clone(),
             nullable: c.nullable,
             value: v.clone(),
@@ -1052,9 +1121,14 @@ fn translate_condition(e: &ast::Expr) -> Result<Condition, SqlError> {
     })
 }
 
+/// A stored row: its rowid and values.
+type RowWithId = (i64, Vec<Value>);
+
 /// The rows of `table` a WHERE can qualify: when one of its AND-ed conditions is
-/// `integer_column = constant`, only the rows SQLite finds holding that value (the WHERE is
-/// still evaluated on each, so this only saves a scan); otherwise every row.
+/// `integer_column = constant`, only the rows SQLite finds holding that value, else when some
+/// limit an integer column to a range, only those in it; otherwise every row. Also whether the
+/// rows are exactly those the WHERE qualifies (it is all such a range); otherwise the WHERE is
+/// still to be evaluated on each, as this only saves a scan.
 fn candidate_rows(
     store: &Store,
     table: &Table,
@@ -1062,10 +1136,131 @@ fn candidate_rows(
     selection: Option<&ast::Expr>,
     scope: &Scope,
     reading: Reading,
-) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
-    match selection.and_then(|e| point_lookup(table, qualifier, e, scope)) {
-        Some((ordinal, value)) => store.rows_with(table, ordinal, value, reading),
-        None => store.scan(table, reading),
+) -> Result<(Vec<RowWithId>, bool), SqlError> {
+    let Some(selection) = selection else {
+        return Ok((store.scan(table, reading)?, true));
+    };
+    if let Some((ordinal, value)) = point_lookup(table, qualifier, selection, scope) {
+        return Ok((store.rows_with(table, ordinal, value, reading)?, false));
+    }
+    match range_lookup(table, qualifier, selection, scope) {
+        Some((range, exact)) => Ok((store.rows_in(table, &range, reading)?, exact)),
+        None => Ok((store.scan(table, reading)?, false)),
+    }
+}
+
+/// The range of an integer column that the AND-ed parts of `e` limit it to (`column >= constant`,
+/// `>`, `<`, `<=`, `IS NULL`, either way round, the constant of an integer type), for the first
+/// such column; and whether `e` is all such parts on that column (the range is then exactly `e`).
+fn range_lookup(table: &Table, qualifier: &str, e: &ast::Expr, scope: &Scope) -> Option<(KeyRange, bool)> {
+    use ast::BinaryOperator as B;
+    let mut parts = Vec::new();
+    conjuncts(e, &mut parts);
+    let count = parts.len();
+    let mut range: Option<KeyRange> = None;
+    let mut used = 0;
+    let mut exact = true;
+    for part in parts {
+        let (ordinal, low, high) = match part {
+            ast::Expr::IsNull(inner) => match integer_column(table, qualifier, inner) {
+                Some(ordinal) if range.is_none() => return Some((KeyRange::Null(ordinal), count == 1)),
+                _ => continue,
+            },
+            ast::Expr::BinaryOp { left, op: op @ (B::Gt | B::GtEq | B::Lt | B::LtEq), right } => {
+                // `constant < column` is `column > constant`
+                let (ordinal, other, op) =
+                    match (integer_column(table, qualifier, left), integer_column(table, qualifier, right)) {
+                        (Some(i), _) => (i, right.as_ref(), op.clone()),
+                        (None, Some(i)) => (
+                            i,
+                            left.as_ref(),
+                            match op {
+                                B::Gt => B::Lt,
+                                B::GtEq => B::LtEq,
+                                B::Lt => B::Gt,
+                                _ => B::GtEq,
+                            },
+                        ),
+                        _ => continue,
+                    };
+                let Some(bound) = integer_constant(other, scope) else { continue };
+                // past the ends of bigint a strict bound is kept as the end itself, which is no longer exact
+                let (low, high) = match op {
+                    B::GtEq => (Some(bound), None),
+                    B::Gt => (
+                        Some(bound.checked_add(1).unwrap_or_else(|| {
+                            exact = false;
+                            bound
+                        })),
+                        None,
+                    ),
+                    B::LtEq => (None, Some(bound)),
+                    _ => (
+                        None,
+                        Some(bound.checked_sub(1).unwrap_or_else(|| {
+                            exact = false;
+                            bound
+                        })),
+                    ),
+                };
+                (ordinal, low, high)
+            }
+            _ => continue,
+        };
+        range = match range {
+            None => Some(KeyRange::Between { ordinal, low, high }),
+            Some(KeyRange::Between { ordinal: o, low: l, high: h }) if o == ordinal => Some(KeyRange::Between {
+                ordinal,
+                low: l.max(low),
+                high: match (h, high) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
+            }),
+            kept => {
+                exact = false;
+                kept
+            }
+        };
+        used += 1;
+    }
+    range.map(|r| (r, exact && used == count))
+}
+
+/// The AND-ed parts of a condition.
+fn conjuncts<'e>(e: &'e ast::Expr, parts: &mut Vec<&'e ast::Expr>) {
+    match e {
+        ast::Expr::Nested(inner) => conjuncts(inner, parts),
+        ast::Expr::BinaryOp { left, op: ast::BinaryOperator::And, right } => {
+            conjuncts(left, parts);
+            conjuncts(right, parts);
+        }
+        other => parts.push(other),
+    }
+}
+
+/// The ordinal of the integer column of `table` that `e` names (bare, or qualified by `qualifier`).
+fn integer_column(table: &Table, qualifier: &str, e: &ast::Expr) -> Option<usize> {
+    let name = match e {
+        ast::Expr::Identifier(i) => &i.value,
+        ast::Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+            [.., q, c] if q.value.eq_ignore_ascii_case(qualifier) => &c.value,
+            _ => return None,
+        },
+        ast::Expr::Nested(inner) => return integer_column(table, qualifier, inner),
+        _ => return None,
+    };
+    table.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name) && c.ty.is_integer())
+}
+
+/// The value of an expression reading no column, when it is an integer (of an integer type: a
+/// fraction would need rounding toward the comparison).
+fn integer_constant(e: &ast::Expr, scope: &Scope) -> Option<i64> {
+    let constant = translate(e).ok().filter(|e| !reads_columns(e))?;
+    let typed = eval(&constant, scope).ok()?;
+    match typed.value.ok()? {
+        Value::Int(v) if typed.ty.is_integer() => Some(v),
+        _ => None,
     }
 }
 
@@ -1469,7 +1664,7 @@ fn change_rows(
         let qualifying = loop {
             let mut qualifying = Vec::new();
             for (rowid, values) in
-                candidate_rows(store, table, &table.name, selection, &statement_scope, Reading::Committed)?
+                candidate_rows(store, table, &table.name, selection, &statement_scope, Reading::Committed)?.0
             {
                 let columns = row_scope(&defs, &values);
                 if qualifies(condition.as_ref(), &scope(session, variables, &columns))? {

@@ -3,6 +3,12 @@
 //! loops), WHERE, GROUP BY and HAVING with the aggregates COUNT, COUNT_BIG, MIN, MAX, SUM and AVG
 //! (typed as SQL Server types them), DISTINCT, UNION [ALL], ORDER BY (by expression or position),
 //! TOP and OFFSET/FETCH; subqueries, correlated ones too.
+//!
+//! A SELECT without grouping, DISTINCT or ORDER BY computes its rows one at a time (INNER and CROSS
+//! joins as nested loops) and hands each on as it is made: a statement's rows reach the client
+//! encoded, so a big join is never held as values. Comparisons of a derived table's columns with
+//! constants go into the derived table's own WHERE, where SQLite reads just the rows in a range
+//! of an integer column (from an index when there is one) instead of all of them.
 
 mod grouping;
 
@@ -13,11 +19,11 @@ use sqlparser::ast;
 
 use super::store::Reading;
 use super::{
-    candidate_rows, catalog, catalog_column, modules, qualified_row_scope, qualifies, row_scope, session_reading,
-    table_name, translate, translate_condition, value_of,
+    candidate_rows, catalog, catalog_column, conjuncts, modules, qualified_row_scope, qualifies, row_scope,
+    session_reading, table_name, translate, translate_condition, value_of,
 };
 use crate::engine::scope;
-use crate::engine::{Event, Session};
+use crate::engine::{EncodedRows, Event, Session};
 use crate::sql::arithmetic::common_type;
 use crate::sql::convert::convert;
 use crate::sql::eval::{column_index, compare, eval, ColumnValue, Scope, Variables};
@@ -103,21 +109,135 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Runs a SELECT statement, appending its result; returns its row count.
+/// Runs a SELECT statement, appending its result; returns its row count. A plain SELECT's rows
+/// go out as they are computed (without ORDER BY, grouping or DISTINCT, none is held).
 pub(super) fn select(
     session: &Session,
     query: &ast::Query,
     variables: &Variables,
     events: &mut Vec<Event>,
 ) -> Result<u64, SqlError> {
-    let result = run_query(&Context::new(session, variables), query)?;
-    events.push(Event::ColMetadata(result.columns));
+    let cx = Context::new(session, variables);
     let fmtonly = session.options.get("FMTONLY").is_some_and(|v| v.eq_ignore_ascii_case("ON"));
-    let count = if fmtonly { 0 } else { result.rows.len() as u64 };
-    if !fmtonly {
-        events.extend(result.rows.into_iter().map(Event::Row));
+    let mut sink = ClientRows::new(events, session.encode_rows && !fmtonly, fmtonly);
+    let error = match plain_select(query) {
+        Some(select) => select_into(&cx, select, &order_by(query)?, &mut sink)?.0,
+        None => {
+            let result = run_query(&cx, query)?;
+            sink.columns(&result.columns);
+            for row in result.rows {
+                sink.row(row);
+            }
+            result.error
+        }
+    };
+    let count = sink.finish();
+    error.map_or(Ok(count), Err)
+}
+
+/// The SELECT of a query that is one SELECT with at most ORDER BY: no WITH, OFFSET/FETCH or FOR.
+fn plain_select(query: &ast::Query) -> Option<&ast::Select> {
+    let plain = query.with.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none()
+        && query.locks.is_empty()
+        && query.for_clause.is_none();
+    match query.body.as_ref() {
+        ast::SetExpr::Select(select) if plain => Some(select),
+        _ => None,
     }
-    result.error.map_or(Ok(count), Err)
+}
+
+/// A query's ORDER BY keys with their directions (true: ascending).
+fn order_by(query: &ast::Query) -> Result<Vec<(ast::Expr, bool)>, SqlError> {
+    match &query.order_by {
+        None => Ok(Vec::new()),
+        Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(keys), .. }) => {
+            Ok(keys.iter().map(|k| (k.expr.clone(), k.options.asc != Some(false))).collect())
+        }
+        Some(_) => Err(SqlError::not_supported("ORDER BY ALL")),
+    }
+}
+
+/// Where a SELECT's rows go as they are computed: the result's columns first, then each row.
+trait RowSink {
+    fn columns(&mut self, columns: &[ColumnDef]);
+    fn row(&mut self, row: Vec<Value>);
+}
+
+/// A result held whole (a derived table, a subquery, a view, a CTE).
+#[derive(Default)]
+struct Collected {
+    columns: Vec<ColumnDef>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl RowSink for Collected {
+    fn columns(&mut self, columns: &[ColumnDef]) {
+        self.columns = columns.to_vec();
+    }
+
+    fn row(&mut self, row: Vec<Value>) {
+        self.rows.push(row);
+    }
+}
+
+/// A statement's result on its way to the client: COLMETADATA, then its rows, one event each or
+/// (when the session asks for it) encoded into chunks of ROW tokens, some ten times smaller.
+struct ClientRows<'e> {
+    events: &'e mut Vec<Event>,
+    columns: Vec<ColumnDef>,
+    encode: bool,
+    /// FMTONLY: the rows are counted as none and not sent
+    discard: bool,
+    count: u64,
+    chunk: EncodedRows,
+}
+
+/// Rows encoded into one chunk before it becomes an event.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+impl<'e> ClientRows<'e> {
+    fn new(events: &'e mut Vec<Event>, encode: bool, discard: bool) -> ClientRows<'e> {
+        ClientRows { events, columns: Vec::new(), encode, discard, count: 0, chunk: EncodedRows::default() }
+    }
+
+    fn flush(&mut self) {
+        if !self.chunk.is_empty() {
+            self.events.push(Event::EncodedRows(std::mem::take(&mut self.chunk)));
+        }
+    }
+
+    /// Sends what is left; returns the row count.
+    fn finish(mut self) -> u64 {
+        self.flush();
+        self.count
+    }
+}
+
+impl RowSink for ClientRows<'_> {
+    fn columns(&mut self, columns: &[ColumnDef]) {
+        self.columns = columns.to_vec();
+        self.events.push(Event::ColMetadata(self.columns.clone()));
+    }
+
+    fn row(&mut self, row: Vec<Value>) {
+        if self.discard {
+            return;
+        }
+        self.count += 1;
+        if !self.encode {
+            self.events.push(Event::Row(row));
+            return;
+        }
+        if self.chunk.push(&self.columns, &row).is_err() {
+            // the protocol layer reports a value it cannot encode, ending the response there
+            self.flush();
+            self.events.push(Event::Row(row));
+        } else if self.chunk.len() >= CHUNK_BYTES {
+            self.flush();
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -191,13 +311,7 @@ pub(super) fn run_query(cx: &Context, query: &ast::Query) -> Result<ResultSet, S
             &with_ctes
         }
     };
-    let order: Vec<(ast::Expr, bool)> = match &query.order_by {
-        None => Vec::new(),
-        Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(keys), .. }) => {
-            keys.iter().map(|k| (k.expr.clone(), k.options.asc != Some(false))).collect()
-        }
-        Some(_) => return Err(SqlError::not_supported("ORDER BY ALL")),
-    };
+    let order = order_by(query)?;
     let (offset, fetch) = paging(cx, query)?;
     if (offset.is_some() || fetch.is_some()) && order.is_empty() {
         return Err(SqlError::syntax_near(if offset.is_some() { "OFFSET" } else { "FETCH" }));
@@ -480,6 +594,23 @@ fn extract_aggregates(e: &ast::Expr, found: &mut Vec<(Aggregate, Option<Expr>)>)
 
 /// One SELECT: FROM, WHERE, GROUP BY/HAVING, the select list, DISTINCT, ORDER BY and TOP.
 fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -> Result<ResultSet, SqlError> {
+    let mut collected = Collected::default();
+    let (error, sources) = select_into(cx, select, order, &mut collected)?;
+    Ok(ResultSet { columns: collected.columns, rows: collected.rows, error, sources })
+}
+
+/// A SELECT's source rows from kept; its run-time error, if any, comes after the rows before it.
+type Selected = (Option<SqlError>, Option<Vec<Vec<ColumnValue>>>);
+
+/// Runs one SELECT into `sink`; returns its run-time error and (when the context keeps them) the
+/// source row of each result row. Without grouping, DISTINCT or ORDER BY each row goes to the
+/// sink as the joins produce it; otherwise they are all computed first.
+fn select_into(
+    cx: &Context,
+    select: &ast::Select,
+    order: &[(ast::Expr, bool)],
+    sink: &mut dyn RowSink,
+) -> Result<Selected, SqlError> {
     if select.into.is_some() {
         return Err(SqlError::not_supported("SELECT ... INTO"));
     }
@@ -494,14 +625,12 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
         }
         _ => return Err(SqlError::not_supported("GROUP BY ALL or its modifiers")),
     };
-    let source = match select.from.as_slice() {
-        // one table: a WHERE on an integer column = constant is looked up, not scanned
-        [ast::TableWithJoins { relation: table @ ast::TableFactor::Table { .. }, joins }] if joins.is_empty() => {
-            factor(cx, table, select.selection.as_ref())?
-        }
-        from => relation(cx, from)?,
+    let joined = from_clause(cx, select)?;
+    let source = &joined.layout;
+    let selection = match &select.selection {
+        Some(e) if !joined.filtered => Some(translate_condition(e)?),
+        _ => None,
     };
-    let selection = select.selection.as_ref().map(translate_condition).transpose()?;
     let null_row = cx.columns(source.scope_row(&vec![Value::Null; source.columns.len()]));
     let typing_scope = cx.scope(&null_row);
     let mut outputs = Vec::new();
@@ -511,7 +640,7 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     for item in &select.projection {
         let (e, alias) = match item {
             ast::SelectItem::Wildcard(_) => {
-                outputs.extend((0..source.columns.len()).map(|i| source_output(&source, i)));
+                outputs.extend((0..source.columns.len()).map(|i| source_output(source, i)));
                 continue;
             }
             ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
@@ -526,7 +655,7 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
                         format!("The multi-part identifier \"{name}\" could not be bound."),
                     ));
                 }
-                outputs.extend(of_table.into_iter().map(|i| source_output(&source, i)));
+                outputs.extend(of_table.into_iter().map(|i| source_output(source, i)));
                 continue;
             }
             ast::SelectItem::QualifiedWildcard(..) => return Err(SqlError::not_supported("This wildcard")),
@@ -633,13 +762,20 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     let keys: Vec<(OrderKey, bool)> =
         order.iter().map(|(e, ascending)| Ok((order_key(e, visible)?, *ascending))).collect::<Result<_, SqlError>>()?;
     let columns: Vec<ColumnDef> = outputs.iter().map(|o| o.column.clone()).collect();
+    if !grouped && !distinct && keys.is_empty() && !cx.keep_sources {
+        sink.columns(&columns[..visible]);
+        let streamed = stream_rows(cx, &joined, selection.as_ref(), &outputs[..visible], top, sink);
+        return Ok((streamed.err(), None));
+    }
+    let source = &joined.into_source(cx)?;
+    sink.columns(&columns[..visible]);
     let mut error = None;
     // the qualifying source rows, then the output rows with their sort keys
     let mut qualifying = Vec::new();
     for values in &source.rows {
         let row = cx.columns(source.scope_row(values));
         match qualifies(selection.as_ref(), &cx.scope(&row)) {
-            Ok(true) => qualifying.push(values.clone()),
+            Ok(true) => qualifying.push(values),
             Ok(false) => {}
             Err(e) => {
                 error = Some(e);
@@ -653,9 +789,9 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
     let mut sources = Vec::new();
     // an ungrouped query is one group per row
     let groups = if grouped {
-        groups(cx, &source, &qualifying, &group_by)
+        groups(cx, source, &qualifying, &group_by)
     } else {
-        Ok(qualifying.iter().map(|r| vec![r]).collect())
+        Ok(qualifying.iter().map(|r| vec![*r]).collect())
     };
     let computed = groups.and_then(|groups| {
         for group in groups {
@@ -668,9 +804,9 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
                     // column of the sources (checked above)
                     (Item::Plain(e), None) => eval(e, &typing_scope)?.value,
                     (Item::Aggregate(a, argument), _) => {
-                        aggregate(cx, &source, &group, *a, argument.as_ref(), &o.column.ty)
+                        aggregate(cx, source, &group, *a, argument.as_ref(), &o.column.ty)
                     }
-                    (Item::StringAgg(agg), _) => string_agg(cx, &source, &group, agg, &o.column.ty),
+                    (Item::StringAgg(agg), _) => string_agg(cx, source, &group, agg, &o.column.ty),
                     // computed below, once the aggregates are
                     (Item::OverAggregates(_), _) => Ok(Value::Null),
                 })
@@ -740,14 +876,61 @@ fn run_select(cx: &Context, select: &ast::Select, order: &[(ast::Expr, bool)]) -
             })
             .collect()
     });
-    let rows = rows
-        .into_iter()
-        .map(|(_, mut r)| {
-            r.truncate(visible);
-            r
+    for (_, mut row) in rows {
+        row.truncate(visible);
+        sink.row(row);
+    }
+    Ok((error, sources))
+}
+
+/// The rows of an ungrouped SELECT without DISTINCT or ORDER BY, each sent to `sink` as soon as
+/// it is computed, up to TOP; a column of the source is copied, not evaluated.
+fn stream_rows(
+    cx: &Context,
+    joined: &Joined,
+    selection: Option<&Condition>,
+    outputs: &[Output],
+    top: Option<u64>,
+    sink: &mut dyn RowSink,
+) -> Result<(), SqlError> {
+    if top == Some(0) {
+        return Ok(());
+    }
+    let width = joined.layout.columns.len();
+    let template = cx.columns(joined.layout.scope_row(&vec![Value::Null; width]));
+    let copied: Vec<Option<usize>> = outputs
+        .iter()
+        .map(|o| match &o.item {
+            Item::Plain(Expr::Column(name)) => column_index(&template, name).ok().filter(|&i| i < width),
+            _ => None,
         })
         .collect();
-    Ok(ResultSet { columns: columns.into_iter().take(visible).collect(), rows, error, sources })
+    let evaluates = selection.is_some() || copied.iter().any(Option::is_none);
+    let mut sent = 0;
+    joined.for_each(cx, &mut |values| {
+        let row = evaluates.then(|| {
+            let mut row = template.clone();
+            for (column, value) in row.iter_mut().zip(values) {
+                column.value = value.clone();
+            }
+            row
+        });
+        let scope = row.as_deref().map(|row| cx.scope(row));
+        if selection.is_some() && !qualifies(selection, scope.as_ref().expect("evaluated"))? {
+            return Ok(true);
+        }
+        let mut out = Vec::with_capacity(outputs.len());
+        for (output, copied) in outputs.iter().zip(&copied) {
+            out.push(match (copied, &output.item, &scope) {
+                (Some(i), _, _) => values[*i].clone(),
+                (None, Item::Plain(e), Some(scope)) => eval(e, scope)?.value?,
+                _ => unreachable!("an ungrouped query computes plain expressions"),
+            });
+        }
+        sink.row(out);
+        sent += 1;
+        Ok(top.is_none_or(|n| sent < n))
+    })
 }
 
 /// Whether an expression calls an aggregate (outside subqueries).
@@ -816,14 +999,249 @@ fn sort_rows(rows: &mut [(Key, Vec<Value>)], keys: &[(OrderKey, bool)]) {
     });
 }
 
+/// A SELECT's FROM clause as tables and derived tables joined by nested loops as rows are
+/// asked for: `on[k]` joins factor k to those before it (the ON of an INNER JOIN, `None` for
+/// CROSS JOIN and commas). A FROM clause with outer joins is one factor, joined beforehand.
+struct Joined {
+    factors: Vec<Source>,
+    on: Vec<Option<Condition>>,
+    /// The joined columns and their qualifiers (no rows)
+    layout: Source,
+    /// Whether the rows are those the WHERE qualifies already (all of it went into a derived
+    /// table, or is a range read of the only table)
+    filtered: bool,
+}
+
+/// The FROM clause of `select`; one table alone has only the rows its WHERE can qualify.
+fn from_clause(cx: &Context, select: &ast::Select) -> Result<Joined, SqlError> {
+    use ast::JoinOperator as J;
+    let inner = |operator: &J| matches!(operator, J::Join(_) | J::Inner(_) | J::CrossJoin(ast::JoinConstraint::None));
+    let mut filtered = false;
+    let (factors, on) = match select.from.as_slice() {
+        // one table: a WHERE on an integer column = constant is looked up, not scanned
+        [ast::TableWithJoins { relation: table @ ast::TableFactor::Table { .. }, joins }] if joins.is_empty() => {
+            let (source, exact) = factor(cx, table, select.selection.as_ref())?;
+            filtered = exact;
+            (vec![source], vec![None])
+        }
+        // one derived table: the WHERE's limits on its plain columns also limit its own WHERE
+        [ast::TableWithJoins {
+            relation: ast::TableFactor::Derived { lateral: false, subquery, alias, sample: None },
+            joins,
+        }] if joins.is_empty() => {
+            let narrowed = select.selection.as_ref().and_then(|outer| {
+                let name = alias.as_ref().map(|a| a.name.value.as_str()).unwrap_or_default();
+                narrowed_query(subquery, name, outer)
+            });
+            let relation = match narrowed {
+                Some((subquery, whole)) => {
+                    filtered = whole;
+                    ast::TableFactor::Derived {
+                        lateral: false,
+                        subquery: Box::new(subquery),
+                        alias: alias.clone(),
+                        sample: None,
+                    }
+                }
+                None => select.from[0].relation.clone(),
+            };
+            (vec![factor(cx, &relation, None)?.0], vec![None])
+        }
+        from if !from.is_empty() && from.iter().all(|item| item.joins.iter().all(|j| inner(&j.join_operator))) => {
+            let mut factors = Vec::new();
+            let mut on = Vec::new();
+            for item in from {
+                factors.push(factor(cx, &item.relation, None)?.0);
+                on.push(None);
+                for join in &item.joins {
+                    factors.push(factor(cx, &join.relation, None)?.0);
+                    on.push(match &join.join_operator {
+                        J::Join(ast::JoinConstraint::On(e)) | J::Inner(ast::JoinConstraint::On(e)) => {
+                            Some(translate_condition(e)?)
+                        }
+                        J::CrossJoin(_) => None,
+                        _ => return Err(SqlError::not_supported("A join without ON")),
+                    });
+                }
+            }
+            (factors, on)
+        }
+        from => (vec![relation(cx, from)?], vec![None]),
+    };
+    let layout = Source {
+        columns: factors.iter().flat_map(|f| f.columns.iter().cloned()).collect(),
+        qualifiers: factors.iter().flat_map(|f| f.qualifiers.iter().cloned()).collect(),
+        rows: Vec::new(),
+    };
+    Ok(Joined { factors, on, layout, filtered })
+}
+
+/// `query` (a derived table named `alias`) with the parts of the outer WHERE that compare one of
+/// its columns with a constant (or test it for NULL) added to its own WHERE, when it is one
+/// SELECT of one table whose column that is: a range of its rows can then be read instead of all
+/// of them. Also whether that was the whole outer WHERE (else the rest of it filters what comes out).
+fn narrowed_query(query: &ast::Query, alias: &str, outer: &ast::Expr) -> Option<(ast::Query, bool)> {
+    use ast::BinaryOperator as B;
+    let ast::SetExpr::Select(inner) = query.body.as_ref() else { return None };
+    let plain = plain_select(query).is_some()
+        && query.order_by.is_none()
+        && inner.distinct.is_none()
+        && inner.top.is_none()
+        && inner.having.is_none()
+        && inner.into.is_none()
+        && matches!(&inner.group_by, ast::GroupByExpr::Expressions(g, m) if g.is_empty() && m.is_empty())
+        && matches!(inner.from.as_slice(), [ast::TableWithJoins { relation: ast::TableFactor::Table { .. }, joins }] if joins.is_empty());
+    if !plain {
+        return None;
+    }
+    // the inner expression of the derived table's column `name`: a column of the table
+    let column = |name: &str| -> Option<ast::Expr> {
+        if let [ast::SelectItem::Wildcard(_)] = inner.projection.as_slice() {
+            return Some(ast::Expr::Identifier(ast::Ident::new(name)));
+        }
+        let mut found = inner.projection.iter().filter_map(|item| match item {
+            ast::SelectItem::UnnamedExpr(e @ ast::Expr::Identifier(i)) if i.value.eq_ignore_ascii_case(name) => {
+                Some(e.clone())
+            }
+            ast::SelectItem::UnnamedExpr(e @ ast::Expr::CompoundIdentifier(parts))
+                if parts.last().is_some_and(|i| i.value.eq_ignore_ascii_case(name)) =>
+            {
+                Some(e.clone())
+            }
+            ast::SelectItem::ExprWithAlias {
+                expr: e @ (ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)),
+                alias,
+            } if alias.value.eq_ignore_ascii_case(name) => Some(e.clone()),
+            _ => None,
+        });
+        match (found.next(), found.next()) {
+            (Some(e), None) => Some(e),
+            _ => None,
+        }
+    };
+    let outer_column = |e: &ast::Expr| -> Option<ast::Expr> {
+        match e {
+            ast::Expr::Identifier(i) => column(&i.value),
+            ast::Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, c] if q.value.eq_ignore_ascii_case(alias) => column(&c.value),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    // a constant of the statement: a literal or a variable (a parameter), perhaps negated
+    fn constant(e: &ast::Expr) -> bool {
+        match e {
+            ast::Expr::Value(_) => true,
+            ast::Expr::Identifier(i) => i.value.starts_with('@'),
+            ast::Expr::Nested(inner) | ast::Expr::UnaryOp { expr: inner, .. } => constant(inner),
+            _ => false,
+        }
+    }
+    let mut parts = Vec::new();
+    conjuncts(outer, &mut parts);
+    let mut pushed = Vec::new();
+    let whole = parts.len();
+    for part in parts {
+        match part {
+            ast::Expr::IsNull(e) => {
+                if let Some(c) = outer_column(e) {
+                    pushed.push(ast::Expr::IsNull(Box::new(c)));
+                }
+            }
+            ast::Expr::BinaryOp { left, op: op @ (B::Eq | B::Gt | B::GtEq | B::Lt | B::LtEq), right } => {
+                let rewritten = match (outer_column(left), outer_column(right)) {
+                    (Some(c), None) if constant(right) => (Box::new(c), right.clone()),
+                    (None, Some(c)) if constant(left) => (left.clone(), Box::new(c)),
+                    _ => continue,
+                };
+                let (left, right) = rewritten;
+                pushed.push(ast::Expr::BinaryOp { left, op: op.clone(), right });
+            }
+            _ => {}
+        }
+    }
+    if pushed.is_empty() {
+        return None;
+    }
+    let whole = pushed.len() == whole;
+    let mut narrowed = query.clone();
+    let ast::SetExpr::Select(select) = narrowed.body.as_mut() else { return None };
+    let condition = select.selection.take().into_iter().map(|e| ast::Expr::Nested(Box::new(e))).chain(pushed);
+    select.selection =
+        condition.reduce(|a, b| ast::Expr::BinaryOp { left: Box::new(a), op: B::And, right: Box::new(b) });
+    Some((narrowed, whole))
+}
+
+impl Joined {
+    /// Calls `each` with every joined row, in FROM order, until it returns false.
+    fn for_each(&self, cx: &Context, each: &mut dyn FnMut(&[Value]) -> Result<bool, SqlError>) -> Result<(), SqlError> {
+        if let ([factor], [None]) = (self.factors.as_slice(), self.on.as_slice()) {
+            // one factor: its rows as they are
+            for row in &factor.rows {
+                if !each(row)? {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        let mut values = Vec::with_capacity(self.layout.columns.len());
+        self.join_from(cx, 0, &mut values, each).map(|_| ())
+    }
+
+    /// The rows of factors `k..` joined to `values` (a row of the factors before); false once `each` stopped.
+    fn join_from(
+        &self,
+        cx: &Context,
+        k: usize,
+        values: &mut Vec<Value>,
+        each: &mut dyn FnMut(&[Value]) -> Result<bool, SqlError>,
+    ) -> Result<bool, SqlError> {
+        let Some(factor) = self.factors.get(k) else {
+            return each(values);
+        };
+        let start = values.len();
+        for row in &factor.rows {
+            values.truncate(start);
+            values.extend(row.iter().cloned());
+            if let Some(on) = &self.on[k] {
+                let width = values.len();
+                let columns =
+                    qualified_row_scope(&self.layout.columns[..width], &self.layout.qualifiers[..width], values);
+                if !qualifies(Some(on), &cx.scope(&cx.columns(columns)))? {
+                    continue;
+                }
+            }
+            if !self.join_from(cx, k + 1, values, each)? {
+                return Ok(false);
+            }
+        }
+        values.truncate(start);
+        Ok(true)
+    }
+
+    /// The joined columns with all the joined rows.
+    fn into_source(mut self, cx: &Context) -> Result<Source, SqlError> {
+        if self.factors.len() == 1 && self.on[0].is_none() {
+            return Ok(self.factors.pop().expect("one factor"));
+        }
+        let mut rows = Vec::new();
+        self.for_each(cx, &mut |values| {
+            rows.push(values.to_vec());
+            Ok(true)
+        })?;
+        Ok(Source { rows, ..self.layout })
+    }
+}
+
 /// The columns and rows of a FROM clause: tables and derived tables, joined.
 fn relation(cx: &Context, from: &[ast::TableWithJoins]) -> Result<Source, SqlError> {
     // no FROM: one row of no columns
     let mut result = Source { columns: Vec::new(), qualifiers: Vec::new(), rows: vec![Vec::new()] };
     for (n, item) in from.iter().enumerate() {
-        let mut joined = factor(cx, &item.relation, None)?;
+        let mut joined = factor(cx, &item.relation, None)?.0;
         for join in &item.joins {
-            let right = factor(cx, &join.relation, None)?;
+            let right = factor(cx, &join.relation, None)?.0;
             joined = join_sources(cx, joined, right, &join.join_operator)?;
         }
         result = if n == 0 { joined } else { cross(result, joined, None, false, cx)? };
@@ -832,8 +1250,9 @@ fn relation(cx: &Context, from: &[ast::TableWithJoins]) -> Result<Source, SqlErr
 }
 
 /// One table or derived table of a FROM clause, qualified by its alias or name; the rows of a
-/// table are those `selection` (its WHERE, when it is the only table) can qualify.
-fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>) -> Result<Source, SqlError> {
+/// table are those `selection` (its WHERE, when it is the only table) can qualify. Also whether
+/// they are exactly those it qualifies (read as a range of an integer column that is all of it).
+fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>) -> Result<(Source, bool), SqlError> {
     match factor {
         ast::TableFactor::Table { name, alias, args: None, with_hints, .. } => {
             let reading = table_reading(cx.session, with_hints)?;
@@ -842,10 +1261,10 @@ fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>
                 Source { qualifiers: vec![qualifier; columns.len()], columns, rows }
             };
             if let Some(cte) = cx.cte(name) {
-                return Ok(named(&cte.name, cte.result.columns.clone(), cte.result.rows.clone()));
+                return Ok((named(&cte.name, cte.result.columns.clone(), cte.result.rows.clone()), false));
             }
             if let Some((view, columns, rows)) = catalog::system_view(cx.session, name)? {
-                return Ok(named(view, columns, rows));
+                return Ok((named(view, columns, rows), false));
             }
             let store =
                 cx.session.store.as_ref().ok_or_else(|| SqlError::not_supported("A query before the store opens"))?;
@@ -854,15 +1273,13 @@ fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>
                 let qualifier = alias.as_ref().map_or_else(|| table.name.clone(), |a| a.name.value.clone());
                 let statement_columns = cx.columns(Vec::new());
                 let statement_scope = cx.scope(&statement_columns);
-                let rows = candidate_rows(store, &table, &qualifier, selection, &statement_scope, reading)?
-                    .into_iter()
-                    .map(|(_, values)| values)
-                    .collect();
-                return Ok(Source {
+                let (rows, exact) = candidate_rows(store, &table, &qualifier, selection, &statement_scope, reading)?;
+                let source = Source {
                     columns: table.columns.iter().map(catalog_column).collect(),
                     qualifiers: vec![qualifier; table.columns.len()],
-                    rows,
-                });
+                    rows: rows.into_iter().map(|(_, values)| values).collect(),
+                };
+                return Ok((source, exact));
             }
             match modules::view(store, &object)? {
                 Some(view) => {
@@ -871,7 +1288,7 @@ fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>
                     if let Some(e) = result.error {
                         return Err(e);
                     }
-                    Ok(named(&view.name, result.columns, result.rows))
+                    Ok((named(&view.name, result.columns, result.rows), false))
                 }
                 None => Err(SqlError::new(208, format!("Invalid object name '{name}'."))),
             }
@@ -888,10 +1305,13 @@ fn factor(cx: &Context, factor: &ast::TableFactor, selection: Option<&ast::Expr>
                     format!("No column name was specified for column {} of '{alias}'.", i + 1),
                 ));
             }
-            Ok(Source { qualifiers: vec![alias; result.columns.len()], columns: result.columns, rows: result.rows })
+            Ok((
+                Source { qualifiers: vec![alias; result.columns.len()], columns: result.columns, rows: result.rows },
+                false,
+            ))
         }
         ast::TableFactor::NestedJoin { table_with_joins, alias: None } => {
-            relation(cx, std::slice::from_ref(table_with_joins))
+            Ok((relation(cx, std::slice::from_ref(table_with_joins))?, false))
         }
         _ => Err(SqlError::not_supported("This kind of FROM source")),
     }
@@ -1034,15 +1454,15 @@ fn sort_order(ta: &SqlType, a: &Value, tb: &SqlType, b: &Value) -> Ordering {
 fn groups<'r>(
     cx: &Context,
     source: &Source,
-    rows: &'r [Vec<Value>],
+    rows: &[&'r Vec<Value>],
     group_by: &[Expr],
 ) -> Result<Vec<Vec<&'r Vec<Value>>>, SqlError> {
     if group_by.is_empty() {
-        return Ok(vec![rows.iter().collect()]);
+        return Ok(vec![rows.to_vec()]);
     }
     let mut groups: Vec<(Key, Vec<&Vec<Value>>)> = Vec::new();
     let keys: Vec<(OrderKey, bool)> = group_by.iter().map(|e| (OrderKey::Expression(e.clone()), true)).collect();
-    for values in rows {
+    for &values in rows {
         let row = cx.columns(source.scope_row(values));
         let key = sort_keys(&keys, &cx.scope(&row), &[])?;
         let same =
@@ -1127,10 +1547,19 @@ fn aggregate(
     let Some((expr, ty)) = argument else {
         return Ok(Value::Int(group.len() as i64));
     };
+    // a column of the source is read from each row, not evaluated on it
+    let width = source.columns.len();
+    let template = source.scope_row(&vec![Value::Null; width]);
+    let column = match expr {
+        Expr::Column(name) => column_index(&template, name).ok(),
+        _ => None,
+    };
     let mut values = Vec::new();
     for values_of_row in group {
-        let row = cx.columns(source.scope_row(values_of_row));
-        let v = eval(expr, &cx.scope(&row))?.value?;
+        let v = match column {
+            Some(i) => values_of_row[i].clone(),
+            None => eval(expr, &cx.scope(&cx.columns(source.scope_row(values_of_row))))?.value?,
+        };
         if !v.is_null() {
             values.push(v);
         }

@@ -149,6 +149,15 @@ impl From<SqlError> for WriteError {
     }
 }
 
+/// A range of an integer column's values a read is limited to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyRange {
+    /// Between the bounds (both inclusive; `None`: unbounded)
+    Between { ordinal: usize, low: Option<i64>, high: Option<i64> },
+    /// NULL
+    Null(usize),
+}
+
 /// How a statement reads rows others may be changing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reading {
@@ -1038,7 +1047,7 @@ impl Store {
 
     /// Every row of a table with its rowid, in storage order.
     pub fn scan(&self, table: &Table, reading: Reading) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
-        self.read(table, None, reading)
+        self.read(table, String::new(), Vec::new(), None, reading)
     }
 
     /// The rows (with rowids) whose integer column `ordinal` holds `value`: a lookup SQLite
@@ -1050,23 +1059,49 @@ impl Store {
         value: i64,
         reading: Reading,
     ) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
-        self.read(table, Some((ordinal, value)), reading)
+        let condition = format!("{} = ?1", storage_column(ordinal));
+        self.read(table, condition, vec![value], Some((ordinal, value)), reading)
     }
 
-    /// Rows as a reader at `reading` may see them: at READ COMMITTED it waits while another
-    /// transaction holds a row the read touches (any row of the table for a scan; for a seek,
-    /// the rows holding the value, now or as committed).
+    /// The rows (with rowids) whose integer column is in `range`, read from the primary key or an
+    /// index when there is one; locks are waited for as by a scan.
+    pub fn rows_in(
+        &self,
+        table: &Table,
+        range: &KeyRange,
+        reading: Reading,
+    ) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
+        let (condition, parameters) = match *range {
+            KeyRange::Null(ordinal) => (format!("{} IS NULL", storage_column(ordinal)), Vec::new()),
+            KeyRange::Between { ordinal, low, high } => {
+                let column = storage_column(ordinal);
+                let mut parts = Vec::new();
+                let mut parameters = Vec::new();
+                for (bound, operator) in [(low, ">="), (high, "<=")] {
+                    if let Some(bound) = bound {
+                        parameters.push(bound);
+                        parts.push(format!("{column} {operator} ?{}", parameters.len()));
+                    }
+                }
+                (parts.join(" AND "), parameters)
+            }
+        };
+        self.read(table, condition, parameters, None, reading)
+    }
+
+    /// Rows meeting `condition` (SQL on the storage columns, `?n` bound to `parameters`; empty
+    /// for all rows) as a reader at `reading` may see them: at READ COMMITTED it waits while
+    /// another transaction holds a row the read touches (any row of the table, unless `equal`
+    /// makes it a seek: then the rows holding the value, now or as committed).
     fn read(
         &self,
         table: &Table,
+        condition: String,
+        parameters: Vec<i64>,
         equal: Option<(usize, i64)>,
         reading: Reading,
     ) -> Result<Vec<(i64, Vec<Value>)>, SqlError> {
         let _db = self.sqlite();
-        let (condition, parameters) = match equal {
-            Some((ordinal, value)) => (format!("{} = ?1", storage_column(ordinal)), vec![value]),
-            None => (String::new(), Vec::new()),
-        };
         if table.is_temp() || reading == Reading::Uncommitted {
             return self.fetch(table, &condition, &parameters);
         }
