@@ -156,19 +156,24 @@ impl Drop for Session {
         let Some(mut connection) = self.connection.take() else {
             return;
         };
-        if !connection.needs_recovery() {
+        let Ok(runtime) = self.runtime.take().map_or_else(crate::runtime::handle, Ok) else {
+            // Without a runtime it is dropped as it is; the pool sees it broken.
             return;
-        }
-        let runtime = self.runtime.take().map_or_else(crate::runtime::handle, Ok);
-        if let Ok(runtime) = runtime {
+        };
+        if connection.needs_recovery() {
             runtime.spawn(async move {
                 // A failure poisons it, and the pool then discards it.
                 if connection.recover().await.is_ok() {
                     let _ = connection.rollback().await;
                 }
             });
+        } else {
+            // Returning it to the pool may spawn the pool's replenishing task: a
+            // session dropped on a Python thread (the event loop's, a finalizer)
+            // must do that in the runtime's context, else tokio panics.
+            let _context = runtime.enter();
+            drop(connection);
         }
-        // Without a runtime it is dropped as it is; the pool sees it broken.
     }
 }
 
