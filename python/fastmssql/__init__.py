@@ -209,14 +209,13 @@ def read_arrow(
     partition_range: tuple[Any, Any] | None = None,
 ) -> Any:
     """``Connection.read_arrow`` for scripts: connects, reads, closes (no event loop needed)."""
-    return _read.run_sync(
-        lambda: _read.read_with_connection(
-            connection_string,
-            lambda conn: conn.read_arrow(
-                sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
-            ),
-            _read.pool_width(sql, partitions),
-        )
+    return _read.read_in_own_loop(
+        connection_string,
+        sql,
+        partitions,
+        lambda conn: conn.read_arrow(
+            sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
+        ),
     )
 
 
@@ -230,14 +229,13 @@ def read_polars(
     partition_range: tuple[Any, Any] | None = None,
 ) -> Any:
     """``Connection.read_polars`` for scripts: connects, reads, closes (no event loop needed)."""
-    return _read.run_sync(
-        lambda: _read.read_with_connection(
-            connection_string,
-            lambda conn: conn.read_polars(
-                sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
-            ),
-            _read.pool_width(sql, partitions),
-        )
+    return _read.read_in_own_loop(
+        connection_string,
+        sql,
+        partitions,
+        lambda conn: conn.read_polars(
+            sql, params, partition_on=partition_on, partitions=partitions, partition_range=partition_range
+        ),
     )
 
 
