@@ -116,7 +116,9 @@ def pool_width(sql: Any, partitions: int | None) -> int:
     return max(1, len(sql))
 
 
-def read_in_own_loop(connection_string: str, sql: Any, partitions: int | None, read: Callable[[Any], Awaitable[T]]) -> T:
+def read_in_own_loop(
+    connection_string: str, sql: Any, partitions: int | None, read: Callable[[Any], Awaitable[T]]
+) -> T:
     """The module-level readers: ``read(conn)`` with a pool wide enough for ``sql``'s queries, on an
     event loop of its own."""
     return run_sync(lambda: read_with_connection(connection_string, read, pool_width(sql, partitions)))
