@@ -23,6 +23,8 @@ TITLES = {
 }
 
 OURS_COLOR = "C3"
+# This package's clients, asyncio and DB-API: compared with the others, not with each other
+OUR_CLIENTS = ("ours", "ours-sync")
 OTHER_COLORS = ("C0", "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9")
 
 
@@ -96,7 +98,8 @@ def memory_table(cells: list[dict], clients: dict) -> list[str]:
 
 
 def summary_table(cells: list[dict]) -> list[str]:
-    """Per scenario: our best mode's rank among all (client, mode) results and its ratio to the best other client."""
+    """Per scenario and per client of this package (asyncio `ours`, DB-API `ours-sync`): its best mode's rank among
+    all (client, mode) results and its ratio to the best client that is not this package."""
     lines = ["| scenario | ours (best mode) | rank | best other client | ours ÷ best other |", "|---|---|---:|---|---:|"]
     groups = [(s, d, None) for (s, d) in TITLES if s != "oltp"]
     groups += [("oltp", "mixed", c) for c in sorted({c["concurrency"] for c in cells if c.get("concurrency")})]
@@ -106,15 +109,17 @@ def summary_table(cells: list[dict]) -> list[str]:
         # rows/s or requests/s: higher is better in both
         rate = "requests_per_s" if scenario == "oltp" else "rows_per_s"
         ranked = sorted(ok, key=lambda c: -c[rate])
-        ours = next((c for c in ranked if c["client"] == "ours"), None)
-        others = [c for c in ranked if c["client"] != "ours"]
-        if ours is None or not others:
-            continue
+        others = [c for c in ranked if c["client"] not in OUR_CLIENTS]
         label = f"oltp, concurrency {concurrency}" if concurrency else f"{scenario}, {dataset}"
         unit = "req/s" if scenario == "oltp" else "rows/s"
-        best = others[0]
-        lines.append(f"| {label} | {ours['mode']}: {ours[rate]:,.0f} {unit} | {ranked.index(ours) + 1} of {len(ranked)} | "
-                     f"{best['client']} {best['mode']}: {best[rate]:,.0f} {unit} | {ours[rate] / best[rate]:.2f} |")
+        for client in OUR_CLIENTS:
+            ours = next((c for c in ranked if c["client"] == client), None)
+            if ours is None or not others:
+                continue
+            best = others[0]
+            lines.append(f"| {label} | {client} {ours['mode']}: {ours[rate]:,.0f} {unit} | "
+                         f"{ranked.index(ours) + 1} of {len(ranked)} | "
+                         f"{best['client']} {best['mode']}: {best[rate]:,.0f} {unit} | {ours[rate] / best[rate]:.2f} |")
     return lines
 
 
@@ -181,7 +186,7 @@ def chart(results: dict, path: pathlib.Path) -> None:
             width = 0.8 / len(labels)
             for k, client in enumerate(labels):
                 mine = [c for c in oltp if c["client"] == client]
-                color = OURS_COLOR if client == "ours" else OTHER_COLORS[k % len(OTHER_COLORS)]
+                color = OURS_COLOR if client in OUR_CLIENTS else OTHER_COLORS[k % len(OTHER_COLORS)]
                 ax.bar([levels.index(c["concurrency"]) + k * width for c in mine], [c["requests_per_s"] for c in mine],
                        width, label=client, color=color)
             ax.set_xticks([i + 0.4 - width / 2 for i in range(len(levels))], [f"concurrency {c}" for c in levels])
@@ -197,7 +202,7 @@ def chart(results: dict, path: pathlib.Path) -> None:
             values = [c["rows_per_s"] for c in chosen]
             xlabel = "rows/s (higher is better)"
         labels = [f"{c['client']}\n{c['mode']}" for c in chosen]
-        colors = [OURS_COLOR if c["client"] == "ours" else OTHER_COLORS[0] for c in chosen]
+        colors = [OURS_COLOR if c["client"] in OUR_CLIENTS else OTHER_COLORS[0] for c in chosen]
         ax.barh(labels, values, color=colors)
         ax.invert_yaxis()
         ax.tick_params(axis="y", labelsize=7)
