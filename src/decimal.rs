@@ -5,13 +5,9 @@ pub const MAX_DIGITS: u8 = 38;
 
 /// Number of decimal digits of `value` (at least 1).
 pub fn digit_count(value: i128) -> u8 {
-    let mut n = value.unsigned_abs();
-    let mut count = 1;
-    while n >= 10 {
-        n /= 10;
-        count += 1;
-    }
-    count
+    // ilog10 compares with powers of ten; a loop of 128-bit divisions cost a
+    // bulk load of decimals more than encoding them.
+    value.unsigned_abs().checked_ilog10().map_or(1, |log| log as u8 + 1)
 }
 
 /// `unscaled / 10^scale` written with exactly `scale` fractional digits.

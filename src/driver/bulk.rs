@@ -223,36 +223,44 @@ fn cell_error(target: &Target, row: usize, why: String) -> DriverError {
     DriverError::new(kind, format!("bulk_insert: column '{}', row {row}: {why}", target.name))
 }
 
-/// The rows of one batch as the targets' values; `first_row` numbers them
-/// in errors.
-fn batch_rows(
-    schema: &Schema,
-    batch: &RecordBatch,
-    targets: &[Target],
+/// One batch's cells, read as the targets' values.
+struct BatchCells<'a> {
+    readers: Vec<CellReader<'a>>,
+    /// Row number of the batch's first row in the whole load, for errors.
     first_row: usize,
-) -> Result<Vec<Vec<Option<ColumnData<'static>>>>, DriverError> {
-    let readers = schema
-        .fields()
-        .iter()
-        .zip(batch.columns())
-        .map(|(field, array)| CellReader::new(field, array))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| DriverError::data(format!("bulk_insert: {}", e.0)))?;
-    (0..batch.num_rows())
-        .map(|row| {
-            readers
-                .iter()
-                .zip(targets)
-                .map(|(reader, target)| {
-                    if target.skipped {
-                        return Ok(None);
-                    }
-                    let value = reader.value(row).map_err(|e| cell_error(target, first_row + row, e.0))?;
-                    column_data(value, target).map(Some).map_err(|why| cell_error(target, first_row + row, why))
-                })
-                .collect()
-        })
-        .collect()
+}
+
+impl<'a> BatchCells<'a> {
+    fn new(schema: &Schema, batch: &'a RecordBatch, first_row: usize) -> Result<Self, DriverError> {
+        let readers = schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(field, array)| CellReader::new(field, array))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DriverError::data(format!("bulk_insert: {}", e.0)))?;
+        Ok(BatchCells { readers, first_row })
+    }
+
+    /// Row `row`'s values for the targets the load writes (skipped ones are left out).
+    fn row(&self, row: usize, targets: &[Target]) -> Result<TokenRow<'static>, DriverError> {
+        let mut values = TokenRow::with_capacity(targets.len());
+        for (reader, target) in self.readers.iter().zip(targets) {
+            if target.skipped {
+                continue;
+            }
+            let value = reader.value(row).map_err(|e| cell_error(target, self.first_row + row, e.0))?;
+            values.push(column_data(value, target).map_err(|why| cell_error(target, self.first_row + row, why))?);
+        }
+        Ok(values)
+    }
+
+    /// Converts every row once without keeping it: a bad value fails the
+    /// load before any row of the batch is sent. Kept values would take tens
+    /// of bytes per cell; the rows are converted again as they are sent.
+    fn check(&self, rows: usize, targets: &[Target]) -> Result<(), DriverError> {
+        (0..rows).try_for_each(|row| self.row(row, targets).map(drop))
+    }
 }
 
 /// How a load is written: the INSERT BULK options, and how many rows go in one load.
@@ -398,8 +406,15 @@ where
     let mut in_load = 0;
     let mut sent = 0usize;
     while let Some(batch) = input.next(sent as u64).await {
-        let rows = batch_rows(&schema, &batch?, targets, sent)?;
-        for values in rows {
+        let batch = batch?;
+        let cells = BatchCells::new(&schema, &batch, sent)?;
+        // Rows going into an INSERT BULK that has sent nothing yet are checked
+        // first, so a bad value fails it before anything is on the wire.
+        if request.is_none() || in_load + batch.num_rows() > per_load {
+            cells.check(batch.num_rows(), targets)?;
+        }
+        for row in 0..batch.num_rows() {
+            let values = cells.row(row, targets)?;
             if request.is_none() {
                 request = Some(
                     client
@@ -410,12 +425,8 @@ where
                 // From here until finalize, a failure leaves the BulkLoad message unfinished.
                 loaded.abandoned = true;
             }
-            let mut row = TokenRow::with_capacity(values.len());
-            for value in values.into_iter().flatten() {
-                row.push(value);
-            }
             let open = request.as_mut().expect("opened above");
-            open.send(row).await.map_err(from_tiberius)?;
+            open.send(values).await.map_err(from_tiberius)?;
             in_load += 1;
             sent += 1;
             if in_load == per_load {

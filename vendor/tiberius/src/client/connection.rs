@@ -432,6 +432,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         Ok(())
     }
 
+    // PATCHED (fastmssql, see PATCHES.md, patch 10)
+    /// Queues a packet for the wire without flushing: the caller flushes
+    /// once after a run of packets (see [`flush_sink`](Self::flush_sink)).
+    pub(crate) async fn feed_to_wire(
+        &mut self,
+        header: PacketHeader,
+        data: BytesMut,
+    ) -> crate::Result<()> {
+        self.flushed = false;
+        self.transport.feed(Packet::new(header, data)).await?;
+        Ok(())
+    }
+
     /// Sends all pending packages to the wire.
     pub(crate) async fn flush_sink(&mut self) -> crate::Result<()> {
         self.transport.flush().await
@@ -1500,7 +1513,9 @@ mod poison_tests {
         {
             let mut bulk = BulkLoadRequest::new(&mut conn, Vec::new()).unwrap();
             let mut result = Ok(());
-            for _ in 0..8 {
+            // PATCHED (fastmssql, see PATCHES.md, patch 10): packets are written
+            // once a write's worth of rows (one byte each here) is buffered.
+            for _ in 0..crate::tds::codec::BULK_WRITE_BYTES + 8 {
                 result = bulk.send(TokenRow::new()).await;
                 if result.is_err() {
                     break;

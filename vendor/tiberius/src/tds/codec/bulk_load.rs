@@ -11,6 +11,11 @@ use super::{
     HEADER_BYTES,
 };
 
+// PATCHED (fastmssql, see PATCHES.md, patch 10)
+/// Bulk data is buffered to about this many bytes before its packets are
+/// written, with one flush for all of them.
+pub(crate) const BULK_WRITE_BYTES: usize = 128 * 1024;
+
 /// A handler for a bulk insert data flow.
 #[derive(Debug)]
 pub struct BulkLoadRequest<'a, S>
@@ -85,7 +90,7 @@ where
             return Err(e);
         }
 
-        self.write_packets().await?;
+        self.write_packets(false).await?;
 
         Ok(())
     }
@@ -106,7 +111,7 @@ where
         self.connection.ensure_not_poisoned()?;
 
         TokenDone::default().encode(&mut self.buf)?;
-        self.write_packets().await?;
+        self.write_packets(true).await?;
 
         let mut header = PacketHeader::bulk_load(self.packet_id);
         header.set_status(PacketStatus::EndOfMessage);
@@ -131,12 +136,18 @@ where
         ExecuteResult::new(self.connection).await
     }
 
-    async fn write_packets(&mut self) -> crate::Result<()> {
+    // PATCHED (fastmssql, see PATCHES.md, patch 10): while rows are sent, packets
+    // go out a write's worth at a time (`BULK_WRITE_BYTES`, one flush, one
+    // system call) instead of one flush per packet; `finalize` writes every
+    // full packet (`all_full_packets`) before its last one.
+    async fn write_packets(&mut self, all_full_packets: bool) -> crate::Result<()> {
         let packet_size = (self.connection.context().packet_size() as usize) - HEADER_BYTES;
+        let hold = if all_full_packets { packet_size } else { packet_size.max(BULK_WRITE_BYTES) };
 
-        // Nothing to flush yet: the buffered data still fits in a single packet,
-        // so no partial message reaches the wire and there is nothing to guard.
-        if self.buf.len() <= packet_size {
+        // Nothing to flush yet: the buffered data is less than what is held
+        // back, so no partial message reaches the wire and there is nothing
+        // to guard.
+        if self.buf.len() <= hold {
             return Ok(());
         }
 
@@ -156,8 +167,9 @@ where
                 data.len() + HEADER_BYTES,
             );
 
-            self.connection.write_to_wire(header, data).await?;
+            self.connection.feed_to_wire(header, data).await?;
         }
+        self.connection.flush_sink().await?;
 
         self.connection.unpoison();
 

@@ -25,11 +25,16 @@ impl Encode<BytesMut> for Packet {
     fn encode(self, dst: &mut BytesMut) -> crate::Result<()> {
         let size = (self.payload.len() as u16 + HEADER_BYTES as u16).to_be_bytes();
 
+        // PATCHED (fastmssql, see PATCHES.md, patch 10): the length goes into
+        // this packet's header, which need not start `dst` (several packets
+        // are queued before one flush), and the payload is copied at once
+        // rather than byte by byte.
+        let start = dst.len();
         self.header.encode(dst)?;
-        dst.extend(self.payload);
+        dst.extend_from_slice(&self.payload);
 
-        dst[2] = size[0];
-        dst[3] = size[1];
+        dst[start + 2] = size[0];
+        dst[start + 3] = size[1];
 
         Ok(())
     }
@@ -91,6 +96,24 @@ mod tests {
         // 8 header bytes + 4 payload bytes.
         assert_eq!(&buf[2..4], &12u16.to_be_bytes());
         assert_eq!(&buf[8..], b"abcd");
+    }
+
+    // PATCHED (fastmssql, see PATCHES.md, patch 10): bulk loads queue several
+    // packets in the codec's buffer before one flush.
+    #[test]
+    fn encode_after_another_packet_patches_its_own_header() {
+        let mut buf = BytesMut::new();
+        Packet::new(PacketHeader::bulk_load(1), BytesMut::from(&b"first"[..]))
+            .encode(&mut buf)
+            .unwrap();
+        Packet::new(PacketHeader::bulk_load(1), BytesMut::from(&b"second!"[..]))
+            .encode(&mut buf)
+            .unwrap();
+
+        assert_eq!(&buf[2..4], &13u16.to_be_bytes());
+        assert_eq!(&buf[8..13], b"first");
+        assert_eq!(&buf[13 + 2..13 + 4], &15u16.to_be_bytes());
+        assert_eq!(&buf[13 + 8..], b"second!");
     }
 
     #[test]
