@@ -152,8 +152,14 @@ def insert_statements(table: str, row_fn, n_rows: int, rows_per_statement: int =
 
 
 def select_all_sql(dataset: str) -> str:
-    table = MIXED_TABLE if dataset == "mixed" else STRINGS_TABLE
+    table = STRINGS_TABLE if dataset == "strings" else MIXED_TABLE
     return f"SELECT * FROM {table}"
+
+
+def encryption(server: dict) -> str:
+    """A connection string's encryption entries (ADO.NET and ODBC spell them alike): TLS for the whole session,
+    trusting the local server's own certificate, when the cell reads over TLS; else none."""
+    return "Encrypt=yes;TrustServerCertificate=yes" if server.get("encrypt") else "Encrypt=no"
 
 
 LOOKUP_SQL = "SELECT * FROM " + OLTP_TABLE + " WHERE id = {}"
@@ -411,7 +417,7 @@ def odbc_connection_string(server: dict) -> str:
     if not found:
         raise RuntimeError(f"no libmsodbcsql-18 library under {root}")
     return (f"DRIVER={{{found[-1]}}};SERVER={server['host']},{server['port']};DATABASE={server['database']};"
-            f"UID={server['user']};PWD={{{server['password']}}};Encrypt=no")
+            f"UID={server['user']};PWD={{{server['password']}}};{encryption(server)}")
 
 
 def _short(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ import sys
 TITLES = {
     ("arrow", "mixed"): "1. Read {mixed_rows:,} rows x 10 mixed columns to Arrow",
     ("arrow", "strings"): "1b. Read {strings_rows:,} rows x 3 nvarchar(max) (100-1000 chars) to Arrow",
+    ("arrow", "mixed-tls"): "1c. Read {mixed_rows:,} rows x 10 mixed columns to Arrow over TLS (Encrypt=yes)",
     ("rows", "mixed"): "2. Read {mixed_rows:,} rows x 10 mixed columns into Python rows (every value read)",
     ("rows", "strings"): "2b. Read {strings_rows:,} rows x 3 nvarchar(max) into Python rows",
     ("oltp", "mixed"): "3. OLTP: one-row primary-key lookup with a parameter (keys from a pool of {key_pool:,})",

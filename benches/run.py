@@ -135,7 +135,7 @@ def replay_binary(binary: pathlib.Path, workdir: pathlib.Path) -> tuple[pathlib.
 def run_driver(python: pathlib.Path, client: str, server: LocalServer, task: dict, timeout: float) -> dict:
     request = {
         "server": {"host": server.host, "port": server.port, "database": server.database, "user": server.user,
-                   "password": server.password},
+                   "password": server.password, "encrypt": task.get("encrypt", False)},
         "task": task,
     }
     cmd = [str(python), str(BENCHES / "clients" / CLIENTS[client][0]), json.dumps(request)]
@@ -158,7 +158,8 @@ def run_driver(python: pathlib.Path, client: str, server: LocalServer, task: dic
 def plan_cells(selected: list[str], descriptions: dict, scenarios: list[str], sizes: dict) -> list[dict]:
     cells = []
     for scenario in [s for s in SCENARIOS if s in scenarios]:
-        datasets = ("mixed", "strings") if scenario in ("arrow", "rows") else ("mixed",)
+        # mixed-tls: scenario 1's table read over TLS (Encrypt=yes, the default of SQL Server 2022 and ODBC Driver 18)
+        datasets = {"arrow": ("mixed", "strings", "mixed-tls"), "rows": ("mixed", "strings")}.get(scenario, ("mixed",))
         for dataset in datasets:
             for client in selected:
                 description = descriptions[client]
@@ -183,9 +184,10 @@ def plan_cells(selected: list[str], descriptions: dict, scenarios: list[str], si
 def cell_task(cell: dict, sizes: dict) -> dict:
     scenario = cell["scenario"]
     if scenario in ("arrow", "rows"):
-        n = sizes["mixed_rows"] if cell["dataset"] == "mixed" else sizes["strings_rows"]
+        n = sizes["strings_rows"] if cell["dataset"] == "strings" else sizes["mixed_rows"]
         return {"kind": scenario, "mode": cell["mode"], "sql": common.select_all_sql(cell["dataset"]),
-                "expect_rows": n, "warmup": sizes["warmup"], "reps": sizes["reps"], "cell_cap_s": sizes["cell_cap_s"]}
+                "expect_rows": n, "warmup": sizes["warmup"], "reps": sizes["reps"], "cell_cap_s": sizes["cell_cap_s"],
+                "encrypt": cell["dataset"] == "mixed-tls"}
     if scenario == "oltp":
         return {"kind": "oltp", "concurrency": cell["concurrency"], "key_pool": sizes["key_pool"], "warmup_s": sizes["oltp_warmup_s"], "duration_s": sizes["oltp_duration_s"]}
     return {"kind": "write", "mode": cell["mode"], "n_rows": sizes["write_rows"], "reps": sizes["reps"],

@@ -26,7 +26,8 @@ class Connectorx(common.Driver):
     def connect(self):
         s = self.server
         return (f"mssql://{urllib.parse.quote(s['user'], safe='')}:{urllib.parse.quote(s['password'], safe='')}"
-                f"@{s['host']}:{s['port']}/{s['database']}?encrypt=false&trust_server_certificate=true")
+                f"@{s['host']}:{s['port']}/{s['database']}"
+                f"?encrypt={'true' if s.get('encrypt') else 'false'}&trust_server_certificate=true")
 
     def count(self, url: str, table: str) -> int:
         return connectorx.read_sql(url, f"SELECT COUNT(*) AS n FROM {table}", return_type="arrow").column(0)[0].as_py()

@@ -24,7 +24,7 @@ class MssqlPython(common.Driver):
         s = self.server
         return mssql_python.connect(
             f"Server={s['host']},{s['port']};Database={s['database']};UID={s['user']};"
-            f"PWD={{{s['password']}}};Encrypt=no",
+            f"PWD={{{s['password']}}};{common.encryption(s)}",
             autocommit=True,
         )
 

@@ -37,7 +37,7 @@ class Ours(common.Driver):
         s = self.server
         return Connection(
             f"Server={s['host']},{s['port']};Database={s['database']};User Id={s['user']};"
-            f"Password={{{s['password']}}};Encrypt=no",
+            f"Password={{{s['password']}}};{common.encryption(s)}",
             pool_config=PoolConfig(max_size=pool_size, min_idle=min(pool_size, 2)),
         )
 

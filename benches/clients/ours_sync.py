@@ -25,7 +25,7 @@ class OursSync(common.Driver):
         s = self.server
         return fastmssql.connect(
             f"Server={s['host']},{s['port']};Database={s['database']};User Id={s['user']};"
-            f"Password={{{s['password']}}};Encrypt=no",
+            f"Password={{{s['password']}}};{common.encryption(s)}",
             autocommit=True,
         )
 
