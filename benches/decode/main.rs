@@ -3,7 +3,7 @@
 //! same decode without I/O and its phases, and the machine's limits (memcpy
 //! of the response, bare UTF-16 -> UTF-8 of its strings).
 //!
-//! `cargo bench --bench decode` writes benches/results/decode.json and .md
+//! `cargo bench --features mimalloc --bench decode` writes benches/results/decode.json and .md
 //! when every benchmark ran (no filter, no --profile-time).
 
 mod capture;
@@ -278,7 +278,7 @@ fn run() -> Result<(), String> {
     let deframe = measured(DECODE_GROUP, "deframe_only")?;
     let per_row = |ns: f64| (ns / ROWS as f64 * 10.0).round() / 10.0;
     let results = json!({
-        "command": "cargo bench -j 2 --bench decode",
+        "command": "cargo bench -j 2 --features mimalloc --bench decode",
         "machine": report::machine(),
         "sql": SELECT,
         "scenario": {

@@ -1,6 +1,6 @@
 """Where the decoders spend their time per row, by `perf record` of the decode bench.
 
-Run after `cargo bench --bench decode` (which writes benches/results/decode.json):
+Run after `cargo bench --features mimalloc --bench decode` (which writes benches/results/decode.json):
 
     CARGO_TARGET_DIR=/root/.cache/fastmssql/target-ext python3 benches/decode/profile.py
 
