@@ -42,7 +42,7 @@ fn name_text(h: u64) -> String {
     loop {
         state = state.rotate_left(5) ^ 0x5DEE_CE66;
         // Non-ASCII for one character in eight.
-        let pick = if state % 8 == 0 { 11 + (state >> 8) % 5 } else { (state >> 8) % 11 } as usize;
+        let pick = if state.is_multiple_of(8) { 11 + (state >> 8) % 5 } else { (state >> 8) % 11 } as usize;
         let ch = NAME_CHARS[pick];
         let width = ch.encode_utf16().count();
         if units + width > target_units {
@@ -61,7 +61,7 @@ fn code_text(h: u64) -> String {
 
 /// One row as a SQL VALUES tuple.
 fn row_tuple(row: usize) -> String {
-    let is_null = |column: u64| mix(row, column + 100) % 20 == 0;
+    let is_null = |column: u64| mix(row, column + 100).is_multiple_of(20);
     let mut values = vec![row.to_string()];
     let mut nullable = |column: u64, text: String| values.push(if is_null(column) { "NULL".into() } else { text });
     let h = |column: u64| mix(row, column);
