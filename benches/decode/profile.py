@@ -1,10 +1,10 @@
 """Where the decoders spend their time per row, by `perf record` of the decode bench.
 
-Run after `cargo bench --features mimalloc --bench decode` (which writes benches/results/decode.json):
+Run after `cargo bench -j 2 --features mimalloc --bench decode` (which writes benches/results/decode.json):
 
-    CARGO_TARGET_DIR=/root/.cache/fastmssql/target-ext python3 benches/decode/profile.py
+    python3 benches/decode/profile.py
 
-Profiles the product path and the spike separately (criterion --profile-time),
+Profiles the replayed connection and the in-memory decode separately (criterion --profile-time),
 groups the self time of their symbols into categories, converts each share
 into ns/row with the medians of decode.json, and adds the result to
 decode.json ("perf_profile") and decode.md.
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benches" / "results"
 PROFILE_SECONDS = 10
-BENCHMARKS = {"product_tiberius": "decode/product_tiberius", "spike_direct": "decode/spike_direct"}
+BENCHMARKS = {"product_replay": "decode/product_replay", "decode_in_memory": "decode/decode_in_memory"}
 
 # First match wins; patterns are searched in the demangled symbol name.
 CATEGORIES = [
@@ -29,18 +29,17 @@ CATEGORIES = [
     ("memcpy/memmove/memset", r"mem(cpy|move|set)|__memmove|__memcpy|__memset"),
     ("allocator (mimalloc)", r"\bmi_|mimalloc|_mi_|__rust_(alloc|dealloc|realloc)|\bmalloc\b|\bfree\b|realloc"),
     ("utf-16 -> utf-8", r"utf16|decode_utf16|from_utf16|char::|encode_utf8"),
-    ("spike token reader", r"decode::spike|spike::"),
-    ("tiberius (packets, tokens, rows)", r"tiberius"),
-    ("framing and byte buffers (asynchronous-codec, bytes, futures, tokio)", r"asynchronous_codec|bytes::|BytesMut|futures_|tokio|compat"),
-    ("driver (append_cell, row loop)", r"fastmssql::driver"),
-    ("Arrow builders (ColumnBuilder, arrow-*)", r"arrow|ColumnBuilder|fastmssql::arrow|Decimal|decimal"),
+    ("token reader and value decoding (fastmssql::tds)", r"fastmssql::tds"),
+    ("Arrow writers and batch (fastmssql::arrow, arrow-*)", r"fastmssql::arrow|arrow_|arrow::"),
+    ("transport (tiberius raw read, tokio, futures)", r"tiberius|tokio|futures_|asynchronous_codec|bytes::|BytesMut"),
+    ("driver (session, response loop)", r"fastmssql::driver"),
     ("criterion/bench harness", r"criterion|decode::"),
 ]
 
 
 def bench_executable():
     out = subprocess.run(
-        ["cargo", "bench", "--bench", "decode", "--no-run", "--message-format=json"],
+        ["cargo", "bench", "-j", "2", "--features", "mimalloc", "--bench", "decode", "--no-run", "--message-format=json"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
     for line in out.splitlines():
@@ -100,9 +99,9 @@ def main():
     md_path = RESULTS / "decode.md"
     md = md_path.read_text().split("\n## perf profile")[0].rstrip("\n")
     md += "\n\n## perf profile (self time per category, ns/row = share x median ns/row)\n\n"
-    md += "Command: `CARGO_TARGET_DIR=/root/.cache/fastmssql/target-ext python3 benches/decode/profile.py`\n\n"
+    md += "Command: `python3 benches/decode/profile.py`\n\n"
     names = list(dict.fromkeys(n for key in BENCHMARKS for n in profile[key]["percent"]))
-    md += "| category | product % | product ns/row | spike % | spike ns/row |\n|---|---:|---:|---:|---:|\n"
+    md += "| category | " + " | ".join(f"{key} % | {key} ns/row" for key in BENCHMARKS) + " |\n|---|---:|---:|---:|---:|\n"
     for name in names:
         cells = []
         for key in BENCHMARKS:
