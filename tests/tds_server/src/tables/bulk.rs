@@ -1,15 +1,16 @@
 //! Bulk load as SQL Server does it: `INSERT BULK t (col type, ...) [WITH (...)]` announces the
 //! target columns, then a BulkLoad message (0x07) carries COLMETADATA, ROW/NBCROW tokens and a
 //! DONE. Its values are decoded with the server's own type decoders, converted to the columns'
-//! declared types, and inserted as one atomic statement: all rows or none.
+//! declared types, and inserted as one atomic statement: all rows or none (in batches of
+//! rows, each failing as its rows would one by one).
 
 use sqlparser::ast;
 
-use super::store::Table;
+use super::store::{Store, Table};
 use super::{assign, begin_if_open, constraint_error, count_status, default_value, done, find_table, store};
 use crate::engine::{scope, DoneKind, Event, Message, Session};
-use crate::request::{parse_bulk_load, BulkLoadData};
-use crate::sql::eval::Variables;
+use crate::request::{parse_bulk_load, BulkColumn, BulkLoadData};
+use crate::sql::eval::{Scope, Variables};
 use crate::sql::parser::SqlError;
 use crate::tokens::DONE_ERROR;
 use crate::value::Value;
@@ -142,28 +143,61 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) 
     let scope = scope(session, &variables, &no_columns);
     let store = session.store.as_ref().expect("opened by announce");
     store.statement(|store| {
-        let mut values = Vec::with_capacity(table.columns.len());
+        let inserter = store.inserter(table);
+        let columns = table.columns.len();
+        // converted rows waiting to be inserted, one after another
+        let mut pending = Vec::with_capacity(inserter.batch_rows() * columns);
+        let insert = |pending: &[Value]| {
+            inserter.insert(pending).map_err(|(index, e)| {
+                let row = &pending[index * columns..(index + 1) * columns];
+                constraint_error(session, table, row, e)
+            })
+        };
         for row in &data.rows {
-            values.clear();
-            for (column, source) in table.columns.iter().zip(&source) {
-                let value = match source.map(|k| (&row[k], &data.columns[k])) {
-                    Some((v, _)) if v.is_null() && !target.keep_nulls && column.default_sql.is_some() => {
-                        default_value(session, table, column, &scope)?
-                    }
-                    Some((v, sent)) => {
-                        let value = assign(session, table, column, v, &sent.ty, "INSERT")?;
-                        if let (true, Value::Int(kept)) = (column.identity, &value) {
-                            store.observe_identity(table, *kept)?;
-                        }
-                        value
-                    }
-                    None if column.identity => Value::Int(store.next_identity(table)?),
-                    None => default_value(session, table, column, &scope)?,
-                };
-                values.push(value);
+            if let Err(e) = convert_row(session, store, target, &source, &scope, row, &data.columns, &mut pending) {
+                // the rows before it are written first: an earlier row's key violation is the error then
+                insert(&pending[..pending.len() / columns * columns])?;
+                return Err(e);
             }
-            store.insert(table, &values).map_err(|e| constraint_error(session, table, &values, e))?;
+            if pending.len() == inserter.batch_rows() * columns {
+                insert(&pending)?;
+                pending.clear();
+            }
         }
+        insert(&pending)?;
         Ok(data.rows.len() as u64)
     })
+}
+
+/// Appends the table's values for one sent row to `out`: converted, defaulted, or the next identity.
+#[allow(clippy::too_many_arguments)]
+fn convert_row(
+    session: &Session,
+    store: &Store,
+    target: &BulkTarget,
+    source: &[Option<usize>],
+    scope: &Scope,
+    row: &[Value],
+    sent: &[BulkColumn],
+    out: &mut Vec<Value>,
+) -> Result<(), SqlError> {
+    let table = &target.table;
+    for (column, source) in table.columns.iter().zip(source) {
+        let value = match source.map(|k| (&row[k], &sent[k])) {
+            Some((v, _)) if v.is_null() && !target.keep_nulls && column.default_sql.is_some() => {
+                default_value(session, table, column, scope)?
+            }
+            Some((v, sent)) => {
+                let value = assign(session, table, column, v, &sent.ty, "INSERT")?;
+                if let (true, Value::Int(kept)) = (column.identity, &value) {
+                    store.observe_identity(table, *kept)?;
+                }
+                value
+            }
+            None if column.identity => Value::Int(store.next_identity(table)?),
+            None => default_value(session, table, column, scope)?,
+        };
+        out.push(value);
+    }
+    Ok(())
 }
