@@ -9,7 +9,7 @@ use sqlparser::ast;
 use super::store::{Store, Table};
 use super::{assign, begin_if_open, constraint_error, count_status, default_value, done, find_table, store};
 use crate::engine::{scope, DoneKind, Event, Message, Session};
-use crate::request::{parse_bulk_load, BulkColumn, BulkLoadData};
+use crate::request::{read_bulk_load, BulkColumn, BulkLoadReader};
 use crate::sql::eval::{Scope, Variables};
 use crate::sql::parser::SqlError;
 use crate::tokens::DONE_ERROR;
@@ -88,6 +88,13 @@ fn push_error(events: &mut Vec<Event>, kind: DoneKind, e: &SqlError, line: u32) 
     events.push(done(kind, DONE_ERROR, CMD_INSERT_BULK, 0));
 }
 
+/// The error of a malformed BulkLoad message.
+const MALFORMED: i32 = 4002;
+
+fn malformed(e: String) -> SqlError {
+    SqlError::new(MALFORMED, format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {e}"))
+}
+
 /// Answers a BulkLoad message: DONE with the count of rows inserted, or the error that
 /// rolled the whole load back.
 pub fn load(session: &mut Session, payload: &[u8]) -> Vec<Event> {
@@ -97,12 +104,16 @@ pub fn load(session: &mut Session, payload: &[u8]) -> Vec<Event> {
             4804,
             "While reading current row from host, a premature end-of-message was encountered--an incoming data stream was interrupted when the server expected to see more data. The host program may have terminated. Ensure that you are using a supported client application programming interface (API).",
         )),
-        Some(target) => match parse_bulk_load(payload) {
-            Err(e) => Err(SqlError::new(
-                4002,
-                format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {e}"),
-            )),
-            Ok(data) => insert_rows(session, &target, &data),
+        Some(target) => match read_bulk_load(payload) {
+            Err(e) => Err(malformed(e)),
+            Ok(mut rows) => insert_rows(session, &target, &mut rows).map_err(|e| {
+                // a malformed message fails the load whatever its rows did, as SQL Server reads
+                // the whole stream first
+                match e.number {
+                    MALFORMED => e,
+                    _ => rows.skip_rest().map_or_else(malformed, |()| e),
+                }
+            }),
         },
     };
     match outcome {
@@ -118,14 +129,14 @@ pub fn load(session: &mut Session, payload: &[u8]) -> Vec<Event> {
     events
 }
 
-/// Converts and inserts every row of `data`, atomically; returns how many.
-fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) -> Result<u64, SqlError> {
-    if data.columns.len() != target.ordinals.len() {
+/// Converts and inserts the rows as they are read, atomically; returns how many.
+fn insert_rows(session: &mut Session, target: &BulkTarget, rows: &mut BulkLoadReader) -> Result<u64, SqlError> {
+    if rows.columns.len() != target.ordinals.len() {
         return Err(SqlError::new(
             4807,
             format!(
                 "The bulk data stream has {} columns where INSERT BULK announced {}.",
-                data.columns.len(),
+                rows.columns.len(),
                 target.ordinals.len()
             ),
         ));
@@ -153,8 +164,11 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) 
                 constraint_error(session, table, row, e)
             })
         };
-        for row in &data.rows {
-            if let Err(e) = convert_row(session, store, target, &source, &scope, row, &data.columns, &mut pending) {
+        let mut row = Vec::with_capacity(rows.columns.len());
+        let mut count = 0;
+        while rows.next_row(&mut row).map_err(malformed)? {
+            count += 1;
+            if let Err(e) = convert_row(session, store, target, &source, &scope, &row, &rows.columns, &mut pending) {
                 // the rows before it are written first: an earlier row's key violation is the error then
                 insert(&pending[..pending.len() / columns * columns])?;
                 return Err(e);
@@ -165,7 +179,7 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) 
             }
         }
         insert(&pending)?;
-        Ok(data.rows.len() as u64)
+        Ok(count)
     })
 }
 
