@@ -230,11 +230,13 @@ pub struct BulkColumn {
     pub fixed_len: Option<u8>,
 }
 
-/// A BulkLoad message (MS-TDS 2.2.6.1): the data of the INSERT BULK the session announced.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BulkLoadData {
+/// A BulkLoad message (MS-TDS 2.2.6.1), the data of the INSERT BULK the session announced:
+/// its columns, then its rows read one at a time (a million rows are never all held).
+pub struct BulkLoadReader<'a> {
     pub columns: Vec<BulkColumn>,
-    pub rows: Vec<Vec<Value>>,
+    r: Reader<'a>,
+    /// The DONE has been read: no rows follow
+    done: bool,
 }
 
 use crate::tokens::{TOKEN_COLMETADATA as COLMETADATA, TOKEN_ROW as ROW};
@@ -269,7 +271,8 @@ fn is_text_type(ty: &SqlType) -> bool {
     matches!(ty, SqlType::Text | SqlType::NText | SqlType::Image)
 }
 
-pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
+/// Reads a BulkLoad message's COLMETADATA; its rows follow from `BulkLoadReader::next_row`.
+pub fn read_bulk_load(payload: &[u8]) -> Result<BulkLoadReader<'_>, String> {
     let mut r = Reader::new(payload);
     if r.u8("BulkLoad COLMETADATA token")? != COLMETADATA {
         return Err("a BulkLoad message must start with COLMETADATA".into());
@@ -298,13 +301,23 @@ pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
         let name = r.b_varchar("COLMETADATA ColName")?;
         columns.push(BulkColumn { name, ty, nullable: flags & types::FLAG_NULLABLE != 0, fixed_len });
     }
-    let mut rows = Vec::new();
-    loop {
+    Ok(BulkLoadReader { columns, r, done: false })
+}
+
+impl BulkLoadReader<'_> {
+    /// Reads the next row's values into `values` (emptied first); `false` at the DONE that ends
+    /// the message.
+    pub fn next_row(&mut self, values: &mut Vec<Value>) -> Result<bool, String> {
+        values.clear();
+        if self.done {
+            return Ok(false);
+        }
+        let r = &mut self.r;
         match r.u8("BulkLoad token")? {
-            ROW => rows.push(read_bulk_row(&mut r, &columns, None)?),
+            ROW => read_bulk_row(r, &self.columns, None, values)?,
             NBCROW => {
-                let bitmap = r.bytes(columns.len().div_ceil(8), "NBCROW NullBitmap")?;
-                rows.push(read_bulk_row(&mut r, &columns, Some(bitmap))?);
+                let bitmap = r.bytes(self.columns.len().div_ceil(8), "NBCROW NullBitmap")?;
+                read_bulk_row(r, &self.columns, Some(bitmap), values)?;
             }
             DONE => {
                 // Microsoft's mssql-py-core ends its loads with TDS 7.1's DONE (a 4-byte row
@@ -314,17 +327,30 @@ pub fn parse_bulk_load(payload: &[u8]) -> Result<BulkLoadData, String> {
                 if !r.is_empty() {
                     return Err(format!("{} bytes after the BulkLoad DONE", r.remaining().len()));
                 }
-                return Ok(BulkLoadData { columns, rows });
+                self.done = true;
+                return Ok(false);
             }
             other => return Err(format!("unexpected token 0x{other:02X} in a BulkLoad message")),
         }
+        Ok(true)
+    }
+
+    /// Reads the rest of the rows, for a stream error that beats a row's error.
+    pub fn skip_rest(&mut self) -> Result<(), String> {
+        let mut values = Vec::with_capacity(self.columns.len());
+        while self.next_row(&mut values)? {}
+        Ok(())
     }
 }
 
 /// One row's values; `null_bitmap` is NBCROW's (its set bits are NULLs that are not sent).
-fn read_bulk_row(r: &mut Reader, columns: &[BulkColumn], null_bitmap: Option<&[u8]>) -> Result<Vec<Value>, String> {
+fn read_bulk_row(
+    r: &mut Reader,
+    columns: &[BulkColumn],
+    null_bitmap: Option<&[u8]>,
+    values: &mut Vec<Value>,
+) -> Result<(), String> {
     let value_error = |e: ValueError| format!("bulk row value: {e}");
-    let mut values = Vec::with_capacity(columns.len());
     for (i, column) in columns.iter().enumerate() {
         if null_bitmap.is_some_and(|bitmap| bitmap[i / 8] & (1 << (i % 8)) != 0) {
             values.push(Value::Null);
@@ -355,5 +381,5 @@ fn read_bulk_row(r: &mut Reader, columns: &[BulkColumn], null_bitmap: Option<&[u
         };
         values.push(value);
     }
-    Ok(values)
+    Ok(())
 }

@@ -300,7 +300,33 @@ fn a_load_without_insert_bulk_a_malformed_one_and_a_wrong_column_count_are_refus
     assert_eq!(errors(&load(&mut s, &message))[0].0, 4807);
     // the announced load is used up either way
     assert_eq!(errors(&load(&mut s, &message))[0].0, 4804);
+
+    // the rows are read as they are inserted, yet damage after a failing row (NULL into k NOT
+    // NULL) is what fails the load, as when the whole message was read first
+    run(&mut s, "INSERT BULK bulk_refused ([k] int, [name] nvarchar(10))");
+    let failing = Message::new(2)
+        .column("k", NULLABLE, &[0x26, 4])
+        .column("name", NULLABLE, &nvarchar_info(10))
+        .row(&[&[0], &nvarchar("a")])
+        .row(&[&[4, 1, 0, 0, 0], &nvarchar("b")])
+        .done();
+    let events = load(&mut s, &failing[..failing.len() - 5]);
+    assert_eq!(errors(&events)[0].0, 4002, "{events:?}");
     assert_eq!(count(&mut s, "bulk_refused"), Value::Int(0));
+}
+
+#[test]
+fn a_row_failing_among_many_fails_as_it_would_alone() {
+    // rows are inserted many to a statement: the duplicate among them is still the one named
+    let mut s = session();
+    let keys: Vec<Option<i32>> = (1..=100).chain([70]).chain(200..300).map(Some).collect();
+    let names = vec!["n"; keys.len()];
+    let events = load_keys(&mut s, "bulk_batch_dup", &keys, &names);
+    let errors = errors(&events);
+    assert_eq!(errors.len(), 1, "{events:?}");
+    assert_eq!(errors[0].0, 2627, "{errors:?}");
+    assert!(errors[0].1.ends_with("The duplicate key value is (70)."), "{errors:?}");
+    assert_eq!(count(&mut s, "bulk_batch_dup"), Value::Int(0));
 }
 
 #[test]

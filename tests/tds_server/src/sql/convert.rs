@@ -3,6 +3,7 @@
 
 use super::parser::SqlError;
 use super::temporal;
+use crate::calendar::{MAX_DAYS, TICKS_PER_DAY};
 use crate::types::{
     decode_cp1252, decode_utf16, encode_cp1252, encode_utf16, fits_precision, guid_from_wire, guid_to_wire, SqlType,
 };
@@ -84,6 +85,38 @@ pub fn convert(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, Sql
         ));
     }
     numeric_convert(value, from, to)
+}
+
+/// Whether `convert(value, from, to)` is `value` itself: a value already of type `to`, within
+/// its range, precision and length. Lets a bulk load skip converting most of its values.
+pub fn converts_unchanged(value: &Value, from: &SqlType, to: &SqlType) -> bool {
+    match (value, to) {
+        (Value::Str(s), SqlType::VarChar(limit) | SqlType::NVarChar(limit)) if from.is_string() => {
+            let fits = |units: usize| limit.is_none_or(|n| units <= n as usize);
+            if to.is_unicode() {
+                // UTF-8 has at least as many bytes as UTF-16 has units
+                fits(s.len()) || fits(s.encode_utf16().count())
+            } else {
+                // ASCII is code page 1252's, a byte per character
+                s.is_ascii() && fits(s.len())
+            }
+        }
+        _ if from != to => false,
+        (Value::Int(i), _) if to.is_integer() => {
+            let (lo, hi) = int_range(to);
+            (lo..=hi).contains(i)
+        }
+        (Value::Bool(_), SqlType::Bit) | (Value::Guid(_), SqlType::UniqueIdentifier) => true,
+        (Value::Float(f), SqlType::Float) => !f.is_infinite(),
+        (Value::Decimal(u, s), SqlType::Decimal { precision, scale } | SqlType::Numeric { precision, scale }) => {
+            s == scale && fits_precision(*u, *precision)
+        }
+        (Value::Date(days), SqlType::Date) => *days as i64 <= MAX_DAYS,
+        (Value::DateTime2 { days, ticks }, SqlType::DateTime2(scale)) => {
+            *days as i64 <= MAX_DAYS && *ticks < TICKS_PER_DAY && *ticks % 10u64.pow(7 - *scale as u32) == 0
+        }
+        _ => false,
+    }
 }
 
 fn internal(v: &Value, t: &SqlType) -> SqlError {
@@ -821,6 +854,38 @@ mod tests {
 
     fn cast(s: &str, to: SqlType) -> Result<Value, SqlError> {
         convert(&Value::Str(s.into()), &SqlType::VarChar(Some(100)), &to)
+    }
+
+    #[test]
+    fn values_converted_unchanged_are_the_conversions_result() {
+        use SqlType::*;
+        let cases = [
+            (Value::Str("abc".into()), VarChar(Some(3)), VarChar(Some(3)), true),
+            (Value::Str("abcd".into()), VarChar(Some(3)), VarChar(Some(3)), false),
+            (Value::Str("é".into()), NVarChar(Some(5)), VarChar(Some(5)), false),
+            (Value::Str("😀é".into()), NVarChar(Some(3)), NVarChar(Some(3)), true),
+            (Value::Str("😀😀".into()), NVarChar(Some(3)), NVarChar(Some(3)), false),
+            (Value::Str("ab".into()), NVarChar(None), NChar(2), false),
+            (Value::Int(255), TinyInt, TinyInt, true),
+            (Value::Int(256), TinyInt, TinyInt, false),
+            (Value::Int(7), Int, BigInt, false),
+            (Value::Bool(true), Bit, Bit, true),
+            (Value::Float(0.1), SqlType::Float, SqlType::Float, true),
+            (Value::Float(f64::INFINITY), SqlType::Float, SqlType::Float, false),
+            (Value::Decimal(99_999, 2), Decimal { precision: 5, scale: 2 }, Decimal { precision: 5, scale: 2 }, true),
+            (Value::Decimal(100_000, 2), Decimal { precision: 5, scale: 2 }, Decimal { precision: 5, scale: 2 }, false),
+            (Value::Date(MAX_DAYS as u32), Date, Date, true),
+            (Value::Date(MAX_DAYS as u32 + 1), Date, Date, false),
+            (Value::DateTime2 { days: 5, ticks: 1_230_000 }, DateTime2(3), DateTime2(3), true),
+            (Value::DateTime2 { days: 5, ticks: 1_234_567 }, DateTime2(3), DateTime2(3), false),
+            (Value::Guid([7; 16]), UniqueIdentifier, UniqueIdentifier, true),
+        ];
+        for (value, from, to, unchanged) in cases {
+            assert_eq!(converts_unchanged(&value, &from, &to), unchanged, "{value:?} {from:?} -> {to:?}");
+            if unchanged {
+                assert_eq!(convert(&value, &from, &to), Ok(value.clone()), "{value:?} {from:?} -> {to:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! Bulk load as SQL Server does it: `INSERT BULK t (col type, ...) [WITH (...)]` announces the
 //! target columns, then a BulkLoad message (0x07) carries COLMETADATA, ROW/NBCROW tokens and a
 //! DONE. Its values are decoded with the server's own type decoders, converted to the columns'
-//! declared types, and inserted as one atomic statement: all rows or none.
+//! declared types, and inserted as one atomic statement: all rows or none (in batches of
+//! rows, each failing as its rows would one by one).
 
 use sqlparser::ast;
 
-use super::store::Table;
+use super::store::{Store, Table};
 use super::{assign, begin_if_open, constraint_error, count_status, default_value, done, find_table, store};
 use crate::engine::{scope, DoneKind, Event, Message, Session};
-use crate::request::{parse_bulk_load, BulkLoadData};
-use crate::sql::eval::Variables;
+use crate::request::{read_bulk_load, BulkColumn, BulkLoadReader};
+use crate::sql::eval::{Scope, Variables};
 use crate::sql::parser::SqlError;
 use crate::tokens::DONE_ERROR;
 use crate::value::Value;
@@ -87,6 +88,13 @@ fn push_error(events: &mut Vec<Event>, kind: DoneKind, e: &SqlError, line: u32) 
     events.push(done(kind, DONE_ERROR, CMD_INSERT_BULK, 0));
 }
 
+/// The error of a malformed BulkLoad message.
+const MALFORMED: i32 = 4002;
+
+fn malformed(e: String) -> SqlError {
+    SqlError::new(MALFORMED, format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {e}"))
+}
+
 /// Answers a BulkLoad message: DONE with the count of rows inserted, or the error that
 /// rolled the whole load back.
 pub fn load(session: &mut Session, payload: &[u8]) -> Vec<Event> {
@@ -96,12 +104,16 @@ pub fn load(session: &mut Session, payload: &[u8]) -> Vec<Event> {
             4804,
             "While reading current row from host, a premature end-of-message was encountered--an incoming data stream was interrupted when the server expected to see more data. The host program may have terminated. Ensure that you are using a supported client application programming interface (API).",
         )),
-        Some(target) => match parse_bulk_load(payload) {
-            Err(e) => Err(SqlError::new(
-                4002,
-                format!("The incoming tabular data stream (TDS) protocol stream is incorrect. {e}"),
-            )),
-            Ok(data) => insert_rows(session, &target, &data),
+        Some(target) => match read_bulk_load(payload) {
+            Err(e) => Err(malformed(e)),
+            Ok(mut rows) => insert_rows(session, &target, &mut rows).map_err(|e| {
+                // a malformed message fails the load whatever its rows did, as SQL Server reads
+                // the whole stream first
+                match e.number {
+                    MALFORMED => e,
+                    _ => rows.skip_rest().map_or_else(malformed, |()| e),
+                }
+            }),
         },
     };
     match outcome {
@@ -117,14 +129,14 @@ pub fn load(session: &mut Session, payload: &[u8]) -> Vec<Event> {
     events
 }
 
-/// Converts and inserts every row of `data`, atomically; returns how many.
-fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) -> Result<u64, SqlError> {
-    if data.columns.len() != target.ordinals.len() {
+/// Converts and inserts the rows as they are read, atomically; returns how many.
+fn insert_rows(session: &mut Session, target: &BulkTarget, rows: &mut BulkLoadReader) -> Result<u64, SqlError> {
+    if rows.columns.len() != target.ordinals.len() {
         return Err(SqlError::new(
             4807,
             format!(
                 "The bulk data stream has {} columns where INSERT BULK announced {}.",
-                data.columns.len(),
+                rows.columns.len(),
                 target.ordinals.len()
             ),
         ));
@@ -142,28 +154,64 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, data: &BulkLoadData) 
     let scope = scope(session, &variables, &no_columns);
     let store = session.store.as_ref().expect("opened by announce");
     store.statement(|store| {
-        let mut values = Vec::with_capacity(table.columns.len());
-        for row in &data.rows {
-            values.clear();
-            for (column, source) in table.columns.iter().zip(&source) {
-                let value = match source.map(|k| (&row[k], &data.columns[k])) {
-                    Some((v, _)) if v.is_null() && !target.keep_nulls && column.default_sql.is_some() => {
-                        default_value(session, table, column, &scope)?
-                    }
-                    Some((v, sent)) => {
-                        let value = assign(session, table, column, v, &sent.ty, "INSERT")?;
-                        if let (true, Value::Int(kept)) = (column.identity, &value) {
-                            store.observe_identity(table, *kept)?;
-                        }
-                        value
-                    }
-                    None if column.identity => Value::Int(store.next_identity(table)?),
-                    None => default_value(session, table, column, &scope)?,
-                };
-                values.push(value);
+        let inserter = store.inserter(table);
+        let columns = table.columns.len();
+        // converted rows waiting to be inserted, one after another
+        let mut pending = Vec::with_capacity(inserter.batch_rows() * columns);
+        let insert = |pending: &[Value]| {
+            inserter.insert(pending).map_err(|(index, e)| {
+                let row = &pending[index * columns..(index + 1) * columns];
+                constraint_error(session, table, row, e)
+            })
+        };
+        let mut row = Vec::with_capacity(rows.columns.len());
+        let mut count = 0;
+        while rows.next_row(&mut row).map_err(malformed)? {
+            count += 1;
+            if let Err(e) = convert_row(session, store, target, &source, &scope, &row, &rows.columns, &mut pending) {
+                // the rows before it are written first: an earlier row's key violation is the error then
+                insert(&pending[..pending.len() / columns * columns])?;
+                return Err(e);
             }
-            store.insert(table, &values).map_err(|e| constraint_error(session, table, &values, e))?;
+            if pending.len() == inserter.batch_rows() * columns {
+                insert(&pending)?;
+                pending.clear();
+            }
         }
-        Ok(data.rows.len() as u64)
+        insert(&pending)?;
+        Ok(count)
     })
+}
+
+/// Appends the table's values for one sent row to `out`: converted, defaulted, or the next identity.
+#[allow(clippy::too_many_arguments)]
+fn convert_row(
+    session: &Session,
+    store: &Store,
+    target: &BulkTarget,
+    source: &[Option<usize>],
+    scope: &Scope,
+    row: &[Value],
+    sent: &[BulkColumn],
+    out: &mut Vec<Value>,
+) -> Result<(), SqlError> {
+    let table = &target.table;
+    for (column, source) in table.columns.iter().zip(source) {
+        let value = match source.map(|k| (&row[k], &sent[k])) {
+            Some((v, _)) if v.is_null() && !target.keep_nulls && column.default_sql.is_some() => {
+                default_value(session, table, column, scope)?
+            }
+            Some((v, sent)) => {
+                let value = assign(session, table, column, v, &sent.ty, "INSERT")?;
+                if let (true, Value::Int(kept)) = (column.identity, &value) {
+                    store.observe_identity(table, *kept)?;
+                }
+                value
+            }
+            None if column.identity => Value::Int(store.next_identity(table)?),
+            None => default_value(session, table, column, scope)?,
+        };
+        out.push(value);
+    }
+    Ok(())
 }

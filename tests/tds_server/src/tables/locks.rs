@@ -228,15 +228,15 @@ impl LockManager {
         Ok(())
     }
 
-    /// Records the row `rowid` that `me` inserted into `table`.
-    pub fn lock_inserted(&self, table: &str, me: TransactionId, rowid: i64) {
+    /// Records the rows `first..=last` that `me` inserted into `table`.
+    pub fn lock_inserted(&self, table: &str, me: TransactionId, first: i64, last: i64) {
         let mut state = self.state();
         let table_key = key(table);
         let locks = state.tables.entry(table_key.clone()).or_default();
-        match locks.inserted.iter_mut().find(|r| r.owner == me && r.last + 1 == rowid) {
-            Some(range) => range.last = rowid,
+        match locks.inserted.iter_mut().find(|r| r.owner == me && r.last + 1 == first) {
+            Some(range) => range.last = last,
             None => {
-                locks.inserted.push(InsertedRows { owner: me, first: rowid, last: rowid });
+                locks.inserted.push(InsertedRows { owner: me, first, last });
                 state.held.entry(me).or_default().insert(table_key);
             }
         }
@@ -382,7 +382,7 @@ mod tests {
         let locks = LockManager::default();
         let (a, b) = (locks.new_transaction(), locks.new_transaction());
         for rowid in 10..=20 {
-            locks.lock_inserted("t", a, rowid);
+            locks.lock_inserted("t", a, rowid, rowid);
         }
         assert_eq!(locks.row_holder("t", 15, b), Some(a));
         locks.forget_inserted("t", a, 18, 20);
@@ -394,7 +394,7 @@ mod tests {
     fn schema_locks_wait_for_any_other_lock_on_the_table() {
         let locks = LockManager::default();
         let (a, b) = (locks.new_transaction(), locks.new_transaction());
-        locks.lock_inserted("t", a, 1);
+        locks.lock_inserted("t", a, 1, 1);
         assert_eq!(locks.lock_schema("t", b), Err(a));
         assert_eq!(locks.lock_schema("t", a), Ok(()));
         assert_eq!(locks.schema_holder("T", b), Some(a));
@@ -406,7 +406,7 @@ mod tests {
     fn a_wait_ends_when_the_holder_releases_or_at_its_deadline() {
         let locks = Arc::new(LockManager::default());
         let (a, b) = (locks.new_transaction(), locks.new_transaction());
-        locks.lock_inserted("t", a, 1);
+        locks.lock_inserted("t", a, 1, 1);
         let soon = Instant::now() + Duration::from_millis(30);
         assert_eq!(locks.wait(b, a, Some(soon)), WaitOutcome::TimedOut);
         assert!(Instant::now() >= soon);
@@ -427,8 +427,8 @@ mod tests {
     fn the_wait_that_closes_a_cycle_is_the_deadlock_and_its_release_lets_the_other_go_on() {
         let locks = Arc::new(LockManager::default());
         let (a, b) = (locks.new_transaction(), locks.new_transaction());
-        locks.lock_inserted("t", a, 1);
-        locks.lock_inserted("t", b, 2);
+        locks.lock_inserted("t", a, 1, 1);
+        locks.lock_inserted("t", b, 2, 2);
         // each waits for the other; the victim gives its locks up, as its session does
         let waiters: Vec<_> = [(a, b), (b, a)]
             .into_iter()

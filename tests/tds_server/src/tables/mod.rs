@@ -26,7 +26,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 use crate::engine::{scope, Done, DoneKind, Event, Message, Session};
-use crate::sql::convert::convert;
+use crate::sql::convert::{convert, converts_unchanged};
 use crate::sql::eval::{compare, eval, eval_condition, lock_timeout, ColumnValue, Scope, Typed, Variables};
 use crate::sql::lexer::{tokenize, Token as Part1Token};
 use crate::sql::parser::{
@@ -1352,6 +1352,10 @@ fn assign(
             ));
         }
         return Ok(Value::Null);
+    }
+    if converts_unchanged(value, from, &column.ty) {
+        // within the column's length too: a longer string would have been cut
+        return Ok(value.clone());
     }
     let converted = convert(value, from, &column.ty)?;
     if let Some(limit) = length_limit(&column.ty) {

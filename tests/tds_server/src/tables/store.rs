@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::types::Value as DbValue;
+use rusqlite::types::{ToSqlOutput, Value as DbValue, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::locks::{block_without_stalling, LockManager, TransactionId, WaitOutcome};
@@ -1276,19 +1276,33 @@ impl Store {
 
     /// Inserts one row (values in column order, already of the columns' types).
     pub fn insert(&self, table: &Table, values: &[Value]) -> Result<(), WriteError> {
+        self.insert_row(table, &insert_sql(table, 1), values)
+    }
+
+    /// Inserts one row with `sql`, the table's one-row INSERT.
+    fn insert_row(&self, table: &Table, sql: &str, values: &[Value]) -> Result<(), WriteError> {
         let db = self.sqlite();
-        let cols: Vec<String> = (0..values.len()).map(storage_column).collect();
-        let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!("INSERT INTO {} ({}) VALUES ({})", table.storage_name(), cols.join(", "), marks.join(", "));
         self.write_row(table, values, None, |encoded| {
-            db.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(encoded)).map(drop)
+            db.prepare_cached(sql)?.execute(rusqlite::params_from_iter(encoded)).map(drop)
         })?;
         let rowid = db.last_insert_rowid();
-        if !table.is_temp() {
-            self.database.locks.lock_inserted(&table.name, self.owner(), rowid);
-        }
-        self.state().undo.push_inserted(&table.name, rowid);
+        self.record_inserted(table, rowid, rowid);
         Ok(())
+    }
+
+    /// Locks and logs for undo the rows `first..=last` just inserted into `table`.
+    fn record_inserted(&self, table: &Table, first: i64, last: i64) {
+        if !table.is_temp() {
+            self.database.locks.lock_inserted(&table.name, self.owner(), first, last);
+        }
+        self.state().undo.push_inserted(&table.name, first, last);
+    }
+
+    /// A writer of many rows into `table` (a bulk load), its INSERTs written once (the statement
+    /// cache keeps them prepared).
+    pub fn inserter<'a>(&'a self, table: &'a Table) -> Inserter<'a> {
+        let batch_rows = (MAX_PARAMETERS / table.columns.len().max(1)).clamp(1, INSERT_BATCH_ROWS);
+        Inserter { store: self, table, one_row: insert_sql(table, 1), batch: insert_sql(table, batch_rows), batch_rows }
     }
 
     /// Puts back a row that was deleted, under its own rowid.
@@ -1360,6 +1374,92 @@ impl Store {
     }
 }
 
+/// Rows per multi-row INSERT of a bulk load: fewer statement executions, and a batch SQLite
+/// refuses is cheap to write again row by row.
+const INSERT_BATCH_ROWS: usize = 64;
+/// SQLite's limit on a statement's parameters (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+const MAX_PARAMETERS: usize = 32766;
+
+/// Writes many rows into one table as `Store::insert` writes each: the same key checks,
+/// locks, undo log and errors. Up to `batch_rows` rows go in one INSERT when no key check
+/// could tell them apart; a batch SQLite refuses is undone by SQLite and written again row
+/// by row, so the row at fault fails as it would alone.
+pub struct Inserter<'a> {
+    store: &'a Store,
+    table: &'a Table,
+    /// The table's one-row INSERT
+    one_row: String,
+    /// The table's INSERT of `batch_rows` rows
+    batch: String,
+    batch_rows: usize,
+}
+
+impl Inserter<'_> {
+    /// How many rows `insert` takes at most.
+    pub fn batch_rows(&self) -> usize {
+        self.batch_rows
+    }
+
+    /// Inserts rows given one after another, each the table's values in column order, already
+    /// of the columns' types; on failure the rows before the one that failed (its index here)
+    /// are inserted.
+    pub fn insert(&self, rows: &[Value]) -> Result<(), (usize, WriteError)> {
+        let columns = self.table.columns.len();
+        let count = rows.len() / columns.max(1);
+        if count > 1 && self.needs_no_key_checks(rows) && self.insert_batch(rows, count).is_ok() {
+            return Ok(());
+        }
+        for (index, row) in rows.chunks(columns).enumerate() {
+            self.store.insert_row(self.table, &self.one_row, row).map_err(|e| (index, e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether writing `rows` one by one would find no key held by another transaction and
+    /// check no NULL key itself (SQLite checks the rest of the unique keys of a batch).
+    fn needs_no_key_checks(&self, rows: &[Value]) -> bool {
+        let table = self.table;
+        let mut keys = table.constraints.iter().filter(|k| k.kind.is_unique()).peekable();
+        if keys.peek().is_none() {
+            return true;
+        }
+        rows.chunks(table.columns.len()).all(|row| {
+            keys.clone().all(|k| k.columns.iter().all(|&i| !row[i].is_null()))
+                && (table.is_temp() || self.store.committed_key_holder(table, row).is_none())
+        })
+    }
+
+    /// One INSERT of `count` rows (`batch_rows` or fewer); SQLite undoes all of it when it fails.
+    fn insert_batch(&self, rows: &[Value], count: usize) -> rusqlite::Result<()> {
+        let db = self.store.sqlite();
+        let tail_sql;
+        let sql = if count == self.batch_rows {
+            &self.batch
+        } else {
+            tail_sql = insert_sql(self.table, count);
+            &tail_sql
+        };
+        let mut statement = db.prepare_cached(sql)?;
+        let types = self.table.columns.iter().map(|c| &c.ty).cycle();
+        for (index, (value, ty)) in rows.iter().zip(types).enumerate() {
+            statement.raw_bind_parameter(index + 1, encode_borrowed(value, ty))?;
+        }
+        statement.raw_execute()?;
+        // one statement of an AUTOINCREMENT table, while the session has its turn: consecutive rowids
+        let last = db.last_insert_rowid();
+        self.store.record_inserted(self.table, last - count as i64 + 1, last);
+        Ok(())
+    }
+}
+
+/// The INSERT of `rows` rows of all the table's columns.
+fn insert_sql(table: &Table, rows: usize) -> String {
+    let columns = table.columns.len();
+    let names: Vec<String> = (0..columns).map(storage_column).collect();
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    format!("INSERT INTO {} ({}) VALUES {}", table.storage_name(), names.join(", "), vec![row; rows].join(", "))
+}
+
 impl Drop for Store {
     /// A session that ends with its transaction open (disconnect, kill) rolls it back.
     fn drop(&mut self) {
@@ -1417,6 +1517,16 @@ fn encode(v: &Value, ty: &SqlType) -> DbValue {
                 Err(_) => DbValue::Null,
             }
         }
+    }
+}
+
+/// `encode`, borrowing the value's text or bytes instead of copying them.
+fn encode_borrowed<'v>(v: &'v Value, ty: &SqlType) -> ToSqlOutput<'v> {
+    match v {
+        Value::Str(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        Value::Guid(g) => ToSqlOutput::Borrowed(ValueRef::Blob(g)),
+        _ => ToSqlOutput::Owned(encode(v, ty)),
     }
 }
 

@@ -76,16 +76,18 @@ impl UndoLog {
         self.changes.push(change);
     }
 
-    /// Logs the insert of row `rowid`, extending the last change when it inserted the row before.
-    pub fn push_inserted(&mut self, table: &str, rowid: i64) {
+    /// Logs the insert of rows `first..=last`, extending the last change when it inserted the rows before.
+    pub fn push_inserted(&mut self, table: &str, first: i64, last: i64) {
         let extendable = self.changes.len() > self.sealed;
-        if let Some(Change::Inserted { table: last_table, last, .. }) = self.changes.last_mut().filter(|_| extendable) {
-            if *last + 1 == rowid && &**last_table == table {
-                *last = rowid;
+        if let Some(Change::Inserted { table: last_table, last: logged_last, .. }) =
+            self.changes.last_mut().filter(|_| extendable)
+        {
+            if *logged_last + 1 == first && &**last_table == table {
+                *logged_last = last;
                 return;
             }
         }
-        self.changes.push(Change::Inserted { table: table.into(), first: rowid, last: rowid });
+        self.changes.push(Change::Inserted { table: table.into(), first, last });
     }
 
     /// The changes after `mark`, oldest first.
@@ -115,12 +117,12 @@ mod tests {
     fn consecutive_inserts_into_a_table_are_one_change_and_undo_runs_newest_first() {
         let mut log = UndoLog::default();
         for rowid in 1..=3 {
-            log.push_inserted("t", rowid);
+            log.push_inserted("t", rowid, rowid);
         }
-        log.push_inserted("u", 4);
+        log.push_inserted("u", 4, 4);
         let savepoint = log.mark();
         log.push(Change::Deleted { table: "t".into(), rowid: 2, old: vec![Value::Int(7)] });
-        log.push_inserted("t", 5);
+        log.push_inserted("t", 5, 5);
         assert_eq!(log.since(0).len(), 4);
         let undone = log.take_since(savepoint);
         assert!(matches!(&undone[..], [Change::Inserted { first: 5, last: 5, .. }, Change::Deleted { rowid: 2, .. }]));
@@ -133,11 +135,11 @@ mod tests {
     #[test]
     fn an_insert_after_a_mark_is_a_change_of_its_own() {
         let mut log = UndoLog::default();
-        log.push_inserted("t", 1);
+        log.push_inserted("t", 1, 1);
         let savepoint = log.mark();
-        log.push_inserted("t", 2);
+        log.push_inserted("t", 2, 2);
         assert!(matches!(&log.take_since(savepoint)[..], [Change::Inserted { first: 2, last: 2, .. }]));
-        log.push_inserted("t", 3);
+        log.push_inserted("t", 3, 3);
         assert!(matches!(
             log.since(0),
             [Change::Inserted { first: 1, last: 1, .. }, Change::Inserted { first: 3, .. }]
