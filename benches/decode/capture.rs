@@ -25,7 +25,7 @@ pub struct Capture {
     /// The response to `SELECT * FROM bench_mixed`: TDS packets, headers included.
     pub query: Arc<[u8]>,
     /// The product's result over TCP, when the capture was recorded in this run.
-    pub over_tcp: Option<RecordBatch>,
+    pub over_tcp: Option<Vec<RecordBatch>>,
 }
 
 /// Unencrypted, so that the recorded bytes can be replayed (TLS could not be).
@@ -39,10 +39,10 @@ pub fn load_or_record(cache_dir: &Path) -> Result<Capture, String> {
     let (bytes, over_tcp) = match std::fs::read(&path) {
         Ok(bytes) => (bytes, None),
         Err(_) => {
-            let (bytes, batch) = record()?;
+            let (bytes, batches) = record()?;
             std::fs::create_dir_all(cache_dir).map_err(|e| format!("{}: {e}", cache_dir.display()))?;
             std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            (bytes, Some(batch))
+            (bytes, Some(batches))
         }
     };
     let [prelogin, login, query]: [&[u8]; 3] =
@@ -82,7 +82,7 @@ async fn connect(port: u16) -> Result<TcpStream, String> {
 }
 
 /// Fills the table on an in-process server and records a session reading it.
-fn record() -> Result<(Vec<u8>, RecordBatch), String> {
+fn record() -> Result<(Vec<u8>, Vec<RecordBatch>), String> {
     let server = TestServer::start(TestServerConfig::default())?;
     let port = server.addr().port();
     let settings = settings(port)?;
@@ -96,8 +96,8 @@ fn record() -> Result<(Vec<u8>, RecordBatch), String> {
         let transport = Recording::new(connect(port).await?, log.clone());
         let mut reader = open_over(&settings, transport).await.map_err(|e| e.to_string())?;
         let mut outcome = reader.query(SELECT, &[]).await.map_err(|e| e.to_string())?;
-        let batch = outcome.result_sets.pop().and_then(|set| set.batches.into_iter().next());
-        batch.ok_or_else(|| "the SELECT returned no result set".to_string())
+        let batches = outcome.result_sets.pop().map(|set| set.batches);
+        batches.ok_or_else(|| "the SELECT returned no result set".to_string())
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let batch = runtime

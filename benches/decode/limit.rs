@@ -14,14 +14,16 @@ pub struct Utf16Strings {
 impl Utf16Strings {
     /// The values of the nvarchar column `name` (decoded by the product, so
     /// re-encoding them gives back the wire's UTF-16).
-    pub fn of_column(batch: &RecordBatch, name: &str) -> Result<Self, String> {
-        let column = batch.column_by_name(name).ok_or_else(|| format!("no column '{name}'"))?;
-        let strings = column.as_string_opt::<i32>().ok_or_else(|| format!("column '{name}' is not utf8"))?;
+    pub fn of_column(batches: &[RecordBatch], name: &str) -> Result<Self, String> {
         let mut units = Vec::new();
         let mut ends = Vec::new();
-        for value in strings.iter().flatten() {
-            units.extend(value.encode_utf16());
-            ends.push(units.len());
+        for batch in batches {
+            let column = batch.column_by_name(name).ok_or_else(|| format!("no column '{name}'"))?;
+            let strings = column.as_string_opt::<i32>().ok_or_else(|| format!("column '{name}' is not utf8"))?;
+            for value in strings.iter().flatten() {
+                units.extend(value.encode_utf16());
+                ends.push(units.len());
+            }
         }
         Ok(Self { units, ends })
     }
