@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import inspect
 import json
 import statistics
@@ -435,6 +436,8 @@ def run_task(driver: Driver, task: dict) -> dict:
         conn = runner.call(driver.connect)
         fn = getattr(driver, driver.modes[kind][task["mode"]])
         return repeat(runner, fn, (conn, task["sql"]), task)
+    if kind == "memory":
+        return memory(runner, driver, task)
     if kind == "oltp":
         if driver.oltp_async:
             pool = runner.call(driver.open_pool, task["concurrency"])
@@ -447,6 +450,27 @@ def run_task(driver: Driver, task: dict) -> dict:
     if kind == "probe":
         return {"rows": runner.call(driver.count, runner.call(driver.connect), OLTP_TABLE)}
     raise ValueError(f"unknown task kind {kind!r}")
+
+
+def memory(runner: Runner, driver: Driver, task: dict) -> dict:
+    """One whole read to Arrow in a fresh process, after a small read by the same call: the growth of the
+    process while it reads, above a baseline where the client and pyarrow are already initialized
+    (pyarrow's first table alone adds about 45 MB of RSS, the same for every client)."""
+    cold = rss_now_mb()
+    conn = runner.call(driver.connect)
+    fn = getattr(driver, driver.modes["arrow"][task["mode"]])
+    runner.call(fn, conn, task["warm_sql"])
+    gc.collect()
+    baseline = rss_now_mb()
+    reset_peak_rss()
+    t0 = time.perf_counter()
+    rows = runner.call(fn, conn, task["sql"])
+    elapsed = time.perf_counter() - t0
+    peak = peak_rss_mb()
+    if rows != task["expect_rows"]:
+        raise RuntimeError(f"read {rows} rows, expected {task['expect_rows']}")
+    return {"rows": rows, "times_s": [elapsed], "rss_before_warmup_mb": cold, "baseline_rss_mb": baseline,
+            "peak_rss_mb": peak, "growth_mb": peak - baseline}
 
 
 def write(runner: Runner, driver: Driver, task: dict) -> dict:
