@@ -50,8 +50,11 @@ pub fn date_days(days_since_year_1: u32) -> i32 {
 /// time(scale): increments of 10^-scale s since midnight to nanoseconds.
 pub fn time_nanos(increments: u64, scale: u8) -> i64 {
     // Scales are 0..=7 and increments at most 2^40, so this cannot overflow.
-    increments as i64 * 10i64.pow(9 - u32::from(scale.min(7)))
+    increments as i64 * NANOS_PER_INCREMENT[usize::from(scale.min(7))]
 }
+
+/// 10^(9 - scale): a table, as `pow` with a variable exponent loops per value.
+const NANOS_PER_INCREMENT: [i64; 8] = [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100];
 
 /// datetime2(scale) (and the UTC instant of a datetimeoffset) to
 /// microseconds since 1970-01-01; the 100 ns digit of scale 7 is cut off.

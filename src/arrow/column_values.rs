@@ -4,6 +4,7 @@
 //! writes its bytes without checking kinds; `finish` builds the typed array
 //! (and would report, not panic, if the buffers disagreed with the kind).
 
+use super::validity::Validity;
 use super::{SQL_TYPE_METADATA_KEY, UUID_EXTENSION_NAME};
 use crate::tds::ColumnWriter;
 use crate::types::{ColumnType, ValueKind};
@@ -12,7 +13,7 @@ use arrow_array::{
     ArrayRef, BinaryArray, BooleanArray, Decimal128Array, FixedSizeBinaryArray, PrimitiveArray, StringArray,
     StructArray,
 };
-use arrow_buffer::{BooleanBuffer, Buffer, MutableBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, Buffer, MutableBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,7 +74,7 @@ pub struct ColumnValues {
     column_type: ColumnType,
     /// Whether the server said the column can hold NULL.
     nullable: bool,
-    nulls: NullBufferBuilder,
+    nulls: Validity,
     /// Fixed-width values, little-endian (bool: one byte per value).
     fixed: MutableBuffer,
     /// Text and binary values; for sql_variant, the value texts.
@@ -92,7 +93,7 @@ impl ColumnValues {
             name: name.into(),
             column_type,
             nullable,
-            nulls: NullBufferBuilder::new(0),
+            nulls: Validity::default(),
             fixed: MutableBuffer::new(0),
             var: VarValues::with_capacity(0, 0),
             variant_types: VarValues::with_capacity(0, 0),
@@ -138,7 +139,6 @@ impl ColumnValues {
     pub fn finish(&mut self) -> Result<ArrayRef, String> {
         let len = std::mem::take(&mut self.len);
         let nulls = self.nulls.finish();
-        self.nulls = NullBufferBuilder::new(len);
         let fixed: Buffer = std::mem::replace(&mut self.fixed, MutableBuffer::with_capacity(len * self.width)).into();
         if fixed.len() != len * self.width {
             return Err(format!(
@@ -238,7 +238,7 @@ impl ColumnWriter for ColumnValues {
     #[inline]
     fn push_null(&mut self) {
         self.len += 1;
-        self.nulls.append_null();
+        self.nulls.push(false);
         match self.column_type.kind {
             ValueKind::Variant => {
                 self.var.push_empty();
@@ -292,7 +292,7 @@ impl ColumnWriter for ColumnValues {
     #[inline]
     fn push_uuid(&mut self, value: [u8; 16]) {
         self.len += 1;
-        self.nulls.append_non_null();
+        self.nulls.push(true);
         self.fixed.extend_from_slice(&value);
     }
 
@@ -305,7 +305,7 @@ impl ColumnWriter for ColumnValues {
     fn end_value(&mut self) -> Result<(), String> {
         self.var.end_value()?;
         self.len += 1;
-        self.nulls.append_non_null();
+        self.nulls.push(true);
         Ok(())
     }
 
@@ -321,7 +321,7 @@ impl ColumnWriter for ColumnValues {
         match stored {
             Ok(()) => {
                 self.len += 1;
-                self.nulls.append_non_null();
+                self.nulls.push(true);
             }
             Err(_) => {
                 self.abandon_value();
@@ -335,7 +335,7 @@ impl ColumnValues {
     #[inline]
     fn push_fixed<T: arrow_buffer::ToByteSlice>(&mut self, value: T) {
         self.len += 1;
-        self.nulls.append_non_null();
+        self.nulls.push(true);
         self.fixed.push(value);
     }
 }

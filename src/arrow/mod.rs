@@ -7,6 +7,7 @@ mod cell_reader;
 mod column_values;
 mod result_builder;
 mod uuid_text;
+mod validity;
 
 pub use cell_reader::{CellReader, ConversionError};
 pub use column_values::{arrow_type, ColumnValues};

@@ -18,6 +18,9 @@ use super::values::{CodePageResolver, Fault, Read, Streamed, StreamedValue, Valu
 /// outside streamed values (a COLMETADATA of 4,096 columns included), so
 /// that a hostile length cannot make the reader buffer without end.
 const MAX_CARRY: usize = 16 << 20;
+/// The first prefix of a piece tried to complete a carried item: a cut
+/// value of a row (the usual case) needs fewer bytes.
+const MIN_COMPLETION_STEP: usize = 64;
 
 #[derive(Debug)]
 enum State {
@@ -71,15 +74,30 @@ impl ResponseReader {
     /// Reads the next piece of payload into `sink`. An error means the
     /// response broke the protocol: the connection must not be used again.
     pub fn feed<S: ResponseSink>(&mut self, piece: &[u8], sink: &mut S) -> Result<(), ProtocolError> {
-        if self.carry.is_empty() {
-            let used = self.run(piece, sink)?;
-            self.carry.extend_from_slice(&piece[used..]);
-        } else {
+        let mut from = 0;
+        // An item cut by the last piece is completed with only as many of
+        // this piece's bytes as it needs, tried in growing prefixes, so the
+        // piece itself is not copied (a whole packet was, once per packet).
+        while !self.carry.is_empty() && from < piece.len() {
+            let carried = self.carry.len();
+            let take = (piece.len() - from).min(carried.max(MIN_COMPLETION_STEP));
             let mut bytes = std::mem::take(&mut self.carry);
-            bytes.extend_from_slice(piece);
+            bytes.extend_from_slice(&piece[from..from + take]);
             let used = self.run(&bytes, sink)?;
-            bytes.drain(..used);
-            self.carry = bytes;
+            if used >= carried {
+                // The carried bytes are read; what follows is the piece's.
+                from += used - carried;
+                bytes.clear();
+                self.carry = bytes;
+            } else {
+                from += take;
+                bytes.drain(..used);
+                self.carry = bytes;
+            }
+        }
+        if self.carry.is_empty() {
+            let used = from + self.run(&piece[from..], sink)?;
+            self.carry.extend_from_slice(&piece[used..]);
         }
         if self.carry.len() > MAX_CARRY {
             return Err(ProtocolError::new(format!("a token of more than {MAX_CARRY} bytes")));

@@ -100,92 +100,100 @@ pub(crate) fn utf16_to_utf8(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Inval
 /// surrogate whose low half is not in `src`.
 fn transcode(src: &[u8], out: &mut Vec<u8>) -> Result<usize, InvalidText> {
     debug_assert!(src.len().is_multiple_of(2));
-    // At most three UTF-8 bytes per code unit (a pair of units: four).
-    out.reserve(src.len() / 2 * 3);
+    let units = src.len() / 2;
+    // At most three UTF-8 bytes per code unit (a pair of units: four), and
+    // the ASCII step below stores eight bytes where it may keep fewer.
+    out.reserve(units * 3 + 8);
     let start = out.len();
     let spare = out.spare_capacity_mut();
-    let mut written = 0;
-    let mut at = 0;
+    let dst = spare.as_mut_ptr().cast::<u8>();
+    let (mut at, mut written) = (0, 0);
     let mut outcome = Ok(());
-    'text: while at < src.len() {
-        let (read, wrote) = ascii_run(&src[at..], &mut spare[written..]);
-        at += read;
-        written += wrote;
-        // The characters up to the next ASCII one.
-        while let Some(&[low, high]) = src.get(at..at + 2) {
-            let unit = u16::from_le_bytes([low, high]);
-            match unit {
-                0..=0x7F => continue 'text,
-                0x80..=0x7FF => {
-                    spare[written].write(0xC0 | (unit >> 6) as u8);
-                    spare[written + 1].write(0x80 | (unit & 0x3F) as u8);
-                    written += 2;
-                    at += 2;
-                }
-                0xD800..=0xDBFF => {
-                    let Some(&[a, b]) = src.get(at + 2..at + 4) else { break 'text };
-                    let second = u16::from_le_bytes([a, b]);
-                    if !(0xDC00..=0xDFFF).contains(&second) {
-                        outcome = Err(unpaired());
-                        break 'text;
-                    }
-                    let code_point = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(second) - 0xDC00);
-                    spare[written].write(0xF0 | (code_point >> 18) as u8);
-                    spare[written + 1].write(0x80 | ((code_point >> 12) & 0x3F) as u8);
-                    spare[written + 2].write(0x80 | ((code_point >> 6) & 0x3F) as u8);
-                    spare[written + 3].write(0x80 | (code_point & 0x3F) as u8);
-                    written += 4;
-                    at += 4;
-                }
-                0xDC00..=0xDFFF => {
-                    outcome = Err(unpaired());
-                    break 'text;
-                }
-                _ => {
-                    spare[written].write(0xE0 | (unit >> 12) as u8);
-                    spare[written + 1].write(0x80 | ((unit >> 6) & 0x3F) as u8);
-                    spare[written + 2].write(0x80 | (unit & 0x3F) as u8);
-                    written += 3;
-                    at += 2;
-                }
+    while at < units {
+        // SAFETY (every write below): `written` <= 3 * `at` (no unit gives
+        // more than three bytes, a pair four), so from `written` on there
+        // are at least 3 * (units - at) + 8 bytes of spare capacity: room
+        // for the eight bytes of the ASCII step and the four of a character.
+        let ascii = unsafe { ascii_prefix(&src[at * 2..], dst.add(written)) };
+        at += ascii;
+        written += ascii;
+        let Some(&[low, high]) = src.get(at * 2..at * 2 + 2) else { break };
+        let unit = u32::from(u16::from_le_bytes([low, high]));
+        if unit & 0xF800 == 0xD800 {
+            // A surrogate: with the low half that must follow, four bytes.
+            if unit >= 0xDC00 {
+                outcome = Err(unpaired());
+                break;
             }
+            let Some(&[a, b]) = src.get(at * 2 + 2..at * 2 + 4) else { break };
+            let second = u32::from(u16::from_le_bytes([a, b]));
+            if !(0xDC00..=0xDFFF).contains(&second) {
+                outcome = Err(unpaired());
+                break;
+            }
+            let code_point = 0x10000 + ((unit - 0xD800) << 10) + (second - 0xDC00);
+            let bytes = (0xF0 | (code_point >> 18))
+                | (0x80 | ((code_point >> 12) & 0x3F)) << 8
+                | (0x80 | ((code_point >> 6) & 0x3F)) << 16
+                | (0x80 | (code_point & 0x3F)) << 24;
+            unsafe { dst.add(written).cast::<u32>().write_unaligned(bytes.to_le()) };
+            written += 4;
+            at += 2;
+            continue;
         }
-        break;
+        // One, two or three bytes, chosen without branches: in mixed text
+        // the widths alternate unpredictably. The store writes four bytes;
+        // those past the character's are overwritten or left past the end.
+        let two = (0xC0 | (unit >> 6)) | (0x80 | (unit & 0x3F)) << 8;
+        let three = (0xE0 | (unit >> 12)) | (0x80 | ((unit >> 6) & 0x3F)) << 8 | (0x80 | (unit & 0x3F)) << 16;
+        let bytes = if unit < 0x80 {
+            unit
+        } else if unit < 0x800 {
+            two
+        } else {
+            three
+        };
+        unsafe { dst.add(written).cast::<u32>().write_unaligned(bytes.to_le()) };
+        written += 1 + usize::from(unit >= 0x80) + usize::from(unit >= 0x800);
+        at += 1;
     }
     // SAFETY: the first `written` bytes of the spare capacity were written above.
     unsafe { out.set_len(start + written) };
-    outcome.map(|()| at)
+    outcome.map(|()| at * 2)
 }
 
-/// Copies the leading run of ASCII code units of `src` as bytes into `dst`;
-/// returns (bytes read, bytes written).
-fn ascii_run(src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>]) -> (usize, usize) {
+/// Copies the leading ASCII code units of `src` (UTF-16LE) to `dst` as
+/// bytes, eight at a time; returns how many. May store up to eight bytes
+/// at `dst` whatever it returns.
+///
+/// # Safety
+/// `dst` must be valid for eight bytes of writes beyond every unit it may
+/// copy: `src.len() / 2 + 8` bytes.
+#[inline]
+unsafe fn ascii_prefix(src: &[u8], dst: *mut u8) -> usize {
     let mut units = 0;
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
-        // SSE2 is part of x86_64: eight units per step, narrowed with a
-        // saturating pack once all of them are below 0x80.
-        while (units + 8) * 2 <= src.len() && units + 8 <= dst.len() {
-            // SAFETY: 16 bytes are readable at `units * 2` and 8 writable at
-            // `units` (checked by the loop condition); unaligned loads and
-            // stores are used.
-            unsafe {
+        // SSE2 is part of x86_64.
+        while (units + 8) * 2 <= src.len() {
+            // SAFETY: 16 bytes are readable at `units * 2` (the loop
+            // condition); `dst` has room (this function's contract);
+            // unaligned loads and stores are used.
+            let non_ascii = unsafe {
                 let v = _mm_loadu_si128(src.as_ptr().add(units * 2).cast());
+                _mm_storel_epi64(dst.add(units).cast(), _mm_packus_epi16(v, v));
                 let high = _mm_and_si128(v, _mm_set1_epi16(0xFF80u16 as i16));
-                if _mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) != 0xFFFF {
-                    break;
-                }
-                _mm_storel_epi64(dst.as_mut_ptr().add(units).cast(), _mm_packus_epi16(v, v));
+                !_mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) & 0xFFFF
+            };
+            if non_ascii != 0 {
+                // The units before the first non-ASCII one were stored right.
+                return units + non_ascii.trailing_zeros() as usize / 2;
             }
             units += 8;
         }
     }
-    while units * 2 + 1 < src.len() && units < dst.len() && src[units * 2 + 1] == 0 && src[units * 2] < 0x80 {
-        dst[units].write(src[units * 2]);
-        units += 1;
-    }
-    (units * 2, units)
+    units
 }
 
 /// Streaming decoding of one char/varchar/text value in its code page.
