@@ -21,6 +21,8 @@ const MAX_CARRY: usize = 16 << 20;
 /// The first prefix of a piece tried to complete a carried item: a cut
 /// value of a row (the usual case) needs fewer bytes.
 const MIN_COMPLETION_STEP: usize = 64;
+/// Columns of a row read by code of their own (see `row`).
+const UNROLLED_COLUMNS: usize = 16;
 
 #[derive(Debug)]
 enum State {
@@ -212,27 +214,47 @@ impl ResponseReader {
             if writers.len() != self.columns.len() {
                 return Err(ProtocolError::new("a row does not match its result's columns"));
             }
-            for (column, (reader, writer)) in self.columns.iter().zip(writers.iter_mut()).enumerate().skip(first) {
-                if nbc && self.null_bitmap[column / 8] & (1 << (column % 8)) != 0 {
-                    writer.push_null();
-                    continue;
-                }
-                match reader.read(&bytes[at..], writer) {
-                    Ok(Read::Done(used)) => at += used,
-                    Ok(Read::Incomplete) => {
-                        self.state = State::Row { column, nbc };
-                        return Ok(if at == 0 { None } else { Some(at) });
+            // One value: NULL by the bitmap, else read by its column's reader.
+            macro_rules! value {
+                ($column:expr) => {{
+                    let column = $column;
+                    let writer = &mut writers[column];
+                    if nbc && self.null_bitmap[column / 8] & (1 << (column % 8)) != 0 {
+                        writer.push_null();
+                    } else {
+                        match self.columns[column].read(&bytes[at..], writer) {
+                            Ok(Read::Done(used)) => at += used,
+                            Ok(Read::Incomplete) => {
+                                self.state = State::Row { column, nbc };
+                                return Ok(if at == 0 { None } else { Some(at) });
+                            }
+                            Ok(Read::Streams(used, value)) => {
+                                self.state = State::RowStream { column, nbc, value };
+                                return Ok(Some(at + used));
+                            }
+                            Err(Fault::Value(used, why)) => {
+                                at += used;
+                                self.value_errors.push((column, why));
+                            }
+                            Err(Fault::Protocol(error)) => return Err(error),
+                        }
                     }
-                    Ok(Read::Streams(used, value)) => {
-                        self.state = State::RowStream { column, nbc, value };
-                        return Ok(Some(at + used));
+                }};
+            }
+            // The first columns each have a copy of the reading code, so
+            // each has its own jump on the reader's kind, which always goes
+            // the same way and is predicted; one shared jump, taken to a
+            // different kind at every column, was mispredicted.
+            macro_rules! unrolled {
+                ($($column:literal)*) => {$(
+                    if first <= $column && $column < writers.len() {
+                        value!($column);
                     }
-                    Err(Fault::Value(used, why)) => {
-                        at += used;
-                        self.value_errors.push((column, why));
-                    }
-                    Err(Fault::Protocol(error)) => return Err(error),
-                }
+                )*};
+            }
+            unrolled!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+            for column in first.max(UNROLLED_COLUMNS)..writers.len() {
+                value!(column);
             }
             sink.end_row();
             for (column, why) in self.value_errors.drain(..) {

@@ -202,8 +202,9 @@ impl ValueReader {
         })
     }
 
-    /// Reads the value at the front of `bytes` into `writer`.
-    #[inline]
+    /// Reads the value at the front of `bytes` into `writer`. Inlined into
+    /// each call site: the reader's row loop relies on it (see `row`).
+    #[inline(always)]
     pub(crate) fn read<W: ColumnWriter>(self, bytes: &[u8], writer: &mut W) -> Result<Read, Fault> {
         use ValueReader as R;
         /// A not-null fixed-width value of N bytes.
