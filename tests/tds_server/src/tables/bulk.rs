@@ -154,11 +154,12 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, rows: &mut BulkLoadRe
     let scope = scope(session, &variables, &no_columns);
     let store = session.store.as_ref().expect("opened by announce");
     store.statement(|store| {
-        let inserter = store.inserter(table);
+        let mut inserter = store.inserter(table);
         let columns = table.columns.len();
+        let batch_len = inserter.batch_rows() * columns;
         // converted rows waiting to be inserted, one after another
-        let mut pending = Vec::with_capacity(inserter.batch_rows() * columns);
-        let insert = |pending: &[Value]| {
+        let mut pending = Vec::with_capacity(batch_len);
+        let mut insert = |pending: &[Value]| {
             inserter.insert(pending).map_err(|(index, e)| {
                 let row = &pending[index * columns..(index + 1) * columns];
                 constraint_error(session, table, row, e)
@@ -173,7 +174,7 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, rows: &mut BulkLoadRe
                 insert(&pending[..pending.len() / columns * columns])?;
                 return Err(e);
             }
-            if pending.len() == inserter.batch_rows() * columns {
+            if pending.len() == batch_len {
                 insert(&pending)?;
                 pending.clear();
             }

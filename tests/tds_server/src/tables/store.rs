@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, Value as DbValue, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
 
 use super::locks::{block_without_stalling, LockManager, TransactionId, WaitOutcome};
 use super::modules::{Module, ModuleKind};
@@ -1175,13 +1175,15 @@ impl Store {
         }
     }
 
-    /// The other transaction holding a changed row that had one of the unique keys of `values`
-    /// when committed: `values` would duplicate it if that transaction rolled back.
-    fn committed_key_holder(&self, table: &Table, values: &[Value]) -> Option<TransactionId> {
+    /// The other transaction holding a changed row that had one of the unique keys of one of
+    /// `rows` (the table's values, row after row) when committed: the row would duplicate it if
+    /// that transaction rolled back. One look at the locks for a whole batch of rows.
+    fn committed_key_holder(&self, table: &Table, rows: &[Value]) -> Option<TransactionId> {
         let mut keys = table.constraints.iter().filter(|k| k.kind.is_unique()).peekable();
         keys.peek()?;
         self.database.locks.seek_holder(&table.name, self.owner(), [], |committed| {
-            keys.clone().any(|k| table.same_key(k, committed, values))
+            rows.chunks(table.columns.len().max(1))
+                .any(|values| keys.clone().any(|k| table.same_key(k, committed, values)))
         })
     }
 
@@ -1299,10 +1301,17 @@ impl Store {
     }
 
     /// A writer of many rows into `table` (a bulk load), its INSERTs written once (the statement
-    /// cache keeps them prepared).
+    /// cache keeps them prepared from one load to the next).
     pub fn inserter<'a>(&'a self, table: &'a Table) -> Inserter<'a> {
         let batch_rows = (MAX_PARAMETERS / table.columns.len().max(1)).clamp(1, INSERT_BATCH_ROWS);
-        Inserter { store: self, table, one_row: insert_sql(table, 1), batch: insert_sql(table, batch_rows), batch_rows }
+        Inserter {
+            store: self,
+            table,
+            one_row: insert_sql(table, 1),
+            batch_sql: insert_sql(table, batch_rows),
+            batch: None,
+            batch_rows,
+        }
     }
 
     /// Puts back a row that was deleted, under its own rowid.
@@ -1390,11 +1399,14 @@ pub struct Inserter<'a> {
     /// The table's one-row INSERT
     one_row: String,
     /// The table's INSERT of `batch_rows` rows
-    batch: String,
+    batch_sql: String,
+    /// `batch_sql` prepared, held for the whole load: taking it from the statement cache and
+    /// giving it back cost a hash of its text and a clearing of its bindings per batch
+    batch: Option<CachedStatement<'a>>,
     batch_rows: usize,
 }
 
-impl Inserter<'_> {
+impl<'a> Inserter<'a> {
     /// How many rows `insert` takes at most.
     pub fn batch_rows(&self) -> usize {
         self.batch_rows
@@ -1403,7 +1415,7 @@ impl Inserter<'_> {
     /// Inserts rows given one after another, each the table's values in column order, already
     /// of the columns' types; on failure the rows before the one that failed (its index here)
     /// are inserted.
-    pub fn insert(&self, rows: &[Value]) -> Result<(), (usize, WriteError)> {
+    pub fn insert(&mut self, rows: &[Value]) -> Result<(), (usize, WriteError)> {
         let columns = self.table.columns.len();
         let count = rows.len() / columns.max(1);
         if count > 1 && self.needs_no_key_checks(rows) && self.insert_batch(rows, count).is_ok() {
@@ -1423,23 +1435,23 @@ impl Inserter<'_> {
         if keys.peek().is_none() {
             return true;
         }
-        rows.chunks(table.columns.len()).all(|row| {
-            keys.clone().all(|k| k.columns.iter().all(|&i| !row[i].is_null()))
-                && (table.is_temp() || self.store.committed_key_holder(table, row).is_none())
-        })
+        rows.chunks(table.columns.len()).all(|row| keys.clone().all(|k| k.columns.iter().all(|&i| !row[i].is_null())))
+            && (table.is_temp() || self.store.committed_key_holder(table, rows).is_none())
     }
 
     /// One INSERT of `count` rows (`batch_rows` or fewer); SQLite undoes all of it when it fails.
-    fn insert_batch(&self, rows: &[Value], count: usize) -> rusqlite::Result<()> {
+    fn insert_batch(&mut self, rows: &[Value], count: usize) -> rusqlite::Result<()> {
         let db = self.store.sqlite();
-        let tail_sql;
-        let sql = if count == self.batch_rows {
-            &self.batch
+        let mut tail;
+        let statement = if count == self.batch_rows {
+            match &mut self.batch {
+                Some(statement) => statement,
+                batch => batch.insert(self.store.conn.prepare_cached(&self.batch_sql)?),
+            }
         } else {
-            tail_sql = insert_sql(self.table, count);
-            &tail_sql
+            tail = self.store.conn.prepare_cached(&insert_sql(self.table, count))?;
+            &mut tail
         };
-        let mut statement = db.prepare_cached(sql)?;
         let types = self.table.columns.iter().map(|c| &c.ty).cycle();
         for (index, (value, ty)) in rows.iter().zip(types).enumerate() {
             statement.raw_bind_parameter(index + 1, encode_borrowed(value, ty))?;
