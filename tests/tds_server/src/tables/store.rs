@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::types::{ToSqlOutput, Value as DbValue, ValueRef};
-use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
+use rusqlite::types::Value as DbValue;
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Statement};
 
 use super::locks::{block_without_stalling, LockManager, TransactionId, WaitOutcome};
 use super::modules::{Module, ModuleKind};
 use super::undo::{Change, Mark, UndoLog};
-use crate::sql::convert::{format_decimal, parse_decimal_text};
+use crate::sql::convert::{format_decimal, parse_decimal_text, DecimalString};
 use crate::sql::eval::compare;
 use crate::sql::parser::{parse_param_declarations, SqlError};
 use crate::types::{read_value, write_value, SqlType};
@@ -1454,7 +1454,7 @@ impl<'a> Inserter<'a> {
         };
         let types = self.table.columns.iter().map(|c| &c.ty).cycle();
         for (index, (value, ty)) in rows.iter().zip(types).enumerate() {
-            statement.raw_bind_parameter(index + 1, encode_borrowed(value, ty))?;
+            bind(statement, index + 1, value, ty)?;
         }
         statement.raw_execute()?;
         // one statement of an AUTOINCREMENT table, while the session has its turn: consecutive rowids
@@ -1532,13 +1532,16 @@ fn encode(v: &Value, ty: &SqlType) -> DbValue {
     }
 }
 
-/// `encode`, borrowing the value's text or bytes instead of copying them.
-fn encode_borrowed<'v>(v: &'v Value, ty: &SqlType) -> ToSqlOutput<'v> {
+/// Binds parameter `index` to the stored form of a value of a column of type `ty` (`encode`'s)
+/// without copying its text or bytes first, nor allocating a decimal's text: SQLite copies
+/// what it is given.
+fn bind(statement: &mut Statement, index: usize, v: &Value, ty: &SqlType) -> rusqlite::Result<()> {
     match v {
-        Value::Str(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        Value::Guid(g) => ToSqlOutput::Borrowed(ValueRef::Blob(g)),
-        _ => ToSqlOutput::Owned(encode(v, ty)),
+        Value::Str(s) => statement.raw_bind_parameter(index, s.as_str()),
+        Value::Bytes(b) => statement.raw_bind_parameter(index, b.as_slice()),
+        Value::Guid(g) => statement.raw_bind_parameter(index, g.as_slice()),
+        Value::Decimal(u, s) => statement.raw_bind_parameter(index, DecimalString::new(*u, *s).as_str()),
+        _ => statement.raw_bind_parameter(index, encode(v, ty)),
     }
 }
 
