@@ -12,7 +12,7 @@ use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, Once, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use rusqlite::types::Value as DbValue;
@@ -104,11 +104,25 @@ fn catalog_ddl(create: &str) -> String {
 }
 
 fn open_uri(uri: &str) -> Result<Connection, SqlError> {
+    configure_sqlite();
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
         | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
         | rusqlite::OpenFlags::SQLITE_OPEN_URI
         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     Connection::open_with_flags(uri, flags).map_err(storage_error)
+}
+
+/// Turns off SQLite's memory statistics, which nothing here reads: with them on, every
+/// malloc and free of SQLite (two per text value bound to an INSERT) takes a global mutex.
+/// Done once, before the process's first connection initializes SQLite.
+fn configure_sqlite() {
+    static CONFIGURED: Once = Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: SQLite allows sqlite3_config before sqlite3_initialize, which the first
+        // connection calls, and every connection is opened here, after this; should SQLite be
+        // initialized already, it returns SQLITE_MISUSE and changes nothing.
+        unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+    });
 }
 
 /// An error of the storage layer that no SQL Server error describes.
