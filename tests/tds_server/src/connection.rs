@@ -2,6 +2,7 @@
 //! written as framed packets. The TLS handshake itself travels inside PRELOGIN packets.
 
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,12 +14,18 @@ use crate::packet::{
 
 /// Largest client message accepted (a request with a few big parameters fits easily).
 const MAX_MESSAGE_LEN: usize = 512 * 1024 * 1024;
+/// Bytes a socket read makes room for.
+const RECEIVE_LEN: usize = 16 * 1024;
 
 pub struct Connection {
     tcp: TcpStream,
     tls: Option<rustls::ServerConnection>,
-    /// Plaintext TDS bytes received but not yet cut into packets.
+    /// Plaintext TDS bytes received; those before `inbox_cut` are already cut into packets
+    /// (the next read moves the rest to the front, instead of every packet cut doing it).
     inbox: Vec<u8>,
+    inbox_cut: usize,
+    /// TLS records as read from the socket, before decryption (the buffer is kept).
+    records: Vec<u8>,
     assembler: MessageAssembler,
     /// Negotiated packet size for outgoing messages.
     pub packet_size: usize,
@@ -36,6 +43,8 @@ impl Connection {
             tcp,
             tls: None,
             inbox: Vec::new(),
+            inbox_cut: 0,
+            records: Vec::new(),
             assembler: MessageAssembler::default(),
             packet_size: DEFAULT_PACKET_SIZE,
             spid: 0,
@@ -46,8 +55,9 @@ impl Connection {
     /// so it can race a timer (attention during `WAITFOR DELAY`).
     pub async fn read_message(&mut self) -> io::Result<Message> {
         loop {
-            let (header, data) = self.read_packet().await?;
-            if let Some(message) = self.assembler.push(&header, &data, MAX_MESSAGE_LEN).map_err(protocol_error)? {
+            let (header, data) = self.next_packet().await?;
+            let packet = &self.inbox[data];
+            if let Some(message) = self.assembler.push(&header, packet, MAX_MESSAGE_LEN).map_err(protocol_error)? {
                 return Ok(message);
             }
         }
@@ -58,18 +68,15 @@ impl Connection {
     pub fn try_read_message(&mut self) -> io::Result<Option<Message>> {
         loop {
             while let Some((header, data)) = self.buffered_packet()? {
-                if let Some(message) = self.assembler.push(&header, &data, MAX_MESSAGE_LEN).map_err(protocol_error)? {
+                let packet = &self.inbox[data];
+                if let Some(message) = self.assembler.push(&header, packet, MAX_MESSAGE_LEN).map_err(protocol_error)? {
                     return Ok(Some(message));
                 }
             }
-            let mut buf = vec![0u8; 16 * 1024];
-            let n = match self.tcp.try_read(&mut buf) {
-                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection")),
-                Ok(n) => n,
+            match self.try_receive() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            self.accept_received(&buf[..n])?;
+                received => received?,
+            }
         }
     }
 
@@ -78,22 +85,24 @@ impl Connection {
         self.tcp.shutdown().await
     }
 
-    /// The first packet in `inbox`, if it is complete.
-    fn buffered_packet(&mut self) -> io::Result<Option<(PacketHeader, Vec<u8>)>> {
-        if self.inbox.len() < HEADER_LEN {
+    /// The next packet in `inbox`, if it is complete: its header and where its data is in
+    /// `inbox` (until the next read), without copying it.
+    fn buffered_packet(&mut self) -> io::Result<Option<(PacketHeader, Range<usize>)>> {
+        let start = self.inbox_cut;
+        let rest = &self.inbox[start..];
+        if rest.len() < HEADER_LEN {
             return Ok(None);
         }
-        let header = PacketHeader::parse(&self.inbox).map_err(protocol_error)?;
+        let header = PacketHeader::parse(rest).map_err(protocol_error)?;
         let length = header.length as usize;
-        if self.inbox.len() < length {
+        if rest.len() < length {
             return Ok(None);
         }
-        let data = self.inbox[HEADER_LEN..length].to_vec();
-        self.inbox.drain(..length);
-        Ok(Some((header, data)))
+        self.inbox_cut += length;
+        Ok(Some((header, start + HEADER_LEN..start + length)))
     }
 
-    async fn read_packet(&mut self) -> io::Result<(PacketHeader, Vec<u8>)> {
+    async fn next_packet(&mut self) -> io::Result<(PacketHeader, Range<usize>)> {
         loop {
             if let Some(packet) = self.buffered_packet()? {
                 return Ok(packet);
@@ -102,21 +111,37 @@ impl Connection {
         }
     }
 
-    /// One socket read; decrypts it when TLS is on.
+    /// Waits for bytes from the client and adds them to `inbox`.
     async fn receive(&mut self) -> io::Result<()> {
-        let mut buf = vec![0u8; 16 * 1024];
-        let n = self.tcp.read(&mut buf).await?;
-        if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection"));
+        loop {
+            self.tcp.readable().await?;
+            match self.try_receive() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                received => return received,
+            }
         }
-        self.accept_received(&buf[..n])
     }
 
-    /// Adds received bytes to `inbox`, decrypted when TLS is on.
-    fn accept_received(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match &mut self.tls {
-            None => self.inbox.extend_from_slice(bytes),
-            Some(tls) => decrypt(tls, bytes, &mut self.inbox)?,
+    /// One socket read of what has arrived (`WouldBlock` when nothing has), added to `inbox`:
+    /// plaintext straight into its free space (no buffer zeroed per read), TLS records
+    /// decrypted into it.
+    fn try_receive(&mut self) -> io::Result<()> {
+        self.inbox.drain(..self.inbox_cut);
+        self.inbox_cut = 0;
+        let n = match &mut self.tls {
+            None => {
+                self.inbox.reserve(RECEIVE_LEN);
+                self.tcp.try_read_buf(&mut self.inbox)?
+            }
+            Some(tls) => {
+                self.records.resize(RECEIVE_LEN, 0);
+                let n = self.tcp.try_read(&mut self.records)?;
+                decrypt(tls, &self.records[..n], &mut self.inbox)?;
+                n
+            }
+        };
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection"));
         }
         Ok(())
     }
@@ -168,14 +193,14 @@ impl Connection {
             }
             let records = match framing {
                 HandshakeFraming::PreloginPackets => {
-                    let (header, data) = self.read_packet().await?;
+                    let (header, data) = self.next_packet().await?;
                     if header.ty != PacketType::PreLogin {
                         return Err(protocol_error(format!(
                             "expected a TLS handshake packet (0x12), got {:?}",
                             header.ty
                         )));
                     }
-                    data
+                    self.inbox[data].to_vec()
                 }
                 HandshakeFraming::Bare => {
                     let mut buf = vec![0u8; 16 * 1024];
@@ -197,8 +222,9 @@ impl Connection {
             }
         }
         // Anything already received after the handshake is TLS records, not packets.
-        let received = std::mem::take(&mut self.inbox);
+        let received = self.inbox.split_off(self.inbox_cut);
         self.inbox = early;
+        self.inbox_cut = 0;
         decrypt(&mut tls, &received, &mut self.inbox)?;
         self.tls = Some(tls);
         Ok(())

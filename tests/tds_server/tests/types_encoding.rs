@@ -2,8 +2,8 @@
 //! MS-TDS 2.2.5 and against a capture of real SQL Server traffic.
 
 use tds_server::types::{
-    read_type_info, read_value, write_colmetadata, write_row, write_type_info, write_value, ColumnDef, SqlType,
-    PLP_CHUNK_SIZE,
+    decode_utf16, encode_utf16, read_type_info, read_value, write_colmetadata, write_row, write_type_info, write_value,
+    ColumnDef, SqlType, PLP_CHUNK_SIZE,
 };
 use tds_server::value::Value;
 
@@ -446,4 +446,15 @@ fn rpc_decoding_of_client_forms() {
     let mut buf = &wire[..];
     let ty = read_type_info(&mut buf).unwrap();
     assert!(read_value(&mut buf, &ty).is_err());
+}
+
+#[test]
+fn utf16_text_decodes_whatever_it_holds() {
+    for text in ["", "plain ascii", "délta hôtel straße", "中文 and ascii", "emoji 😀 at the end😀"] {
+        assert_eq!(decode_utf16(&encode_utf16(text)), Ok(text.to_string()), "{text}");
+    }
+    // an unpaired surrogate, alone or before ASCII, and an odd byte count are refused
+    assert!(decode_utf16(&[0x00, 0xD8]).is_err());
+    assert!(decode_utf16(&[0x00, 0xD8, b'a', 0]).is_err());
+    assert!(decode_utf16(&[b'a', 0, b'b']).is_err());
 }

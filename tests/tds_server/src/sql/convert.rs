@@ -699,16 +699,64 @@ fn truncate_scaled(u: i128, from: u8) -> i128 {
     u / 10i128.pow(from as u32)
 }
 
+/// A decimal's text: `-0.05` for (-5, 2), digits before the point always.
 pub fn format_decimal(u: i128, scale: u8) -> String {
-    let digits = u.unsigned_abs().to_string();
-    let s = scale as usize;
-    let padded = if digits.len() <= s { format!("{}{digits}", "0".repeat(s + 1 - digits.len())) } else { digits };
-    let (i, f) = padded.split_at(padded.len() - s);
-    let sign = if u < 0 { "-" } else { "" };
-    if s == 0 {
-        format!("{sign}{i}")
-    } else {
-        format!("{sign}{i}.{f}")
+    DecimalString::new(u, scale).as_str().to_string()
+}
+
+/// The longest decimal text: a sign, a point and up to 256 digits (a u128's 39, or the scale's
+/// zeros and one before the point).
+const DECIMAL_STRING_MAX: usize = 258;
+
+/// `format_decimal`'s text, written on the stack: a bulk load stores a million of them, and
+/// `format!` cost a thousand instructions each.
+pub struct DecimalString {
+    text: [u8; DECIMAL_STRING_MAX],
+    /// Where the text starts: it is written from the end, last digit first
+    start: usize,
+}
+
+impl DecimalString {
+    pub fn new(u: i128, scale: u8) -> DecimalString {
+        let scale = scale as usize;
+        let mut text = DecimalString { text: [0; DECIMAL_STRING_MAX], start: DECIMAL_STRING_MAX };
+        let mut written = 0;
+        let mut magnitude = u.unsigned_abs();
+        // u128 division is slow: it only takes the digits beyond a u64's
+        while magnitude > u64::MAX as u128 {
+            text.push_digit((magnitude % 10) as u8, &mut written, scale);
+            magnitude /= 10;
+        }
+        let mut rest = magnitude as u64;
+        loop {
+            text.push_digit((rest % 10) as u8, &mut written, scale);
+            rest /= 10;
+            if rest == 0 && written > scale {
+                break;
+            }
+        }
+        if u < 0 {
+            text.push(b'-');
+        }
+        text
+    }
+
+    /// Writes the next digit to the left, after the point once the scale's digits are written.
+    fn push_digit(&mut self, digit: u8, written: &mut usize, scale: usize) {
+        if *written == scale && scale > 0 {
+            self.push(b'.');
+        }
+        self.push(b'0' + digit);
+        *written += 1;
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.start -= 1;
+        self.text[self.start] = byte;
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[self.start..]).expect("digits, a point and a sign are ASCII")
     }
 }
 
@@ -932,6 +980,25 @@ mod tests {
         assert_eq!(cast("ab", SqlType::Binary(3)), Ok(Value::Bytes(vec![b'a', b'b', 0])));
         assert_eq!(convert(&Value::Int(12345), &SqlType::Int, &SqlType::VarChar(Some(3))), Ok(Value::Str("*".into())));
         assert_eq!(format_decimal(-5, 2), "-0.05");
+    }
+
+    #[test]
+    fn decimals_format_with_their_scale() {
+        let cases: [(i128, u8, &str); 9] = [
+            (0, 0, "0"),
+            (0, 3, "0.000"),
+            (7, 0, "7"),
+            (123_400, 4, "12.3400"),
+            (-123_400, 4, "-12.3400"),
+            (-5, 2, "-0.05"),
+            (10i128.pow(38) - 1, 38, "0.99999999999999999999999999999999999999"),
+            (-(10i128.pow(38) - 1), 0, "-99999999999999999999999999999999999999"),
+            (i128::MIN, 2, "-1701411834604692317316873037158841057.28"),
+        ];
+        for (u, scale, text) in cases {
+            assert_eq!(format_decimal(u, scale), text, "({u}, {scale})");
+        }
+        assert_eq!(format_decimal(1, 255), format!("0.{}1", "0".repeat(254)));
     }
 
     #[test]

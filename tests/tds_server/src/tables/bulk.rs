@@ -7,7 +7,7 @@
 use sqlparser::ast;
 
 use super::store::{Store, Table};
-use super::{assign, begin_if_open, constraint_error, count_status, default_value, done, find_table, store};
+use super::{assign_owned, begin_if_open, constraint_error, count_status, default_value, done, find_table, store};
 use crate::engine::{scope, DoneKind, Event, Message, Session};
 use crate::request::{read_bulk_load, BulkColumn, BulkLoadReader};
 use crate::sql::eval::{Scope, Variables};
@@ -154,11 +154,12 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, rows: &mut BulkLoadRe
     let scope = scope(session, &variables, &no_columns);
     let store = session.store.as_ref().expect("opened by announce");
     store.statement(|store| {
-        let inserter = store.inserter(table);
+        let mut inserter = store.inserter(table);
         let columns = table.columns.len();
+        let batch_len = inserter.batch_rows() * columns;
         // converted rows waiting to be inserted, one after another
-        let mut pending = Vec::with_capacity(inserter.batch_rows() * columns);
-        let insert = |pending: &[Value]| {
+        let mut pending = Vec::with_capacity(batch_len);
+        let mut insert = |pending: &[Value]| {
             inserter.insert(pending).map_err(|(index, e)| {
                 let row = &pending[index * columns..(index + 1) * columns];
                 constraint_error(session, table, row, e)
@@ -168,12 +169,13 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, rows: &mut BulkLoadRe
         let mut count = 0;
         while rows.next_row(&mut row).map_err(malformed)? {
             count += 1;
-            if let Err(e) = convert_row(session, store, target, &source, &scope, &row, &rows.columns, &mut pending) {
+            let converted = convert_row(session, store, target, &source, &scope, &mut row, &rows.columns, &mut pending);
+            if let Err(e) = converted {
                 // the rows before it are written first: an earlier row's key violation is the error then
                 insert(&pending[..pending.len() / columns * columns])?;
                 return Err(e);
             }
-            if pending.len() == inserter.batch_rows() * columns {
+            if pending.len() == batch_len {
                 insert(&pending)?;
                 pending.clear();
             }
@@ -183,7 +185,8 @@ fn insert_rows(session: &mut Session, target: &BulkTarget, rows: &mut BulkLoadRe
     })
 }
 
-/// Appends the table's values for one sent row to `out`: converted, defaulted, or the next identity.
+/// Appends the table's values for one sent row to `out`: converted, defaulted, or the next
+/// identity. The sent values are taken out of `row` (left NULL).
 #[allow(clippy::too_many_arguments)]
 fn convert_row(
     session: &Session,
@@ -191,18 +194,19 @@ fn convert_row(
     target: &BulkTarget,
     source: &[Option<usize>],
     scope: &Scope,
-    row: &[Value],
+    row: &mut [Value],
     sent: &[BulkColumn],
     out: &mut Vec<Value>,
 ) -> Result<(), SqlError> {
     let table = &target.table;
     for (column, source) in table.columns.iter().zip(source) {
-        let value = match source.map(|k| (&row[k], &sent[k])) {
+        let value = match source.map(|k| (&mut row[k], &sent[k])) {
             Some((v, _)) if v.is_null() && !target.keep_nulls && column.default_sql.is_some() => {
                 default_value(session, table, column, scope)?
             }
             Some((v, sent)) => {
-                let value = assign(session, table, column, v, &sent.ty, "INSERT")?;
+                let value =
+                    assign_owned(session, table, column, std::mem::replace(v, Value::Null), &sent.ty, "INSERT")?;
                 if let (true, Value::Int(kept)) = (column.identity, &value) {
                     store.observe_identity(table, *kept)?;
                 }

@@ -1379,6 +1379,22 @@ fn assign(
     Ok(converted)
 }
 
+/// `assign` of a value the caller gives up: one already of the column's type is moved, not
+/// copied (a bulk load's strings).
+fn assign_owned(
+    session: &Session,
+    table: &Table,
+    column: &CatalogColumn,
+    value: Value,
+    from: &SqlType,
+    verb: &str,
+) -> Result<Value, SqlError> {
+    if !value.is_null() && converts_unchanged(&value, from, &column.ty) {
+        return Ok(value);
+    }
+    assign(session, table, column, &value, from, verb)
+}
+
 /// A sized string/binary type's length in characters (bytes for binary), `None` for (max) and others.
 fn length_limit(ty: &SqlType) -> Option<usize> {
     match ty {

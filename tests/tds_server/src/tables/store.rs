@@ -12,16 +12,16 @@ use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, Once, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::types::{ToSqlOutput, Value as DbValue, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::Value as DbValue;
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Statement};
 
 use super::locks::{block_without_stalling, LockManager, TransactionId, WaitOutcome};
 use super::modules::{Module, ModuleKind};
 use super::undo::{Change, Mark, UndoLog};
-use crate::sql::convert::{format_decimal, parse_decimal_text};
+use crate::sql::convert::{format_decimal, parse_decimal_text, DecimalString};
 use crate::sql::eval::compare;
 use crate::sql::parser::{parse_param_declarations, SqlError};
 use crate::types::{read_value, write_value, SqlType};
@@ -104,11 +104,25 @@ fn catalog_ddl(create: &str) -> String {
 }
 
 fn open_uri(uri: &str) -> Result<Connection, SqlError> {
+    configure_sqlite();
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
         | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
         | rusqlite::OpenFlags::SQLITE_OPEN_URI
         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     Connection::open_with_flags(uri, flags).map_err(storage_error)
+}
+
+/// Turns off SQLite's memory statistics, which nothing here reads: with them on, every
+/// malloc and free of SQLite (two per text value bound to an INSERT) takes a global mutex.
+/// Done once, before the process's first connection initializes SQLite.
+fn configure_sqlite() {
+    static CONFIGURED: Once = Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: SQLite allows sqlite3_config before sqlite3_initialize, which the first
+        // connection calls, and every connection is opened here, after this; should SQLite be
+        // initialized already, it returns SQLITE_MISUSE and changes nothing.
+        unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+    });
 }
 
 /// An error of the storage layer that no SQL Server error describes.
@@ -1175,13 +1189,15 @@ impl Store {
         }
     }
 
-    /// The other transaction holding a changed row that had one of the unique keys of `values`
-    /// when committed: `values` would duplicate it if that transaction rolled back.
-    fn committed_key_holder(&self, table: &Table, values: &[Value]) -> Option<TransactionId> {
+    /// The other transaction holding a changed row that had one of the unique keys of one of
+    /// `rows` (the table's values, row after row) when committed: the row would duplicate it if
+    /// that transaction rolled back. One look at the locks for a whole batch of rows.
+    fn committed_key_holder(&self, table: &Table, rows: &[Value]) -> Option<TransactionId> {
         let mut keys = table.constraints.iter().filter(|k| k.kind.is_unique()).peekable();
         keys.peek()?;
         self.database.locks.seek_holder(&table.name, self.owner(), [], |committed| {
-            keys.clone().any(|k| table.same_key(k, committed, values))
+            rows.chunks(table.columns.len().max(1))
+                .any(|values| keys.clone().any(|k| table.same_key(k, committed, values)))
         })
     }
 
@@ -1299,10 +1315,17 @@ impl Store {
     }
 
     /// A writer of many rows into `table` (a bulk load), its INSERTs written once (the statement
-    /// cache keeps them prepared).
+    /// cache keeps them prepared from one load to the next).
     pub fn inserter<'a>(&'a self, table: &'a Table) -> Inserter<'a> {
         let batch_rows = (MAX_PARAMETERS / table.columns.len().max(1)).clamp(1, INSERT_BATCH_ROWS);
-        Inserter { store: self, table, one_row: insert_sql(table, 1), batch: insert_sql(table, batch_rows), batch_rows }
+        Inserter {
+            store: self,
+            table,
+            one_row: insert_sql(table, 1),
+            batch_sql: insert_sql(table, batch_rows),
+            batch: None,
+            batch_rows,
+        }
     }
 
     /// Puts back a row that was deleted, under its own rowid.
@@ -1390,11 +1413,14 @@ pub struct Inserter<'a> {
     /// The table's one-row INSERT
     one_row: String,
     /// The table's INSERT of `batch_rows` rows
-    batch: String,
+    batch_sql: String,
+    /// `batch_sql` prepared, held for the whole load: taking it from the statement cache and
+    /// giving it back cost a hash of its text and a clearing of its bindings per batch
+    batch: Option<CachedStatement<'a>>,
     batch_rows: usize,
 }
 
-impl Inserter<'_> {
+impl<'a> Inserter<'a> {
     /// How many rows `insert` takes at most.
     pub fn batch_rows(&self) -> usize {
         self.batch_rows
@@ -1403,7 +1429,7 @@ impl Inserter<'_> {
     /// Inserts rows given one after another, each the table's values in column order, already
     /// of the columns' types; on failure the rows before the one that failed (its index here)
     /// are inserted.
-    pub fn insert(&self, rows: &[Value]) -> Result<(), (usize, WriteError)> {
+    pub fn insert(&mut self, rows: &[Value]) -> Result<(), (usize, WriteError)> {
         let columns = self.table.columns.len();
         let count = rows.len() / columns.max(1);
         if count > 1 && self.needs_no_key_checks(rows) && self.insert_batch(rows, count).is_ok() {
@@ -1423,26 +1449,26 @@ impl Inserter<'_> {
         if keys.peek().is_none() {
             return true;
         }
-        rows.chunks(table.columns.len()).all(|row| {
-            keys.clone().all(|k| k.columns.iter().all(|&i| !row[i].is_null()))
-                && (table.is_temp() || self.store.committed_key_holder(table, row).is_none())
-        })
+        rows.chunks(table.columns.len()).all(|row| keys.clone().all(|k| k.columns.iter().all(|&i| !row[i].is_null())))
+            && (table.is_temp() || self.store.committed_key_holder(table, rows).is_none())
     }
 
     /// One INSERT of `count` rows (`batch_rows` or fewer); SQLite undoes all of it when it fails.
-    fn insert_batch(&self, rows: &[Value], count: usize) -> rusqlite::Result<()> {
+    fn insert_batch(&mut self, rows: &[Value], count: usize) -> rusqlite::Result<()> {
         let db = self.store.sqlite();
-        let tail_sql;
-        let sql = if count == self.batch_rows {
-            &self.batch
+        let mut tail;
+        let statement = if count == self.batch_rows {
+            match &mut self.batch {
+                Some(statement) => statement,
+                batch => batch.insert(self.store.conn.prepare_cached(&self.batch_sql)?),
+            }
         } else {
-            tail_sql = insert_sql(self.table, count);
-            &tail_sql
+            tail = self.store.conn.prepare_cached(&insert_sql(self.table, count))?;
+            &mut tail
         };
-        let mut statement = db.prepare_cached(sql)?;
         let types = self.table.columns.iter().map(|c| &c.ty).cycle();
         for (index, (value, ty)) in rows.iter().zip(types).enumerate() {
-            statement.raw_bind_parameter(index + 1, encode_borrowed(value, ty))?;
+            bind(statement, index + 1, value, ty)?;
         }
         statement.raw_execute()?;
         // one statement of an AUTOINCREMENT table, while the session has its turn: consecutive rowids
@@ -1520,13 +1546,16 @@ fn encode(v: &Value, ty: &SqlType) -> DbValue {
     }
 }
 
-/// `encode`, borrowing the value's text or bytes instead of copying them.
-fn encode_borrowed<'v>(v: &'v Value, ty: &SqlType) -> ToSqlOutput<'v> {
+/// Binds parameter `index` to the stored form of a value of a column of type `ty` (`encode`'s)
+/// without copying its text or bytes first, nor allocating a decimal's text: SQLite copies
+/// what it is given.
+fn bind(statement: &mut Statement, index: usize, v: &Value, ty: &SqlType) -> rusqlite::Result<()> {
     match v {
-        Value::Str(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        Value::Guid(g) => ToSqlOutput::Borrowed(ValueRef::Blob(g)),
-        _ => ToSqlOutput::Owned(encode(v, ty)),
+        Value::Str(s) => statement.raw_bind_parameter(index, s.as_str()),
+        Value::Bytes(b) => statement.raw_bind_parameter(index, b.as_slice()),
+        Value::Guid(g) => statement.raw_bind_parameter(index, g.as_slice()),
+        Value::Decimal(u, s) => statement.raw_bind_parameter(index, DecimalString::new(*u, *s).as_str()),
+        _ => statement.raw_bind_parameter(index, encode(v, ty)),
     }
 }
 
