@@ -102,64 +102,116 @@ fn transcode(src: &[u8], out: &mut Vec<u8>) -> Result<usize, InvalidText> {
     debug_assert!(src.len().is_multiple_of(2));
     let units = src.len() / 2;
     // At most three UTF-8 bytes per code unit (a pair of units: four), and
-    // the ASCII step below stores eight bytes where it may keep fewer.
-    out.reserve(units * 3 + 8);
+    // the block steps store up to 28 bytes where they may keep fewer.
+    out.reserve(units * 3 + BLOCK_SLACK);
     let start = out.len();
-    let spare = out.spare_capacity_mut();
-    let dst = spare.as_mut_ptr().cast::<u8>();
-    let (mut at, mut written) = (0, 0);
-    let mut outcome = Ok(());
+    let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+    #[cfg(target_arch = "x86_64")]
+    let (at, written, outcome) = if std::arch::is_x86_feature_detected!("ssse3") {
+        // SAFETY: SSSE3 is present; `dst` has the room `units * 3 + BLOCK_SLACK`.
+        unsafe { x86::transcode_blocks(src, dst) }
+    } else {
+        // SAFETY: as above.
+        unsafe { transcode_units(src, 0, dst, 0) }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: `dst` has the room `units * 3 + BLOCK_SLACK`.
+    let (at, written, outcome) = unsafe { transcode_units(src, 0, dst, 0) };
+    // SAFETY: the first `written` bytes of the spare capacity were written.
+    unsafe { out.set_len(start + written) };
+    outcome.map(|()| at * 2)
+}
+
+/// Spare bytes beyond three per unit that `transcode` asks for: a block
+/// step stores up to 28 bytes whatever it keeps.
+const BLOCK_SLACK: usize = 32;
+
+/// What a transcoding loop reached: units read, bytes written, and whether
+/// it stopped at an unpaired surrogate.
+type Reached = (usize, usize, Result<(), InvalidText>);
+
+/// The portable loop from unit `at` (bytes written so far: `written`): ASCII
+/// runs eight units at a time, other characters one by one.
+///
+/// # Safety
+/// `dst` must be valid for `written + 3 * (units - at) + BLOCK_SLACK` bytes of writes,
+/// with `written <= 3 * at`.
+unsafe fn transcode_units(src: &[u8], mut at: usize, dst: *mut u8, mut written: usize) -> Reached {
+    let units = src.len() / 2;
     while at < units {
-        // SAFETY (every write below): `written` <= 3 * `at` (no unit gives
-        // more than three bytes, a pair four), so from `written` on there
-        // are at least 3 * (units - at) + 8 bytes of spare capacity: room
-        // for the eight bytes of the ASCII step and the four of a character.
+        // SAFETY: `written` <= 3 * `at` holds throughout (no unit gives more
+        // than three bytes, a pair four), so the contract's room remains.
         let ascii = unsafe { ascii_prefix(&src[at * 2..], dst.add(written)) };
         at += ascii;
         written += ascii;
-        let Some(&[low, high]) = src.get(at * 2..at * 2 + 2) else { break };
-        let unit = u32::from(u16::from_le_bytes([low, high]));
-        if unit & 0xF800 == 0xD800 {
-            // A surrogate: with the low half that must follow, four bytes.
-            if unit >= 0xDC00 {
-                outcome = Err(unpaired());
-                break;
-            }
-            let Some(&[a, b]) = src.get(at * 2 + 2..at * 2 + 4) else { break };
-            let second = u32::from(u16::from_le_bytes([a, b]));
-            if !(0xDC00..=0xDFFF).contains(&second) {
-                outcome = Err(unpaired());
-                break;
-            }
-            let code_point = 0x10000 + ((unit - 0xD800) << 10) + (second - 0xDC00);
-            let bytes = (0xF0 | (code_point >> 18))
-                | (0x80 | ((code_point >> 12) & 0x3F)) << 8
-                | (0x80 | ((code_point >> 6) & 0x3F)) << 16
-                | (0x80 | (code_point & 0x3F)) << 24;
-            unsafe { dst.add(written).cast::<u32>().write_unaligned(bytes.to_le()) };
-            written += 4;
-            at += 2;
-            continue;
+        if at == units {
+            break;
         }
-        // One, two or three bytes, chosen without branches: in mixed text
-        // the widths alternate unpredictably. The store writes four bytes;
-        // those past the character's are overwritten or left past the end.
-        let two = (0xC0 | (unit >> 6)) | (0x80 | (unit & 0x3F)) << 8;
-        let three = (0xE0 | (unit >> 12)) | (0x80 | ((unit >> 6) & 0x3F)) << 8 | (0x80 | (unit & 0x3F)) << 16;
-        let bytes = if unit < 0x80 {
-            unit
-        } else if unit < 0x800 {
-            two
-        } else {
-            three
-        };
-        unsafe { dst.add(written).cast::<u32>().write_unaligned(bytes.to_le()) };
-        written += 1 + usize::from(unit >= 0x80) + usize::from(unit >= 0x800);
-        at += 1;
+        // SAFETY: as above.
+        match unsafe { character(src, at, dst.add(written)) } {
+            Character::Encoded { units, bytes } => {
+                at += units;
+                written += bytes;
+            }
+            Character::PairCut => break,
+            Character::Unpaired => return (at, written, Err(unpaired())),
+        }
     }
-    // SAFETY: the first `written` bytes of the spare capacity were written above.
-    unsafe { out.set_len(start + written) };
-    outcome.map(|()| at * 2)
+    (at, written, Ok(()))
+}
+
+/// One character of UTF-16 at unit `at` of `src`, written as UTF-8 at `dst`.
+enum Character {
+    Encoded {
+        units: usize,
+        bytes: usize,
+    },
+    /// A high surrogate at the end of `src`: its low half comes later.
+    PairCut,
+    Unpaired,
+}
+
+/// Encodes the character at unit `at` (which exists).
+///
+/// # Safety
+/// `dst` must be valid for four bytes of writes.
+#[inline(always)]
+unsafe fn character(src: &[u8], at: usize, dst: *mut u8) -> Character {
+    let unit = u32::from(u16::from_le_bytes([src[at * 2], src[at * 2 + 1]]));
+    if unit & 0xF800 == 0xD800 {
+        // A surrogate: with the low half that must follow, four bytes.
+        if unit >= 0xDC00 {
+            return Character::Unpaired;
+        }
+        let Some(&[a, b]) = src.get(at * 2 + 2..at * 2 + 4) else { return Character::PairCut };
+        let second = u32::from(u16::from_le_bytes([a, b]));
+        if !(0xDC00..=0xDFFF).contains(&second) {
+            return Character::Unpaired;
+        }
+        let code_point = 0x10000 + ((unit - 0xD800) << 10) + (second - 0xDC00);
+        let bytes = (0xF0 | (code_point >> 18))
+            | (0x80 | ((code_point >> 12) & 0x3F)) << 8
+            | (0x80 | ((code_point >> 6) & 0x3F)) << 16
+            | (0x80 | (code_point & 0x3F)) << 24;
+        // SAFETY: the caller's room.
+        unsafe { dst.cast::<u32>().write_unaligned(bytes.to_le()) };
+        return Character::Encoded { units: 2, bytes: 4 };
+    }
+    // One, two or three bytes, chosen without branches: in mixed text the
+    // widths alternate unpredictably. The store writes four bytes; those
+    // past the character's are overwritten or left past the end.
+    let two = (0xC0 | (unit >> 6)) | (0x80 | (unit & 0x3F)) << 8;
+    let three = (0xE0 | (unit >> 12)) | (0x80 | ((unit >> 6) & 0x3F)) << 8 | (0x80 | (unit & 0x3F)) << 16;
+    let bytes = if unit < 0x80 {
+        unit
+    } else if unit < 0x800 {
+        two
+    } else {
+        three
+    };
+    // SAFETY: the caller's room.
+    unsafe { dst.cast::<u32>().write_unaligned(bytes.to_le()) };
+    Character::Encoded { units: 1, bytes: 1 + usize::from(unit >= 0x80) + usize::from(unit >= 0x800) }
 }
 
 /// Copies the leading ASCII code units of `src` (UTF-16LE) to `dst` as
@@ -196,6 +248,193 @@ unsafe fn ascii_prefix(src: &[u8], dst: *mut u8) -> usize {
     units
 }
 
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{character, unpaired, Character, Reached};
+    use std::arch::x86_64::*;
+
+    /// Shuffles that compact four 32-bit lanes, each holding a character's
+    /// one to three UTF-8 bytes (lead byte first), into their bytes in
+    /// order. Indexed by the lanes of two or more bytes (bits 0-3) and of
+    /// three bytes (bits 4-7); also how many bytes are kept.
+    struct Compaction {
+        shuffles: [[u8; 16]; 256],
+        lengths: [u8; 256],
+    }
+
+    static COMPACTION: Compaction = compaction();
+
+    const fn compaction() -> Compaction {
+        // 0x80 selects a zero byte: lanes past the kept ones.
+        let mut table = Compaction { shuffles: [[0x80; 16]; 256], lengths: [0; 256] };
+        let mut index = 0;
+        while index < 256 {
+            let (mut lane, mut kept) = (0, 0);
+            while lane < 4 {
+                let width = 1 + (index >> lane & 1) + (index >> (lane + 4) & 1);
+                let mut byte = 0;
+                while byte < width {
+                    table.shuffles[index][kept] = (4 * lane + byte) as u8;
+                    kept += 1;
+                    byte += 1;
+                }
+                lane += 1;
+            }
+            table.lengths[index] = kept as u8;
+            index += 1;
+        }
+        table
+    }
+
+    /// Values of at least this many units take ASCII blocks apart.
+    const ASCII_RUNS_FROM_UNITS: usize = 64;
+
+    /// Where each byte of a short value (fewer than eight units) lands in
+    /// the vector `load_short` reads it into, by units: 0x80 selects zero.
+    static SHORT_SHUFFLES: [[u8; 16]; 8] = short_shuffles();
+
+    const fn short_shuffles() -> [[u8; 16]; 8] {
+        let mut shuffles = [[0x80; 16]; 8];
+        let mut units = 1;
+        while units < 8 {
+            let len = 2 * units;
+            // Two overlapping reads of `piece` bytes: the first at 0, the second ending at `len`.
+            let piece = if len >= 8 {
+                8
+            } else if len >= 4 {
+                4
+            } else {
+                2
+            };
+            let mut byte = 0;
+            while byte < len {
+                shuffles[units][byte] = if byte < piece { byte } else { byte + 2 * piece - len } as u8;
+                byte += 1;
+            }
+            units += 1;
+        }
+        shuffles
+    }
+
+    /// A value of fewer than eight units, zero-padded to a vector: two
+    /// overlapping reads inside it and one shuffle (a copy to a padded
+    /// buffer costs a library call and a stalled reload).
+    #[target_feature(enable = "ssse3")]
+    #[inline]
+    fn load_short(src: &[u8]) -> __m128i {
+        let len = src.len();
+        debug_assert!(len < 16 && len.is_multiple_of(2) && len > 0);
+        let read = |at: usize, piece: usize| {
+            let mut bytes = [0u8; 8];
+            bytes[..piece].copy_from_slice(&src[at..at + piece]);
+            i64::from_le_bytes(bytes)
+        };
+        let (first, second) = if len >= 8 {
+            (read(0, 8), read(len - 8, 8))
+        } else if len >= 4 {
+            (read(0, 4) | read(len - 4, 4) << 32, 0)
+        } else {
+            (read(0, 2), 0)
+        };
+        // SAFETY: a 16-byte table row.
+        let shuffle = unsafe { _mm_loadu_si128(SHORT_SHUFFLES[len / 2].as_ptr().cast()) };
+        _mm_shuffle_epi8(_mm_set_epi64x(second, first), shuffle)
+    }
+
+    /// Eight code units at a time: a block of ASCII is packed; in any other
+    /// block the characters before its first surrogate are encoded in their
+    /// lanes (one, two or three bytes) and compacted with two shuffles, and
+    /// the surrogate pair goes through `character`. The last, short block
+    /// is read zero-padded.
+    ///
+    /// # Safety
+    /// SSSE3 must be present, and `dst` valid for `3 * src.len() / 2 +
+    /// BLOCK_SLACK` bytes of writes.
+    #[target_feature(enable = "ssse3")]
+    pub(super) unsafe fn transcode_blocks(src: &[u8], dst: *mut u8) -> Reached {
+        let units = src.len() / 2;
+        let (mut at, mut written) = (0, 0);
+        let zero = _mm_setzero_si128();
+        // Packing ASCII blocks pays in long text; in short mixed values (a
+        // name) whether a block is ASCII is a coin toss the branch predictor
+        // loses, and the general step encodes ASCII as well.
+        let ascii_runs = units >= ASCII_RUNS_FROM_UNITS;
+        let lane_bits = |lanes: __m128i| (_mm_movemask_epi8(_mm_packs_epi16(lanes, zero)) & 0xFF) as usize;
+        while at < units {
+            // SAFETY (every store below): `written` <= 3 * `at`, so at least
+            // 3 * (units - at) + BLOCK_SLACK >= 32 bytes of room remain, and
+            // no block stores beyond 12 + 16 bytes from `written`.
+            let block = (units - at).min(8);
+            let v = if block == 8 {
+                // SAFETY: 16 bytes are readable at unit `at`.
+                unsafe { _mm_loadu_si128(src.as_ptr().add(at * 2).cast()) }
+            } else {
+                load_short(&src[at * 2..])
+            };
+            let ascii = _mm_cmpeq_epi16(_mm_and_si128(v, _mm_set1_epi16(0xFF80u16 as i16)), zero);
+            let ascii_lanes = lane_bits(ascii);
+            if ascii_runs && ascii_lanes == 0xFF {
+                // SAFETY: the room above.
+                unsafe { _mm_storel_epi64(dst.add(written).cast(), _mm_packus_epi16(v, v)) };
+                written += block;
+                at += block;
+                continue;
+            }
+            let high_bits = _mm_and_si128(v, _mm_set1_epi16(0xF800u16 as i16));
+            let below_800 = _mm_cmpeq_epi16(high_bits, zero);
+            let surrogates = lane_bits(_mm_cmpeq_epi16(high_bits, _mm_set1_epi16(0xD800u16 as i16)));
+            let two_or_more = !ascii_lanes & 0xFF;
+            let three = !lane_bits(below_800) & 0xFF;
+            // Lead byte, then the continuation bytes (the third only in
+            // three-byte lanes): 0xxxxxxx, 110xxxxx 10xxxxxx, 1110xxxx 10xxxxxx 10xxxxxx.
+            let select = |mask: __m128i, yes: __m128i, no: __m128i| {
+                _mm_or_si128(_mm_and_si128(mask, yes), _mm_andnot_si128(mask, no))
+            };
+            let last = _mm_or_si128(_mm_and_si128(v, _mm_set1_epi16(0x3F)), _mm_set1_epi16(0x80));
+            let middle = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 6), _mm_set1_epi16(0x3F)), _mm_set1_epi16(0x80));
+            let lead2 = _mm_or_si128(_mm_srli_epi16(v, 6), _mm_set1_epi16(0xC0));
+            let lead3 = _mm_or_si128(_mm_srli_epi16(v, 12), _mm_set1_epi16(0xE0));
+            let first = select(ascii, v, select(below_800, lead2, lead3));
+            let second = select(below_800, last, middle);
+            let first_two = _mm_or_si128(first, _mm_slli_epi16(second, 8));
+            let low = _mm_unpacklo_epi16(first_two, last);
+            let high = _mm_unpackhi_epi16(first_two, last);
+            let low_index = (two_or_more & 0xF) | (three & 0xF) << 4;
+            let high_index = two_or_more >> 4 | (three >> 4) << 4;
+            let low_length = usize::from(COMPACTION.lengths[low_index]);
+            // SAFETY: 16-byte table rows; the room above.
+            unsafe {
+                let low_shuffle = _mm_loadu_si128(COMPACTION.shuffles[low_index].as_ptr().cast());
+                let high_shuffle = _mm_loadu_si128(COMPACTION.shuffles[high_index].as_ptr().cast());
+                _mm_storeu_si128(dst.add(written).cast(), _mm_shuffle_epi8(low, low_shuffle));
+                _mm_storeu_si128(dst.add(written + low_length).cast(), _mm_shuffle_epi8(high, high_shuffle));
+            }
+            if surrogates == 0 {
+                // The padding's zeros are the last bytes kept: not counted.
+                written += low_length + usize::from(COMPACTION.lengths[high_index]) - (8 - block);
+                at += block;
+            } else {
+                // The characters before the first surrogate, then its pair.
+                // (Padding lanes are zero: the surrogate is inside the value.)
+                let encoded = surrogates.trailing_zeros() as usize;
+                let kept = (1 << encoded) - 1;
+                written += encoded + (two_or_more & kept).count_ones() as usize + (three & kept).count_ones() as usize;
+                at += encoded;
+                // SAFETY: the room above; `character` writes four bytes.
+                match unsafe { character(src, at, dst.add(written)) } {
+                    Character::Encoded { units, bytes } => {
+                        at += units;
+                        written += bytes;
+                    }
+                    Character::PairCut => break,
+                    Character::Unpaired => return (at, written, Err(unpaired())),
+                }
+            }
+        }
+        (at, written, Ok(()))
+    }
+}
+
 /// Streaming decoding of one char/varchar/text value in its code page.
 pub(crate) struct CodePageDecoder {
     encoding: &'static Encoding,
@@ -210,8 +449,7 @@ impl CodePageDecoder {
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidText> {
-        if self.decoder.is_none() && bytes.is_ascii() {
-            out.extend_from_slice(bytes);
+        if self.decoder.is_none() && append_ascii(bytes, out) {
             return Ok(());
         }
         self.decode(bytes, out, false)
@@ -245,6 +483,63 @@ impl CodePageDecoder {
     }
 }
 
+/// Appends `bytes` to `out` if they are all ASCII (true), else appends
+/// nothing (false). Short values, the usual varchar, are checked and copied
+/// in the same overlapping word moves (a copy call and a separate check cost
+/// more than the value); long ones by the library's vectorized routines.
+fn append_ascii(bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let len = bytes.len();
+    if len > 32 {
+        if !bytes.is_ascii() {
+            return false;
+        }
+        out.extend_from_slice(bytes);
+        return true;
+    }
+    out.reserve(len);
+    let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+    let src = bytes.as_ptr();
+    // SAFETY (every access below): reads stay inside `bytes` and writes
+    // inside the `len` bytes of spare capacity reserved above; the words
+    // overlap where `len` is not a multiple of their size, and the
+    // overlapping bytes are written twice with the same value.
+    let high = unsafe {
+        if len >= 8 {
+            let mut high = 0;
+            let mut at = 0;
+            loop {
+                let at_word = at.min(len - 8);
+                let word = src.add(at_word).cast::<u64>().read_unaligned();
+                dst.add(at_word).cast::<u64>().write_unaligned(word);
+                high |= word;
+                at += 8;
+                if at >= len {
+                    break;
+                }
+            }
+            high
+        } else if len >= 4 {
+            let (first, last) = (src.cast::<u32>().read_unaligned(), src.add(len - 4).cast::<u32>().read_unaligned());
+            dst.cast::<u32>().write_unaligned(first);
+            dst.add(len - 4).cast::<u32>().write_unaligned(last);
+            u64::from(first | last)
+        } else if len > 0 {
+            let (first, middle, last) = (*src, *src.add(len / 2), *src.add(len - 1));
+            (*dst, *dst.add(len / 2), *dst.add(len - 1)) = (first, middle, last);
+            u64::from(first | middle | last)
+        } else {
+            0
+        }
+    };
+    if high & HIGH_BITS != 0 {
+        return false;
+    }
+    // SAFETY: the `len` bytes were written above.
+    unsafe { out.set_len(out.len() + len) };
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,28 +556,71 @@ mod tests {
         *seed
     }
 
+    /// The portable loop on its own (on x86_64 `transcode` takes the SSSE3 one).
+    fn transcode_portable(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidText> {
+        out.reserve(bytes.len() / 2 * 3 + BLOCK_SLACK);
+        let start = out.len();
+        // SAFETY: the room reserved above.
+        let (at, written, outcome) =
+            unsafe { transcode_units(bytes, 0, out.spare_capacity_mut().as_mut_ptr().cast(), 0) };
+        unsafe { out.set_len(start + written) };
+        outcome?;
+        if at * 2 == bytes.len() {
+            Ok(())
+        } else {
+            Err(unpaired())
+        }
+    }
+
     #[test]
     fn whole_values_match_the_standard_library() {
         let mut seed = 0x9E37_79B9_7F4A_7C15;
-        for case in 0..2000 {
-            let len = (xorshift(&mut seed) % 70) as usize;
-            let units: Vec<u16> = (0..len)
-                .map(|_| match xorshift(&mut seed) % 10 {
-                    0 => (xorshift(&mut seed) % 0x10000) as u16,
-                    1 => 0xD800 + (xorshift(&mut seed) % 0x400) as u16,
-                    2 => 0xDC00 + (xorshift(&mut seed) % 0x400) as u16,
-                    3 => 0x80 + (xorshift(&mut seed) % 0x780) as u16,
-                    _ => (xorshift(&mut seed) % 0x80) as u16,
-                })
-                .collect();
-            let mut out = b"prefix".to_vec();
-            let ours = utf16_to_utf8(&utf16le(&units), &mut out);
-            match String::from_utf16(&units) {
-                Ok(expected) => {
-                    assert_eq!(ours, Ok(()), "case {case}: {units:x?}");
-                    assert_eq!(std::str::from_utf8(&out[6..]).unwrap(), expected, "case {case}");
+        for case in 0..6000 {
+            let len = (xorshift(&mut seed) % 150) as usize;
+            // A third of the cases hold only one- and two-byte characters, a
+            // third valid text of every width (surrogate pairs included), the
+            // rest any units.
+            let units: Vec<u16> = match case % 3 {
+                0 => (0..len)
+                    .map(|_| match xorshift(&mut seed) % 2 {
+                        0 => 0x80 + (xorshift(&mut seed) % 0x780) as u16,
+                        _ => (xorshift(&mut seed) % 0x80) as u16,
+                    })
+                    .collect(),
+                1 => (0..len)
+                    .map(|_| match xorshift(&mut seed) % 8 {
+                        0 => char::from_u32(0x10000 + (xorshift(&mut seed) % 0xF_0000) as u32).unwrap(),
+                        1 | 2 => char::from_u32(0x800 + (xorshift(&mut seed) % 0xD000) as u32).unwrap(),
+                        3 => char::from_u32(0x80 + (xorshift(&mut seed) % 0x780) as u32).unwrap(),
+                        _ => char::from((xorshift(&mut seed) % 0x80) as u8),
+                    })
+                    .collect::<String>()
+                    .encode_utf16()
+                    .collect(),
+                _ => (0..len)
+                    .map(|_| match xorshift(&mut seed) % 10 {
+                        0 => (xorshift(&mut seed) % 0x10000) as u16,
+                        1 => 0xD800 + (xorshift(&mut seed) % 0x400) as u16,
+                        2 => 0xDC00 + (xorshift(&mut seed) % 0x400) as u16,
+                        3 => 0x80 + (xorshift(&mut seed) % 0x780) as u16,
+                        _ => (xorshift(&mut seed) % 0x80) as u16,
+                    })
+                    .collect(),
+            };
+            let expected = String::from_utf16(&units);
+            for (path, transcode) in [
+                ("utf16_to_utf8", utf16_to_utf8 as fn(&[u8], &mut Vec<u8>) -> Result<(), InvalidText>),
+                ("portable", transcode_portable),
+            ] {
+                let mut out = b"prefix".to_vec();
+                let ours = transcode(&utf16le(&units), &mut out);
+                match &expected {
+                    Ok(expected) => {
+                        assert_eq!(ours, Ok(()), "{path} case {case}: {units:x?}");
+                        assert_eq!(std::str::from_utf8(&out[6..]).unwrap(), expected, "{path} case {case}");
+                    }
+                    Err(_) => assert!(ours.is_err(), "{path} case {case}: {units:x?} should fail"),
                 }
-                Err(_) => assert!(ours.is_err(), "case {case}: {units:x?} should fail"),
             }
         }
     }
@@ -313,6 +651,23 @@ mod tests {
         assert!(transcoder.finish().is_err());
         assert!(utf16_to_utf8(&[0x41, 0, 0x42], &mut Vec::new()).is_err());
         assert!(Utf16Transcoder::default().push(&utf16le(&[0xD83C, 0x41]), &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn ascii_is_appended_whole_and_anything_else_not_at_all() {
+        for len in 0..70usize {
+            let ascii: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut out = b"before".to_vec();
+            assert!(append_ascii(&ascii, &mut out), "{len} bytes");
+            assert_eq!(out, [&b"before"[..], &ascii].concat(), "{len} bytes");
+            for high in 0..len {
+                let mut bytes = ascii.clone();
+                bytes[high] = 0xE9;
+                let mut out = b"before".to_vec();
+                assert!(!append_ascii(&bytes, &mut out), "{len} bytes, byte {high} not ASCII");
+                assert_eq!(out, b"before", "{len} bytes, byte {high} not ASCII");
+            }
+        }
     }
 
     #[test]

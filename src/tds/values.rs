@@ -480,12 +480,16 @@ pub(crate) fn time_length(scale: u8) -> usize {
 
 /// A time value's increments; its length must match the scale.
 pub(crate) fn time_increments(data: &[u8], scale: u8) -> Result<u64, String> {
-    if data.len() != time_length(scale) {
-        return Err(format!("a time({scale}) of {} bytes", data.len()));
+    // Whole loads by length: a copy into a zeroed buffer called memcpy, and
+    // reading it back stalled on the copy's byte stores.
+    match *data {
+        [a, b, c] if data.len() == time_length(scale) => Ok(u64::from(u32::from_le_bytes([a, b, c, 0]))),
+        [a, b, c, d] if data.len() == time_length(scale) => Ok(u64::from(u32::from_le_bytes([a, b, c, d]))),
+        [a, b, c, d, e] if data.len() == time_length(scale) => {
+            Ok(u64::from(u32::from_le_bytes([a, b, c, d])) | u64::from(e) << 32)
+        }
+        _ => Err(format!("a time({scale}) of {} bytes", data.len())),
     }
-    let mut bytes = [0u8; 8];
-    bytes[..data.len()].copy_from_slice(data);
-    Ok(u64::from_le_bytes(bytes))
 }
 
 /// A datetime2(scale): the time, then three bytes of days since 0001-01-01.
@@ -734,6 +738,19 @@ pub(crate) mod tests {
             read_one(reader(TypeInfo::sized(GUID, 16)), &wire),
             format!("uuid{:02x?}", [4u8, 3, 2, 1, 6, 5, 8, 7, 9, 10, 11, 12, 13, 14, 15, 16])
         );
+    }
+
+    #[test]
+    fn time_increments_take_every_byte_of_their_scale_length() {
+        let wire = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06];
+        for scale in 0..=7u8 {
+            let length = time_length(scale);
+            let expected = wire[..length].iter().rev().fold(0u64, |value, &byte| value << 8 | u64::from(byte));
+            assert_eq!(time_increments(&wire[..length], scale), Ok(expected), "scale {scale}");
+            for wrong in (2..=6).filter(|&other| other != length) {
+                assert!(time_increments(&wire[..wrong], scale).is_err(), "scale {scale}, {wrong} bytes");
+            }
+        }
     }
 
     #[test]
