@@ -60,10 +60,33 @@ impl VarValues {
         self.end_value()
     }
 
+    /// Room for `more` values of about the mean size so far.
+    fn reserve(&mut self, more: usize) {
+        let values = self.offsets.len() - 1;
+        let mean = self.data.len() / values.max(1);
+        self.offsets.reserve(more);
+        self.data.reserve((mean * more).min(MAX_RESERVE_BYTES));
+    }
+
     fn take(&mut self) -> (OffsetBuffer<i32>, Buffer) {
         let values = self.offsets.len() - 1;
-        let taken = std::mem::replace(self, Self::with_capacity(values, self.data.len()));
+        let mut taken = std::mem::replace(self, Self::with_capacity(values, self.data.len()));
+        shrink_if_mostly_unused(&mut taken.offsets);
+        shrink_if_mostly_unused(&mut taken.data);
         (OffsetBuffer::new(ScalarBuffer::from(taken.offsets)), Buffer::from_vec(taken.data))
+    }
+}
+
+/// The most bytes reserved ahead for one buffer of a column: beyond it the
+/// buffer grows as values come.
+const MAX_RESERVE_BYTES: usize = 64 << 20;
+
+/// A batch handed on keeps no more than twice the room its values take: a
+/// batch cut short of the room reserved for it (the last of a result) would
+/// otherwise hold memory for as long as the user holds the batch.
+fn shrink_if_mostly_unused<T>(values: &mut Vec<T>) {
+    if values.capacity() > 2 * values.len() {
+        values.shrink_to_fit();
     }
 }
 
@@ -118,6 +141,11 @@ impl ColumnValues {
         self.width == 0
     }
 
+    #[cfg(test)]
+    pub(crate) fn fixed_capacity(&self) -> usize {
+        self.fixed.capacity()
+    }
+
     /// Bytes of variable-width data in the batch so far.
     pub fn data_bytes(&self) -> usize {
         self.var.data.len()
@@ -134,12 +162,28 @@ impl ColumnValues {
         Field::new(self.name.clone(), arrow_type(self.column_type.kind), self.nullable).with_metadata(metadata)
     }
 
+    /// Makes room for `rows` values in all (a batch that has shown it will be
+    /// large), so that the buffers are not copied again and again as they grow.
+    pub fn reserve_rows(&mut self, rows: usize) {
+        let more = rows.saturating_sub(self.len);
+        self.nulls.reserve(more);
+        if self.width == 0 {
+            self.var.reserve(more);
+        } else {
+            self.fixed.reserve((more * self.width).min(MAX_RESERVE_BYTES));
+        }
+    }
+
     /// The values so far as an array; the column starts over empty, its
     /// buffers sized for a batch like this one.
     pub fn finish(&mut self) -> Result<ArrayRef, String> {
         let len = std::mem::take(&mut self.len);
         let nulls = self.nulls.finish();
-        let fixed: Buffer = std::mem::replace(&mut self.fixed, MutableBuffer::with_capacity(len * self.width)).into();
+        let mut fixed = std::mem::replace(&mut self.fixed, MutableBuffer::with_capacity(len * self.width));
+        if fixed.capacity() > 2 * fixed.len() {
+            fixed.shrink_to_fit();
+        }
+        let fixed: Buffer = fixed.into();
         if fixed.len() != len * self.width {
             return Err(format!(
                 "column '{}': {} bytes for {len} values of {} bytes",

@@ -48,6 +48,9 @@ impl BatchLimits {
     }
 }
 
+/// Rows after which the first batch of a result is given room for a whole batch.
+const RESERVE_AFTER_ROWS: usize = 1024;
+
 /// Builds the batches of one result set after another.
 #[derive(Debug)]
 pub struct ResultBuilder {
@@ -117,6 +120,13 @@ impl ResultBuilder {
     #[inline]
     pub fn end_row(&mut self) {
         self.rows += 1;
+        if self.rows == RESERVE_AFTER_ROWS && !self.produced {
+            // A first batch this long is likely to fill: room for all of it
+            // now, instead of doubling (copying) every buffer up to it. Later
+            // batches start with the room of the one before.
+            let rows = self.limits.rows;
+            self.columns.iter_mut().for_each(|column| column.reserve_rows(rows));
+        }
         let full = self.rows >= self.limits.rows
             || self.variable.iter().map(|&i| self.columns[i].data_bytes()).sum::<usize>() >= self.limits.bytes;
         if full {
@@ -213,6 +223,40 @@ mod tests {
         let mut rows: Vec<usize> = builder.take_batches().iter().map(RecordBatch::num_rows).collect();
         rows.extend(builder.finish().unwrap().iter().map(RecordBatch::num_rows));
         assert_eq!(rows, [2, 2]);
+    }
+
+    #[test]
+    fn a_long_first_batch_gets_room_for_all_of_it_and_no_batch_keeps_much_more_than_it_uses() {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::Int32Type;
+        let limit = 4 * RESERVE_AFTER_ROWS;
+        for rows in [RESERVE_AFTER_ROWS - 1, RESERVE_AFTER_ROWS + 1, limit, limit + 3] {
+            let mut builder = ResultBuilder::new(BatchLimits::new(limit, 1 << 30));
+            builder.start(&two_columns()).unwrap();
+            for id in 0..rows as i32 {
+                row(&mut builder, id, &id.to_le_bytes()[..(id % 4) as usize]);
+                if id as usize == RESERVE_AFTER_ROWS {
+                    // Room for the whole batch, taken once.
+                    assert!(builder.columns_mut()[0].fixed_capacity() >= limit * 4, "{rows} rows");
+                }
+            }
+            let batches = builder.finish().unwrap();
+            assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), rows);
+            let mut next = 0;
+            for batch in &batches {
+                for &id in batch.column(0).as_primitive::<Int32Type>().values() {
+                    assert_eq!(id, next);
+                    next += 1;
+                }
+                let used: usize = batch
+                    .columns()
+                    .iter()
+                    .map(|column| column.to_data().buffers().iter().map(|buffer| buffer.len()).sum::<usize>())
+                    .sum();
+                let held = batch.get_array_memory_size();
+                assert!(held <= 2 * used + 1024, "{rows} rows: {held} bytes held for {used} used");
+            }
+        }
     }
 
     #[test]

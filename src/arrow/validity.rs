@@ -29,6 +29,11 @@ impl Validity {
         }
     }
 
+    /// Room for `more` values.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.words.reserve(more / 64 + 1);
+    }
+
     /// The bits so far (`None` when no value is NULL); starts over, sized
     /// for as many values.
     pub(crate) fn finish(&mut self) -> Option<NullBuffer> {
