@@ -112,11 +112,11 @@ fn transcode(src: &[u8], out: &mut Vec<u8>) -> Result<usize, InvalidText> {
         unsafe { x86::transcode_blocks(src, dst) }
     } else {
         // SAFETY: as above.
-        unsafe { transcode_units(src, 0, dst, 0) }
+        unsafe { transcode_units(src, dst) }
     };
     #[cfg(not(target_arch = "x86_64"))]
     // SAFETY: `dst` has the room `units * 3 + BLOCK_SLACK`.
-    let (at, written, outcome) = unsafe { transcode_units(src, 0, dst, 0) };
+    let (at, written, outcome) = unsafe { transcode_units(src, dst) };
     // SAFETY: the first `written` bytes of the spare capacity were written.
     unsafe { out.set_len(start + written) };
     outcome.map(|()| at * 2)
@@ -130,14 +130,14 @@ const BLOCK_SLACK: usize = 32;
 /// it stopped at an unpaired surrogate.
 type Reached = (usize, usize, Result<(), InvalidText>);
 
-/// The portable loop from unit `at` (bytes written so far: `written`): ASCII
-/// runs eight units at a time, other characters one by one.
+/// The portable loop: ASCII runs eight units at a time, other characters
+/// one by one.
 ///
 /// # Safety
-/// `dst` must be valid for `written + 3 * (units - at) + BLOCK_SLACK` bytes of writes,
-/// with `written <= 3 * at`.
-unsafe fn transcode_units(src: &[u8], mut at: usize, dst: *mut u8, mut written: usize) -> Reached {
+/// `dst` must be valid for `3 * src.len() / 2 + BLOCK_SLACK` bytes of writes.
+unsafe fn transcode_units(src: &[u8], dst: *mut u8) -> Reached {
     let units = src.len() / 2;
+    let (mut at, mut written) = (0, 0);
     while at < units {
         // SAFETY: `written` <= 3 * `at` holds throughout (no unit gives more
         // than three bytes, a pair four), so the contract's room remains.
@@ -561,8 +561,7 @@ mod tests {
         out.reserve(bytes.len() / 2 * 3 + BLOCK_SLACK);
         let start = out.len();
         // SAFETY: the room reserved above.
-        let (at, written, outcome) =
-            unsafe { transcode_units(bytes, 0, out.spare_capacity_mut().as_mut_ptr().cast(), 0) };
+        let (at, written, outcome) = unsafe { transcode_units(bytes, out.spare_capacity_mut().as_mut_ptr().cast()) };
         unsafe { out.set_len(start + written) };
         outcome?;
         if at * 2 == bytes.len() {
