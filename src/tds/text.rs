@@ -148,45 +148,36 @@ unsafe fn transcode_units(src: &[u8], dst: *mut u8) -> Reached {
             break;
         }
         // SAFETY: as above.
-        match unsafe { character(src, at, dst.add(written)) } {
-            Character::Encoded { units, bytes } => {
-                at += units;
-                written += bytes;
-            }
-            Character::PairCut => break,
-            Character::Unpaired => return (at, written, Err(unpaired())),
+        if let Some(stop) = unsafe { character(src, &mut at, dst, &mut written) } {
+            return stop;
         }
     }
     (at, written, Ok(()))
 }
 
-/// One character of UTF-16 at unit `at` of `src`, written as UTF-8 at `dst`.
-enum Character {
-    Encoded {
-        units: usize,
-        bytes: usize,
-    },
-    /// A high surrogate at the end of `src`: its low half comes later.
-    PairCut,
-    Unpaired,
-}
-
-/// Encodes the character at unit `at` (which exists).
+/// Encodes the character at unit `*at` (which exists) at byte `*written` of
+/// `dst` and moves both past it; `Some` ends the loop instead: before a high
+/// surrogate whose low half is not in `src` (it comes with the next piece),
+/// or at an unpaired surrogate.
 ///
 /// # Safety
-/// `dst` must be valid for four bytes of writes.
+/// `dst` must be valid for four bytes of writes at `*written`.
 #[inline(always)]
-unsafe fn character(src: &[u8], at: usize, dst: *mut u8) -> Character {
-    let unit = u32::from(u16::from_le_bytes([src[at * 2], src[at * 2 + 1]]));
+unsafe fn character(src: &[u8], at: &mut usize, dst: *mut u8, written: &mut usize) -> Option<Reached> {
+    let (unit_at, written_at) = (*at, *written);
+    // SAFETY: the caller's room.
+    let dst = unsafe { dst.add(written_at) };
+    let stop = |outcome| Some((unit_at, written_at, outcome));
+    let unit = u32::from(u16::from_le_bytes([src[unit_at * 2], src[unit_at * 2 + 1]]));
     if unit & 0xF800 == 0xD800 {
         // A surrogate: with the low half that must follow, four bytes.
         if unit >= 0xDC00 {
-            return Character::Unpaired;
+            return stop(Err(unpaired()));
         }
-        let Some(&[a, b]) = src.get(at * 2 + 2..at * 2 + 4) else { return Character::PairCut };
+        let Some(&[a, b]) = src.get(unit_at * 2 + 2..unit_at * 2 + 4) else { return stop(Ok(())) };
         let second = u32::from(u16::from_le_bytes([a, b]));
         if !(0xDC00..=0xDFFF).contains(&second) {
-            return Character::Unpaired;
+            return stop(Err(unpaired()));
         }
         let code_point = 0x10000 + ((unit - 0xD800) << 10) + (second - 0xDC00);
         let bytes = (0xF0 | (code_point >> 18))
@@ -195,7 +186,8 @@ unsafe fn character(src: &[u8], at: usize, dst: *mut u8) -> Character {
             | (0x80 | (code_point & 0x3F)) << 24;
         // SAFETY: the caller's room.
         unsafe { dst.cast::<u32>().write_unaligned(bytes.to_le()) };
-        return Character::Encoded { units: 2, bytes: 4 };
+        (*at, *written) = (unit_at + 2, written_at + 4);
+        return None;
     }
     // One, two or three bytes, chosen without branches: in mixed text the
     // widths alternate unpredictably. The store writes four bytes; those
@@ -211,7 +203,9 @@ unsafe fn character(src: &[u8], at: usize, dst: *mut u8) -> Character {
     };
     // SAFETY: the caller's room.
     unsafe { dst.cast::<u32>().write_unaligned(bytes.to_le()) };
-    Character::Encoded { units: 1, bytes: 1 + usize::from(unit >= 0x80) + usize::from(unit >= 0x800) }
+    *at += 1;
+    *written += 1 + usize::from(unit >= 0x80) + usize::from(unit >= 0x800);
+    None
 }
 
 /// Copies the leading ASCII code units of `src` (UTF-16LE) to `dst` as
@@ -250,7 +244,7 @@ unsafe fn ascii_prefix(src: &[u8], dst: *mut u8) -> usize {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{character, unpaired, Character, Reached};
+    use super::{character, Reached};
     use std::arch::x86_64::*;
 
     /// Shuffles that compact four 32-bit lanes, each holding a character's
@@ -421,13 +415,8 @@ mod x86 {
                 written += encoded + (two_or_more & kept).count_ones() as usize + (three & kept).count_ones() as usize;
                 at += encoded;
                 // SAFETY: the room above; `character` writes four bytes.
-                match unsafe { character(src, at, dst.add(written)) } {
-                    Character::Encoded { units, bytes } => {
-                        at += units;
-                        written += bytes;
-                    }
-                    Character::PairCut => break,
-                    Character::Unpaired => return (at, written, Err(unpaired())),
+                if let Some(stop) = unsafe { character(src, &mut at, dst, &mut written) } {
+                    return stop;
                 }
             }
         }
