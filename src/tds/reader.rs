@@ -12,7 +12,7 @@ use super::bytes::{Bytes, ProtocolError, Short};
 use super::metadata::{col_metadata, column_type_info};
 use super::sink::{ColumnMetadata, ColumnWriter, Event, ResponseSink};
 use super::tokens::{token, Done, DoneKind, EnvChange, ServerMessage};
-use super::values::{CodePageResolver, Fault, Read, Streamed, StreamedValue, ValueReader};
+use super::values::{CodePageResolver, Fault, Read, StreamStart, Streamed, StreamedValue, ValueReader};
 
 /// Most bytes an unfinished item may hold back: far above any real token
 /// outside streamed values (a COLMETADATA of 4,096 columns included), so
@@ -154,12 +154,14 @@ impl ResponseReader {
                             self.state = State::Row { column: column + 1, nbc };
                             Ok(Some(used))
                         }
-                        Err(Fault::Value(used, why)) => {
-                            self.value_errors.push((column, why));
-                            self.state = State::Row { column: column + 1, nbc };
-                            Ok(Some(used))
-                        }
-                        Err(Fault::Protocol(error)) => Err(error),
+                        Err(fault) => match *fault {
+                            Fault::Value(used, why) => {
+                                self.value_errors.push((column, why));
+                                self.state = State::Row { column: column + 1, nbc };
+                                Ok(Some(used))
+                            }
+                            Fault::Protocol(error) => Err(error),
+                        },
                     }
                 }
                 State::ReturnValue(reader) => match reader.read(&bytes[at..], output_writer(sink)?) {
@@ -168,15 +170,12 @@ impl ResponseReader {
                         self.state = State::ReturnValue(reader);
                         Ok(None)
                     }
-                    Ok(Read::Streams(used, value)) => {
+                    Ok(Read::Streams(start)) => {
+                        let StreamStart { header, value } = *start;
                         self.state = State::ReturnValueStream(value);
-                        Ok(Some(used))
+                        Ok(Some(header))
                     }
-                    Err(Fault::Value(used, why)) => {
-                        sink.value_error(None, why);
-                        Ok(Some(used))
-                    }
-                    Err(Fault::Protocol(error)) => Err(error),
+                    Err(fault) => output_fault(*fault, sink),
                 },
                 State::ReturnValueStream(mut value) => match value.resume(&bytes[at..], output_writer(sink)?) {
                     Ok(Streamed::More(used)) => {
@@ -184,11 +183,7 @@ impl ResponseReader {
                         return Ok(at + used);
                     }
                     Ok(Streamed::Ended(used)) => Ok(Some(used)),
-                    Err(Fault::Value(used, why)) => {
-                        sink.value_error(None, why);
-                        Ok(Some(used))
-                    }
-                    Err(Fault::Protocol(error)) => Err(error),
+                    Err(fault) => output_fault(*fault, sink),
                 },
             };
             match progress? {
@@ -228,15 +223,18 @@ impl ResponseReader {
                                 self.state = State::Row { column, nbc };
                                 return Ok(if at == 0 { None } else { Some(at) });
                             }
-                            Ok(Read::Streams(used, value)) => {
+                            Ok(Read::Streams(start)) => {
+                                let StreamStart { header, value } = *start;
                                 self.state = State::RowStream { column, nbc, value };
-                                return Ok(Some(at + used));
+                                return Ok(Some(at + header));
                             }
-                            Err(Fault::Value(used, why)) => {
-                                at += used;
-                                self.value_errors.push((column, why));
-                            }
-                            Err(Fault::Protocol(error)) => return Err(error),
+                            Err(fault) => match *fault {
+                                Fault::Value(used, why) => {
+                                    at += used;
+                                    self.value_errors.push((column, why));
+                                }
+                                Fault::Protocol(error) => return Err(error),
+                            },
                         }
                     }
                 }};
@@ -428,6 +426,17 @@ fn return_value_header(bytes: &mut Bytes<'_>) -> Result<ColumnMetadata, Short> {
     let _status = bytes.u8()?;
     let (type_info, nullable) = column_type_info(bytes)?;
     Ok(ColumnMetadata { name, type_info, nullable })
+}
+
+/// An output parameter's value fault: a value one is reported, reading goes on.
+fn output_fault<S: ResponseSink>(fault: Fault, sink: &mut S) -> Result<Option<usize>, ProtocolError> {
+    match fault {
+        Fault::Value(used, why) => {
+            sink.value_error(None, why);
+            Ok(Some(used))
+        }
+        Fault::Protocol(error) => Err(error),
+    }
 }
 
 fn output_writer<S: ResponseSink>(sink: &mut S) -> Result<&mut S::Writer, ProtocolError> {

@@ -83,10 +83,21 @@ pub(crate) enum Read {
     Done(usize),
     /// The bytes end inside the value's fixed part; retry with more.
     Incomplete,
-    /// The value's header was read (this many bytes) and its data follows
-    /// in pieces: continue with [`StreamedValue`].
-    Streams(usize, StreamedValue),
+    /// The value's header was read and its data follows in pieces.
+    Streams(Box<StreamStart>),
 }
+
+/// A streamed value's start. Boxed in [`Read`], as faults are in results:
+/// both are rare, and a result of two words is returned in registers, not
+/// through memory, by every value read.
+#[derive(Debug)]
+pub(crate) struct StreamStart {
+    /// The header's bytes.
+    pub header: usize,
+    pub value: StreamedValue,
+}
+
+const _: () = assert!(std::mem::size_of::<Result<Read, Box<Fault>>>() <= 16, "a read's result fits two registers");
 
 /// A problem with one value.
 #[derive(Debug, PartialEq, Eq)]
@@ -104,8 +115,8 @@ impl From<ProtocolError> for Fault {
     }
 }
 
-fn malformed(what: String) -> Fault {
-    Fault::Protocol(ProtocolError::new(what))
+fn malformed(what: String) -> Box<Fault> {
+    Box::new(Fault::Protocol(ProtocolError::new(what)))
 }
 
 /// Largest non-PLP variable-length value (MS-TDS: 8,000 bytes).
@@ -205,7 +216,7 @@ impl ValueReader {
     /// Reads the value at the front of `bytes` into `writer`. Inlined into
     /// each call site: the reader's row loop relies on it (see `row`).
     #[inline(always)]
-    pub(crate) fn read<W: ColumnWriter>(self, bytes: &[u8], writer: &mut W) -> Result<Read, Fault> {
+    pub(crate) fn read<W: ColumnWriter>(self, bytes: &[u8], writer: &mut W) -> Result<Read, Box<Fault>> {
         use ValueReader as R;
         /// A not-null fixed-width value of N bytes.
         macro_rules! fixed {
@@ -337,7 +348,10 @@ impl ValueReader {
                 if total != PLP_UNKNOWN {
                     writer.value_bytes().reserve(total.min(MAX_RESERVE_AHEAD) as usize);
                 }
-                Ok(Read::Streams(8, StreamedValue::new(content, Chunks::Plp { left_in_chunk: None })))
+                Ok(Read::Streams(Box::new(StreamStart {
+                    header: 8,
+                    value: StreamedValue::new(content, Chunks::Plp { left_in_chunk: None }),
+                })))
             }
             R::Long(content) => {
                 let Some(&pointer_length) = bytes.first() else {
@@ -354,7 +368,10 @@ impl ValueReader {
                 };
                 let length = u32::from_le_bytes([length[0], length[1], length[2], length[3]]);
                 writer.value_bytes().reserve(u64::from(length).min(MAX_RESERVE_AHEAD) as usize);
-                Ok(Read::Streams(header, StreamedValue::new(content, Chunks::Single { left: length })))
+                Ok(Read::Streams(Box::new(StreamStart {
+                    header,
+                    value: StreamedValue::new(content, Chunks::Single { left: length }),
+                })))
             }
             R::Variant(code_pages) => {
                 let Some(length) = bytes.first_chunk::<4>().map(|b| u32::from_le_bytes(*b)) else {
@@ -378,7 +395,7 @@ impl ValueReader {
                     }
                     Err(why) => {
                         writer.push_null();
-                        Err(Fault::Value(4 + length, why))
+                        Err(Box::new(Fault::Value(4 + length, why)))
                     }
                 }
             }
@@ -392,7 +409,7 @@ fn with_length<W: ColumnWriter>(
     bytes: &[u8],
     writer: &mut W,
     push: impl FnOnce(&[u8], &mut W) -> Result<(), String>,
-) -> Result<Read, Fault> {
+) -> Result<Read, Box<Fault>> {
     let Some(&length) = bytes.first() else {
         return Ok(Read::Incomplete);
     };
@@ -412,13 +429,17 @@ fn with_length<W: ColumnWriter>(
 
 /// Ends a variable-width value appended to `writer.value_bytes()`; a value
 /// that did not decode, or cannot be held, becomes NULL and a value fault.
-fn end_value<W: ColumnWriter>(writer: &mut W, decoded: Result<(), String>, consumed: usize) -> Result<Read, Fault> {
+fn end_value<W: ColumnWriter>(
+    writer: &mut W,
+    decoded: Result<(), String>,
+    consumed: usize,
+) -> Result<Read, Box<Fault>> {
     match decoded.and_then(|()| writer.end_value()) {
         Ok(()) => Ok(Read::Done(consumed)),
         Err(why) => {
             writer.abandon_value();
             writer.push_null();
-            Err(Fault::Value(consumed, why))
+            Err(Box::new(Fault::Value(consumed, why)))
         }
     }
 }
@@ -438,7 +459,7 @@ fn smalldatetime(b: &[u8; 4]) -> i64 {
     smalldatetime_micros(u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]]))
 }
 
-fn datetime(b: &[u8; 8]) -> Result<i64, Fault> {
+fn datetime(b: &[u8; 8]) -> Result<i64, Box<Fault>> {
     let (days, ticks) = (i32::from_le_bytes([b[0], b[1], b[2], b[3]]), u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
     datetime_micros(days, ticks)
         .ok_or_else(|| malformed(format!("a datetime of day {days} and tick {ticks}, outside datetime's range")))
@@ -551,7 +572,7 @@ impl StreamedValue {
     /// Consumes as much of the value as `bytes` holds. A value that does not
     /// decode is skipped to its end, then reported as a value fault (its
     /// column gets a NULL).
-    pub(crate) fn resume<W: ColumnWriter>(&mut self, bytes: &[u8], writer: &mut W) -> Result<Streamed, Fault> {
+    pub(crate) fn resume<W: ColumnWriter>(&mut self, bytes: &[u8], writer: &mut W) -> Result<Streamed, Box<Fault>> {
         let mut at = 0;
         loop {
             let left = match &mut self.chunks {
@@ -598,7 +619,7 @@ impl StreamedValue {
         }
     }
 
-    fn finish<W: ColumnWriter>(&mut self, writer: &mut W, consumed: usize) -> Result<Streamed, Fault> {
+    fn finish<W: ColumnWriter>(&mut self, writer: &mut W, consumed: usize) -> Result<Streamed, Box<Fault>> {
         let decoded = match &mut self.decoder {
             Decoder::Utf16(transcoder) => transcoder.finish().map_err(|e| e.0),
             Decoder::CodePage(decoder) => decoder.finish(writer.value_bytes()).map_err(|e| e.0),
@@ -713,7 +734,10 @@ pub(crate) mod tests {
     #[test]
     fn a_length_other_than_the_column_width_breaks_the_protocol() {
         let mut writer = Recorder::default();
-        assert!(matches!(reader(TypeInfo::sized(INTN, 4)).read(&[2, 1, 0], &mut writer), Err(Fault::Protocol(_))));
+        assert!(matches!(
+            reader(TypeInfo::sized(INTN, 4)).read(&[2, 1, 0], &mut writer).map_err(|f| *f),
+            Err(Fault::Protocol(_))
+        ));
     }
 
     #[test]
@@ -722,7 +746,8 @@ pub(crate) mod tests {
         assert_eq!(read_one(reader(decimal.clone()), &[5, 0, 0x39, 0x30, 0, 0]), "-12345i128");
         let mut writer = Recorder::default();
         let beyond = [5, 1, 0xA0, 0x86, 0x01, 0];
-        assert!(matches!(reader(decimal).read(&beyond, &mut writer), Err(Fault::Protocol(_))), "100000 has 6 digits");
+        let outcome = reader(decimal).read(&beyond, &mut writer).map_err(|f| *f);
+        assert!(matches!(outcome, Err(Fault::Protocol(_))), "100000 has 6 digits");
         // 1970-01-01 is day 719162 since 0001-01-01.
         let date = 719_162u32.to_le_bytes();
         assert_eq!(read_one(reader(TypeInfo::fixed(DATEN)), &[3, date[0], date[1], date[2]]), "0i32");
@@ -765,16 +790,17 @@ pub(crate) mod tests {
         assert_eq!(read_one(reader(TypeInfo::sized(BIGVARBIN, 20)), &[2, 0, b'a', b'b']), "'ab'");
         // An unpaired surrogate is this value's problem, not the connection's.
         let mut writer = Recorder::default();
-        let outcome = reader(nvarchar).read(&[2, 0, 0x00, 0xD8], &mut writer);
+        let outcome = reader(nvarchar).read(&[2, 0, 0x00, 0xD8], &mut writer).map_err(|f| *f);
         assert!(matches!(outcome, Err(Fault::Value(4, _))), "{outcome:?}");
         assert_eq!(writer.values, ["NULL"]);
     }
 
     fn stream_all(reader: ValueReader, bytes: &[u8], cut: usize) -> (Recorder, Result<(), Fault>) {
         let mut writer = Recorder::default();
-        let Read::Streams(header, mut value) = reader.read(bytes, &mut writer).unwrap() else {
+        let Read::Streams(start) = reader.read(bytes, &mut writer).unwrap() else {
             panic!("a streamed value");
         };
+        let StreamStart { header, mut value } = *start;
         let mut at = header;
         let mut end = cut.max(at);
         loop {
@@ -787,7 +813,7 @@ pub(crate) mod tests {
                     assert_eq!(at + n, bytes.len());
                     return (writer, Ok(()));
                 }
-                Err(fault) => return (writer, Err(fault)),
+                Err(fault) => return (writer, Err(*fault)),
             }
         }
     }
