@@ -43,7 +43,7 @@ impl Utf16Transcoder {
             self.unit(unit, out)?;
         }
         let even = bytes.len() & !1;
-        let done = transcode(&bytes[..even], out)?;
+        let done = transcode(bytes, even / 2, out)?;
         if done < even {
             // The piece ends with a high surrogate: its pair is in the next.
             self.high_surrogate = Some(u16::from_le_bytes([bytes[done], bytes[done + 1]]));
@@ -84,23 +84,26 @@ fn unpaired() -> InvalidText {
     InvalidText("UTF-16 text with an unpaired surrogate (not representable as UTF-8)".into())
 }
 
-/// A whole UTF-16LE value into UTF-8.
-pub(crate) fn utf16_to_utf8(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidText> {
-    if !bytes.len().is_multiple_of(2) {
+/// A whole UTF-16LE value, the first `len` bytes of `bytes`, into UTF-8.
+/// The bytes after the value (the rest of the response, if any) are never
+/// transcoded, but may be read: the value's last block is then loaded
+/// whole instead of piece by piece.
+pub(crate) fn utf16_to_utf8(bytes: &[u8], len: usize, out: &mut Vec<u8>) -> Result<(), InvalidText> {
+    if !len.is_multiple_of(2) {
         return Err(InvalidText("UTF-16 text of an odd number of bytes".into()));
     }
-    match transcode(bytes, out)? {
-        done if done == bytes.len() => Ok(()),
+    match transcode(bytes, len / 2, out)? {
+        done if done == len => Ok(()),
         _ => Err(unpaired()),
     }
 }
 
-/// Transcodes whole code units (`src.len()` is even) into `out`; returns the
-/// bytes consumed, which stop short of `src.len()` only before a final high
-/// surrogate whose low half is not in `src`.
-fn transcode(src: &[u8], out: &mut Vec<u8>) -> Result<usize, InvalidText> {
-    debug_assert!(src.len().is_multiple_of(2));
-    let units = src.len() / 2;
+/// Transcodes the first `units` code units of `src` into `out` (what follows
+/// them may be read, not transcoded); returns the bytes consumed, which stop
+/// short of `2 * units` only before a final high surrogate whose low half
+/// is not among them.
+fn transcode(src: &[u8], units: usize, out: &mut Vec<u8>) -> Result<usize, InvalidText> {
+    debug_assert!(src.len() >= 2 * units);
     // At most three UTF-8 bytes per code unit (a pair of units: four), and
     // the block steps store up to 28 bytes where they may keep fewer.
     out.reserve(units * 3 + BLOCK_SLACK);
@@ -109,14 +112,14 @@ fn transcode(src: &[u8], out: &mut Vec<u8>) -> Result<usize, InvalidText> {
     #[cfg(target_arch = "x86_64")]
     let (at, written, outcome) = if std::arch::is_x86_feature_detected!("ssse3") {
         // SAFETY: SSSE3 is present; `dst` has the room `units * 3 + BLOCK_SLACK`.
-        unsafe { x86::transcode_blocks(src, dst) }
+        unsafe { x86::transcode_blocks(src, units, dst) }
     } else {
         // SAFETY: as above.
-        unsafe { transcode_units(src, dst) }
+        unsafe { transcode_units(&src[..2 * units], dst) }
     };
     #[cfg(not(target_arch = "x86_64"))]
     // SAFETY: `dst` has the room `units * 3 + BLOCK_SLACK`.
-    let (at, written, outcome) = unsafe { transcode_units(src, dst) };
+    let (at, written, outcome) = unsafe { transcode_units(&src[..2 * units], dst) };
     // SAFETY: the first `written` bytes of the spare capacity were written.
     unsafe { out.set_len(start + written) };
     outcome.map(|()| at * 2)
@@ -335,18 +338,31 @@ mod x86 {
         _mm_shuffle_epi8(_mm_set_epi64x(second, first), shuffle)
     }
 
+    /// Sixteen bytes of ones then sixteen of zeros: the 16 bytes from
+    /// `16 - 2 * n` keep the first `n` units of a vector.
+    static KEEP_UNITS: [u8; 32] = {
+        let mut mask = [0; 32];
+        let mut byte = 0;
+        while byte < 16 {
+            mask[byte] = 0xFF;
+            byte += 1;
+        }
+        mask
+    };
+
     /// Eight code units at a time: a block of ASCII is packed; in any other
     /// block the characters before its first surrogate are encoded in their
     /// lanes (one, two or three bytes) and compacted with two shuffles, and
     /// the surrogate pair goes through `character`. The last, short block
-    /// is read zero-padded.
+    /// is read zero-padded: loaded whole and masked when the bytes after the
+    /// value are readable, else piece by piece.
     ///
     /// # Safety
-    /// SSSE3 must be present, and `dst` valid for `3 * src.len() / 2 +
-    /// BLOCK_SLACK` bytes of writes.
+    /// SSSE3 must be present, `src` hold at least `units` code units, and
+    /// `dst` be valid for `3 * units + BLOCK_SLACK` bytes of writes.
     #[target_feature(enable = "ssse3")]
-    pub(super) unsafe fn transcode_blocks(src: &[u8], dst: *mut u8) -> Reached {
-        let units = src.len() / 2;
+    pub(super) unsafe fn transcode_blocks(src: &[u8], units: usize, dst: *mut u8) -> Reached {
+        let src_value = &src[..2 * units];
         let (mut at, mut written) = (0, 0);
         let zero = _mm_setzero_si128();
         // Packing ASCII blocks pays in long text; in short mixed values (a
@@ -359,11 +375,15 @@ mod x86 {
             // 3 * (units - at) + BLOCK_SLACK >= 32 bytes of room remain, and
             // no block stores beyond 12 + 16 bytes from `written`.
             let block = (units - at).min(8);
-            let v = if block == 8 {
-                // SAFETY: 16 bytes are readable at unit `at`.
-                unsafe { _mm_loadu_si128(src.as_ptr().add(at * 2).cast()) }
+            let v = if at * 2 + 16 <= src.len() {
+                // SAFETY: 16 bytes are readable at unit `at` (the condition),
+                // and the mask's 16 bytes lie in its table.
+                unsafe {
+                    let v = _mm_loadu_si128(src.as_ptr().add(at * 2).cast());
+                    _mm_and_si128(v, _mm_loadu_si128(KEEP_UNITS.as_ptr().add(16 - 2 * block).cast()))
+                }
             } else {
-                load_short(&src[at * 2..])
+                load_short(&src_value[at * 2..])
             };
             let ascii = _mm_cmpeq_epi16(_mm_and_si128(v, _mm_set1_epi16(0xFF80u16 as i16)), zero);
             let ascii_lanes = lane_bits(ascii);
@@ -415,7 +435,7 @@ mod x86 {
                 written += encoded + (two_or_more & kept).count_ones() as usize + (three & kept).count_ones() as usize;
                 at += encoded;
                 // SAFETY: the room above; `character` writes four bytes.
-                if let Some(stop) = unsafe { character(src, &mut at, dst, &mut written) } {
+                if let Some(stop) = unsafe { character(src_value, &mut at, dst, &mut written) } {
                     return stop;
                 }
             }
@@ -545,6 +565,17 @@ mod tests {
         *seed
     }
 
+    fn whole_value(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidText> {
+        utf16_to_utf8(bytes, bytes.len(), out)
+    }
+
+    /// The value followed by units that are not text (unpaired surrogates):
+    /// read with it, they must not change the outcome.
+    fn value_and_bytes_after(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidText> {
+        let followed = [bytes, &[0x00, 0xDC].repeat(9)].concat();
+        utf16_to_utf8(&followed, bytes.len(), out)
+    }
+
     /// The portable loop on its own (on x86_64 `transcode` takes the SSSE3 one).
     fn transcode_portable(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidText> {
         out.reserve(bytes.len() / 2 * 3 + BLOCK_SLACK);
@@ -597,7 +628,8 @@ mod tests {
             };
             let expected = String::from_utf16(&units);
             for (path, transcode) in [
-                ("utf16_to_utf8", utf16_to_utf8 as fn(&[u8], &mut Vec<u8>) -> Result<(), InvalidText>),
+                ("utf16_to_utf8", whole_value as fn(&[u8], &mut Vec<u8>) -> Result<(), InvalidText>),
+                ("utf16_to_utf8 with bytes after", value_and_bytes_after),
                 ("portable", transcode_portable),
             ] {
                 let mut out = b"prefix".to_vec();
@@ -637,7 +669,9 @@ mod tests {
         assert!(transcoder.finish().is_err());
         transcoder.push(&[0x41], &mut Vec::new()).unwrap();
         assert!(transcoder.finish().is_err());
-        assert!(utf16_to_utf8(&[0x41, 0, 0x42], &mut Vec::new()).is_err());
+        assert!(utf16_to_utf8(&[0x41, 0, 0x42], 3, &mut Vec::new()).is_err());
+        // A high surrogate ending the value is unpaired though its low half follows.
+        assert!(utf16_to_utf8(&utf16le(&[0x41, 0xD83C, 0xDF89]), 4, &mut Vec::new()).is_err());
         assert!(Utf16Transcoder::default().push(&utf16le(&[0xD83C, 0x41]), &mut Vec::new()).is_err());
     }
 

@@ -324,7 +324,8 @@ impl ValueReader {
                     return Ok(Read::Incomplete);
                 };
                 let outcome = match content {
-                    Content::Utf16 => utf16_to_utf8(data, writer.value_bytes()),
+                    // The row's next bytes follow the value: its last block is read whole.
+                    Content::Utf16 => utf16_to_utf8(&bytes[2..], length, writer.value_bytes()),
                     Content::Bytes => {
                         writer.value_bytes().extend_from_slice(data);
                         Ok(())

@@ -132,7 +132,7 @@ pub(crate) fn read_variant(data: &[u8], code_pages: CodePageResolver) -> Result<
             let mut text = Vec::with_capacity(value.len());
             let name = match *base {
                 NVARCHAR | NCHAR => {
-                    utf16_to_utf8(value, &mut text).map_err(|e| e.0)?;
+                    utf16_to_utf8(value, value.len(), &mut text).map_err(|e| e.0)?;
                     let name = if *base == NVARCHAR { "nvarchar" } else { "nchar" };
                     format!("{name}({})", length / 2)
                 }
