@@ -110,8 +110,8 @@ fn transcode(src: &[u8], units: usize, out: &mut Vec<u8>) -> Result<usize, Inval
     let start = out.len();
     let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
     #[cfg(target_arch = "x86_64")]
-    let (at, written, outcome) = if std::arch::is_x86_feature_detected!("ssse3") {
-        // SAFETY: SSSE3 is present; `dst` has the room `units * 3 + BLOCK_SLACK`.
+    let (at, written, outcome) = if std::arch::is_x86_feature_detected!("sse4.1") {
+        // SAFETY: SSE4.1 is present; `dst` has the room `units * 3 + BLOCK_SLACK`.
         unsafe { x86::transcode_blocks(src, units, dst) }
     } else {
         // SAFETY: as above.
@@ -316,7 +316,7 @@ mod x86 {
     /// A value of fewer than eight units, zero-padded to a vector: two
     /// overlapping reads inside it and one shuffle (a copy to a padded
     /// buffer costs a library call and a stalled reload).
-    #[target_feature(enable = "ssse3")]
+    #[target_feature(enable = "sse4.1")]
     #[inline]
     fn load_short(src: &[u8]) -> __m128i {
         let len = src.len();
@@ -358,9 +358,9 @@ mod x86 {
     /// value are readable, else piece by piece.
     ///
     /// # Safety
-    /// SSSE3 must be present, `src` hold at least `units` code units, and
+    /// SSE4.1 must be present, `src` hold at least `units` code units, and
     /// `dst` be valid for `3 * units + BLOCK_SLACK` bytes of writes.
-    #[target_feature(enable = "ssse3")]
+    #[target_feature(enable = "sse4.1")]
     pub(super) unsafe fn transcode_blocks(src: &[u8], units: usize, dst: *mut u8) -> Reached {
         let src_value = &src[..2 * units];
         let (mut at, mut written) = (0, 0);
@@ -401,9 +401,7 @@ mod x86 {
             let three = !lane_bits(below_800) & 0xFF;
             // Lead byte, then the continuation bytes (the third only in
             // three-byte lanes): 0xxxxxxx, 110xxxxx 10xxxxxx, 1110xxxx 10xxxxxx 10xxxxxx.
-            let select = |mask: __m128i, yes: __m128i, no: __m128i| {
-                _mm_or_si128(_mm_and_si128(mask, yes), _mm_andnot_si128(mask, no))
-            };
+            let select = |mask: __m128i, yes: __m128i, no: __m128i| _mm_blendv_epi8(no, yes, mask);
             let last = _mm_or_si128(_mm_and_si128(v, _mm_set1_epi16(0x3F)), _mm_set1_epi16(0x80));
             let middle = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 6), _mm_set1_epi16(0x3F)), _mm_set1_epi16(0x80));
             let lead2 = _mm_or_si128(_mm_srli_epi16(v, 6), _mm_set1_epi16(0xC0));
@@ -576,7 +574,7 @@ mod tests {
         utf16_to_utf8(&followed, bytes.len(), out)
     }
 
-    /// The portable loop on its own (on x86_64 `transcode` takes the SSSE3 one).
+    /// The portable loop on its own (on x86_64 `transcode` takes the SSE4.1 one).
     fn transcode_portable(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidText> {
         out.reserve(bytes.len() / 2 * 3 + BLOCK_SLACK);
         let start = out.len();
