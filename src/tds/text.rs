@@ -369,7 +369,6 @@ mod x86 {
         // name) whether a block is ASCII is a coin toss the branch predictor
         // loses, and the general step encodes ASCII as well.
         let ascii_runs = units >= ASCII_RUNS_FROM_UNITS;
-        let lane_bits = |lanes: __m128i| (_mm_movemask_epi8(_mm_packs_epi16(lanes, zero)) & 0xFF) as usize;
         while at < units {
             // SAFETY (every store below): `written` <= 3 * `at`, so at least
             // 3 * (units - at) + BLOCK_SLACK >= 32 bytes of room remain, and
@@ -386,19 +385,23 @@ mod x86 {
                 load_short(&src_value[at * 2..])
             };
             let ascii = _mm_cmpeq_epi16(_mm_and_si128(v, _mm_set1_epi16(0xFF80u16 as i16)), zero);
-            let ascii_lanes = lane_bits(ascii);
-            if ascii_runs && ascii_lanes == 0xFF {
+            let high_bits = _mm_and_si128(v, _mm_set1_epi16(0xF800u16 as i16));
+            let below_800 = _mm_cmpeq_epi16(high_bits, zero);
+            // The lanes' widths in the order the compaction tables take
+            // them: for lanes 0-3, then 4-7, four bits "two bytes or more"
+            // and four bits "three bytes" (one pack, one dword shuffle).
+            let widths = !_mm_movemask_epi8(_mm_shuffle_epi32(_mm_packs_epi16(ascii, below_800), 0b11_01_10_00))
+                as usize
+                & 0xFFFF;
+            if ascii_runs && widths & 0x0F0F == 0 {
                 // SAFETY: the room above.
                 unsafe { _mm_storel_epi64(dst.add(written).cast(), _mm_packus_epi16(v, v)) };
                 written += block;
                 at += block;
                 continue;
             }
-            let high_bits = _mm_and_si128(v, _mm_set1_epi16(0xF800u16 as i16));
-            let below_800 = _mm_cmpeq_epi16(high_bits, zero);
-            let surrogates = lane_bits(_mm_cmpeq_epi16(high_bits, _mm_set1_epi16(0xD800u16 as i16)));
-            let two_or_more = !ascii_lanes & 0xFF;
-            let three = !lane_bits(below_800) & 0xFF;
+            // Two bits per surrogate lane.
+            let surrogate_bytes = _mm_movemask_epi8(_mm_cmpeq_epi16(high_bits, _mm_set1_epi16(0xD800u16 as i16)));
             // Lead byte, then the continuation bytes (the third only in
             // three-byte lanes): 0xxxxxxx, 110xxxxx 10xxxxxx, 1110xxxx 10xxxxxx 10xxxxxx.
             let select = |mask: __m128i, yes: __m128i, no: __m128i| _mm_blendv_epi8(no, yes, mask);
@@ -411,8 +414,7 @@ mod x86 {
             let first_two = _mm_or_si128(first, _mm_slli_epi16(second, 8));
             let low = _mm_unpacklo_epi16(first_two, last);
             let high = _mm_unpackhi_epi16(first_two, last);
-            let low_index = (two_or_more & 0xF) | (three & 0xF) << 4;
-            let high_index = two_or_more >> 4 | (three >> 4) << 4;
+            let (low_index, high_index) = (widths & 0xFF, widths >> 8);
             let low_length = usize::from(COMPACTION.lengths[low_index]);
             // SAFETY: 16-byte table rows; the room above.
             unsafe {
@@ -421,15 +423,17 @@ mod x86 {
                 _mm_storeu_si128(dst.add(written).cast(), _mm_shuffle_epi8(low, low_shuffle));
                 _mm_storeu_si128(dst.add(written + low_length).cast(), _mm_shuffle_epi8(high, high_shuffle));
             }
-            if surrogates == 0 {
+            if surrogate_bytes == 0 {
                 // The padding's zeros are the last bytes kept: not counted.
                 written += low_length + usize::from(COMPACTION.lengths[high_index]) - (8 - block);
                 at += block;
             } else {
                 // The characters before the first surrogate, then its pair.
                 // (Padding lanes are zero: the surrogate is inside the value.)
-                let encoded = surrogates.trailing_zeros() as usize;
+                let encoded = surrogate_bytes.trailing_zeros() as usize / 2;
                 let kept = (1 << encoded) - 1;
+                let two_or_more = (widths & 0xF) | (widths >> 4 & 0xF0);
+                let three = (widths >> 4 & 0xF) | (widths >> 8 & 0xF0);
                 written += encoded + (two_or_more & kept).count_ones() as usize + (three & kept).count_ones() as usize;
                 at += encoded;
                 // SAFETY: the room above; `character` writes four bytes.
