@@ -474,12 +474,20 @@ pub(crate) fn guid_to_rfc4122(b: &[u8; 16]) -> [u8; 16] {
 /// Sign byte (1 positive, 0 negative) and a little-endian magnitude.
 pub(crate) fn decimal(data: &[u8]) -> Result<i128, String> {
     let (&sign, magnitude) = data.split_first().ok_or("an empty decimal")?;
-    if !matches!(magnitude.len(), 4 | 8 | 12 | 16) {
-        return Err(format!("a decimal of {} bytes", data.len()));
+    // Whole loads by length: a copy into a zeroed buffer called memcpy, and
+    // reading it back stalled on the copy's byte stores.
+    let word = |at: usize| magnitude[at..].first_chunk::<8>().map(|b| u128::from(u64::from_le_bytes(*b)));
+    let magnitude = match magnitude.len() {
+        4 => magnitude.first_chunk::<4>().map(|b| u128::from(u32::from_le_bytes(*b))),
+        8 => word(0),
+        12 => word(0)
+            .zip(magnitude[8..].first_chunk::<4>())
+            .map(|(low, high)| low | u128::from(u32::from_le_bytes(*high)) << 64),
+        16 => word(0).zip(word(8)).map(|(low, high)| low | high << 64),
+        _ => None,
     }
-    let mut bytes = [0u8; 16];
-    bytes[..magnitude.len()].copy_from_slice(magnitude);
-    let magnitude = i128::try_from(u128::from_le_bytes(bytes)).map_err(|_| "a decimal beyond 38 digits".to_string())?;
+    .ok_or_else(|| format!("a decimal of {} bytes", data.len()))?;
+    let magnitude = i128::try_from(magnitude).map_err(|_| "a decimal beyond 38 digits".to_string())?;
     Ok(if sign == 0 { -magnitude } else { magnitude })
 }
 
@@ -764,6 +772,24 @@ pub(crate) mod tests {
             read_one(reader(TypeInfo::sized(GUID, 16)), &wire),
             format!("uuid{:02x?}", [4u8, 3, 2, 1, 6, 5, 8, 7, 9, 10, 11, 12, 13, 14, 15, 16])
         );
+    }
+
+    #[test]
+    fn decimal_magnitudes_of_every_length() {
+        let bytes: Vec<u8> = (1..=16).map(|b| b * 7).collect();
+        for length in [4, 8, 12, 16] {
+            let mut padded = [0u8; 16];
+            padded[..length].copy_from_slice(&bytes[..length]);
+            let expected = u128::from_le_bytes(padded);
+            for (sign, signed) in [(1u8, 1i128), (0, -1)] {
+                let data = [&[sign][..], &bytes[..length]].concat();
+                let expected = i128::try_from(expected).map(|magnitude| signed * magnitude).ok();
+                assert_eq!(decimal(&data).ok(), expected, "{length} bytes, sign {sign}");
+            }
+        }
+        for wrong in [0, 1, 4, 6, 10, 18] {
+            assert!(decimal(&vec![1; wrong]).is_err(), "{wrong} bytes");
+        }
     }
 
     #[test]
