@@ -60,17 +60,21 @@ impl VarValues {
         self.end_value()
     }
 
-    /// Room for `more` values of about the mean size so far.
+    /// Room for `more` values of about the mean size so far, and a little
+    /// over: a mean taken from the first rows is as likely low as high, and
+    /// text decoding asks for room for its value's longest UTF-8; falling
+    /// short at a batch's last values would copy the whole buffer to double it.
     fn reserve(&mut self, more: usize) {
         let values = self.offsets.len() - 1;
         let mean = self.data.len() / values.max(1);
         self.offsets.reserve(more);
-        self.data.reserve((mean * more).min(MAX_RESERVE_BYTES));
+        self.data.reserve(room_for(mean * more) + RESERVE_SLACK_BYTES);
     }
 
+    /// The values so far; the column starts over with room for as many.
     fn take(&mut self) -> (OffsetBuffer<i32>, Buffer) {
         let values = self.offsets.len() - 1;
-        let mut taken = std::mem::replace(self, Self::with_capacity(values, self.data.len()));
+        let mut taken = std::mem::replace(self, Self::with_capacity(values, room_for(self.data.len())));
         shrink_if_mostly_unused(&mut taken.offsets);
         shrink_if_mostly_unused(&mut taken.data);
         (OffsetBuffer::new(ScalarBuffer::from(taken.offsets)), Buffer::from_vec(taken.data))
@@ -80,6 +84,15 @@ impl VarValues {
 /// The most bytes reserved ahead for one buffer of a column: beyond it the
 /// buffer grows as values come.
 const MAX_RESERVE_BYTES: usize = 64 << 20;
+/// Room beyond the estimate for a first batch's variable-width data: an
+/// nvarchar(4000) value's longest UTF-8 (three bytes a unit) and more.
+const RESERVE_SLACK_BYTES: usize = 16 << 10;
+
+/// The bytes to reserve for about `expected` bytes of a batch's
+/// variable-width data: a sixteenth over, as likely needed as not.
+fn room_for(expected: usize) -> usize {
+    (expected + expected / 16).min(MAX_RESERVE_BYTES)
+}
 
 /// A batch handed on keeps no more than twice the room its values take: a
 /// batch cut short of the room reserved for it (the last of a result) would
@@ -392,6 +405,27 @@ mod tests {
 
     fn column(kind: ValueKind, sql_type: &str) -> ColumnValues {
         ColumnValues::new("c", ColumnType { kind, sql_type: sql_type.into() }, true)
+    }
+
+    #[test]
+    fn room_reserved_for_a_batch_holds_values_a_little_longer_than_the_first() {
+        // The first rows' mean says 20 bytes; the rest of the batch runs 5%
+        // longer, and each value asks first for its longest UTF-8 (as the
+        // transcoder does): the buffer must not be moved to grow.
+        let mut text = column(ValueKind::Utf8, "nvarchar(50)");
+        for _ in 0..1024 {
+            text.value_bytes().extend_from_slice(&[b'a'; 20]);
+            text.end_value().unwrap();
+        }
+        text.reserve_rows(4096);
+        let room = text.var.data.capacity();
+        for row in 1024..4096 {
+            let len = if row % 20 == 0 { 40 } else { 20 };
+            text.value_bytes().reserve(3 * len + 32);
+            text.value_bytes().extend_from_slice(&[b'b'; 40][..len]);
+            text.end_value().unwrap();
+        }
+        assert_eq!(text.var.data.capacity(), room, "the batch's text buffer had to grow");
     }
 
     #[test]
