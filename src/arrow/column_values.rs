@@ -301,8 +301,16 @@ impl ColumnWriter for ColumnValues {
                 self.var.push_empty();
                 self.variant_types.push_empty();
             }
-            _ if self.width == 0 => self.var.push_empty(),
-            _ => self.fixed.extend_zeros(self.width),
+            // Fixed widths by one store each (`extend_zeros` calls memset).
+            _ => match self.width {
+                0 => self.var.push_empty(),
+                1 => self.fixed.push(0u8),
+                2 => self.fixed.push(0u16),
+                4 => self.fixed.push(0u32),
+                8 => self.fixed.push(0u64),
+                16 => self.fixed.push(0u128),
+                width => self.fixed.extend_zeros(width),
+            },
         }
     }
 

@@ -255,8 +255,10 @@ impl ResponseReader {
                 value!(column);
             }
             sink.end_row();
-            for (column, why) in self.value_errors.drain(..) {
-                sink.value_error(Some(column), why);
+            if !self.value_errors.is_empty() {
+                for (column, why) in self.value_errors.drain(..) {
+                    sink.value_error(Some(column), why);
+                }
             }
             // The next row starts here when its header is at hand; anything
             // else goes back to the token loop (`at` may be 0 only for a row
